@@ -1,0 +1,1 @@
+"""The headless `musicsim` command: a thin argparse layer over the same services the studio uses."""

@@ -1,0 +1,1 @@
+"""Evaluation: FAD, MSE, SDR, listening-test results and reports."""

@@ -1,0 +1,1 @@
+"""Stem generation: the Generator interface and its model families."""

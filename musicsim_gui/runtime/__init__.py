@@ -1,0 +1,1 @@
+"""Model runtimes: the Backend interface (torch, ONNX Runtime), device choice, manifests and the model registry."""

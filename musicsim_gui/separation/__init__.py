@@ -1,0 +1,1 @@
+"""Stem separation: the Separator interface and its implementations."""
