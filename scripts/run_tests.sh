@@ -9,8 +9,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
 
-$BIN/ruff check musicsim_gui tests bench scripts
-$BIN/lint-imports
+if [ -z "${SKIP_LINT:-}" ]; then
+  $BIN/ruff check musicsim_gui tests bench scripts
+  $BIN/lint-imports
+fi
 
 scratch=$(mktemp -d)
 mkdir -p "$scratch/xdg/alsa"

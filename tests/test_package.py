@@ -6,9 +6,10 @@ import subprocess
 import sys
 
 
-def test_import_does_not_pull_heavy_libraries():
-    code = ("import sys, musicsim_gui, musicsim_gui.cli.main; "
-            "heavy = [m for m in ('torch', 'onnxruntime', 'librosa', 'PySide6', 'transformers') if m in sys.modules]; "
+def test_import_and_parser_do_not_pull_heavy_libraries():
+    code = ("import sys, musicsim_gui, musicsim_gui.cli.main as cli; cli.build_parser(); "
+            "heavy = [m for m in ('torch', 'onnxruntime', 'librosa', 'PySide6', 'transformers', 'scipy', "
+            "'matplotlib', 'pyqtgraph') if m in sys.modules]; "
             "print(','.join(heavy))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == ""

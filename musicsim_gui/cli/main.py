@@ -3,6 +3,7 @@
 Architecture:
 1. Each subcommand lives in its own module `cli/cmd_*.py` with `register(subparsers)`, which adds its
    parser and sets `handler=function(args) -> int`. Modules are discovered by name; nothing else needs editing.
+   Command modules import their services inside the handler, so `musicsim --help` stays fast.
 2. `main(argv, launch_studio)` parses, runs the handler and turns a `MusicSimError` into one line on
    stderr with exit code 2 (`--debug` re-raises it with its traceback).
 3. The studio is launched through the `launch_studio` callback the composition root (`app.py`) passes

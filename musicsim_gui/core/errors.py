@@ -20,3 +20,16 @@ class CancelledError(MusicSimError):
 
 class ProjectFileError(MusicSimError):
     """A project file is missing, unreadable, of an unknown version or does not match its schema."""
+
+
+class AudioFileError(MusicSimError):
+    """An audio file cannot be read or written: the message names the file and the cause."""
+
+    def __init__(self, path: object, cause: str) -> None:
+        self.path = str(path)
+        self.cause = cause
+        super().__init__(f"{self.path}: {cause}")
+
+
+class ModelError(MusicSimError):
+    """A model is missing, corrupt, of the wrong kind, or cannot run on the chosen backend or device."""
