@@ -96,3 +96,14 @@ def test_paths_outside_the_folder_stay_absolute(tmp_path):
     assert project.relative(outside) == str(outside.resolve())
     assert project.relative(tmp_path / "p" / "takes" / "a.flac") == "takes/a.flac"
     assert project.new_take_path("drums", "abc") == tmp_path / "p" / "takes" / "drums" / "abc.flac"
+
+
+def test_saved_files_get_normal_permissions(tmp_path):
+    import os
+    import stat
+
+    save_project(make_project(tmp_path))
+    mode = stat.S_IMODE(os.stat(tmp_path / PROJECT_FILE).st_mode)
+    mask = os.umask(0)
+    os.umask(mask)
+    assert mode == 0o666 & ~mask

@@ -24,6 +24,25 @@ def _fsync_directory(directory: Path) -> None:
         os.close(fd)
 
 
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _apply_default_permissions(tmp: Path, target: Path) -> None:
+    """Give the temporary file the target's mode, or what a plain `open()` would (0o666 less the umask).
+
+    `mkstemp` creates files readable by the owner only; a replaced project file must not lose its mode.
+    """
+    try:
+        mode = target.stat().st_mode & 0o777
+    except FileNotFoundError:
+        mode = 0o666 & ~_current_umask()
+    with contextlib.suppress(OSError):
+        os.chmod(tmp, mode)
+
+
 @contextlib.contextmanager
 def atomic_path(target: str | os.PathLike[str], *, suffix: str | None = None) -> Iterator[Path]:
     """Yield a temporary path next to `target`; on success it replaces `target` atomically.
@@ -41,6 +60,7 @@ def atomic_path(target: str | os.PathLike[str], *, suffix: str | None = None) ->
                                     dir=target.parent)
     os.close(fd)
     tmp = Path(tmp_name)
+    _apply_default_permissions(tmp, target)
     try:
         yield tmp
         with open(tmp, "rb+") as handle:
