@@ -1,0 +1,246 @@
+"""Short-time Fourier transforms and mel spectrograms in NumPy/SciPy, numerically compatible with librosa.
+
+Defaults and conventions follow librosa (periodic Hann window, `center=True` with zero padding of
+`n_fft // 2`, Slaney mel scale and area normalisation, `power_to_db` clipping), so features computed here
+match `librosa.feature.melspectrogram` and models trained on either agree.
+
+Architecture:
+1. Windows and mel filterbanks are built once per parameter set (`functools.lru_cache`) as read-only
+   float32 arrays.
+2. `stft` frames the padded signal as a strided view and transforms blocks of frames with `scipy.fft.rfft`
+   (float32 in, complex64 out, all cores), so the windowed copy of a block stays in cache.
+3. `melspectrogram` never stores the complex STFT: per block it forms the power spectrum and applies the
+   filterbank as one matrix product (BLAS), writing straight into the `[n_mels, frames]` result.
+4. `istft` inverts by inverse FFT, windowing and overlap-add normalised by the summed squared window.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+
+import numpy as np
+import scipy.fft
+
+_BLOCK_FRAMES = 256
+_F_SP = 200.0 / 3.0  # Slaney: Hz per mel below 1 kHz
+_MIN_LOG_HZ = 1000.0
+_MIN_LOG_MEL = _MIN_LOG_HZ / _F_SP
+_LOG_STEP = np.log(6.4) / 27.0
+
+
+def hz_to_mel(frequencies, htk: bool = False):
+    """Hz to mels: Slaney's scale (linear below 1 kHz, logarithmic above), or HTK's when `htk`."""
+    hz = np.asanyarray(frequencies, dtype=np.float64)
+    if htk:
+        return 2595.0 * np.log10(1.0 + hz / 700.0)
+    linear = hz / _F_SP
+    logarithmic = _MIN_LOG_MEL + np.log(np.maximum(hz, _MIN_LOG_HZ) / _MIN_LOG_HZ) / _LOG_STEP
+    return np.where(hz >= _MIN_LOG_HZ, logarithmic, linear)
+
+
+def mel_to_hz(mels, htk: bool = False):
+    """Mels to Hz, the inverse of `hz_to_mel`."""
+    mel = np.asanyarray(mels, dtype=np.float64)
+    if htk:
+        return 700.0 * (10.0 ** (mel / 2595.0) - 1.0)
+    linear = _F_SP * mel
+    logarithmic = _MIN_LOG_HZ * np.exp(_LOG_STEP * (np.maximum(mel, _MIN_LOG_MEL) - _MIN_LOG_MEL))
+    return np.where(mel >= _MIN_LOG_MEL, logarithmic, linear)
+
+
+def _readonly(array: np.ndarray) -> np.ndarray:
+    array.setflags(write=False)
+    return array
+
+
+@functools.lru_cache(maxsize=32)
+def hann_window(n_fft: int, win_length: int | None = None) -> np.ndarray:
+    """Periodic Hann window of `win_length` (default `n_fft`), zero-padded to `n_fft` about its centre; float32."""
+    length = n_fft if win_length is None else int(win_length)
+    if not 0 < length <= n_fft:
+        raise ValueError(f"win_length must be in [1, n_fft={n_fft}], got {length}")
+    window = 0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(length) / length)
+    padded = np.zeros(n_fft, dtype=np.float64)
+    start = (n_fft - length) // 2
+    padded[start:start + length] = window
+    return _readonly(padded.astype(np.float32))
+
+
+@functools.lru_cache(maxsize=32)
+def mel_filterbank(sr: float, n_fft: int, n_mels: int = 128, fmin: float = 0.0,
+                   fmax: float | None = None) -> np.ndarray:
+    """Triangular Slaney-normalised mel filters, float32 `[n_mels, 1 + n_fft // 2]` (as `librosa.filters.mel`)."""
+    fmax = float(sr) / 2.0 if fmax is None else float(fmax)
+    fft_hz = np.fft.rfftfreq(n_fft, d=1.0 / float(sr))
+    edges = mel_to_hz(np.linspace(hz_to_mel(fmin), hz_to_mel(fmax), n_mels + 2))
+    widths = np.diff(edges)
+    ramps = edges[:, None] - fft_hz[None, :]
+    lower = -ramps[:-2] / widths[:-1, None]
+    upper = ramps[2:] / widths[1:, None]
+    weights = np.maximum(0.0, np.minimum(lower, upper))
+    weights *= (2.0 / (edges[2:] - edges[:-2]))[:, None]
+    return _readonly(weights.astype(np.float32))
+
+
+def frame_count(samples: int, n_fft: int = 2048, hop_length: int = 512, center: bool = True) -> int:
+    """The number of STFT frames for a signal of `samples` samples."""
+    padded = samples + 2 * (n_fft // 2) if center else samples
+    if padded < n_fft:
+        raise ValueError(f"signal of {samples} samples is shorter than n_fft={n_fft}")
+    return 1 + (padded - n_fft) // hop_length
+
+
+def _frames_view(signal: np.ndarray, n_fft: int, hop_length: int, center: bool, pad_mode: str) -> np.ndarray:
+    """A strided, read-only `[frames, n_fft]` view of a 1-D float32 signal (padded when `center`)."""
+    if center:
+        signal = np.pad(signal, n_fft // 2, mode=pad_mode)
+    count = frame_count(signal.shape[0], n_fft, hop_length, center=False)
+    step = signal.strides[0]
+    return np.lib.stride_tricks.as_strided(signal, shape=(count, n_fft), strides=(hop_length * step, step),
+                                           writeable=False)
+
+
+def _blocks(count: int):
+    for start in range(0, count, _BLOCK_FRAMES):
+        yield start, min(start + _BLOCK_FRAMES, count)
+
+
+def _spectra(frames: np.ndarray, window: np.ndarray, start: int, stop: int) -> np.ndarray:
+    """Windowed real FFTs of frames[start:stop]: complex64 `[stop - start, 1 + n_fft // 2]`."""
+    windowed = frames[start:stop] * window
+    return scipy.fft.rfft(windowed, axis=-1, workers=-1, overwrite_x=True)
+
+
+def _rows(y: np.ndarray) -> tuple[np.ndarray, tuple[int, ...]]:
+    signal = np.asarray(y, dtype=np.float32)
+    if signal.ndim == 0:
+        raise ValueError("audio must have at least one dimension (time last)")
+    return signal.reshape(-1, signal.shape[-1]), signal.shape[:-1]
+
+
+def stft(y: np.ndarray, n_fft: int = 2048, hop_length: int = 512, win_length: int | None = None,
+         center: bool = True, pad_mode: str = "constant") -> np.ndarray:
+    """Short-time Fourier transform with a periodic Hann window.
+
+    Args:
+        y: float audio `[..., T]`.
+    Returns:
+        complex64 `[..., 1 + n_fft // 2, frames]`, frames = `1 + T // hop_length` when `center`.
+    """
+    rows, leading = _rows(y)
+    window = hann_window(n_fft, win_length)
+    count = frame_count(rows.shape[-1], n_fft, hop_length, center)
+    result = np.empty((rows.shape[0], n_fft // 2 + 1, count), dtype=np.complex64)
+    for index, row in enumerate(rows):
+        frames = _frames_view(row, n_fft, hop_length, center, pad_mode)
+        for start, stop in _blocks(count):
+            result[index, :, start:stop] = _spectra(frames, window, start, stop).T
+    return result.reshape(*leading, n_fft // 2 + 1, count)
+
+
+def _power(spectra: np.ndarray, power: float) -> np.ndarray:
+    """|X| ** power as float32, without a square root when power is 2."""
+    pairs = spectra.view(np.float32)
+    np.square(pairs, out=pairs)
+    energy = pairs[..., 0::2] + pairs[..., 1::2]
+    if power != 2.0:
+        np.power(energy, power / 2.0, out=energy)
+    return energy
+
+
+def melspectrogram(y: np.ndarray, sr: float, n_fft: int = 2048, hop_length: int = 512, n_mels: int = 128,
+                   fmin: float = 0.0, fmax: float | None = None, power: float = 2.0,
+                   win_length: int | None = None, center: bool = True, pad_mode: str = "constant") -> np.ndarray:
+    """Mel spectrogram: |STFT| ** power through the Slaney mel filterbank (as `librosa.feature.melspectrogram`).
+
+    Args:
+        y: float audio `[..., T]` at `sr` Hz.
+    Returns:
+        float32 `[..., n_mels, frames]` (power units when `power` is 2).
+    """
+    rows, leading = _rows(y)
+    window = hann_window(n_fft, win_length)
+    basis_t = np.ascontiguousarray(mel_filterbank(sr, n_fft, n_mels, fmin, fmax).T)
+    count = frame_count(rows.shape[-1], n_fft, hop_length, center)
+    result = np.empty((rows.shape[0], count, n_mels), dtype=np.float32)
+    for index, row in enumerate(rows):
+        frames = _frames_view(row, n_fft, hop_length, center, pad_mode)
+        for start, stop in _blocks(count):
+            energy = _power(_spectra(frames, window, start, stop), power)
+            np.matmul(energy, basis_t, out=result[index, start:stop])
+    return np.ascontiguousarray(result.transpose(0, 2, 1)).reshape(*leading, n_mels, count)
+
+
+def _overlap_add(frames: np.ndarray, hop_length: int) -> np.ndarray:
+    """Sum `[count, n_fft]` frames placed every `hop_length` samples into one signal."""
+    count, n_fft = frames.shape
+    out = np.zeros(n_fft + hop_length * (count - 1), dtype=np.float32)
+    if n_fft % hop_length == 0:
+        for part in range(n_fft // hop_length):
+            segment = frames[:, part * hop_length:(part + 1) * hop_length].reshape(-1)
+            out[part * hop_length:part * hop_length + segment.shape[0]] += segment
+        return out
+    for index in range(count):
+        out[index * hop_length:index * hop_length + n_fft] += frames[index]
+    return out
+
+
+def istft(stft_matrix: np.ndarray, hop_length: int = 512, win_length: int | None = None,
+          n_fft: int | None = None, center: bool = True, length: int | None = None) -> np.ndarray:
+    """Inverse STFT by windowed overlap-add (as `librosa.istft`).
+
+    Args:
+        stft_matrix: complex `[..., 1 + n_fft // 2, frames]`.
+        length: trim or zero-pad the output to this many samples.
+    Returns:
+        float32 `[..., T]`.
+    """
+    matrix = np.asarray(stft_matrix)
+    n_fft = 2 * (matrix.shape[-2] - 1) if n_fft is None else int(n_fft)
+    window = hann_window(n_fft, win_length)
+    rows = matrix.reshape(-1, *matrix.shape[-2:])
+    count = rows.shape[-1]
+    norm = _overlap_add(np.broadcast_to(window * window, (count, n_fft)), hop_length)
+    norm = np.where(norm > np.finfo(np.float32).tiny, norm, 1.0).astype(np.float32)
+    signals = []
+    for row in rows:
+        frames = scipy.fft.irfft(row.T, n=n_fft, axis=-1, workers=-1).astype(np.float32) * window
+        signals.append(_overlap_add(frames, hop_length) / norm)
+    out = np.stack(signals)
+    if center:
+        out = out[:, n_fft // 2:]
+    if length is not None:
+        out = _fit(out, int(length))
+    elif center:
+        out = out[:, :out.shape[-1] - n_fft // 2]
+    return out.reshape(*matrix.shape[:-2], out.shape[-1])
+
+
+def _fit(signals: np.ndarray, length: int) -> np.ndarray:
+    if signals.shape[-1] >= length:
+        return signals[:, :length]
+    return np.pad(signals, ((0, 0), (0, length - signals.shape[-1])))
+
+
+def power_to_db(S: np.ndarray, ref: float | Callable[[np.ndarray], float] = 1.0, amin: float = 1e-10,
+                top_db: float | None = 80.0) -> np.ndarray:
+    """Power to decibels: `10 log10(max(S, amin) / ref)`, floored at `max - top_db` (as `librosa.power_to_db`).
+
+    Args:
+        S: non-negative power values (any shape).
+        ref: the 0 dB reference, or a function of S giving it (e.g. `np.max`).
+    Returns:
+        float32 dB values, same shape.
+    """
+    power = np.asarray(S, dtype=np.float32)
+    if amin <= 0:
+        raise ValueError("amin must be strictly positive")
+    reference = ref(power) if callable(ref) else ref
+    decibels = 10.0 * np.log10(np.maximum(amin, power))
+    decibels -= np.float32(10.0 * np.log10(max(amin, float(np.abs(reference)))))
+    if top_db is not None:
+        if top_db < 0:
+            raise ValueError("top_db must be non-negative")
+        np.maximum(decibels, decibels.max() - top_db, out=decibels)
+    return decibels
