@@ -1,0 +1,177 @@
+"""The generation interface: requests, takes, the `Generator` protocol and the generator registry.
+
+Architecture:
+1. A `GenerationRequest` names a reference clip, the instruments to compose, and one seed per take.
+   `Generator.generate(request)` returns one `GeneratedTake` per (instrument, seed), in instrument order then seed
+   order. A take carries everything needed to reproduce it: model id and version, seed and parameters.
+2. Built-in generators (random-weight debug models) register a factory by name (`register_generator`); model
+   families register a folder loader (`register_family`), so every installed model folder whose manifest names
+   that family (see `runtime.registry`) is a generator. `get_generator(name)` builds and caches one.
+3. `progress(fraction, message)` is called between steps; `cancel()` returning True stops the run with
+   `CancelledError` before the next step.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+from musicsim_gui.audio.clip import AudioClip
+from musicsim_gui.core.errors import CancelledError, ModelError
+from musicsim_gui.core.instruments import INSTRUMENTS
+
+ProgressFn = Callable[[float, str], None]
+CancelFn = Callable[[], bool]
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    """What to compose.
+
+    Attributes:
+        reference: the reference song (any rate, any channel count).
+        instruments: instrument names from `INSTRUMENTS`, in the order takes are returned.
+        seeds: one seed per take; if fewer than `takes_per_instrument`, seeds are extended by counting up
+            from the last one (or from 0).
+        takes_per_instrument: how many takes each instrument gets.
+        params: model-specific options (e.g. `seconds`, `tempo_bpm`, `output_rate`), recorded in each take.
+    """
+
+    reference: AudioClip
+    instruments: tuple[str, ...]
+    seeds: tuple[int, ...] = ()
+    takes_per_instrument: int = 1
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        unknown = [name for name in self.instruments if name not in INSTRUMENTS]
+        if unknown or not self.instruments:
+            raise ValueError(f"instruments must be a non-empty subset of {INSTRUMENTS}, got {self.instruments}")
+        if self.takes_per_instrument < 1:
+            raise ValueError("takes_per_instrument must be at least 1")
+
+    def take_seeds(self) -> tuple[int, ...]:
+        """The seeds of the takes each instrument gets (`takes_per_instrument` of them)."""
+        seeds = list(self.seeds[: self.takes_per_instrument])
+        next_seed = (seeds[-1] + 1) if seeds else 0
+        while len(seeds) < self.takes_per_instrument:
+            seeds.append(next_seed)
+            next_seed += 1
+        return tuple(seeds)
+
+
+@dataclass(frozen=True)
+class GeneratedTake:
+    """One composed stem: `clip` for `instrument`, reproducible from model id/version, seed and params."""
+
+    instrument: str
+    clip: AudioClip
+    seed: int
+    model_id: str
+    model_version: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@runtime_checkable
+class Generator(Protocol):
+    """Composes stems similar to a reference song."""
+
+    id: str
+    version: str
+
+    def generate(self, request: GenerationRequest, progress: ProgressFn | None = None,
+                 cancel: CancelFn | None = None) -> list[GeneratedTake]:
+        """Return one take per (instrument, seed) of `request`."""
+        ...
+
+
+GeneratorFactory = Callable[[str, str], Generator]
+FamilyFactory = Callable[[Path, str], Generator]
+_FACTORIES: dict[str, GeneratorFactory] = {}
+_DESCRIPTIONS: dict[str, str] = {}
+_FAMILIES: dict[str, FamilyFactory] = {}
+_CACHE: dict[str, Generator] = {}
+_FAMILY_MODULES = ("musicsim_gui.generation.vit_wavegan",)
+
+
+def register_generator(name: str, factory: GeneratorFactory, description: str = "") -> None:
+    """Make `get_generator(name, backend)` build its generator with `factory(name, backend)` (built-in models)."""
+    _FACTORIES[name] = factory
+    _DESCRIPTIONS[name] = description
+
+
+def register_family(family: str, factory: FamilyFactory) -> None:
+    """Make every installed model folder whose manifest says `family` loadable with `factory(folder, backend)`."""
+    _FAMILIES[family] = factory
+
+
+def _load_families() -> None:
+    for module in _FAMILY_MODULES:
+        importlib.import_module(module)
+
+
+def _installed() -> dict[str, tuple[Path, str]]:
+    """Installed generation models of a registered family: name → (folder, one-line description)."""
+    from musicsim_gui.runtime.registry import ModelRegistry
+
+    return {entry.name: (entry.path, f"{entry.manifest.family} {entry.manifest.version}"
+                         + (" (bundled)" if entry.bundled else ""))
+            for entry in ModelRegistry().list(task="generation") if entry.manifest.family in _FAMILIES}
+
+
+def available_generators() -> dict[str, str]:
+    """Generator names and one-line descriptions: built-in ones plus installed model folders."""
+    _load_families()
+    names = dict(_DESCRIPTIONS)
+    names.update({name: description for name, (_, description) in _installed().items()})
+    return dict(sorted(names.items()))
+
+
+def _build(name: str, backend: str) -> Generator:
+    if name in _FACTORIES:
+        return _FACTORIES[name](name, backend)
+    folder = Path(name)
+    if not (folder / "manifest.json").is_file():
+        installed = _installed()
+        if name not in installed:
+            known = ", ".join(sorted({*_FACTORIES, *installed})) or "none"
+            raise ModelError(f"unknown generator {name!r}; available: {known}")
+        folder = installed[name][0]
+    from musicsim_gui.runtime.manifest import load_manifest
+
+    family = load_manifest(folder, verify=False).family
+    if family not in _FAMILIES:
+        raise ModelError(f"{folder}: model family {family!r} is not a generator family this build knows")
+    return _FAMILIES[family](folder, backend)
+
+
+def get_generator(name: str = "vit-wavegan-lofi", backend: str = "auto") -> Generator:
+    """The generator `name` (a built-in name, an installed model name, or a model folder path), cached.
+
+    Args:
+        name: e.g. "vit-wavegan-lofi" (bundled), "vit-wavegan-debug" (random weights), or a folder.
+        backend: "auto" | "onnx" | "torch".
+
+    Raises:
+        ModelError: unknown name, or the model's files are missing, corrupt or cannot run on `backend`.
+    """
+    _load_families()
+    key = f"{name}@{backend}"
+    if key not in _CACHE:
+        _CACHE[key] = _build(name, backend)
+    return _CACHE[key]
+
+
+def check_cancel(cancel: CancelFn | None, what: str = "generation") -> None:
+    """Raise `CancelledError` if `cancel()` says so."""
+    if cancel is not None and cancel():
+        raise CancelledError(what)
+
+
+def report(progress: ProgressFn | None, fraction: float, message: str) -> None:
+    """Call `progress` if given."""
+    if progress is not None:
+        progress(min(max(fraction, 0.0), 1.0), message)

@@ -1,0 +1,29 @@
+"""ViT+WaveGAN (the MuSiC paper's generator): a ViT song encoder and one WaveGAN head per instrument.
+
+Importing this package registers the family with the generator registry; torch is imported only by the
+modules that need it (`model`, `vit`, `wavegan`, `export`), never here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from musicsim_gui.generation.base import register_family, register_generator
+
+FAMILY = "vit-wavegan"
+
+
+def _folder(folder: Path, backend: str):
+    from musicsim_gui.generation.vit_wavegan.loading import load_folder
+
+    return load_folder(folder, backend)
+
+
+def _debug(name: str, backend: str):
+    from musicsim_gui.generation.vit_wavegan.loading import debug_generator
+
+    return debug_generator(backend)
+
+
+register_family(FAMILY, _folder)
+register_generator("vit-wavegan-debug", _debug, "ViT+WaveGAN debug config, random weights (tests)")

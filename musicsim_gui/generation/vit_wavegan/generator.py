@@ -1,0 +1,150 @@
+"""`ViTWaveGANGenerator`: the `Generator` for ViT+WaveGAN models, on ONNX Runtime or torch.
+
+Architecture:
+1. Conditioning: the reference becomes model-rate mono; its loudest 30 s chunk (or `params["chunk"]`) becomes
+   the log-mel image; the encoder turns it into the song embedding. The tempo comes from `params["tempo_bpm"]`
+   or an onset-autocorrelation estimate. Both are cached per (reference hash, chunk, tempo), so re-rolling one
+   instrument reruns only the heads.
+2. Heads: one call computes every instrument's window for every seed at once (`[seeds, H, window]`). The z of
+   (seed, instrument) comes from its own random stream, so a take re-rolled alone equals the same take
+   generated together with others.
+3. Each window becomes a stem (`loops.render_stem`): a beat-aligned loop at the reference tempo tiled with
+   crossfades to the requested length, at the output rate, stereo.
+Two backends run the same two graphs: `encoder` (mel → embedding) and `heads` (embedding, tempo, z → audio).
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from musicsim_gui.audio.clip import AudioClip
+from musicsim_gui.core.errors import ModelError
+from musicsim_gui.generation.base import (
+    CancelFn,
+    GeneratedTake,
+    GenerationRequest,
+    ProgressFn,
+    check_cancel,
+    report,
+)
+from musicsim_gui.generation.vit_wavegan import features, loops
+from musicsim_gui.generation.vit_wavegan.config import ModelConfig
+from musicsim_gui.runtime.backend import Backend
+
+DEFAULT_OUTPUT_RATE = 44100
+
+
+@dataclass(frozen=True)
+class Conditioning:
+    """What the heads are conditioned on: `embedding [E]`, the tempo in BPM and the chunk it came from."""
+
+    embedding: np.ndarray
+    tempo_bpm: float
+    chunk: int
+
+
+def latent(seed: int, instrument_index: int, size: int) -> np.ndarray:
+    """The z `[size]` float32 of one (seed, instrument): its own reproducible random stream."""
+    return np.random.default_rng([int(seed) & 0xFFFFFFFF, instrument_index]).standard_normal(size).astype(np.float32)
+
+
+class ViTWaveGANGenerator:
+    """Composes stems with a ViT encoder and WaveGAN heads.
+
+    Args:
+        config: the model configuration (features, sizes, instrument order of the heads).
+        encoder: backend running `mel [B,1,M,F] → embedding [B,E]`.
+        heads: backend running `embedding [B,E], tempo [B,1], z [B,H,Z] → audio [B,H,T]`.
+        model_id / version: recorded in every take.
+    """
+
+    def __init__(self, config: ModelConfig, encoder: Backend, heads: Backend, model_id: str, version: str) -> None:
+        self.config, self.encoder, self.heads = config, encoder, heads
+        self.id, self.version = model_id, version
+        self.backend_name = heads.name
+        self._conditioning: OrderedDict[tuple[str, int | None, float | None], Conditioning] = OrderedDict()
+
+    @property
+    def window_seconds(self) -> float:
+        return self.config.head.window / self.config.features.sample_rate
+
+    def condition(self, reference: AudioClip, chunk: int | None = None, tempo_bpm: float | None = None) -> Conditioning:
+        """Embedding and tempo of `reference` (cached; see module docstring)."""
+        key = (reference.content_hash(), chunk, tempo_bpm)
+        if key in self._conditioning:
+            self._conditioning.move_to_end(key)
+            return self._conditioning[key]
+        feats = self.config.features
+        mono = features.to_model_audio(reference, feats.sample_rate)
+        chunked = features.chunks(mono, int(feats.chunk_seconds * feats.sample_rate))
+        index = features.loudest_chunk(chunked) if chunk is None else min(max(int(chunk), 0), len(chunked) - 1)
+        mel = features.mel_image(chunked[index], feats)[np.newaxis]
+        embedding = self.encoder.run({"mel": mel})["embedding"][0]
+        tempo = float(tempo_bpm) if tempo_bpm else features.estimate_tempo(chunked[index], feats.sample_rate)
+        result = Conditioning(embedding.astype(np.float32), tempo, index)
+        self._conditioning[key] = result
+        while len(self._conditioning) > 8:
+            self._conditioning.popitem(last=False)
+        return result
+
+    def windows(self, conditioning: Conditioning, seeds: tuple[int, ...]) -> np.ndarray:
+        """Every head's window for every seed in one call: `[len(seeds), H, window]` float32 at the model rate."""
+        heads, size = len(self.config.instruments), self.config.head.latent
+        z = np.stack([np.stack([latent(seed, h, size) for h in range(heads)]) for seed in seeds])
+        batch = len(seeds)
+        tempo_feature = np.full((batch, 1), conditioning.tempo_bpm * self.window_seconds / 120.0, np.float32)
+        inputs = {"embedding": np.repeat(conditioning.embedding[np.newaxis], batch, axis=0),
+                  "tempo": tempo_feature, "z": z}
+        return self.heads.run(inputs)["audio"]
+
+    def generate(self, request: GenerationRequest, progress: ProgressFn | None = None,
+                 cancel: CancelFn | None = None) -> list[GeneratedTake]:
+        """One take per (instrument, seed): stereo clips of `params["seconds"]` (default: the reference length)."""
+        missing = [name for name in request.instruments if name not in self.config.instruments]
+        if missing:
+            raise ModelError(f"model {self.id} has no head for {', '.join(missing)}")
+        params = request.params
+        report(progress, 0.0, "Analysing the reference")
+        conditioning = self.condition(request.reference, params.get("chunk"), params.get("tempo_bpm"))
+        check_cancel(cancel)
+        report(progress, 0.3, "Generating")
+        seeds = request.take_seeds()
+        audio = self.windows(conditioning, seeds)
+        check_cancel(cancel)
+        seconds = float(params.get("seconds") or request.reference.duration)
+        output_rate = int(params.get("output_rate") or DEFAULT_OUTPUT_RATE)
+        used = {"tempo_bpm": round(conditioning.tempo_bpm, 2), "chunk": conditioning.chunk, "seconds": seconds,
+                "output_rate": output_rate, "backend": self.backend_name}
+        takes = []
+        for instrument in request.instruments:
+            head = self.config.instruments.index(instrument)
+            for row, seed in enumerate(seeds):
+                clip = loops.stem_clip(audio[row, head], self.config.features.sample_rate, conditioning.tempo_bpm,
+                                       seconds, output_rate, f"{self.id} {instrument} seed {seed}")
+                takes.append(GeneratedTake(instrument, clip, seed, self.id, self.version, dict(used)))
+            report(progress, 0.3 + 0.7 * len(takes) / (len(seeds) * len(request.instruments)), f"Rendered {instrument}")
+        return takes
+
+
+def torch_generator(model: Any, model_id: str, version: str, device: str = "cpu") -> ViTWaveGANGenerator:
+    """A generator running a `ViTWaveGAN` torch module eagerly."""
+    from musicsim_gui.runtime.backend import TorchBackend
+
+    encoder = TorchBackend(model.encoder, device, output_names=("embedding",))
+    heads = TorchBackend(model.heads, device, output_names=("audio",))
+    return ViTWaveGANGenerator(model.config, encoder, heads, model_id, version)
+
+
+def onnx_generator(folder: Path, config: ModelConfig, model_id: str, version: str,
+                   device: str = "auto") -> ViTWaveGANGenerator:
+    """A generator running `folder/encoder.onnx` and `folder/heads.onnx` on ONNX Runtime."""
+    from musicsim_gui.runtime.backend import OnnxBackend
+
+    encoder = OnnxBackend(folder / "encoder.onnx", device=device)
+    heads = OnnxBackend(folder / "heads.onnx", device=device)
+    return ViTWaveGANGenerator(config, encoder, heads, model_id, version)

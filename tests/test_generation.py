@@ -1,0 +1,117 @@
+"""Generation interface, ViT+WaveGAN features and looping, the debug generator and the `generate` command."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from musicsim_gui.audio.clip import AudioClip
+from musicsim_gui.core.errors import CancelledError, ModelError
+from musicsim_gui.generation.base import GenerationRequest, Generator, available_generators, get_generator
+from musicsim_gui.generation.vit_wavegan import features, loops
+from musicsim_gui.generation.vit_wavegan.config import get_config
+
+
+def pulse_song(bpm: float = 120.0, seconds: float = 6.0, rate: int = 44100) -> AudioClip:
+    """A stereo test song: a 110 Hz tone burst on every beat."""
+    t = np.arange(int(seconds * rate)) / rate
+    beat = 60.0 / bpm
+    x = (0.4 * np.sin(2 * np.pi * 110 * t) * (np.mod(t, beat) < 0.08)).astype(np.float32)
+    return AudioClip(np.stack([x, 0.5 * x]), rate, "pulse.wav")
+
+
+def test_request_seeds_extend_by_counting_up():
+    ref = pulse_song(seconds=1.0)
+    assert GenerationRequest(ref, ("bass",), (5,), 3).take_seeds() == (5, 6, 7)
+    assert GenerationRequest(ref, ("bass",), (), 2).take_seeds() == (0, 1)
+    with pytest.raises(ValueError, match="instruments"):
+        GenerationRequest(ref, ("kazoo",))
+
+
+def test_registry_lists_debug_and_rejects_unknown():
+    assert "vit-wavegan-debug" in available_generators()
+    with pytest.raises(ModelError, match="unknown generator 'no-such-model'"):
+        get_generator("no-such-model")
+
+
+@pytest.mark.parametrize("bpm", [90.0, 120.0, 150.0])
+def test_tempo_estimate_finds_the_pulse(bpm):
+    clip = pulse_song(bpm=bpm, seconds=8.0, rate=16000)
+    estimate = features.estimate_tempo(clip.samples[0], 16000)
+    assert abs(estimate - bpm) / bpm < 0.04
+
+
+def test_mel_image_shape_and_standardisation():
+    cfg = get_config("small").features
+    mono = features.to_model_audio(pulse_song(seconds=4.0), cfg.sample_rate)
+    chunked = features.chunks(mono, int(cfg.chunk_seconds * cfg.sample_rate))
+    assert chunked.shape == (1, 30 * cfg.sample_rate)
+    assert np.all(chunked[0, mono.shape[0]:] == 0.0)
+    image = features.mel_image(chunked[0], cfg)
+    assert image.shape == (1, cfg.n_mels, cfg.frames)
+    assert abs(float(image.mean())) < 1e-3 and abs(float(image.std()) - 1.0) < 1e-2
+
+
+def test_loop_is_power_of_two_beats_and_tiles_without_seams():
+    assert loops.loop_frames(16384, 16000, 120.0) == 16000  # 2 beats of 0.5 s fit 1.024 s
+    assert loops.loop_frames(16384, 16000, 60.0) == 16000  # 1 beat
+    assert loops.loop_frames(4096, 16000, 60.0) == 4096  # window shorter than a beat: used whole
+    loop = np.ones(1000, dtype=np.float32)
+    tiled = loops.tile(loop, 5000, fade=100)
+    assert tiled.shape == (5000,)
+    assert np.all(tiled[100:4800] > 0.99) and np.all(tiled[100:4800] < 1.42)  # equal-power seam, no dropout
+
+
+def test_debug_generator_takes_are_reproducible_per_instrument():
+    generator = get_generator("vit-wavegan-debug")
+    assert isinstance(generator, Generator)
+    ref = pulse_song()
+    calls = []
+    takes = generator.generate(GenerationRequest(ref, ("bass", "drums"), (3, 4), 2, {"seconds": 2.0}),
+                               progress=lambda f, m: calls.append(f))
+    assert [(t.instrument, t.seed) for t in takes] == [("bass", 3), ("bass", 4), ("drums", 3), ("drums", 4)]
+    assert all(t.clip.samples.shape == (2, 88200) and t.clip.sample_rate == 44100 for t in takes)
+    assert calls[0] == 0.0 and calls[-1] == pytest.approx(1.0)
+    assert np.abs(takes[0].clip.samples - takes[1].clip.samples).max() > 1e-3  # seeds differ
+    alone = generator.generate(GenerationRequest(ref, ("drums",), (4,), 1, {"seconds": 2.0}))
+    np.testing.assert_allclose(alone[0].clip.samples, takes[3].clip.samples, atol=1e-6)
+    assert takes[0].params["tempo_bpm"] == pytest.approx(120.0, rel=0.04)
+
+
+def test_cancel_stops_generation():
+    generator = get_generator("vit-wavegan-debug")
+    with pytest.raises(CancelledError):
+        generator.generate(GenerationRequest(pulse_song(), ("bass",)), cancel=lambda: True)
+
+
+def test_generate_cli_writes_takes_and_manifest(tmp_path):
+    ref = tmp_path / "ref.wav"
+    song = pulse_song(seconds=3.0)
+    sf.write(ref, song.samples.T, song.sample_rate)
+    out = tmp_path / "takes"
+    png = tmp_path / "spec.png"
+    result = subprocess.run([sys.executable, "-m", "musicsim_gui", "generate", str(ref), "--model",
+                             "vit-wavegan-debug", "--instruments", "bass,piano", "--takes", "2", "--seed", "7",
+                             "-o", str(out), "--spectrogram", str(png)], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    listing = json.loads((out / "takes.json").read_text())
+    assert [(t["instrument"], t["seed"]) for t in listing["takes"]] == [
+        ("bass", 7), ("bass", 8), ("piano", 7), ("piano", 8)]
+    data, rate = sf.read(out / listing["takes"][0]["file"])
+    assert rate == 44100 and data.shape == (3 * 44100, 2)
+    assert png.stat().st_size > 10_000
+
+
+def test_generate_cli_reports_bad_instrument(tmp_path):
+    ref = tmp_path / "ref.wav"
+    sf.write(ref, np.zeros((4410, 2), np.float32), 44100)
+    result = subprocess.run([sys.executable, "-m", "musicsim_gui", "generate", str(ref), "--model",
+                             "vit-wavegan-debug", "--instruments", "kazoo", "-o", str(tmp_path / "o")],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    assert "kazoo" in result.stderr and "Traceback" not in result.stderr
