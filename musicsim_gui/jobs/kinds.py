@@ -1,0 +1,169 @@
+"""The studio's long actions as job specs: load a file, separate stems, generate takes, export the mix.
+
+Each job function imports the layer it drives inside its body, so importing this module stays cheap and
+a worker process loads only what its job needs. Results are plain picklable values (clips, paths, takes).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from musicsim_gui.jobs.spec import JobContext, JobSpec, job_function
+
+
+@dataclass(frozen=True)
+class LoadAudio(JobSpec):
+    """Read an audio file; the result is an `AudioClip`."""
+
+    path: str
+
+    @property
+    def title(self) -> str:
+        return f"Loading {Path(self.path).name}"
+
+
+@job_function(LoadAudio)
+def run_load_audio(spec: LoadAudio, context: JobContext):  # noqa: ANN201 - returns an AudioClip
+    from musicsim_gui.audio.io import load_audio
+
+    context.progress(0.0, f"Reading {Path(spec.path).name}")
+    clip = load_audio(spec.path)
+    context.progress(1.0, f"Read {clip.duration:.1f} s")
+    return clip
+
+
+@dataclass(frozen=True)
+class Separate(JobSpec):
+    """Split the reference song into stems; the result is `{stem: AudioClip}`.
+
+    Attributes:
+        reference: the audio file to separate.
+        model: a separator name ("builtin", "dsp" or an installed model).
+        backend: "auto" | "onnx" | "torch".
+        out_dir: when set, each stem is also written there as `<stem>.flac`.
+    """
+
+    reference: str
+    model: str = "builtin"
+    backend: str = "auto"
+    out_dir: str | None = None
+
+    @property
+    def title(self) -> str:
+        return f"Separating {Path(self.reference).name}"
+
+
+@job_function(Separate)
+def run_separate(spec: Separate, context: JobContext) -> dict[str, Any]:
+    from musicsim_gui.audio.io import load_audio, save_audio
+    from musicsim_gui.separation.base import get_separator
+
+    context.progress(0.0, f"Reading {Path(spec.reference).name}")
+    clip = load_audio(spec.reference)
+    context.check(spec.title)
+    context.progress(0.05, f"Loading the {spec.model} separator")
+    separator = get_separator(spec.model, backend=spec.backend)
+    stems = separator.separate(clip, progress=context.scaled(0.1, 0.95), cancel=context.cancelled)
+    if spec.out_dir is not None:
+        for index, (name, stem) in enumerate(stems.items()):
+            context.check(spec.title)
+            context.progress(0.95 + 0.05 * index / len(stems), f"Saving the {name} stem")
+            save_audio(Path(spec.out_dir) / f"{name}.flac", stem)
+    context.progress(1.0, "Stems ready")
+    return stems
+
+
+@dataclass(frozen=True)
+class Generate(JobSpec):
+    """Compose takes for some instruments; the result is a list of core `Take`s whose `path` is absolute.
+
+    Each take is written to `<out_dir>/<instrument>/<take id>.flac` as soon as it exists (pass the project's
+    `takes` folder, then make the paths relative with `Project.relative`).
+
+    Attributes:
+        reference: the reference song file.
+        model: a generator name (see `generation.available_generators()`).
+        instruments: which tracks to compose, e.g. ("bass", "drums").
+        seeds: one seed per take (extended by counting up when short).
+        takes: takes per instrument.
+        params: model options as `(name, value)` pairs (kept hashable; recorded in each take).
+    """
+
+    reference: str
+    out_dir: str
+    model: str = "vit-wavegan-lofi"
+    instruments: tuple[str, ...] = ("bass", "drums", "piano", "other")
+    seeds: tuple[int, ...] = ()
+    takes: int = 1
+    backend: str = "auto"
+    params: tuple[tuple[str, Any], ...] = ()
+
+    @property
+    def title(self) -> str:
+        return f"Generating {', '.join(self.instruments)}"
+
+
+@job_function(Generate)
+def run_generate(spec: Generate, context: JobContext) -> list[Any]:
+    from musicsim_gui.audio.io import load_audio, save_audio
+    from musicsim_gui.core.project import Take, new_take_id
+    from musicsim_gui.generation.base import GenerationRequest, get_generator
+
+    context.progress(0.0, f"Reading {Path(spec.reference).name}")
+    reference = load_audio(spec.reference)
+    context.progress(0.05, f"Loading {spec.model}")
+    generator = get_generator(spec.model, backend=spec.backend)
+    request = GenerationRequest(reference, tuple(spec.instruments), tuple(spec.seeds), spec.takes,
+                                dict(spec.params))
+    generated = generator.generate(request, progress=context.scaled(0.1, 0.95), cancel=context.cancelled)
+    takes = []
+    for item in generated:
+        take_id = new_take_id()
+        path = save_audio(Path(spec.out_dir) / item.instrument / f"{take_id}.flac", item.clip)
+        takes.append(Take(take_id, str(path), item.model_id, item.model_version, item.seed, dict(item.params)))
+    context.progress(1.0, f"{len(takes)} takes ready")
+    return takes
+
+
+@dataclass(frozen=True)
+class ExportMix(JobSpec):
+    """Render and write the project's mix (and optionally its stems); the result is the list of written paths.
+
+    Attributes:
+        project_folder: the project to export (read from disk unless `project` is given).
+        path: the mix file to write (.wav or .flac).
+        settings: an `audio.mixdown.ExportSettings` (None: defaults).
+        stems_dir: when set, each track is also written there.
+        project: an in-memory `core.project.Project` to export instead of the saved file (unsaved edits).
+    """
+
+    project_folder: str
+    path: str
+    settings: Any = None
+    stems_dir: str | None = None
+    project: Any = None
+
+    @property
+    def title(self) -> str:
+        return f"Exporting {Path(self.path).name}"
+
+
+@job_function(ExportMix)
+def run_export_mix(spec: ExportMix, context: JobContext) -> list[str]:
+    from musicsim_gui.audio.mixdown import ExportSettings
+    from musicsim_gui.audio.project_render import export_project
+    from musicsim_gui.core.projectfile import load_project
+
+    context.progress(0.0, "Reading the project")
+    project = spec.project if spec.project is not None else load_project(Path(spec.project_folder))
+    settings = spec.settings if spec.settings is not None else ExportSettings()
+    scaled = context.scaled(0.05, 1.0)
+
+    def progress(fraction: float, message: str) -> None:  # cancel takes effect between stems
+        context.check(spec.title)
+        scaled(fraction, message)
+
+    written = export_project(project, spec.path, settings, spec.stems_dir, progress=progress)
+    return [str(path) for path in written]
