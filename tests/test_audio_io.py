@@ -207,3 +207,11 @@ def test_fuzzed_files_load_or_raise_audio_file_error(data, suffix):
             assert np.isfinite(clip.samples).all()
     finally:
         os.unlink(name)
+
+
+@pytest.mark.parametrize("subtype", ["PCM_U8", "PCM_16", "PCM_24", "PCM_32", "FLOAT"])
+def test_samples_equal_libsndfile_float_conversion(tmp_path, subtype):
+    frames = np.random.default_rng(0).uniform(-1, 1, (5000, 3)).astype(np.float32)
+    path = tmp_path / "x.wav"
+    sf.write(path, frames, 8000, subtype=subtype)
+    np.testing.assert_array_equal(load_audio(path).samples, sf.read(path, dtype="float32")[0].T)

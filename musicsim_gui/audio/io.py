@@ -30,6 +30,8 @@ _BLOCK_FRAMES = 1 << 18
 _READ_ERRORS = (sf.LibsndfileError, RuntimeError, OSError, ValueError, TypeError, EOFError, MemoryError)
 _WRITE_FORMATS = {".wav": "WAV", ".flac": "FLAC", ".aif": "AIFF", ".aiff": "AIFF", ".ogg": "OGG"}
 _PCM_SUBTYPES = {16: "PCM_16", 24: "PCM_24"}
+# integer PCM is read as integers (a plain copy in libsndfile) and converted while de-interleaving
+_INTEGER_READS = {"PCM_16": "int16", "PCM_24": "int32", "PCM_32": "int32"}
 
 
 @dataclass(frozen=True)
@@ -104,20 +106,40 @@ def audio_info(path: str | Path) -> AudioInfo:
                          frames=max(int(handle.frames), 0))
 
 
-def _read_frames(handle: sf.SoundFile) -> np.ndarray:
-    """All remaining frames as float32 `[frames, channels]`, block by block when the header length is implausible."""
+def _read_frames(handle: sf.SoundFile, dtype: str) -> np.ndarray:
+    """All remaining frames as `[frames, channels]` of `dtype`, block by block when the header length is implausible."""
     declared = int(handle.frames)
     if 0 <= declared and declared * handle.channels <= _TRUSTED_SAMPLES:
-        return handle.read(dtype="float32", always_2d=True)
+        return handle.read(dtype=dtype, always_2d=True)
     blocks = []
     while True:
-        block = handle.read(_BLOCK_FRAMES, dtype="float32", always_2d=True)
+        block = handle.read(_BLOCK_FRAMES, dtype=dtype, always_2d=True)
         if block.shape[0] == 0:
             break
         blocks.append(block)
     if not blocks:
-        return np.zeros((0, handle.channels), dtype=np.float32)
+        return np.zeros((0, handle.channels), dtype=dtype)
     return np.concatenate(blocks, axis=0)
+
+
+def _planar(frames: np.ndarray) -> np.ndarray:
+    """Interleaved `[frames, channels]` to planar float32 `[channels, frames]`, scaling integers to full scale 1.0.
+
+    Integers are scaled by a power of two, so the values equal libsndfile's own float conversion.
+    """
+    planar = np.empty((frames.shape[1], frames.shape[0]), dtype=np.float32)
+    scale = np.float32(1.0 / -np.iinfo(frames.dtype).min) if frames.dtype.kind == "i" else np.float32(1.0)
+    for channel in range(frames.shape[1]):
+        np.multiply(frames[:, channel], scale, out=planar[channel], casting="unsafe")
+    return planar
+
+
+def _all_finite(samples: np.ndarray) -> bool:
+    """True when no sample is NaN or infinite (a sum first: NaN and inf propagate, overflow is re-checked)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        if np.isfinite(np.add.reduce(samples, axis=None)):
+            return True
+    return bool(np.isfinite(samples).all())
 
 
 def load_audio(path: str | Path) -> AudioClip:
@@ -133,14 +155,15 @@ def load_audio(path: str | Path) -> AudioClip:
     with _open(path) as handle:
         _check_header(path, handle)
         rate = int(handle.samplerate)
+        dtype = _INTEGER_READS.get(handle.subtype, "float32")
         try:
-            frames = _read_frames(handle)
+            frames = _read_frames(handle, dtype)
         except _READ_ERRORS as error:
             raise AudioFileError(path, f"cannot decode the audio ({_describe(error)})") from error
     if frames.shape[0] == 0:
         raise AudioFileError(path, "the file holds no audio (0 frames; truncated or empty)")
-    samples = np.ascontiguousarray(frames.T)
-    if not np.isfinite(samples).all():
+    samples = _planar(frames)
+    if dtype == "float32" and not _all_finite(samples):
         raise AudioFileError(path, "the audio contains NaN or infinite samples")
     return AudioClip(samples, rate, source=str(path))
 

@@ -10,7 +10,8 @@ Architecture:
 2. `stft` frames the padded signal as a strided view and transforms blocks of frames with `scipy.fft.rfft`
    (float32 in, complex64 out, all cores), so the windowed copy of a block stays in cache.
 3. `melspectrogram` never stores the complex STFT: per block it forms the power spectrum and applies the
-   filterbank as one matrix product (BLAS), writing straight into the `[n_mels, frames]` result.
+   filterbank as a few small matrix products (BLAS), one per group of adjacent bands over only the bins
+   that group touches (the triangles are sparse), writing straight into the result.
 4. `istft` inverts by inverse FFT, windowing and overlap-add normalised by the summed squared window.
 """
 
@@ -22,7 +23,8 @@ from collections.abc import Callable
 import numpy as np
 import scipy.fft
 
-_BLOCK_FRAMES = 256
+_BLOCK_FRAMES = 128
+_GROUP_BUDGET = 2048  # bins x bands per mel product: 128 x 2048 multiply-adds per frame block at most
 _F_SP = 200.0 / 3.0  # Slaney: Hz per mel below 1 kHz
 _MIN_LOG_HZ = 1000.0
 _MIN_LOG_MEL = _MIN_LOG_HZ / _F_SP
@@ -81,6 +83,33 @@ def mel_filterbank(sr: float, n_fft: int, n_mels: int = 128, fmin: float = 0.0,
     weights = np.maximum(0.0, np.minimum(lower, upper))
     weights *= (2.0 / (edges[2:] - edges[:-2]))[:, None]
     return _readonly(weights.astype(np.float32))
+
+
+@functools.lru_cache(maxsize=32)
+def _mel_bands(sr: float, n_fft: int, n_mels: int, fmin: float,
+               fmax: float | None) -> tuple[tuple[int, int, int, int, np.ndarray], ...]:
+    """The filterbank cut into groups of adjacent bands, each with the range of bins it touches.
+
+    Returns `(band_lo, band_hi, bin_lo, bin_hi, weights [bin_hi - bin_lo, band_hi - band_lo])` per group.
+    A mel filter is non-zero on a narrow range of bins, so these small products skip the zeros of the full
+    one; groups are grown until bins x bands reaches `_GROUP_BUDGET`, which keeps every product of a
+    `_BLOCK_FRAMES` block small enough for BLAS to run it on the calling thread (no oversubscription).
+    """
+    basis = mel_filterbank(sr, n_fft, n_mels, fmin, fmax)
+    support = [np.flatnonzero(band) for band in basis]
+    spans = [(int(s[0]), int(s[-1]) + 1) if s.size else (0, 1) for s in support]
+    groups = []
+    band_lo = 0
+    while band_lo < n_mels:
+        band_hi = band_lo + 1
+        while band_hi < n_mels and (spans[band_hi][1] - spans[band_lo][0]) * (band_hi + 1 - band_lo) <= _GROUP_BUDGET:
+            band_hi += 1
+        bin_lo = min(span[0] for span in spans[band_lo:band_hi])
+        bin_hi = max(span[1] for span in spans[band_lo:band_hi])
+        weights = np.ascontiguousarray(basis[band_lo:band_hi, bin_lo:bin_hi].T)
+        groups.append((band_lo, band_hi, bin_lo, bin_hi, _readonly(weights)))
+        band_lo = band_hi
+    return tuple(groups)
 
 
 def frame_count(samples: int, n_fft: int = 2048, hop_length: int = 512, center: bool = True) -> int:
@@ -161,14 +190,15 @@ def melspectrogram(y: np.ndarray, sr: float, n_fft: int = 2048, hop_length: int 
     """
     rows, leading = _rows(y)
     window = hann_window(n_fft, win_length)
-    basis_t = np.ascontiguousarray(mel_filterbank(sr, n_fft, n_mels, fmin, fmax).T)
+    bands = _mel_bands(float(sr), n_fft, n_mels, float(fmin), None if fmax is None else float(fmax))
     count = frame_count(rows.shape[-1], n_fft, hop_length, center)
     result = np.empty((rows.shape[0], count, n_mels), dtype=np.float32)
     for index, row in enumerate(rows):
         frames = _frames_view(row, n_fft, hop_length, center, pad_mode)
         for start, stop in _blocks(count):
             energy = _power(_spectra(frames, window, start, stop), power)
-            np.matmul(energy, basis_t, out=result[index, start:stop])
+            for band_lo, band_hi, bin_lo, bin_hi, weights in bands:
+                np.matmul(energy[:, bin_lo:bin_hi], weights, out=result[index, start:stop, band_lo:band_hi])
     return np.ascontiguousarray(result.transpose(0, 2, 1)).reshape(*leading, n_mels, count)
 
 
