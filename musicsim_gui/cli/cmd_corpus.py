@@ -1,7 +1,8 @@
-"""`musicsim corpus make|stats`: make the synthetic multi-stem LoFi corpus and describe it.
+"""`musicsim corpus make|stats|demo`: make the synthetic multi-stem LoFi corpus and describe it.
 
 `make` renders songs into `DIR/<split>/<song_id>/` in worker processes with a progress bar and resumes a
-half-made corpus; `stats` measures variety and per-stem loudness, brightness and onset rate.
+half-made corpus; `stats` measures variety and per-stem loudness, brightness and onset rate; `demo`
+renders the bundled demo song.
 """
 
 from __future__ import annotations
@@ -32,6 +33,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     stats.add_argument("--limit", type=int, default=100, help="songs to analyse (default 100)")
     stats.add_argument("-o", "--output", default=None, help="write the markdown here (default: stdout)")
     stats.set_defaults(handler=run_stats)
+    demo = actions.add_parser("demo", help="render the bundled demo song (reference, stems, MIDI, meta)")
+    demo.add_argument("--out", required=True, help="the demo folder (the repository's is resources/demo)")
+    demo.add_argument("--seed", type=int, default=None, help="song seed (default: the demo seed)")
+    demo.add_argument("--duration", type=float, default=None, help="length in seconds (default 90)")
+    demo.set_defaults(handler=run_demo)
 
 
 def run_make(args: argparse.Namespace) -> int:
@@ -74,4 +80,12 @@ def run_stats(args: argparse.Namespace) -> int:
         print(args.output)
     else:
         print(text)
+    return 0
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    from musicsim_gui.training.corpus.demo import DEMO_SECONDS, DEMO_SEED, make_demo
+
+    seed = DEMO_SEED if args.seed is None else args.seed
+    print(make_demo(Path(args.out), seed=seed, duration_s=args.duration or DEMO_SECONDS))
     return 0
