@@ -1,6 +1,8 @@
 """The composition root: the `musicsim` entry point, and the one place that wires every layer for the studio.
 
 Headless subcommands run without importing Qt; the studio's modules are imported only when it opens.
+`create_main_window(project_path)` builds the fully wired window (engine, controllers, jobs) without
+running the event loop, for tests, scripts and screenshots; `launch_studio` shows it and runs the loop.
 """
 
 from __future__ import annotations
@@ -8,15 +10,91 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from musicsim_gui.cli import main as cli_main
 
 
+def _application():
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance()
+    if app is None:
+        app = QApplication(sys.argv[:1])
+        app.setApplicationName("MuSiC Studio")
+        app.setOrganizationName("MuSiC")
+    return app
+
+
+def _configure_look(app) -> None:
+    import pyqtgraph as pg
+
+    from musicsim_gui.gui import theme
+
+    theme.apply_dark_theme(app)
+    pg.setConfigOptions(background=theme.BASE, foreground=theme.TEXT, antialias=False,
+                        imageAxisOrder="row-major")
+
+
+def create_engine(settings, start: bool = True):
+    """The playback engine for the stored device, rate and buffer size (started unless `start` is False)."""
+    from musicsim_gui.engine.playback import PlaybackEngine
+    from musicsim_gui.gui.settings_store import value
+
+    device = value(settings, "audio/device")
+    engine = PlaybackEngine(sample_rate=value(settings, "audio/sample_rate"),
+                            blocksize=value(settings, "audio/blocksize"),
+                            device=None if device is None or device < 0 else device)
+    if start:
+        engine.start()
+    return engine
+
+
+def create_jobs(settings):
+    """The jobs controller over a worker-process runner, or None when the jobs layer is not installed."""
+    try:
+        from musicsim_gui.gui.jobs_controller import JobsController
+    except ImportError:
+        return None
+    return JobsController(settings)
+
+
+def create_main_window(project_path: str | Path | None = None, *, audio: bool = True):
+    """Build the studio window on `project_path` (a project folder or an audio file; the demo when None).
+
+    The window is fully wired (engine, undo stack, jobs) but neither shown nor running an event loop.
+    With `audio=False` no output stream is opened (playback controls then say why).
+    """
+    app = _application()
+    _configure_look(app)
+    from musicsim_gui.gui.demo_project import demo_project
+    from musicsim_gui.gui.file_controller import FileController
+    from musicsim_gui.gui.main_window import MainWindow
+    from musicsim_gui.gui.project_controller import ProjectController
+    from musicsim_gui.gui.settings_store import studio_settings
+    from musicsim_gui.gui.transport_controller import TransportController
+
+    settings = studio_settings()
+    engine = create_engine(settings) if audio else None
+    jobs = create_jobs(settings)
+    project = ProjectController(engine, regenerate_status=getattr(jobs, "generate_status", None))
+    window = MainWindow(project, TransportController(engine), FileController(project, settings), jobs, settings)
+    if project_path is None:
+        project.set_project(demo_project())
+    elif not window.open_path(project_path):
+        project.set_project(demo_project())
+    return window
+
+
 def launch_studio(args: argparse.Namespace) -> int:
     """Open the studio window on `args.project` (or the demo song) and run the Qt event loop."""
-    print("musicsim: the studio window is not part of this build yet; use the subcommands "
-          "(`musicsim --help`).", file=sys.stderr)
-    return 2
+    app = _application()
+    window = create_main_window(getattr(args, "project", None))
+    geometry = window.settings.value("window/geometry")
+    if geometry is not None:
+        window.restoreGeometry(geometry)
+    window.show()
+    return int(app.exec())
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,0 +1,36 @@
+"""`ReferenceHeader`: the left column of the reference lane: file name, format facts and the Separate action."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QFrame, QLabel, QPushButton, QVBoxLayout
+
+HEADER_WIDTH = 270
+
+
+class ReferenceHeader(QFrame):
+    """Shows which reference song is loaded and offers to split it into stems."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setObjectName("ReferenceHeader")
+        self.setFixedWidth(HEADER_WIDTH)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 6, 8, 6)
+        title = QLabel("Reference")
+        title.setObjectName("TrackName")
+        self.file_label = QLabel("no reference loaded")
+        self.file_label.setWordWrap(True)
+        self.info_label = QLabel("")
+        self.info_label.setObjectName("Dim")
+        self.separate_button = QPushButton("Separate stems")
+        self.separate_button.setToolTip("Split the reference into bass, drums, piano and other")
+        for widget in (title, self.file_label, self.info_label):
+            layout.addWidget(widget)
+        layout.addStretch(1)
+        layout.addWidget(self.separate_button)
+
+    def show_reference(self, name: str, info: str) -> None:
+        """Display the reference file `name` and a one-line `info` (duration, rate, tempo)."""
+        self.file_label.setText(name)
+        self.file_label.setToolTip(name)
+        self.info_label.setText(info)

@@ -1,0 +1,139 @@
+"""The studio window end to end: open a demo project, play, mix, choose takes, undo/redo, drop a file."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from gui_helpers import make_demo_folder, wait_loaded, write_stereo
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QDropEvent
+
+from musicsim_gui.app import create_main_window
+from musicsim_gui.gui.demo_project import demo_project
+
+
+@pytest.fixture
+def demo(tmp_path):
+    source = make_demo_folder(tmp_path / "demo-source")
+    return demo_project(source, tmp_path / "project")
+
+
+def open_window(qtbot, folder, audio: bool):
+    win = create_main_window(folder, audio=audio)
+    qtbot.addWidget(win)
+    win.resize(1400, 900)
+    win.show()
+    wait_loaded(qtbot, win)
+    return win
+
+
+@pytest.fixture
+def window(qtbot, demo):
+    """The studio on the demo project, without an output stream (see `audible_window`)."""
+    win = open_window(qtbot, demo.folder, audio=False)
+    yield win
+    win.close()
+
+
+@pytest.fixture
+def audible_window(qtbot, demo):
+    """The studio on the demo project, playing through the default (null) output device."""
+    win = open_window(qtbot, demo.folder, audio=True)
+    yield win
+    win.close()
+
+
+def click_lane_row(qtbot, lane, row: int) -> None:
+    """Click the middle of lane row `row` with the mouse."""
+    box = lane.viewbox
+    (x0, x1), _ = box.viewRange()
+    scene = box.mapViewToScene(QPointF((x0 + x1) / 2, row + 0.5))
+    qtbot.mouseClick(lane.viewport(), Qt.MouseButton.LeftButton, pos=lane.mapFromScene(scene))
+
+
+def test_window_shows_reference_and_lanes(window, demo):
+    lane = window.reference_lane
+    image = lane.image.image
+    assert image is not None and image.shape[0] == 128 and image.dtype == np.float32
+    assert lane.duration == pytest.approx(3.0, abs=0.01)
+    assert lane.waveform is not None and len(lane.waveform.curve.getData()[0]) > 100
+    bass = window.track_list.rows["bass"]
+    assert bass.lane.rows[0].label == "stem" and len(bass.lane.rows) == 3
+    assert set(bass.lane.waveforms) == {0, 1, 2}
+    assert bass.lane.active_row == 1
+    assert window.track_list.rows["drums"].lane.active_row == 0
+    assert "Test demo" in window.windowTitle()
+
+
+def test_play_solo_gain_choose_undo_redo(qtbot, audible_window, demo):
+    window = audible_window
+    engine = window.transport.engine
+    assert engine.available, engine.error
+    window.actions.play.trigger()
+    qtbot.waitUntil(lambda: window.transport.position() > 0.3, timeout=5000)
+    assert engine.playing
+    header = window.track_list.rows["bass"].header
+    qtbot.mouseClick(header.solo_button, Qt.MouseButton.LeftButton)
+    assert window.project.project.track("bass").solo
+    header.set_gain(-6.0)
+    assert window.project.project.track("bass").gain_db == pytest.approx(-6.0)
+    gains = engine._snapshot.gains
+    assert gains[0, 0] == pytest.approx(10 ** (-6 / 20), rel=1e-3) and gains[1].max() == 0.0
+    click_lane_row(qtbot, window.track_list.rows["bass"].lane, 2)
+    track = window.project.project.track("bass")
+    assert track.chosen_take_id == track.takes[1].id
+    assert window.track_list.rows["bass"].lane.active_row == 2
+    assert window.project._engine_paths[0] == demo.take_audio_path(track.takes[1])
+    window.actions.undo.trigger()
+    assert track.chosen_take_id == track.takes[0].id
+    window.actions.undo.trigger()
+    assert track.gain_db == 0.0
+    window.actions.redo.trigger()
+    assert track.gain_db == pytest.approx(-6.0)
+    window.actions.stop.trigger()
+    assert not engine.playing
+
+
+def test_keyboard_mute_solo_and_rating(qtbot, window):
+    window.project.set_focus("bass")
+    qtbot.keyClick(window, Qt.Key.Key_M)
+    assert window.project.project.track("bass").mute
+    qtbot.keyClick(window, Qt.Key.Key_4)
+    track = window.project.project.track("bass")
+    assert track.chosen_take.rating == 4
+    assert window.track_list.rows["bass"].header.stars.stars == 4
+    window.actions.undo.trigger()
+    assert track.chosen_take.rating is None
+
+
+def test_drop_audio_file_opens_it_as_project(qtbot, window, tmp_path):
+    song = write_stereo(tmp_path / "dropped song.wav", np.zeros(22050, dtype=np.float32))
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(song))])
+    event = QDropEvent(QPointF(200, 200), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                       Qt.KeyboardModifier.NoModifier)
+    window.dropEvent(event)
+    project = window.project.project
+    assert project.title == "dropped song"
+    assert project.reference_file.name == "dropped song.wav" and project.reference_file.is_file()
+    wait_loaded(qtbot, window)
+    assert window.reference_lane.duration == pytest.approx(0.5, abs=0.01)
+
+
+def test_opening_a_bad_file_shows_a_notice(window, tmp_path):
+    bad = tmp_path / "broken.wav"
+    bad.write_bytes(b"RIFF not really audio")
+    before = window.project.project
+    assert not window.open_path(bad)
+    assert window.project.project is before
+    assert "broken.wav" in window.statusBar().currentMessage()
+
+
+def test_loop_region_from_ruler(audible_window):
+    window = audible_window
+    window.reference_lane.loop_edited.emit(0.5, 1.5)
+    assert window.transport.loop_enabled and window.actions.loop.isChecked()
+    assert window.transport.engine.loop == pytest.approx((0.5, 1.5), abs=1e-3)
+    window.actions.loop.trigger()
+    assert window.transport.engine.loop is None
+
