@@ -1,0 +1,54 @@
+"""`musicsim eval separation`: score separators on corpus songs (SDR / SI-SDR table and bar chart).
+
+`eval` is a command group (see `cli/groups.py`): other modules add `eval generation` and the like.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from musicsim_gui.cli.groups import command_group
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    group = command_group(subparsers, "eval", "evaluate models (separation quality, ...)")
+    parser = group.add_parser("separation", help="per-stem SDR and SI-SDR of separators on corpus songs")
+    parser.add_argument("--model", action="append", default=None,
+                        help="separator to score (repeatable; default: builtin and dsp)")
+    parser.add_argument("--data", required=True, help="a corpus split folder, e.g. CORPUS/test")
+    parser.add_argument("--out", default="eval-separation", help="folder for the table, chart and JSON")
+    parser.add_argument("--seconds", type=float, default=30.0,
+                        help="score this many seconds from the middle of each song (0 = whole songs)")
+    parser.add_argument("--max-songs", type=int, default=None, help="use at most this many songs")
+    parser.add_argument("--no-oracle", action="store_true", help="skip the ideal-ratio-mask reference")
+    parser.add_argument("--backend", default="auto", choices=("auto", "onnx", "torch"), help="model runtime")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import sys
+
+    from musicsim_gui.core.atomic import atomic_write_text
+    from musicsim_gui.evaluation.separation import corpus_songs, evaluate, report_markdown, save_bar_chart
+    from musicsim_gui.separation.base import get_separator
+
+    names = args.model or ["builtin", "dsp"]
+    separators = {}
+    for name in names:
+        separator = get_separator(name, backend=args.backend, cache=False)
+        if separator.fallback_reason:
+            print(f"musicsim: note: {separator.fallback_reason}", file=sys.stderr)
+        separators[name if not separator.fallback_reason else f"{name}→dsp"] = separator
+    songs = corpus_songs(args.data)[: args.max_songs]
+    result = evaluate(separators, songs, seconds=args.seconds or None, oracle=not args.no_oracle,
+                      log=lambda text: print(text, file=sys.stderr))
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    table = report_markdown(result, f"Separation quality on {args.data}")
+    atomic_write_text(out / "separation.md", table)
+    atomic_write_text(out / "separation.json", result.to_json())
+    save_bar_chart(result, out / "separation_sdr.png")
+    print(table)
+    print(f"wrote {out / 'separation.md'}, {out / 'separation.json'}, {out / 'separation_sdr.png'}")
+    return 0

@@ -1,0 +1,44 @@
+"""`musicsim models list|pull`: the installed models, and fetching a published one when online."""
+
+from __future__ import annotations
+
+import argparse
+
+from musicsim_gui.cli.groups import command_group
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    group = command_group(subparsers, "models", "list installed models or fetch published ones")
+    listing = group.add_parser("list", help="list installed models (bundled and user)")
+    listing.add_argument("--task", choices=("separation", "generation"), help="only models of this task")
+    listing.set_defaults(handler=run_list)
+    pull = group.add_parser("pull", help="download a published model into the user model folder")
+    pull.add_argument("name", help="a published model name (see `musicsim models pull --help`)")
+    pull.set_defaults(handler=run_pull)
+
+
+def run_list(args: argparse.Namespace) -> int:
+    from musicsim_gui.runtime.registry import ModelRegistry
+
+    registry = ModelRegistry()
+    entries = registry.list(task=args.task)
+    print("dsp  (separation, built in code: rough HPSS and band splitting, no weights)")
+    for entry in entries:
+        m = entry.manifest
+        origin = "bundled" if entry.bundled else "user"
+        print(f"{m.name}  ({m.task}, {m.family} {m.version}, {m.sample_rate} Hz, {origin})")
+        print(f"    path: {entry.path}")
+        print(f"    license: {m.license or 'unknown'}; source: {m.provenance or 'unknown'}")
+    for problem in registry.problems:
+        print(f"unreadable model folder: {problem}")
+    if not entries:
+        print(f"no installed model folders (looked in {', '.join(str(p) for p in registry.paths)})")
+    return 0
+
+
+def run_pull(args: argparse.Namespace) -> int:
+    from musicsim_gui.runtime.hub import pull
+
+    folder = pull(args.name)
+    print(f"downloaded {args.name} into {folder}")
+    return 0

@@ -1,0 +1,195 @@
+"""Backends that run a model: ONNX Runtime and torch, behind one `run(dict) -> dict` interface.
+
+Architecture:
+1. `Backend` is the protocol every model runner satisfies: `run(inputs) -> outputs` on NumPy arrays,
+   with `.name` saying what actually ran (e.g. "onnxruntime:CPUExecutionProvider").
+2. `OnnxBackend` opens an InferenceSession with the best installed execution providers (TensorRT, CUDA,
+   CPU, in that order) and logs which one ran. Sessions are cached per (file, mtime, providers) so a
+   second separation does not pay the load again; `unload_all()` drops them and frees GPU memory.
+3. `TorchBackend` wraps an `nn.Module` whose forward takes the inputs as keyword tensors.
+4. `choose_backend` resolves "auto" preferences into a concrete (kind, device) with a reason.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from musicsim_gui.core.errors import ModelError
+
+log = logging.getLogger(__name__)
+
+_PROVIDER_ORDER = ("TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider")
+_sessions: dict[tuple[str, float, tuple[str, ...]], Any] = {}
+_lock = threading.Lock()
+
+
+class Backend(Protocol):
+    """Runs a model on NumPy inputs and returns NumPy outputs, both keyed by tensor name."""
+
+    name: str
+
+    def run(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]: ...
+
+
+def _resolve_providers(providers: str | list[str] | tuple[str, ...], device: str = "auto") -> tuple[str, ...]:
+    import onnxruntime as ort
+
+    installed = ort.get_available_providers()
+    if providers == "auto":
+        wanted = ("CPUExecutionProvider",) if device == "cpu" else _PROVIDER_ORDER
+        if device == "cuda":
+            wanted = _PROVIDER_ORDER[:2]
+        chosen = tuple(p for p in wanted if p in installed)
+    else:
+        chosen = tuple(p for p in providers if p in installed)
+    if not chosen:
+        raise ModelError(f"none of the execution providers {providers!r} (device {device}) is installed; "
+                         f"installed: {', '.join(installed)}")
+    return chosen
+
+
+def _open_session(path: Path, providers: tuple[str, ...]) -> Any:
+    import onnxruntime as ort
+
+    try:
+        key = (str(path.resolve()), path.stat().st_mtime, providers)
+    except OSError as error:
+        raise ModelError(f"{path}: cannot read the ONNX model ({error.strerror})") from error
+    with _lock:
+        if key in _sessions:
+            return _sessions[key]
+        options = ort.SessionOptions()
+        options.log_severity_level = 3
+        try:
+            session = ort.InferenceSession(str(path), sess_options=options, providers=list(providers))
+        except Exception as error:  # ORT raises its own exception types for corrupt or unsupported graphs
+            raise ModelError(f"{path}: not a valid ONNX model ({str(error).splitlines()[0][:200]})") from error
+        _sessions[key] = session
+        return session
+
+
+class OnnxBackend:
+    """An ONNX Runtime session on `path`.
+
+    Args:
+        path: the .onnx file.
+        providers: "auto" (TensorRT, CUDA, CPU — whichever are installed) or an explicit list.
+        device: "auto", "cpu" or "cuda"; narrows the automatic provider choice.
+    """
+
+    def __init__(self, path: str | Path, providers: str | list[str] = "auto", device: str = "auto") -> None:
+        self.path = Path(path)
+        self.session = _open_session(self.path, _resolve_providers(providers, device))
+        ran = self.session.get_providers()[0]
+        self.name = f"onnxruntime:{ran}"
+        self.input_names = [i.name for i in self.session.get_inputs()]
+        self.output_names = [o.name for o in self.session.get_outputs()]
+        log.info("%s runs on %s", self.path.name, self.name)
+
+    def metadata(self) -> dict[str, str]:
+        """The model's ONNX `metadata_props` as a dict."""
+        return dict(self.session.get_modelmeta().custom_metadata_map)
+
+    def run(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        feeds = {name: np.ascontiguousarray(inputs[name]) for name in self.input_names}
+        results = self.session.run(self.output_names, feeds)
+        return dict(zip(self.output_names, results, strict=True))
+
+
+class TorchBackend:
+    """Runs an `nn.Module` (forward takes the inputs as keyword tensors, returns a tensor or a dict)."""
+
+    def __init__(self, module: Any, device: str = "auto", output_names: tuple[str, ...] = ("output",)) -> None:
+        import torch
+
+        self.device = torch.device(_torch_device(device))
+        self.module = module.to(self.device).eval()
+        self.output_names = output_names
+        self.name = f"torch:{self.device.type}"
+
+    def run(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        import torch
+
+        with torch.inference_mode():
+            tensors = {k: torch.from_numpy(np.ascontiguousarray(v)).to(self.device) for k, v in inputs.items()}
+            out = self.module(**tensors)
+        if not isinstance(out, dict):
+            out = dict(zip(self.output_names, out if isinstance(out, tuple) else (out,), strict=True))
+        return {k: v.detach().cpu().numpy() for k, v in out.items()}
+
+
+def _torch_device(device: str) -> str:
+    import torch
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ModelError("device 'cuda' requested but torch sees no CUDA GPU")
+    return device
+
+
+@dataclass(frozen=True)
+class BackendChoice:
+    """A resolved backend: `kind` ("onnx" | "torch"), `device` ("cpu" | "cuda") and why."""
+
+    kind: str
+    device: str
+    reason: str
+
+
+def _onnx_has_cuda() -> bool:
+    import onnxruntime as ort
+
+    return bool({"CUDAExecutionProvider", "TensorrtExecutionProvider"} & set(ort.get_available_providers()))
+
+
+def _torch_available() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("torch") is not None
+
+
+def choose_backend(preference: str = "auto", device: str = "auto") -> BackendChoice:
+    """Resolve `preference` ("auto" | "onnx" | "torch") and `device` ("auto" | "cpu" | "cuda").
+
+    "auto" prefers ONNX Runtime (no torch needed); a forced choice that cannot run raises ModelError.
+    """
+    if preference not in ("auto", "onnx", "torch") or device not in ("auto", "cpu", "cuda"):
+        raise ModelError(f"unknown backend {preference!r} or device {device!r} "
+                         "(backends: auto, onnx, torch; devices: auto, cpu, cuda)")
+    if preference in ("auto", "onnx"):
+        cuda = _onnx_has_cuda()
+        if device == "cuda" and not cuda:
+            if preference == "onnx":
+                raise ModelError("device 'cuda' requested but ONNX Runtime has no CUDA provider installed")
+        else:
+            chosen = device if device != "auto" else ("cuda" if cuda else "cpu")
+            return BackendChoice("onnx", chosen, f"ONNX Runtime on {chosen}")
+    if not _torch_available():
+        raise ModelError("the torch backend was requested but torch is not installed")
+    chosen = _torch_device(device)
+    return BackendChoice("torch", chosen, f"torch on {chosen}")
+
+
+def unload_all() -> int:
+    """Drop every cached ONNX session and release torch's cached GPU memory; returns sessions dropped."""
+    import sys
+
+    with _lock:
+        count = len(_sessions)
+        _sessions.clear()
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.cuda.is_available():
+        torch.cuda.empty_cache()
+    return count
+
+
+def loaded_sessions() -> int:
+    """How many ONNX sessions are cached (the counter "Unload models" resets)."""
+    return len(_sessions)

@@ -1,0 +1,130 @@
+"""The `Separator` interface, and how a separator is found by name.
+
+Architecture:
+1. A separator turns an `AudioClip` into `{stem: AudioClip}` for `STEMS`, each stem at the clip's rate,
+   channels and length. `progress(fraction, message)` is called between chunks and `cancel()` is polled
+   there too (True stops the work with CancelledError).
+2. `get_separator(name)` resolves "dsp" (weight-free, always available), "builtin" (the bundled model
+   `separation-builtin`) or any installed model folder whose manifest task is "separation": the
+   manifest's `family` picks the loader from `FAMILY_LOADERS`, so new model families plug in by
+   `register_family`, not by editing this file. A missing "builtin" model falls back to "dsp" and the
+   separator's `fallback_reason` says why.
+3. Results are cached by (content hash, model id, version) unless `cache=False` (see `cache.py`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from musicsim_gui.audio.clip import AudioClip
+from musicsim_gui.core.errors import ModelError
+from musicsim_gui.core.instruments import INSTRUMENTS
+from musicsim_gui.runtime.registry import ModelEntry, ModelRegistry
+
+log = logging.getLogger(__name__)
+
+STEMS: tuple[str, ...] = INSTRUMENTS
+BUILTIN_MODEL = "separation-builtin"
+
+ProgressFn = Callable[[float, str], None]
+CancelFn = Callable[[], bool]
+
+
+class Separator(Protocol):
+    """Splits a clip into stems. `id` and `version` key the result cache."""
+
+    id: str
+    version: str
+    fallback_reason: str | None
+
+    def separate(self, clip: AudioClip, progress: ProgressFn | None = None,
+                 cancel: CancelFn | None = None) -> dict[str, AudioClip]: ...
+
+
+SeparatorLoader = Callable[[ModelEntry, str, str], Separator]
+FAMILY_LOADERS: dict[str, SeparatorLoader] = {}
+
+
+def register_family(family: str, loader: SeparatorLoader) -> None:
+    """Make model folders whose manifest says `family` loadable: `loader(entry, backend, device)`."""
+    FAMILY_LOADERS[family] = loader
+
+
+def _ensure_builtin_families() -> None:
+    from musicsim_gui.separation.builtin import load_masknet_separator
+
+    FAMILY_LOADERS.setdefault("masknet", load_masknet_separator)
+
+
+@dataclass(frozen=True)
+class SeparatorInfo:
+    """A separator the user can pick: its name, a one-line description, and the model folder if any."""
+
+    name: str
+    description: str
+    path: str = ""
+
+
+def _load_named(name: str, backend: str, device: str, registry: ModelRegistry) -> Separator:
+    _ensure_builtin_families()
+    if name == "dsp":
+        from musicsim_gui.separation.dsp import DspSeparator
+
+        return DspSeparator()
+    entry = registry.get(BUILTIN_MODEL if name == "builtin" else name)
+    if entry.manifest.task != "separation":
+        raise ModelError(f"{entry.path}: model {entry.name!r} is a {entry.manifest.task} model, not a separator")
+    loader = FAMILY_LOADERS.get(entry.manifest.family)
+    if loader is None:
+        raise ModelError(f"{entry.path}: no loader for model family {entry.manifest.family!r} "
+                         f"(known: {', '.join(sorted(FAMILY_LOADERS))})")
+    return loader(entry, backend, device)
+
+
+def get_separator(name: str = "builtin", backend: str = "auto", device: str = "auto", cache: bool = True,
+                  registry: ModelRegistry | None = None) -> Separator:
+    """The separator called `name` ("builtin", "dsp" or an installed model's name).
+
+    If "builtin" cannot be loaded (missing or corrupt), the DSP fallback is returned with
+    `fallback_reason` set and a warning logged; any other failure raises ModelError.
+    """
+    registry = registry or ModelRegistry()
+    try:
+        separator = _load_named(name, backend, device, registry)
+    except ModelError as error:
+        if name != "builtin":
+            raise
+        from musicsim_gui.separation.dsp import DspSeparator
+
+        separator = DspSeparator(fallback_reason=f"the built-in model is unavailable ({error}); "
+                                                 "using the rough DSP separator instead")
+        log.warning("%s", separator.fallback_reason)
+    if cache:
+        from musicsim_gui.separation.cache import CachedSeparator
+
+        return CachedSeparator(separator)
+    return separator
+
+
+def available_separators(registry: ModelRegistry | None = None) -> list[SeparatorInfo]:
+    """Every separator that can be picked: "dsp", then each installed separation model with a loader."""
+    _ensure_builtin_families()
+    registry = registry or ModelRegistry()
+    infos = [SeparatorInfo("dsp", "rough weight-free separation (HPSS and band splitting)")]
+    for entry in registry.list(task="separation"):
+        if entry.manifest.family in FAMILY_LOADERS:
+            infos.append(SeparatorInfo(entry.name, f"{entry.manifest.family} {entry.manifest.version}",
+                                       str(entry.path)))
+    return infos
+
+
+def check_stems(clip: AudioClip, stems: dict[str, AudioClip]) -> dict[str, AudioClip]:
+    """Verify a separator's result covers `STEMS` at the clip's shape; returns it in `STEMS` order."""
+    for stem in STEMS:
+        part = stems.get(stem)
+        if part is None or part.samples.shape != clip.samples.shape:
+            raise ModelError(f"separator returned no {stem} stem of shape {clip.samples.shape}")
+    return {stem: stems[stem] for stem in STEMS}

@@ -1,0 +1,84 @@
+"""The built-in separator: the mask network (`masknet.py`) run through ONNX Runtime or torch.
+
+A model folder holds `model.onnx` (the network only: magnitude `[B, F, T]` → masks `[B, S, F, T]`),
+optionally `weights.safetensors` (the same weights for the torch backend) and `manifest.json` whose
+`config` is a `MaskNetConfig`. Hashes are verified on load; STFT, chunking and resampling happen here,
+outside the graph.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from musicsim_gui.audio.clip import AudioClip
+from musicsim_gui.core.errors import ModelError
+from musicsim_gui.runtime.backend import Backend, OnnxBackend, TorchBackend, choose_backend
+from musicsim_gui.runtime.manifest import Manifest, load_manifest
+from musicsim_gui.runtime.registry import ModelEntry
+from musicsim_gui.separation.chunking import CancelFn, ProgressFn
+from musicsim_gui.separation.masking import MaskSettings, separate_with_masks
+from musicsim_gui.separation.masknet_config import MaskNetConfig
+
+ONNX_FILE = "model.onnx"
+WEIGHTS_FILE = "weights.safetensors"
+
+
+def load_torch_masknet(weights: Path, config: MaskNetConfig) -> Any:
+    """A `MaskNet` with the weights from a safetensors file (safe: tensors only, no pickle)."""
+    from safetensors.torch import load_file
+
+    from musicsim_gui.separation.masknet import build_masknet
+
+    model = build_masknet(config)
+    try:
+        state = load_file(str(weights))
+        model.load_state_dict(state)
+    except Exception as error:  # safetensors raises its own error types for truncated files
+        raise ModelError(f"{weights}: cannot load the weights ({error})") from error
+    return model.eval()
+
+
+class MaskNetSeparator:
+    """Runs a mask network on a backend; see the module docstring."""
+
+    def __init__(self, manifest: Manifest, backend: Backend, chunk_seconds: float = 20.0) -> None:
+        self.manifest = manifest
+        self.config = MaskNetConfig.from_dict(manifest.config)
+        self.id = manifest.name
+        self.version = manifest.version
+        self.backend = backend
+        self.backend_name = backend.name
+        self.fallback_reason: str | None = None
+        self.settings = MaskSettings(self.config.sample_rate, self.config.n_fft, self.config.hop,
+                                     self.config.stems, chunk_seconds=chunk_seconds)
+
+    def masks(self, magnitude: np.ndarray) -> np.ndarray:
+        """Masks float32 `[C, S, F, T]` for magnitude `[C, F, T]`."""
+        return self.backend.run({"magnitude": magnitude.astype(np.float32, copy=False)})["masks"]
+
+    def separate(self, clip: AudioClip, progress: ProgressFn | None = None,
+                 cancel: CancelFn | None = None) -> dict[str, AudioClip]:
+        return separate_with_masks(clip, self.masks, self.settings, progress, cancel)
+
+
+def open_masknet(model_dir: Path, backend: str = "auto", device: str = "auto") -> MaskNetSeparator:
+    """Load the mask network in `model_dir` (hashes verified) on the chosen backend."""
+    manifest = load_manifest(model_dir, verify=True)
+    choice = choose_backend(backend, device)
+    if choice.kind == "onnx":
+        runner: Backend = OnnxBackend(model_dir / ONNX_FILE, device=choice.device)
+    else:
+        weights = model_dir / WEIGHTS_FILE
+        if WEIGHTS_FILE not in manifest.files:
+            raise ModelError(f"{weights}: this model ships no torch weights; use --backend onnx")
+        config = MaskNetConfig.from_dict(manifest.config)
+        runner = TorchBackend(load_torch_masknet(weights, config), choice.device, output_names=("masks",))
+    return MaskNetSeparator(manifest, runner)
+
+
+def load_masknet_separator(entry: ModelEntry, backend: str, device: str) -> MaskNetSeparator:
+    """Registry loader for the "masknet" family."""
+    return open_masknet(entry.path, backend, device)

@@ -1,0 +1,77 @@
+"""`MaskNetConfig`: the sizes of the built-in mask network and its STFT, and the band layout it uses.
+
+Kept free of torch so the ONNX path (and the manifest) can describe the model without importing it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+import numpy as np
+
+from musicsim_gui.core.instruments import INSTRUMENTS
+
+
+@dataclass(frozen=True)
+class MaskNetConfig:
+    """Hyper-parameters of the mask network.
+
+    Attributes:
+        sample_rate: Hz; audio at other rates is resampled to it.
+        n_fft / hop: STFT size and hop in samples (bins = n_fft // 2 + 1).
+        full_bins: bins below this index are modelled one by one; above it bins are grouped into bands
+            whose width grows by `band_growth` per band (roughly constant-Q).
+        band_growth: relative width increase from one band to the next.
+        hidden: channels of the temporal convolution stack.
+        blocks: residual dilated-convolution blocks; dilations cycle through 1, 2, 4, 8.
+        kernel: temporal kernel size (frames).
+        stems: output stems, in mask order.
+    """
+
+    sample_rate: int = 44100
+    n_fft: int = 2048
+    hop: int = 512
+    full_bins: int = 256
+    band_growth: float = 0.06
+    hidden: int = 256
+    blocks: int = 8
+    kernel: int = 5
+    stems: tuple[str, ...] = INSTRUMENTS
+
+    @property
+    def bins(self) -> int:
+        return self.n_fft // 2 + 1
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["stems"] = list(self.stems)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> MaskNetConfig:
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        if "stems" in values:
+            values["stems"] = tuple(values["stems"])
+        return cls(**values)
+
+
+def band_index(config: MaskNetConfig) -> np.ndarray:
+    """int64 `[bins]`: the band each STFT bin belongs to (bands are contiguous, numbered from 0)."""
+    index = np.empty(config.bins, dtype=np.int64)
+    index[: config.full_bins] = np.arange(config.full_bins)
+    band, start = config.full_bins, config.full_bins
+    while start < config.bins:
+        width = max(1, int(round(start * config.band_growth)))
+        index[start:start + width] = band
+        band, start = band + 1, start + width
+    return index
+
+
+def band_pooling(config: MaskNetConfig) -> np.ndarray:
+    """float32 `[bins, bands]`: averages the bins of each band (columns sum to 1)."""
+    index = band_index(config)
+    pool = np.zeros((config.bins, int(index.max()) + 1), dtype=np.float32)
+    pool[np.arange(config.bins), index] = 1.0
+    return pool / pool.sum(axis=0, keepdims=True)

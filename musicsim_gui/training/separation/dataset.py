@@ -1,0 +1,139 @@
+"""Training examples for the separator, drawn from the multi-stem corpus with augmentation.
+
+Architecture:
+1. `SongIndex` lists the song folders of one corpus split (`<split>/<song>/{bass,drums,piano,other}.flac`
+   + `meta.json`) and their lengths; audio is read segment by segment, so a corpus of hundreds of songs
+   needs no more memory than one batch.
+2. `ExampleSampler.example()` builds one mono training example `[S, n]` (one random channel):
+   - with probability `remix`, each stem comes from a different random song and offset (cross-song
+     remixing: new combinations of parts the model has never heard together), else all from one song;
+   - each stem gets a random gain (dB) and, rarely, is silenced; the whole example a random level;
+   - each stem is varispeed-resampled by ±`jitter` (a small pitch and tempo change together).
+   The mix is the sum of the returned stems, exactly as in the corpus.
+3. `validation_batch` is a fixed, seeded set of unaugmented aligned segments of another split.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from musicsim_gui.core.errors import MusicSimError
+from musicsim_gui.core.instruments import INSTRUMENTS
+
+
+@dataclass(frozen=True)
+class Song:
+    """One corpus song: its folder, length in frames and sample rate."""
+
+    folder: Path
+    frames: int
+    sample_rate: int
+    channels: int
+
+
+class SongIndex:
+    """The finished songs of a corpus split folder (those with `meta.json` and every stem file)."""
+
+    def __init__(self, split_dir: str | Path, stems: tuple[str, ...] = INSTRUMENTS) -> None:
+        self.split_dir = Path(split_dir)
+        self.stems = stems
+        self.songs = [song for song in map(self._song, sorted(self.split_dir.glob("*/meta.json"))) if song]
+        if not self.songs:
+            raise MusicSimError(f"{self.split_dir}: no finished songs (folders with meta.json and "
+                                f"{', '.join(f'{s}.flac' for s in stems)})")
+
+    def _song(self, meta: Path) -> Song | None:
+        folder = meta.parent
+        if not all((folder / f"{stem}.flac").is_file() for stem in self.stems):
+            return None
+        info = sf.info(str(folder / f"{self.stems[0]}.flac"))
+        return Song(folder, info.frames, info.samplerate, info.channels)
+
+    @property
+    def sample_rate(self) -> int:
+        return self.songs[0].sample_rate
+
+    def read(self, song: Song, stem: str, start: int, frames: int, channel: int) -> np.ndarray:
+        """float32 `[frames]` of one channel of a stem from `start` (zero-padded past the end)."""
+        data, _ = sf.read(str(song.folder / f"{stem}.flac"), start=start, frames=frames, dtype="float32",
+                          always_2d=True)
+        out = data[:, min(channel, data.shape[1] - 1)]
+        return np.pad(out, (0, frames - out.shape[0])) if out.shape[0] < frames else out
+
+    def meta(self, song: Song) -> dict:
+        return json.loads((song.folder / "meta.json").read_text())
+
+
+@dataclass(frozen=True)
+class Augmentation:
+    """Augmentation strengths: probabilities, gain ranges in dB, varispeed as a relative rate change."""
+
+    remix: float = 0.5
+    stem_gain_db: tuple[float, float] = (-9.0, 3.0)
+    level_db: tuple[float, float] = (-12.0, 6.0)
+    silence: float = 0.08
+    jitter: float = 0.03
+
+
+class ExampleSampler:
+    """Random augmented training examples `[S, frames]` from a `SongIndex` (see the module docstring)."""
+
+    def __init__(self, index: SongIndex, frames: int, augmentation: Augmentation, seed: int = 0) -> None:
+        self.index, self.frames, self.aug = index, frames, augmentation
+        self.rng = np.random.default_rng(seed)
+        self.songs = [s for s in index.songs if s.frames > frames * (1 + augmentation.jitter) + 2]
+        if not self.songs:
+            raise MusicSimError(f"{index.split_dir}: every song is shorter than one training segment")
+
+    def _segment(self, song: Song, stem: str, start: int, rate: float, channel: int) -> np.ndarray:
+        need = int(np.ceil(self.frames * rate)) + 1
+        raw = self.index.read(song, stem, start, need, channel)
+        if rate == 1.0:
+            return raw[: self.frames]
+        return np.interp(np.arange(self.frames) * rate, np.arange(need), raw).astype(np.float32)
+
+    def _pick(self) -> tuple[Song, int]:
+        song = self.songs[self.rng.integers(len(self.songs))]
+        span = song.frames - int(self.frames * (1 + self.aug.jitter)) - 2
+        return song, int(self.rng.integers(max(span, 1)))
+
+    def example(self) -> np.ndarray:
+        """float32 `[S, frames]`: augmented stems of one channel; their sum is the training mix."""
+        rng, aug = self.rng, self.aug
+        remix = rng.random() < aug.remix
+        channel = int(rng.integers(2))
+        song, start = self._pick()
+        shared_rate = 1.0 + rng.uniform(-aug.jitter, aug.jitter)
+        stems = []
+        for stem in self.index.stems:
+            if remix:
+                song, start = self._pick()
+            rate = 1.0 + rng.uniform(-aug.jitter, aug.jitter) if remix else shared_rate
+            gain_db = rng.uniform(*aug.stem_gain_db) if rng.random() >= aug.silence else -120.0
+            stems.append(self._segment(song, stem, start, rate, channel) * np.float32(10 ** (gain_db / 20)))
+        out = np.stack(stems)
+        return out * np.float32(10 ** (rng.uniform(*aug.level_db) / 20))
+
+    def batch(self, size: int) -> np.ndarray:
+        """float32 `[B, S, frames]`."""
+        return np.stack([self.example() for _ in range(size)])
+
+
+def validation_batch(index: SongIndex, frames: int, count: int, seed: int = 1234) -> np.ndarray:
+    """A fixed float32 `[count, S, frames]` of aligned, unaugmented segments spread over the split's songs."""
+    rng = np.random.default_rng(seed)
+    songs = [s for s in index.songs if s.frames > frames]
+    if not songs:
+        raise MusicSimError(f"{index.split_dir}: every song is shorter than one validation segment")
+    examples = []
+    for i in range(count):
+        song = songs[i % len(songs)]
+        start = int(rng.integers(song.frames - frames))
+        channel = i % 2
+        examples.append(np.stack([index.read(song, s, start, frames, channel) for s in index.stems]))
+    return np.stack(examples)

@@ -1,0 +1,110 @@
+"""Export a trained separator to a model folder: ONNX graph, safetensors weights, manifest and model card.
+
+The ONNX graph is the network only (magnitude `[B, F, T]` → masks `[B, S, F, T]`, batch and frames
+dynamic); its `metadata_props` repeat the manifest's identity and STFT settings. `onnx_parity` runs the
+exported file and the torch module on the same input and returns the max abs difference of the masks.
+"""
+
+from __future__ import annotations
+
+import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from musicsim_gui.core.atomic import atomic_path, atomic_write_text
+from musicsim_gui.runtime.manifest import Manifest, file_sha256, write_manifest
+from musicsim_gui.separation.builtin import ONNX_FILE, WEIGHTS_FILE
+from musicsim_gui.separation.masknet_config import MaskNetConfig
+from musicsim_gui.training.separation.checkpoint import save_weights
+from musicsim_gui.training.separation.model_card import model_card
+
+FAMILY = "masknet"
+LICENSE = "MIT (weights trained by the project on its own synthetic corpus)"
+
+
+def export_onnx(model: Any, config: MaskNetConfig, path: Path, metadata: dict[str, str]) -> Path:
+    """Write `model` as ONNX (opset 18, torch.export exporter) to `path` atomically, plus `metadata` props."""
+    import logging
+
+    import onnx
+    import torch
+
+    logging.getLogger("torch.onnx").setLevel(logging.ERROR)  # optional-operator notices, not problems
+    model = model.eval()
+    example = torch.rand(2, config.bins, 64)
+    dynamic = {"magnitude": {0: torch.export.Dim("batch", min=1, max=256),
+                             2: torch.export.Dim("frames", min=16, max=1 << 20)}}
+    with atomic_path(path) as tmp:
+        torch.onnx.export(model, (example,), str(tmp), input_names=["magnitude"], output_names=["masks"],
+                          dynamic_shapes=dynamic, opset_version=18, dynamo=True, external_data=False,
+                          verbose=False)
+        graph = onnx.load(str(tmp))
+        for key, value in metadata.items():
+            graph.metadata_props.append(onnx.StringStringEntryProto(key=key, value=str(value)))
+        onnx.save(graph, str(tmp))
+    return path
+
+
+def onnx_parity(model: Any, onnx_path: Path, config: MaskNetConfig, frames: int = 300, seed: int = 0) -> float:
+    """Max abs difference between ONNX Runtime and torch masks on a random magnitude `[2, F, frames]`."""
+    import onnxruntime as ort
+    import torch
+
+    rng = np.random.default_rng(seed)
+    magnitude = (rng.random((2, config.bins, frames)) ** 4 * 10).astype(np.float32)
+    session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    ours = session.run(["masks"], {"magnitude": magnitude})[0]
+    with torch.inference_mode():
+        reference = model.eval()(torch.from_numpy(magnitude)).numpy()
+    return float(np.abs(ours - reference).max())
+
+
+def export_model(model: Any, config: MaskNetConfig, out_dir: str | Path, *, name: str = "separation-builtin",
+                 version: str = "1.0", metrics: dict[str, Any] | None = None, provenance: str = "",
+                 training: dict[str, Any] | None = None) -> Manifest:
+    """Write `model.onnx`, `weights.safetensors`, `manifest.json` and `MODEL_CARD.md` into `out_dir`."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    identity = {"family": FAMILY, "name": name, "version": version, "sample_rate": config.sample_rate,
+                "n_fft": config.n_fft, "hop": config.hop, "stems": ",".join(config.stems)}
+    export_onnx(model, config, out_dir / ONNX_FILE, identity)
+    save_weights(out_dir / WEIGHTS_FILE, model, {k: str(v) for k, v in identity.items()})
+    metrics = dict(metrics or {})
+    metrics["onnx_parity_max_abs"] = onnx_parity(model, out_dir / ONNX_FILE, config)
+    params = sum(p.numel() for p in model.parameters())
+    manifest = Manifest(
+        family=FAMILY, task="separation", name=name, version=version, sample_rate=config.sample_rate,
+        channels=1, instruments=config.stems,
+        inputs={"magnitude": {"shape": ["batch", config.bins, "frames"], "dtype": "float32"}},
+        outputs={"masks": {"shape": ["batch", len(config.stems), config.bins, "frames"], "dtype": "float32"}},
+        files={f: file_sha256(out_dir / f) for f in (ONNX_FILE, WEIGHTS_FILE)},
+        license=LICENSE,
+        provenance=provenance or f"exported {datetime.date.today().isoformat()} by musicsim train separator",
+        metrics=metrics, config=dict(config.to_dict(), parameters=params, training=training or {}))
+    write_manifest(out_dir, manifest)
+    atomic_write_text(out_dir / "MODEL_CARD.md", model_card(manifest))
+    return manifest
+
+
+def export_run(run_dir: str | Path, out_dir: str | Path, *, weights: str = "best.safetensors",
+               metrics: dict[str, Any] | None = None, version: str = "1.0") -> Manifest:
+    """Export the best (or named) weights of a training run folder into a model folder."""
+    import json
+
+    from musicsim_gui.core.errors import ModelError
+    from musicsim_gui.separation.builtin import load_torch_masknet
+
+    run_dir = Path(run_dir)
+    try:
+        settings = json.loads((run_dir / "config.json").read_text())
+    except (OSError, json.JSONDecodeError) as error:
+        raise ModelError(f"{run_dir / 'config.json'}: not a training run folder ({error})") from error
+    config = MaskNetConfig.from_dict(settings["model"])
+    model = load_torch_masknet(run_dir / weights, config)
+    rows = (run_dir / "metrics.csv").read_text().splitlines() if (run_dir / "metrics.csv").exists() else []
+    training = {"corpus": settings["corpus"], "batch": settings["batch"],
+                "steps": int(rows[-1].split(",")[0]) if len(rows) > 1 else 0}
+    return export_model(model, config, out_dir, version=version, metrics=metrics, training=training,
+                        provenance=f"trained by `musicsim train separator` (run {run_dir.name})")

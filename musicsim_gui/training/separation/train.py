@@ -1,0 +1,215 @@
+"""The resumable training loop of the built-in separator.
+
+Architecture:
+1. Batches of augmented stems `[B, S, n]` come from `dataset.ExampleSampler`; the mix spectrum is the sum
+   of the stem spectra (STFT is linear), its magnitude goes through the network, and the loss is the L1
+   distance between masked mix magnitudes and the true stem magnitudes, relative to the mix magnitude.
+2. Every `val_every` steps: loss and per-stem SDR (complex masks, STFT domain) on a fixed validation set,
+   a CSV row and a refreshed plot; the best weights go to `best.safetensors`.
+3. Every `ckpt_every` steps and at the end: `checkpoint.safetensors` (model + optimizer + state). Starting
+   again with the same run folder resumes from it. Stops at `steps` or after `minutes` of wall time.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from musicsim_gui.separation.masknet_config import MaskNetConfig
+from musicsim_gui.training.separation.checkpoint import (
+    BEST,
+    CHECKPOINT,
+    load_checkpoint,
+    save_checkpoint,
+    save_weights,
+)
+from musicsim_gui.training.separation.dataset import Augmentation, ExampleSampler, SongIndex, validation_batch
+from musicsim_gui.training.separation.metrics import append_row, plot_metrics
+
+
+@dataclass
+class TrainConfig:
+    """Everything one training run depends on (saved in the checkpoint; seconds, steps, Hz)."""
+
+    corpus: str
+    run_dir: str
+    steps: int = 6000
+    minutes: float | None = None
+    batch: int = 16
+    segment_seconds: float = 3.0
+    lr: float = 1e-3
+    warmup: int = 200
+    val_every: int = 200
+    ckpt_every: int = 100
+    val_count: int = 48
+    threads: int = 1
+    seed: int = 0
+    model: MaskNetConfig = field(default_factory=MaskNetConfig)
+    augmentation: Augmentation = field(default_factory=Augmentation)
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["model"] = self.model.to_dict()
+        return data
+
+
+def learning_rate(config: TrainConfig, step: int) -> float:
+    """Linear warm-up, then cosine decay to 5% of `lr` at `steps`."""
+    if step < config.warmup:
+        return config.lr * (step + 1) / config.warmup
+    progress = min(1.0, (step - config.warmup) / max(1, config.steps - config.warmup))
+    return config.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+class SpectralLoss:
+    """STFT of stem batches and the masking loss; the same STFT as `separation/stft.py`."""
+
+    def __init__(self, config: MaskNetConfig) -> None:
+        import torch
+
+        self.config = config
+        self.window = torch.hann_window(config.n_fft)
+
+    def spectra(self, stems: Any) -> Any:
+        """Complex `[B, S, F, T]` of float `[B, S, n]`."""
+        import torch
+
+        batch, count, frames = stems.shape
+        spec = torch.stft(stems.reshape(batch * count, frames), self.config.n_fft, self.config.hop,
+                          window=self.window, center=True, pad_mode="reflect", return_complex=True)
+        return spec.reshape(batch, count, *spec.shape[1:])
+
+    def __call__(self, model: Any, stems: Any) -> tuple[Any, Any, Any]:
+        """(loss, masks, stem spectra) for a batch of stems `[B, S, n]`."""
+        spec = self.spectra(stems)
+        mix = spec.sum(dim=1)
+        mix_mag = mix.abs()
+        masks = model(mix_mag)
+        error = (masks * mix_mag[:, None] - spec.abs()).abs().mean(dim=(1, 2, 3))
+        scale = mix_mag.mean(dim=(1, 2)) + 1e-6
+        return (error / scale).mean(), masks, spec
+
+
+def stft_sdr(masks: Any, spec: Any) -> np.ndarray:
+    """Per-stem SDR (dB) `[S]` of complex masking in the STFT domain, over examples with a non-silent target."""
+    import torch
+
+    mix = spec.sum(dim=1, keepdim=True)
+    target = spec.abs().pow(2).sum(dim=(2, 3))
+    error = (masks * mix - spec).abs().pow(2).sum(dim=(2, 3))
+    sdr = 10 * torch.log10((target + 1e-9) / (error + 1e-9))
+    valid = target > 1e-6 * target.max()
+    per_stem = [(sdr[:, s][valid[:, s]]).mean().item() for s in range(sdr.shape[1])]
+    return np.array(per_stem)
+
+
+class Trainer:
+    """Holds the model, optimizer, data and run folder of one training run (see the module docstring)."""
+
+    def __init__(self, config: TrainConfig, log: Any = None) -> None:
+        import torch
+
+        from musicsim_gui.separation.masknet import build_masknet
+
+        torch.set_num_threads(config.threads)
+        torch.manual_seed(config.seed)
+        self.config = config
+        self.run_dir = Path(config.run_dir)
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.log = log or (lambda text: print(text, file=sys.stderr, flush=True))
+        self.model = build_masknet(config.model)
+        self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=config.lr, weight_decay=1e-4)
+        self.loss = SpectralLoss(config.model)
+        corpus = Path(config.corpus)
+        frames = int(config.segment_seconds * config.model.sample_rate)
+        train_index = SongIndex(corpus / "train", config.model.stems)
+        self.sampler = ExampleSampler(train_index, frames, config.augmentation, config.seed)
+        valid_dir = corpus / "valid" if (corpus / "valid").is_dir() else corpus / "train"
+        self.valid = torch.from_numpy(validation_batch(SongIndex(valid_dir, config.model.stems), frames,
+                                                       config.val_count))
+        self.state: dict[str, Any] = {"step": 0, "best_sdr": -math.inf, "elapsed_s": 0.0}
+        if (self.run_dir / CHECKPOINT).exists():
+            self.state = load_checkpoint(self.run_dir, self.model, self.optimizer)
+            self.sampler.rng = np.random.default_rng(config.seed + self.state["step"])
+            self.log(f"resumed from {self.run_dir / CHECKPOINT} at step {self.state['step']}")
+        (self.run_dir / "config.json").write_text(json.dumps(config.to_json(), indent=2))
+
+    def validate(self) -> tuple[float, np.ndarray]:
+        import torch
+
+        self.model.eval()
+        losses, sdrs = [], []
+        with torch.no_grad():
+            for part in torch.split(self.valid, 16):
+                loss, masks, spec = self.loss(self.model, part)
+                losses.append(loss.item())
+                sdrs.append(stft_sdr(masks, spec))
+        self.model.train()
+        return float(np.mean(losses)), np.nanmean(np.stack(sdrs), axis=0)
+
+    def _record(self, step: int, train_loss: float) -> None:
+        val_loss, sdr = self.validate()
+        row: dict[str, float] = {"step": step, "elapsed_s": round(self.state["elapsed_s"], 1),
+                                 "lr": learning_rate(self.config, step), "train_loss": train_loss,
+                                 "val_loss": val_loss, "val_sdr_mean": float(sdr.mean())}
+        row.update({f"val_sdr_{name}": float(v) for name, v in zip(self.config.model.stems, sdr, strict=True)})
+        append_row(self.run_dir, row)
+        plot_metrics(self.run_dir)
+        if sdr.mean() > self.state["best_sdr"]:
+            self.state["best_sdr"] = float(sdr.mean())
+            save_weights(self.run_dir / BEST, self.model, {"step": str(step), "val_sdr_mean": f"{sdr.mean():.3f}"})
+        self.log(f"step {step}: train {train_loss:.4f} val {val_loss:.4f} SDR {sdr.mean():.2f} dB "
+                 f"({', '.join(f'{n} {v:.1f}' for n, v in zip(self.config.model.stems, sdr, strict=True))})")
+
+    def _step(self, step: int) -> float:
+        import torch
+
+        for group in self.optimizer.param_groups:
+            group["lr"] = learning_rate(self.config, step)
+        batch = torch.from_numpy(self.sampler.batch(self.config.batch))
+        loss, _, _ = self.loss(self.model, batch)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.model.parameters(), 5.0)
+        self.optimizer.step()
+        return loss.item()
+
+    def run(self, progress: bool = True) -> dict[str, Any]:
+        """Train until `steps` or the time budget; returns the final state."""
+        from tqdm import tqdm
+
+        config = self.config
+        start_step, started = self.state["step"], time.monotonic()
+        elapsed0, running = self.state["elapsed_s"], []
+        bar = tqdm(total=config.steps, initial=start_step, disable=not progress, mininterval=5.0,
+                   desc="train separator", file=sys.stderr)
+        for step in range(start_step, config.steps):
+            running.append(self._step(step))
+            self.state.update(step=step + 1, elapsed_s=elapsed0 + time.monotonic() - started)
+            bar.update(1)
+            bar.set_postfix(loss=f"{np.mean(running[-50:]):.4f}", refresh=False)
+            if (step + 1) % config.val_every == 0 or step + 1 == config.steps:
+                self._record(step + 1, float(np.mean(running)))
+                running = []
+            if (step + 1) % config.ckpt_every == 0:
+                save_checkpoint(self.run_dir, self.model, self.optimizer, self.state)
+            if config.minutes is not None and time.monotonic() - started > config.minutes * 60:
+                self.log(f"time budget of {config.minutes} min reached at step {step + 1}")
+                break
+        bar.close()
+        if running:
+            self._record(self.state["step"], float(np.mean(running)))
+        save_checkpoint(self.run_dir, self.model, self.optimizer, self.state)
+        return self.state
+
+
+def train(config: TrainConfig, progress: bool = True) -> dict[str, Any]:
+    """Train (or resume) a separator run; see `Trainer`."""
+    return Trainer(config).run(progress)

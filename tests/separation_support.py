@@ -1,0 +1,59 @@
+"""Tiny synthetic multi-stem corpora and debug separator models for the separation and runtime tests."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+STEMS = ("bass", "drums", "piano", "other")
+
+
+def synthetic_stems(seconds: float, sample_rate: int, seed: int) -> dict[str, np.ndarray]:
+    """Four stereo float32 `[2, T]` stems with distinct spectra: low sines, noise hits, mid tones, high saws."""
+    rng = np.random.default_rng(seed)
+    frames = int(seconds * sample_rate)
+    t = np.arange(frames) / sample_rate
+    beat = 0.25 + 0.1 * rng.random()
+    phase = (t % beat) / beat
+    decay = np.exp(-8 * phase)
+    bass = 0.3 * np.sin(2 * np.pi * rng.uniform(50, 110) * t) * (0.6 + 0.4 * decay)
+    drums = 0.3 * rng.standard_normal(frames) * np.exp(-30 * phase)
+    piano = 0.2 * sum(np.sin(2 * np.pi * k * rng.uniform(250, 500) * t) / k for k in (1, 2, 3)) * decay
+    saw = (t * rng.uniform(1500, 3000)) % 1.0 - 0.5
+    other = 0.1 * saw * (0.5 + 0.5 * np.sin(2 * np.pi * 0.5 * t))
+    out = {}
+    for name, mono in zip(STEMS, (bass, drums, piano, other), strict=True):
+        pan = rng.uniform(0.6, 1.0)
+        out[name] = np.stack([mono * pan, mono * (1.6 - pan)]).astype(np.float32)
+    return out
+
+
+def write_corpus(root: Path, songs: dict[str, int], seconds: float = 6.0, sample_rate: int = 44100) -> Path:
+    """Write `root/<split>/<song>/{mix,stems}.flac + meta.json`; `songs` maps split → song count."""
+    for split, count in songs.items():
+        for index in range(count):
+            folder = root / split / f"song{index:03d}"
+            folder.mkdir(parents=True, exist_ok=True)
+            stems = synthetic_stems(seconds, sample_rate, seed=hash((split, index)) % 10_000)
+            for name, audio in stems.items():
+                sf.write(folder / f"{name}.flac", audio.T, sample_rate, subtype="PCM_24")
+            sf.write(folder / "mix.flac", sum(stems.values()).T, sample_rate, subtype="PCM_24")
+            (folder / "meta.json").write_text(json.dumps({"sample_rate": sample_rate, "seconds": seconds}))
+    return root
+
+
+def build_debug_model(out_dir: Path, name: str = "separation-debug") -> Path:
+    """Export a random-weight debug mask network (ONNX + safetensors + manifest) into `out_dir`."""
+    import torch
+
+    from musicsim_gui.separation.masknet import build_masknet, debug_config
+    from musicsim_gui.training.separation.export import export_model
+
+    torch.manual_seed(0)
+    config = debug_config()
+    export_model(build_masknet(config), config, out_dir, name=name, version="debug",
+                 provenance="random weights built by the test suite")
+    return out_dir

@@ -1,0 +1,83 @@
+"""Smoke tests of `musicsim separate`, `models`, `eval separation` and `train separator` (real subprocesses)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import soundfile as sf
+from separation_support import build_debug_model, synthetic_stems, write_corpus
+
+
+def musicsim(*args, env=None, timeout=120):
+    return subprocess.run([sys.executable, "-m", "musicsim_gui", *map(str, args)], capture_output=True,
+                          text=True, timeout=timeout, env={**os.environ, **(env or {})})
+
+
+@pytest.fixture(scope="module")
+def song(tmp_path_factory):
+    path = tmp_path_factory.mktemp("song") / "song.wav"
+    sf.write(path, sum(synthetic_stems(3.0, 44100, 3).values()).T, 44100, subtype="PCM_24")
+    return path
+
+
+def test_separate_with_dsp_writes_four_stems(song, tmp_path):
+    result = musicsim("separate", song, "-o", tmp_path / "stems", "--model", "dsp")
+    assert result.returncode == 0, result.stderr
+    names = sorted(p.name for p in (tmp_path / "stems").iterdir())
+    assert names == ["bass.wav", "drums.wav", "other.wav", "piano.wav"]
+    mix, _ = sf.read(song)
+    total = sum(sf.read(tmp_path / "stems" / n)[0] for n in names)
+    assert np.abs(total - mix).max() < 1e-3
+    assert "real time" in result.stderr
+
+
+def test_separate_with_a_debug_model_and_list_it(song, tmp_path):
+    data = tmp_path / "data"
+    build_debug_model(data / "models" / "separation-debug")
+    env = {"MUSICSIM_DATA_DIR": str(data)}
+    result = musicsim("separate", song, "-o", tmp_path / "a", "--model", "separation-debug", "--format", "flac",
+                      env=env)
+    assert result.returncode == 0, result.stderr
+    assert "onnxruntime:CPUExecutionProvider" in result.stderr
+    assert len(list((tmp_path / "a").glob("*.flac"))) == 4
+    listing = musicsim("models", "list", env=env)
+    assert "separation-debug" in listing.stdout and "MIT" in listing.stdout
+
+
+def test_separate_errors_are_one_line(tmp_path):
+    bad = tmp_path / "bad.wav"
+    bad.write_bytes(b"RIFF nonsense")
+    result = musicsim("separate", bad, "-o", tmp_path / "out")
+    assert result.returncode == 2 and result.stderr.startswith("musicsim: error:")
+    assert "bad.wav" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_models_pull_offline_says_so(tmp_path):
+    unreachable = {"https_proxy": "http://127.0.0.1:9", "HTTPS_PROXY": "http://127.0.0.1:9",
+                   "MUSICSIM_DATA_DIR": str(tmp_path)}
+    result = musicsim("models", "pull", "spleeter-4stems", env=unreachable)
+    assert result.returncode == 2
+    assert "cannot reach github.com" in result.stderr and "offline" in result.stderr
+    unknown = musicsim("models", "pull", "nope", env=unreachable)
+    assert unknown.returncode == 2 and "no published model named 'nope'" in unknown.stderr
+
+
+def test_eval_and_train_separator(tmp_path):
+    corpus = write_corpus(tmp_path / "corpus", {"train": 2, "valid": 1, "test": 1}, seconds=3.0)
+    result = musicsim("train", "separator", "--corpus", corpus, "--run-dir", tmp_path / "run", "--steps", 4,
+                      "--val-every", 2, "--tiny", "--no-progress", "--export", tmp_path / "model")
+    assert result.returncode == 0, result.stderr
+    assert "trained to step 4" in result.stdout and (tmp_path / "model" / "model.onnx").is_file()
+    result = musicsim("eval", "separation", "--model", "dsp", "--data", corpus / "test", "--out",
+                      tmp_path / "eval", "--seconds", 2)
+    assert result.returncode == 0, result.stderr
+    report = json.loads((tmp_path / "eval" / "separation.json").read_text())
+    assert set(report["summary"]["sdr"]) == {"dsp", "oracle-irm"}
+    assert report["summary"]["sdr"]["oracle-irm"]["mean"] > report["summary"]["sdr"]["dsp"]["mean"]
+    assert (tmp_path / "eval" / "separation_sdr.png").stat().st_size > 5000
+    assert "| dsp |" in (tmp_path / "eval" / "separation.md").read_text()
