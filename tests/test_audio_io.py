@@ -137,6 +137,13 @@ def test_save_round_trip(tmp_path, suffix, bit_depth, subtype, tolerance):
     assert [p.name for p in tmp_path.iterdir()] == [path.name]
 
 
+def test_save_long_ogg_in_blocks(tmp_path):
+    clip = AudioClip(_tone(44100, 2, seconds=100.0).T, 44100)
+    back = load_audio(save_audio(tmp_path / "long.ogg", clip))
+    assert back.channels == 2 and abs(back.frames - clip.frames) < 4096
+    assert np.sqrt(np.mean(back.samples[:, 44100:88200] ** 2)) == pytest.approx(0.5 / np.sqrt(2), rel=0.05)
+
+
 def test_save_rejects_unknown_suffix_and_depth(tmp_path):
     clip = AudioClip(np.zeros((1, 10), np.float32), 8000)
     with pytest.raises(AudioFileError, match="cannot write '.xyz'"):

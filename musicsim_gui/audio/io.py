@@ -9,7 +9,8 @@ Architecture:
 2. Headers are not trusted for memory: when a header claims an implausibly large length the samples are
    read block by block, so the memory used follows the audio actually present.
 3. `save_audio` quantises itself (TPDF dither at 16 bits, clipping at 16/24 bits) so the written integers are
-   exactly the ones computed here, then writes through `core.atomic.atomic_path` (temp, fsync, rename).
+   exactly the ones computed here, then writes in blocks through `core.atomic.atomic_path` (temp, fsync,
+   rename).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from musicsim_gui.core.errors import AudioFileError
 
 MAX_CHANNELS = 64
 _TRUSTED_SAMPLES = 1 << 28  # header lengths up to this many samples are preallocated in one read
-_BLOCK_FRAMES = 1 << 18
+_BLOCK_FRAMES = 1 << 16
 _READ_ERRORS = (sf.LibsndfileError, RuntimeError, OSError, ValueError, TypeError, EOFError, MemoryError)
 _WRITE_FORMATS = {".wav": "WAV", ".flac": "FLAC", ".aif": "AIFF", ".aiff": "AIFF", ".ogg": "OGG"}
 _PCM_SUBTYPES = {16: "PCM_16", 24: "PCM_24"}
@@ -226,8 +227,11 @@ def save_audio(path: str | Path, clip: AudioClip, *, bit_depth: int = 24, dither
     if subtype in ("PCM_16", "PCM_24"):
         frames = quantize(frames, bit_depth, dither=dither, seed=dither_seed)
     try:
-        with atomic_path(path) as tmp:
-            sf.write(tmp, frames, clip.sample_rate, subtype=subtype, format=container)
+        with atomic_path(path) as tmp, sf.SoundFile(tmp, "w", clip.sample_rate, clip.channels, subtype=subtype,
+                                                    format=container) as handle:
+            # in blocks: libvorbis overflows its stack when handed minutes of audio in one call
+            for start in range(0, frames.shape[0], _BLOCK_FRAMES):
+                handle.write(np.ascontiguousarray(frames[start:start + _BLOCK_FRAMES]))
     except _READ_ERRORS as error:
         raise AudioFileError(path, f"cannot write the file ({_describe(error)})") from error
     return path

@@ -1,9 +1,14 @@
-"""`musicsim info FILE`: format, sample rate, channels, duration, loudness and peak of an audio file."""
+"""`musicsim info FILE`: format, sample rate, channels, duration, loudness and peak of an audio file.
+
+Levels of silent audio (and loudness of audio shorter than one 400 ms gating block) are `-inf` in the text
+output and `null` in `--json`.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -26,11 +31,20 @@ def describe(path: str) -> dict[str, object]:
         "subtype": info.subtype,
         "sample_rate": info.sample_rate,
         "channels": info.channels,
-        "frames": info.frames,
-        "duration_s": round(info.duration_s, 3),
-        "loudness_lufs": round(integrated_loudness(clip), 2),
-        "peak_dbfs": round(peak_dbfs(clip), 2),
+        "frames": clip.frames,  # decoded, exact even where a header only estimates (MP3)
+        "duration_s": round(clip.duration, 3),
+        "loudness_lufs": _level(integrated_loudness(clip)),
+        "peak_dbfs": _level(peak_dbfs(clip)),
     }
+
+
+def _level(value: float) -> float | None:
+    """A level rounded to 0.01 dB, or None for -inf (silence)."""
+    return round(value, 2) if math.isfinite(value) else None
+
+
+def _text(value: object, unit: str) -> str:
+    return f"{value} {unit}" if value is not None else f"-inf {unit}"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -44,6 +58,6 @@ def run(args: argparse.Namespace) -> int:
     print(f"sample rate: {facts['sample_rate']} Hz")
     print(f"channels:    {facts['channels']}")
     print(f"duration:    {int(minutes)}:{seconds:06.3f} ({facts['frames']} frames)")
-    print(f"loudness:    {facts['loudness_lufs']} LUFS (integrated)")
-    print(f"peak:        {facts['peak_dbfs']} dBFS")
+    print(f"loudness:    {_text(facts['loudness_lufs'], 'LUFS')} (integrated)")
+    print(f"peak:        {_text(facts['peak_dbfs'], 'dBFS')}")
     return 0
