@@ -1,9 +1,9 @@
 """WaveGAN generator heads and discriminator (Donahue et al. 2019), one per instrument, run as grouped convolutions.
 
 Architecture:
-1. Generator head (per instrument h): dense `[embedding ‖ tempo ‖ z] → 16 × 16d`, reshape to `[16d, 16]`, ReLU,
-   then `layers` transposed convolutions (kernel 25, stride 4) halving channels 16d → … → d → 1 with ReLU
-   between, tanh at the end: `16 · 4**layers` samples.
+1. Generator head (per instrument h): dense `[embedding ‖ tempo ‖ z] → start × 16d`, reshape to `[16d, start]`,
+   ReLU, then `layers` transposed convolutions (kernel 25, stride 4) dividing channels by 2 (16d → … → d → 1)
+   with ReLU between, tanh at the end: `start · 4**layers` samples (Donahue et al.: start = 16).
 2. All instruments run in ONE batched call: the heads' weights are stacked and every convolution uses
    `groups=H`, so channel block h belongs to instrument h only. Output `[B, H, T]`.
 3. Discriminator (per instrument, grouped the same way): `layers` strided convolutions (kernel 25, stride 4)
@@ -53,7 +53,7 @@ class WaveGANHeads(nn.Module):
         self.config, self.groups = head, instruments
         channels = _channels(head)
         self.start_channels = channels[0]
-        self.dense = GroupedLinear(instruments, embedding + TEMPO_FEATURES + head.latent, 16 * channels[0])
+        self.dense = GroupedLinear(instruments, embedding + TEMPO_FEATURES + head.latent, head.start * channels[0])
         self.ups = nn.ModuleList(
             nn.ConvTranspose1d(instruments * c_in, instruments * c_out, head.kernel, stride=4,
                                padding=head.kernel // 2 - 1, output_padding=1, groups=instruments)
@@ -63,7 +63,7 @@ class WaveGANHeads(nn.Module):
         batch = z.shape[0]
         cond = torch.cat([embedding, tempo], dim=-1).unsqueeze(1).expand(-1, self.groups, -1)
         x = self.dense(torch.cat([cond, z], dim=-1))
-        x = torch.relu(x.reshape(batch, self.groups * self.start_channels, 16))
+        x = torch.relu(x.reshape(batch, self.groups * self.start_channels, self.config.start))
         for index, up in enumerate(self.ups):
             x = up(x)
             x = torch.relu(x) if index < len(self.ups) - 1 else torch.tanh(x)
@@ -92,7 +92,7 @@ class WaveGANCritic(nn.Module):
             nn.Conv1d(instruments * c_in, instruments * c_out, head.kernel, stride=4, padding=head.kernel // 2,
                       groups=instruments)
             for c_in, c_out in zip(channels[:-1], channels[1:], strict=True))
-        self.features = 16 * channels[-1]
+        self.features = head.start * channels[-1]
         self.score = GroupedLinear(instruments, self.features, 1)
         self.project = nn.Linear(embedding, instruments * self.features)
 

@@ -1,0 +1,37 @@
+"""`musicsim export onnx RUN -o models/NAME`: turn a ViT+WaveGAN training run into an installable model folder.
+
+The folder gets `encoder.onnx`, `heads.onnx`, `weights.safetensors` (unless `--no-weights`), `MODEL_CARD.md`
+and `manifest.json`; the torch-vs-ONNX Runtime parity error is printed and recorded in the manifest.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from musicsim_gui.cli.groups import command_group
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    group = command_group(subparsers, "export", "export a trained model")
+    parser = group.add_parser("onnx", help="export a ViT+WaveGAN run folder as an ONNX model folder")
+    parser.add_argument("run", help="the training run folder (with checkpoint.safetensors)")
+    parser.add_argument("-o", "--output", required=True, help="the model folder to write (e.g. models/NAME)")
+    parser.add_argument("--name", default=None, help="registry name (default: the output folder's name)")
+    parser.add_argument("--version", default="1.0", help="model version string (default 1.0)")
+    parser.add_argument("--no-weights", action="store_true", help="ONNX only, no safetensors (no torch backend)")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from musicsim_gui.core.errors import MusicSimError
+    from musicsim_gui.training.vit_wavegan.export_run import export_run
+
+    out = Path(args.output)
+    manifest = export_run(Path(args.run), out, args.name or out.name, args.version, weights=not args.no_weights)
+    error = manifest.metrics["onnx_parity_max_abs"]
+    if error > 1e-3:
+        raise MusicSimError(f"{out}: ONNX Runtime differs from torch by {error:.2e} (> 1e-3)")
+    size = sum((out / name).stat().st_size for name in manifest.files) / 1e6
+    print(f"exported {manifest.name} {manifest.version} to {out} ({size:.1f} MB); ONNX parity {error:.2e}")
+    return 0

@@ -1,0 +1,42 @@
+"""`musicsim train vit-wavegan --data CORPUS --config small --out RUN`: train (or resume) a ViT+WaveGAN."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from musicsim_gui.cli.groups import command_group
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    group = command_group(subparsers, "train", "train a model on the corpus")
+    parser = group.add_parser("vit-wavegan", help="ViT encoder + WaveGAN heads (resumes an existing RUN)")
+    parser.add_argument("--data", required=True, help="corpus root with train/ (and valid/) song folders")
+    parser.add_argument("--config", default="small", choices=("small", "paper", "debug"))
+    parser.add_argument("--out", required=True, help="run folder (checkpoint, metrics.csv, losses.png, samples/)")
+    parser.add_argument("--steps", type=int, default=3000, help="total steps (a resumed run continues to this)")
+    parser.add_argument("--batch", type=int, default=8)
+    parser.add_argument("--pairing", default="same-song", choices=("same-song", "paper"),
+                        help="what a reference is trained to produce (default: another section of the same song)")
+    parser.add_argument("--adv-weight", type=float, default=0.05, help="weight of the WGAN term (0 = off)")
+    parser.add_argument("--checkpoint-every", type=int, default=200)
+    parser.add_argument("--sample-every", type=int, default=500)
+    parser.add_argument("--max-songs", type=int, default=None, help="use at most this many training songs")
+    parser.add_argument("--minutes", type=float, default=None, help="stop (with a checkpoint) after this long")
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from musicsim_gui.training.vit_wavegan.train import TrainSettings, train
+
+    settings = TrainSettings(
+        config=args.config, steps=args.steps, batch=args.batch, pairing=args.pairing, adv_weight=args.adv_weight,
+        checkpoint_every=args.checkpoint_every, sample_every=args.sample_every, max_songs=args.max_songs,
+        time_limit_s=args.minutes * 60.0 if args.minutes else None, threads=args.threads, seed=args.seed)
+    result = train(Path(args.data), Path(args.out), settings, progress_bar=not args.quiet)
+    print(f"stopped at step {result['step']} after {result['elapsed_s'] / 60:.1f} min; "
+          f"validation STFT loss {result['valid_stft']:.4f}; run folder {args.out}")
+    return 0

@@ -1,0 +1,1 @@
+"""Training and export of ViT+WaveGAN generators: data preparation, losses, the training loop, model cards."""

@@ -1,0 +1,118 @@
+"""From a training run folder to an installable model folder: ONNX graphs, weights, manifest, model card.
+
+The card is assembled from the run itself (settings, steps, training time, corpus size, validation loss) plus
+`RUN/evaluation.json` when `musicsim eval generation` has been run on it, and `RUN/CARD_NOTES.md` for the
+listening notes a person wrote; nothing in it is invented by the exporter.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from musicsim_gui.core.errors import ModelError
+from musicsim_gui.generation.vit_wavegan.export import export_folder, parity
+from musicsim_gui.runtime.manifest import Manifest, file_sha256, write_manifest
+from musicsim_gui.training.vit_wavegan.checkpoint import CHECKPOINT_FILE, load_model_from_checkpoint
+
+
+def run_summary(run: Path) -> dict[str, Any]:
+    """Settings, step, elapsed time and validation loss recorded in a run folder."""
+    from safetensors import safe_open
+
+    checkpoint = run / CHECKPOINT_FILE
+    if not checkpoint.is_file():
+        raise ModelError(f"{run}: no {CHECKPOINT_FILE}; is this a ViT+WaveGAN training run folder?")
+    with safe_open(str(checkpoint), framework="pt") as handle:
+        info = json.loads(handle.metadata().get("info", "{}"))
+    prepared = sorted((run / "prepared").glob("train-*.json"))
+    songs = len(json.loads(prepared[0].read_text())) if prepared else None
+    return {"step": info.get("step"), "elapsed_s": info.get("elapsed"), "valid_stft": info.get("valid_stft"),
+            "settings": info.get("settings", {}), "train_songs": songs}
+
+
+def _table(evaluation: dict[str, Any]) -> str:
+    rows = evaluation.get("fad", {})
+    if not rows:
+        return "Not evaluated yet (run `musicsim eval generation`).\n"
+    systems = list(rows)
+    instruments = list(next(iter(rows.values())))
+    lines = ["| system | " + " | ".join(instruments) + " |", "|---" * (len(instruments) + 1) + "|"]
+    lines += [f"| {s} | " + " | ".join(f"{rows[s][i]:.2f}" for i in instruments) + " |" for s in systems]
+    return "\n".join(lines) + "\n"
+
+
+def model_card(name: str, summary: dict[str, Any], evaluation: dict[str, Any], notes: str, parity_error: float,
+               config: dict[str, Any]) -> str:
+    """The MODEL_CARD.md text for an exported run."""
+    s = summary["settings"]
+    head, feats = config["head"], config["features"]
+    window = head["start"] * 4 ** head["layers"]
+    minutes = (summary["elapsed_s"] or 0) / 60
+    return f"""# {name}
+
+ViT+WaveGAN stem generator (MuSiC architecture): a vision transformer encodes the log-mel image of a 30 s
+reference chunk into a song embedding; one WaveGAN head per instrument (bass, drums, piano, other) turns
+[embedding ‖ tempo ‖ z] into audio.
+
+## What it generates and why
+- {window} samples of {feats['sample_rate'] // 1000} kHz mono per head call ({window / feats['sample_rate']:.2f} s).
+  The app keeps the largest power-of-two number of beats at the reference tempo that fits, loops it with
+  10 ms equal-power crossfades to the requested length, and resamples to 44.1 kHz stereo.
+- Why: this model was trained on 2 shared CPU cores for about an hour. At 16 kHz a head needs 2.8× fewer
+  samples than at 44.1 kHz, mono halves it again, and a short window that starts on a beat is the
+  only thing such a model can learn to get in time; looping it at the reference tempo makes the stem line up
+  with the song's beat, which a longer, unaligned window would not.
+
+## Training
+- Data: {summary['train_songs']} songs of the project's synthetic LoFi corpus (train split), ground-truth stems.
+- Pairing: `{s.get('pairing')}` (`same-song`: a beat-aligned window of another section of the reference's own song;
+  `paper`: stems of a random chunk of another song, as in the MuSiC paper).
+- Objective: multi-resolution STFT loss (log + linear magnitude, 4 sizes) **plus** WGAN-GP
+  (weight {s.get('adv_weight')}, from step {s.get('adv_start')}; phase-shuffle critic with an embedding projection).
+  The spectral term is our addition to the paper's purely adversarial objective.
+- Config `{s.get('config')}`, batch {s.get('batch')}, {summary['step']} steps, {minutes:.0f} min on
+  {s.get('threads')} CPU thread(s); Adam β=(0.5, 0.9), lr heads {s.get('lr_heads')}, encoder {s.get('lr_encoder')},
+  critic {s.get('lr_critic')}.
+- Validation STFT loss at export: {summary['valid_stft']:.4f}.
+
+## Evaluation
+FAD per instrument (embedding: {evaluation.get('embedding', 'n/a')}; lower is better):
+
+{_table(evaluation)}
+Paper-style MSE: {json.dumps(evaluation.get('mse', {}))}
+
+ONNX Runtime vs torch parity (max abs error over both graphs): {parity_error:.2e}.
+
+## Quality, honestly
+{notes.strip() or 'No listening notes were recorded for this run.'}
+
+## License and provenance
+MIT. Trained from scratch by this project on audio it synthesised itself (FluidR3 GM soundfont renders);
+no third-party weights or recordings.
+"""
+
+
+def export_run(run: Path, out: Path, name: str, version: str, weights: bool = True) -> Manifest:
+    """Export `run`'s checkpoint into the model folder `out` and return its manifest."""
+    run, out = Path(run), Path(out)
+    summary = run_summary(run)
+    model = load_model_from_checkpoint(run / CHECKPOINT_FILE)
+    evaluation_path = run / "evaluation.json"
+    evaluation = json.loads(evaluation_path.read_text()) if evaluation_path.is_file() else {}
+    notes_path = run / "CARD_NOTES.md"
+    notes = notes_path.read_text() if notes_path.is_file() else ""
+    provenance = f"trained by `musicsim train vit-wavegan` ({summary['step']} steps) on the synthetic LoFi corpus"
+    manifest = export_folder(model, out, name, version, weights=weights, provenance=provenance,
+                             training={"steps": summary["step"], "elapsed_s": summary["elapsed_s"],
+                                       "train_songs": summary["train_songs"], **summary["settings"]})
+    error = parity(model, out)
+    metrics = {"valid_stft": summary["valid_stft"], "onnx_parity_max_abs": error, **evaluation}
+    card = model_card(name, summary, evaluation, notes, error, model.config.to_dict())
+    (out / "MODEL_CARD.md").write_text(card, encoding="utf-8")
+    files = dict(manifest.files)
+    files["MODEL_CARD.md"] = file_sha256(out / "MODEL_CARD.md")
+    final = Manifest(**{**manifest.__dict__, "metrics": metrics, "files": files})
+    write_manifest(out, final)
+    return final

@@ -1,0 +1,209 @@
+"""The ViT+WaveGAN training loop: resumable, logged, with periodic samples.
+
+Architecture:
+1. Data: `dataset.prepare_split` (cached in `RUN/prepared/`), batches from `dataset.sample_batch` with the
+   chosen pairing. A fixed validation batch (same-song pairing) measures reconstruction at each checkpoint.
+2. Each step: one critic update (WGAN-GP; the penalty is applied every `gp_every` steps with its weight scaled
+   by `gp_every`, "lazy regularisation"), then one generator update on the multi-resolution STFT loss plus
+   `adv_weight` × the adversarial loss once `step ≥ adv_start`. Adam, β = (0.5, 0.9) as in WaveGAN.
+3. Every `checkpoint_every` steps (and at the end, on Ctrl-C, or when `time_limit_s` runs out): the checkpoint,
+   the validation loss, `metrics.csv` and `losses.png`. Every `sample_every` steps: WAV samples.
+Rerunning with the same RUN folder resumes from its checkpoint (same settings required for a faithful resume).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch  # noqa: TID253 (training-only module, imported lazily by its users)
+
+from musicsim_gui.core.atomic import atomic_write_text
+from musicsim_gui.generation.vit_wavegan.config import get_config
+from musicsim_gui.generation.vit_wavegan.model import ViTWaveGAN, build_model
+from musicsim_gui.generation.vit_wavegan.wavegan import WaveGANCritic, tempo_feature
+from musicsim_gui.training.vit_wavegan import dataset, losses, reporting
+from musicsim_gui.training.vit_wavegan.checkpoint import CHECKPOINT_FILE, load_checkpoint, save_checkpoint
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """Everything that defines a run (stored in `RUN/settings.json` and the checkpoint)."""
+
+    config: str = "small"
+    steps: int = 3000
+    batch: int = 8
+    pairing: str = "same-song"
+    lr_heads: float = 3e-4
+    lr_encoder: float = 1e-4
+    lr_critic: float = 3e-4
+    adv_weight: float = 0.05
+    adv_start: int = 300
+    gp_weight: float = 10.0
+    gp_every: int = 4
+    log_every: int = 10
+    checkpoint_every: int = 200
+    sample_every: int = 500
+    seed: int = 0
+    threads: int = 1
+    max_songs: int | None = None
+    time_limit_s: float | None = None
+
+
+@dataclass
+class Run:
+    """The live state of a run: model, critic, optimizers, data and counters."""
+
+    settings: TrainSettings
+    out: Path
+    model: ViTWaveGAN
+    critic: WaveGANCritic
+    optimizers: dict[str, torch.optim.Optimizer]
+    train_songs: list
+    valid_songs: list
+    rng: np.random.Generator
+    step: int = 0
+    elapsed: float = 0.0
+
+
+def _build(corpus: Path, out: Path, settings: TrainSettings, log) -> Run:
+    config = get_config(settings.config)
+    cache = out / "prepared"
+    log(f"preparing data from {corpus} (cached in {cache})")
+    train_songs = dataset.prepare_split(corpus, "train", config.features, cache, settings.max_songs)
+    try:
+        valid_songs = dataset.prepare_split(corpus, "valid", config.features, cache, 8)
+    except Exception:  # a corpus without a validation split: validate on training songs
+        valid_songs = train_songs[:8]
+    model = build_model(config, seed=settings.seed).train()
+    critic = WaveGANCritic(config.head, config.vit.embedding, len(config.instruments)).train()
+    betas = (0.5, 0.9)
+    optimizers = {
+        "generator": torch.optim.Adam([{"params": model.heads.parameters(), "lr": settings.lr_heads},
+                                       {"params": model.encoder.parameters(), "lr": settings.lr_encoder}],
+                                      betas=betas),
+        "critic": torch.optim.Adam(critic.parameters(), lr=settings.lr_critic, betas=betas),
+    }
+    run = Run(settings, out, model, critic, optimizers, train_songs, valid_songs, np.random.default_rng(settings.seed))
+    checkpoint = out / CHECKPOINT_FILE
+    if checkpoint.is_file():
+        info = load_checkpoint(checkpoint, model, critic, optimizers)
+        run.step, run.elapsed = int(info["step"]), float(info.get("elapsed", 0.0))
+        run.rng.bit_generator.state = info["rng"]
+        log(f"resumed from {checkpoint} at step {run.step}")
+    log(f"{len(train_songs)} training songs, {len(valid_songs)} validation songs, config {config.name}, "
+        f"{sum(p.numel() for p in model.parameters()) / 1e6:.2f}M generator parameters")
+    return run
+
+
+def _tensors(batch: dict[str, np.ndarray], window_seconds: float, heads: int, latent: int):
+    mel = torch.from_numpy(batch["mel"])
+    tempo = tempo_feature(torch.from_numpy(batch["tempo"]), window_seconds)
+    z = torch.randn(mel.shape[0], heads, latent)
+    return mel, tempo, z, torch.from_numpy(batch["target"])
+
+
+def train_step(run: Run) -> dict[str, float]:
+    """One critic update and one generator update; returns the logged terms."""
+    s, model, critic = run.settings, run.model, run.critic
+    config = model.config
+    batch = dataset.sample_batch(run.train_songs, s.batch, config.head.window, config.features, s.pairing, run.rng)
+    mel, tempo, z, target = _tensors(batch, model.window_seconds, len(config.instruments), config.head.latent)
+    embedding = model.encoder(mel)
+    fake = model.heads(embedding, tempo, z)
+    gp_weight = s.gp_weight * s.gp_every if run.step % s.gp_every == 0 else 0.0
+    critic.requires_grad_(True)
+    critic_loss, wasserstein, gp = losses.critic_loss(critic, target, fake.detach(), embedding.detach(), gp_weight)
+    run.optimizers["critic"].zero_grad(set_to_none=True)
+    critic_loss.backward()
+    run.optimizers["critic"].step()
+    critic.requires_grad_(False)
+    reconstruction = losses.stft_loss(fake, target)
+    adversarial = losses.generator_adversarial_loss(critic, fake, embedding.detach())
+    weight = s.adv_weight if run.step >= s.adv_start else 0.0
+    run.optimizers["generator"].zero_grad(set_to_none=True)
+    (reconstruction + weight * adversarial).backward()
+    run.optimizers["generator"].step()
+    return {"stft": float(reconstruction.detach()), "adv": float(adversarial.detach()),
+            "critic": float(critic_loss.detach()), "wasserstein": wasserstein, "gp": gp}
+
+
+def validation_loss(run: Run) -> float:
+    """STFT loss on a fixed same-song batch of validation songs (fixed z)."""
+    config = run.model.config
+    batch = dataset.sample_batch(run.valid_songs, 16, config.head.window, config.features, "same-song",
+                                 np.random.default_rng(1234))
+    generator = torch.Generator().manual_seed(99)
+    mel = torch.from_numpy(batch["mel"])
+    tempo = tempo_feature(torch.from_numpy(batch["tempo"]), run.model.window_seconds)
+    z = torch.randn(mel.shape[0], len(config.instruments), config.head.latent, generator=generator)
+    run.model.eval()
+    with torch.no_grad():
+        loss = float(losses.stft_loss(run.model(mel, tempo, z), torch.from_numpy(batch["target"])))
+    run.model.train()
+    return loss
+
+
+def _samples(run: Run) -> None:
+    config, song = run.model.config, run.valid_songs[0]
+    run.model.eval()
+    with torch.no_grad():
+        mel = torch.from_numpy(song.mels[:1])
+        tempo = tempo_feature(torch.tensor([song.tempo_bpm]), run.model.window_seconds)
+        z = torch.randn(1, len(config.instruments), config.head.latent, generator=torch.Generator().manual_seed(0))
+        windows = run.model(mel, tempo, z)[0].numpy()
+    run.model.train()
+    reporting.write_samples(run.out / "samples", run.step, windows, config.instruments,
+                            config.features.sample_rate, song.tempo_bpm)
+
+
+def _checkpoint(run: Run, log) -> None:
+    valid = validation_loss(run)
+    reporting.append_metrics(run.out / "metrics.csv", {"step": run.step, "seconds": run.elapsed, "valid_stft": valid})
+    info = {"step": run.step, "elapsed": run.elapsed, "rng": run.rng.bit_generator.state,
+            "settings": asdict(run.settings), "valid_stft": valid}
+    save_checkpoint(run.out / CHECKPOINT_FILE, run.model, run.critic, run.optimizers, info)
+    reporting.plot_losses(run.out / "metrics.csv", run.out / "losses.png")
+    log(f"step {run.step}: valid STFT loss {valid:.4f}, checkpoint saved ({run.elapsed / 60:.1f} min)")
+
+
+def train(corpus: Path, out: Path, settings: TrainSettings, log=print, progress_bar: bool = True) -> dict[str, Any]:
+    """Train (or resume) a run in `out`; returns the final step, time and validation loss."""
+    from tqdm import tqdm
+
+    torch.set_num_threads(settings.threads)
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out / "settings.json", json.dumps(asdict(settings), indent=2) + "\n")
+    run = _build(Path(corpus), out, settings, log)
+    torch.manual_seed(settings.seed + run.step)
+    bar = tqdm(total=settings.steps, initial=run.step, disable=not progress_bar, mininterval=5.0, unit="step")
+    started = time.perf_counter() - run.elapsed
+    try:
+        while run.step < settings.steps:
+            terms = train_step(run)
+            run.step += 1
+            run.elapsed = time.perf_counter() - started
+            bar.update(1)
+            if run.step % settings.log_every == 0:
+                reporting.append_metrics(out / "metrics.csv", {"step": run.step, "seconds": run.elapsed, **terms})
+                bar.set_postfix(stft=f"{terms['stft']:.3f}", w=f"{terms['wasserstein']:.2f}")
+            if run.step % settings.sample_every == 0:
+                _samples(run)
+            if run.step % settings.checkpoint_every == 0:
+                _checkpoint(run, log)
+            if settings.time_limit_s and run.elapsed > settings.time_limit_s:
+                log(f"time limit of {settings.time_limit_s:.0f} s reached at step {run.step}")
+                break
+    except KeyboardInterrupt:
+        log("interrupted: saving a checkpoint")
+    finally:
+        bar.close()
+    if run.step % settings.checkpoint_every:
+        _checkpoint(run, log)
+    if run.step % settings.sample_every:
+        _samples(run)
+    return {"step": run.step, "elapsed_s": run.elapsed, "valid_stft": validation_loss(run)}
