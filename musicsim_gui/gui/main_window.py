@@ -61,7 +61,9 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(splitter)
         self.recent_menu = build_menus(self)
         if jobs is not None:
-            self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, jobs.dock(self))
+            dock = jobs.dock(self)
+            self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
+            self.resizeDocks([dock], [120], Qt.Orientation.Vertical)
         connect_transport(self)
         connect_tracks(self)
         self._ticks = 0
@@ -174,6 +176,8 @@ class MainWindow(QMainWindow):
         self.settings.setValue("window/state", self.saveState())
         self.timer.stop()
         self.project.background.shutdown()
+        if self.jobs is not None:
+            self.jobs.shutdown()
         if self.transport.engine is not None:
             self.transport.engine.close()
         super().closeEvent(event)

@@ -134,6 +134,16 @@ class ProjectController(QObject):
         else:
             self.notice.emit(f"Could not prepare audio: {error}", repr(error))
 
+    def reload_paths(self, paths) -> None:
+        """Forget what was loaded from `paths` (the files changed) and load them again."""
+        for path in paths:
+            self.media.pop(Path(path), None)
+            for index, engine_path in enumerate(self._engine_paths):
+                if engine_path == Path(path):
+                    self._engine_paths[index] = None
+            self._request(Path(path))
+        self._changed(INSTRUMENTS)
+
     def poll(self) -> None:
         """Deliver finished background work (called by the display timer)."""
         self.background.poll()

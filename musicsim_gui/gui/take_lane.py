@@ -47,6 +47,7 @@ class TakeLane(pg.GraphicsLayoutWidget):
         self.viewbox.invertY(True)
         self.plot = make_lane_plot(self.viewbox)
         self.ci.setContentsMargins(0, 2, 0, 2)
+        self.ci.setSpacing(0)
         self.ci.addItem(self.plot, row=0, col=0)
         self.ci.addItem(pg.GraphicsWidget(), row=0, col=1)
         self.ci.layout.setColumnFixedWidth(1, gutter)

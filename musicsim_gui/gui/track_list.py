@@ -16,6 +16,7 @@ class TrackList(QScrollArea):
     def __init__(self, timeline, parent=None) -> None:
         super().__init__(parent)
         self.setWidgetResizable(True)
+        self.setFrameShape(QScrollArea.Shape.NoFrame)
         self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOn)
         # The scroll bar takes room the reference lane does not have: lanes shrink their gutter to match.
         gutter = RIGHT_GUTTER - self.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)

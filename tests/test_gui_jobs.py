@@ -1,0 +1,103 @@
+"""Jobs from the studio: export equals the offline mix sample for sample, cancel, readable failures, separation."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+import soundfile as sf
+from gui_helpers import make_demo_folder, wait_loaded
+from PySide6.QtCore import Qt
+
+from musicsim_gui.app import create_main_window
+from musicsim_gui.audio.project_render import render_project
+from musicsim_gui.core import commands
+from musicsim_gui.gui.demo_project import demo_project
+from musicsim_gui.gui.export_dialog import ExportDialog
+from musicsim_gui.jobs import SleepSteps
+
+
+@pytest.fixture
+def window(qtbot, tmp_path):
+    project = demo_project(make_demo_folder(tmp_path / "demo-source"), tmp_path / "project")
+    win = create_main_window(project.folder, audio=False)
+    qtbot.addWidget(win)
+    win.show()
+    wait_loaded(qtbot, win)
+    yield win
+    win.close()
+
+
+def tick_until(qtbot, window, condition, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out waiting for a job")
+        window.tick()
+        window.jobs.poll(force=True)
+        qtbot.wait(30)
+
+
+def test_export_dialog_writes_the_mix_as_heard(qtbot, window, tmp_path):
+    controller = window.project
+    controller.push(commands.SetGain("drums", -4.5))
+    controller.push(commands.SetPan("piano", -0.5))
+    controller.choose_row("bass", 2)
+    dialog = ExportDialog(controller, window.jobs, window.settings, window)
+    qtbot.addWidget(dialog)
+    dialog.folder_edit.setText(str(tmp_path / "exports"))
+    dialog.template_edit.setText("{title} final")
+    dialog.format_combo.setCurrentText("WAV 32-bit float")
+    dialog.stems_check.setChecked(True)
+    assert "Test demo final.wav" in dialog.preview.text()
+    qtbot.mouseClick(dialog.export_button, Qt.MouseButton.LeftButton)
+    tick_until(qtbot, window, lambda: bool(dialog.written) or "failed" in dialog.result_label.text())
+    assert dialog.written, dialog.result_label.text()
+    mix_path = tmp_path / "exports" / "Test demo final.wav"
+    assert dialog.written[0] == str(mix_path) and dialog.open_button.isVisibleTo(dialog)
+    written, rate = sf.read(mix_path, dtype="float32", always_2d=True)
+    expected = render_project(controller.project)
+    assert rate == expected.sample_rate
+    np.testing.assert_array_equal(written.T, expected.samples)
+    stems = sorted(p.name for p in (tmp_path / "exports" / "Test demo final stems").iterdir())
+    assert stems == ["bass.wav", "drums.wav", "other.wav", "piano.wav"]
+
+
+def test_cancel_a_running_job_from_its_row(qtbot, window):
+    jobs = window.jobs
+    key = jobs.submit(SleepSteps(steps=200, step_seconds=0.05))
+    row = jobs.panel.rows[key]
+    tick_until(qtbot, window, lambda: row.bar.value() > 0)
+    qtbot.mouseClick(row.cancel_button, Qt.MouseButton.LeftButton)
+    tick_until(qtbot, window, lambda: row.finished)
+    assert "Cancelled" in row.status_label.text()
+    assert row.bar.value() < 1000 and key not in jobs.handles
+
+
+def test_failed_job_shows_message_and_details_on_demand(qtbot, window):
+    jobs = window.jobs
+    key = jobs.submit(SleepSteps(steps=5, step_seconds=0.01, fail_at=2))
+    row = jobs.panel.rows[key]
+    tick_until(qtbot, window, lambda: row.finished)
+    assert "Step 2 of 5 failed on purpose." in row.status_label.text()
+    assert row.details_button.isVisibleTo(row) and not row.details.isVisibleTo(row)
+    qtbot.mouseClick(row.details_button, Qt.MouseButton.LeftButton)
+    assert row.details.isVisibleTo(row) and "Traceback" in row.details.toPlainText()
+
+
+def test_separate_sets_reference_stems(qtbot, window):
+    window.settings.setValue("separation/model", "dsp")
+    project = window.project.project
+    for track in project.tracks.values():
+        track.reference_stem = None
+    window.refresh_tracks()
+    assert window.track_list.rows["drums"].lane.rows[0].label == "no stem"
+    key = window.jobs.separate()
+    row = window.jobs.panel.rows[key]
+    tick_until(qtbot, window, lambda: row.finished, timeout=120)
+    assert "4 stems ready" in row.status_label.text(), row.status_label.text()
+    assert project.track("drums").reference_stem == "stems/drums.flac"
+    wait_loaded(qtbot, window)
+    assert window.track_list.rows["drums"].lane.rows[0].label == "stem"
+    assert 0 in window.track_list.rows["drums"].lane.waveforms
