@@ -76,3 +76,19 @@ def test_chunk_thirty_seconds_with_zero_padded_tail():
     assert len(chunk(AudioClip(samples[:, :3000], rate))) == 1
     assert chunk(AudioClip(np.zeros((1, 0), np.float32), rate)) == []
     assert [p.frames for p in chunk(AudioClip(samples, rate), seconds=10.0)] == [1000] * 8
+
+
+@pytest.mark.parametrize(("source", "target", "pieces"), [(44100, 32000, 3), (48000, 44100, 3), (22050, 48000, 3),
+                                                          (96000, 16000, 3), (44100, 44101, 1)])
+def test_parallel_pieces_equal_one_pass(source, target, pieces, monkeypatch):
+    import soxr
+
+    from musicsim_gui.audio import dsp
+
+    monkeypatch.setattr(dsp, "_cores", lambda: 3)
+    noise = np.random.default_rng(5).standard_normal((2, 3 * (1 << 20) + 12345)).astype(np.float32) * 0.1
+    assert len(dsp._pieces(noise.shape[1], source, target)) == pieces
+    out = resample(AudioClip(noise, source), target).samples
+    single = np.stack([soxr.resample(channel, source, target, quality="HQ") for channel in noise])
+    assert out.shape == single.shape
+    np.testing.assert_allclose(out, single, atol=1e-6)

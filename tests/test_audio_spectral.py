@@ -97,3 +97,16 @@ def test_frame_count_and_short_input():
     assert spectral.frame_count(44100, 2048, 512) == 1 + 44100 // 512
     with pytest.raises(ValueError):
         spectral.stft(np.zeros(100, np.float32), n_fft=2048, center=False)
+
+
+def test_long_signals_are_split_across_cores_with_the_same_result(monkeypatch):
+    from musicsim_gui.audio import dsp
+
+    y = _signal(16000, 45.0, seed=7)  # 1407 frames: above the parallel threshold
+    monkeypatch.setattr(dsp, "_cores", lambda: 3)
+    parallel_mel, parallel_stft = spectral.melspectrogram(y, 16000, n_mels=64), spectral.stft(y)
+    monkeypatch.setattr(dsp, "_cores", lambda: 1)
+    np.testing.assert_allclose(parallel_mel, spectral.melspectrogram(y, 16000, n_mels=64), rtol=1e-6, atol=1e-9)
+    np.testing.assert_array_equal(parallel_stft, spectral.stft(y))
+    theirs = librosa.feature.melspectrogram(y=y, sr=16000, n_mels=64)
+    np.testing.assert_allclose(parallel_mel, theirs, rtol=1e-4, atol=1e-6 * theirs.max())

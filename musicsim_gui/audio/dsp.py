@@ -1,17 +1,26 @@
 """Sample-rate conversion, channel layout changes and fixed-length chunking of AudioClips.
 
 Resampling uses soxr at 'HQ' quality (the same converter and setting as `librosa.load`'s default
-`soxr_hq`). Every function returns a new clip and keeps the source label.
+`soxr_hq`); long channels are cut into overlapping pieces at whole periods of the rate ratio and converted
+in parallel on a shared thread pool (soxr releases the GIL). Every function returns a new clip and keeps the
+source label.
 """
 
 from __future__ import annotations
 
+import functools
 import math
+import os
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import soxr
 
 from musicsim_gui.audio.clip import AudioClip
+
+_RESAMPLE_MIN_PIECE = 1 << 20  # samples per channel below which a channel is converted in one piece
+_RESAMPLE_OVERLAP = 8192  # input samples of context on each side of a cut (the HQ filter needs far fewer)
+_RESAMPLE_MAX_PERIOD = 1024  # ratios with longer periods (e.g. 44100 -> 44101) are not phase-exact: one pass
 
 
 def resample(clip: AudioClip, rate: int) -> AudioClip:
@@ -26,8 +35,59 @@ def resample(clip: AudioClip, rate: int) -> AudioClip:
         return clip
     if clip.frames == 0:
         return AudioClip(np.zeros((clip.channels, 0), np.float32), rate, clip.source)
-    rows = [soxr.resample(channel, clip.sample_rate, rate, quality="HQ") for channel in clip.samples]
+    pieces = _pieces(clip.frames, clip.sample_rate, rate)
+    if len(pieces) == 1:
+        rows = [soxr.resample(channel, clip.sample_rate, rate, quality="HQ") for channel in clip.samples]
+        return AudioClip(np.stack(rows), rate, clip.source)
+    jobs = [[thread_pool().submit(_resample_piece, channel, clip.sample_rate, rate, piece) for piece in pieces]
+            for channel in clip.samples]
+    rows = [np.concatenate([job.result() for job in channel_jobs]) for channel_jobs in jobs]
     return AudioClip(np.stack(rows), rate, clip.source)
+
+
+def _pieces(frames: int, source_rate: int, rate: int) -> list[tuple[int, int, int, int]]:
+    """Cut `[0, frames)` into one piece per core at multiples of the rate ratio's period.
+
+    Returns `(read_start, read_stop, skip, keep)` per piece: resample input `[read_start, read_stop)` (the piece
+    with `_RESAMPLE_OVERLAP` margins), drop the first `skip` output samples, keep `keep` (-1: to the end).
+    Because the converter is linear and time-invariant and every cut falls on a whole period, the stitched
+    output equals a single pass to float rounding.
+    """
+    divisor = math.gcd(source_rate, rate)
+    period_in, period_out = source_rate // divisor, rate // divisor
+    count = min(_cores(), frames // _RESAMPLE_MIN_PIECE)
+    margin = -(-_RESAMPLE_OVERLAP // period_in) * period_in
+    if count < 2 or period_in > _RESAMPLE_MAX_PERIOD:
+        return [(0, frames, 0, -1)]
+    cuts = [0] + [(frames * part // count) // period_in * period_in for part in range(1, count)] + [frames]
+    pieces = []
+    for index in range(count):
+        read_start = max(cuts[index] - margin, 0)
+        keep = (cuts[index + 1] - cuts[index]) // period_in * period_out if index < count - 1 else -1
+        pieces.append((read_start, min(cuts[index + 1] + margin, frames),
+                       (cuts[index] - read_start) // period_in * period_out, keep))
+    return pieces
+
+
+def _resample_piece(channel: np.ndarray, source_rate: int, rate: int, piece: tuple[int, int, int, int]) -> np.ndarray:
+    read_start, read_stop, skip, keep = piece
+    out = soxr.resample(channel[read_start:read_stop], source_rate, rate, quality="HQ")
+    return out[skip:] if keep < 0 else out[skip:skip + keep]
+
+
+def _cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+@functools.lru_cache(maxsize=1)
+def thread_pool() -> ThreadPoolExecutor:
+    """A process-wide pool with one thread per core for GIL-releasing array work (soxr, NumPy, pocketfft)."""
+    return ThreadPoolExecutor(max_workers=_cores(), thread_name_prefix="audio-dsp")
+
+
+def cores() -> int:
+    """The number of CPU cores this process may run on."""
+    return _cores()
 
 
 def to_channels(clip: AudioClip, channels: int) -> AudioClip:

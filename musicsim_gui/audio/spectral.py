@@ -8,7 +8,8 @@ Architecture:
 1. Windows and mel filterbanks are built once per parameter set (`functools.lru_cache`) as read-only
    float32 arrays.
 2. `stft` frames the padded signal as a strided view and transforms blocks of frames with `scipy.fft.rfft`
-   (float32 in, complex64 out, all cores), so the windowed copy of a block stays in cache.
+   (float32 in, complex64 out), so the windowed copy of a block stays in cache. Long signals are cut into
+   one span of frames per core, transformed on a shared thread pool.
 3. `melspectrogram` never stores the complex STFT: per block it forms the power spectrum and applies the
    filterbank as a few small matrix products (BLAS), one per group of adjacent bands over only the bins
    that group touches (the triangles are sparse), writing straight into the result.
@@ -23,7 +24,10 @@ from collections.abc import Callable
 import numpy as np
 import scipy.fft
 
+from musicsim_gui.audio.dsp import cores, thread_pool
+
 _BLOCK_FRAMES = 128
+_PARALLEL_MIN_FRAMES = 1024  # shorter signals are transformed on the calling thread
 _GROUP_BUDGET = 2048  # bins x bands per mel product: 128 x 2048 multiply-adds per frame block at most
 _F_SP = 200.0 / 3.0  # Slaney: Hz per mel below 1 kHz
 _MIN_LOG_HZ = 1000.0
@@ -130,15 +134,29 @@ def _frames_view(signal: np.ndarray, n_fft: int, hop_length: int, center: bool, 
                                            writeable=False)
 
 
-def _blocks(count: int):
-    for start in range(0, count, _BLOCK_FRAMES):
-        yield start, min(start + _BLOCK_FRAMES, count)
+def _blocks(start: int, stop: int):
+    for first in range(start, stop, _BLOCK_FRAMES):
+        yield first, min(first + _BLOCK_FRAMES, stop)
+
+
+def _in_spans(work: Callable[[int, int], None], count: int) -> None:
+    """Run `work(start, stop)` over frames `[0, count)`: one contiguous span per core, inline when short.
+
+    NumPy, BLAS (small products) and pocketfft release the GIL, so the spans run in parallel.
+    """
+    spans = cores()
+    if spans == 1 or count < _PARALLEL_MIN_FRAMES:
+        work(0, count)
+        return
+    edges = [round(count * part / spans) for part in range(spans + 1)]
+    for future in [thread_pool().submit(work, a, b) for a, b in zip(edges[:-1], edges[1:], strict=True)]:
+        future.result()
 
 
 def _spectra(frames: np.ndarray, window: np.ndarray, start: int, stop: int) -> np.ndarray:
     """Windowed real FFTs of frames[start:stop]: complex64 `[stop - start, 1 + n_fft // 2]`."""
     windowed = frames[start:stop] * window
-    return scipy.fft.rfft(windowed, axis=-1, workers=-1, overwrite_x=True)
+    return scipy.fft.rfft(windowed, axis=-1, workers=1, overwrite_x=True)
 
 
 def _rows(y: np.ndarray) -> tuple[np.ndarray, tuple[int, ...]]:
@@ -163,8 +181,12 @@ def stft(y: np.ndarray, n_fft: int = 2048, hop_length: int = 512, win_length: in
     result = np.empty((rows.shape[0], n_fft // 2 + 1, count), dtype=np.complex64)
     for index, row in enumerate(rows):
         frames = _frames_view(row, n_fft, hop_length, center, pad_mode)
-        for start, stop in _blocks(count):
-            result[index, :, start:stop] = _spectra(frames, window, start, stop).T
+
+        def work(first: int, last: int, frames=frames, out=result[index]) -> None:
+            for start, stop in _blocks(first, last):
+                out[:, start:stop] = _spectra(frames, window, start, stop).T
+
+        _in_spans(work, count)
     return result.reshape(*leading, n_fft // 2 + 1, count)
 
 
@@ -195,10 +217,14 @@ def melspectrogram(y: np.ndarray, sr: float, n_fft: int = 2048, hop_length: int 
     result = np.empty((rows.shape[0], count, n_mels), dtype=np.float32)
     for index, row in enumerate(rows):
         frames = _frames_view(row, n_fft, hop_length, center, pad_mode)
-        for start, stop in _blocks(count):
-            energy = _power(_spectra(frames, window, start, stop), power)
-            for band_lo, band_hi, bin_lo, bin_hi, weights in bands:
-                np.matmul(energy[:, bin_lo:bin_hi], weights, out=result[index, start:stop, band_lo:band_hi])
+
+        def work(first: int, last: int, frames=frames, out=result[index]) -> None:
+            for start, stop in _blocks(first, last):
+                energy = _power(_spectra(frames, window, start, stop), power)
+                for band_lo, band_hi, bin_lo, bin_hi, weights in bands:
+                    np.matmul(energy[:, bin_lo:bin_hi], weights, out=out[start:stop, band_lo:band_hi])
+
+        _in_spans(work, count)
     return np.ascontiguousarray(result.transpose(0, 2, 1)).reshape(*leading, n_mels, count)
 
 
