@@ -58,16 +58,27 @@ def debug_config(melody: bool = False, stereo: bool = False):
     return MusicgenConfig(text_encoder=text, audio_encoder=codec, decoder=MusicgenDecoderConfig(**decoder))
 
 
-def _randomise_codebooks(codec) -> None:
-    """Give the codec's quantizer codebooks random entries (a fresh EnCodec has all-zero codebooks, which would
-    decode every code to the same sound)."""
+def _fit_codebooks(codec, sample_rate: int) -> None:
+    """Fill the codec's residual codebooks with encoder frames of test signals (a fresh EnCodec has all-zero
+    codebooks, which would turn every sound into the same codes): layer k's entries are residuals left by
+    layers < k, drawn from noise, sines and DC offsets, so different sounds get different codes."""
     import torch
 
+    generator = torch.Generator().manual_seed(0)
+    t = torch.arange(sample_rate // 4) / sample_rate
+    hz = 55.0 * 2.0 ** (torch.arange(24) / 4.0)
+    signals = torch.cat([0.5 * torch.sin(2 * torch.pi * hz[:, None] * t),
+                         0.3 * torch.randn(16, t.numel(), generator=generator),
+                         torch.linspace(-0.5, 0.5, 8)[:, None].expand(8, t.numel())])
     with torch.no_grad():
+        frames = codec.encoder(signals[:, None]).transpose(1, 2).reshape(-1, codec.config.codebook_dim)
         for layer in codec.quantizer.layers:
-            layer.codebook.embed.normal_(0.0, 1.0)
-            layer.codebook.embed_avg.copy_(layer.codebook.embed)
-            layer.codebook.cluster_size.fill_(1.0)
+            book = layer.codebook
+            pick = torch.randperm(frames.shape[0], generator=generator)[: book.embed.shape[0]]
+            book.embed.copy_(frames[pick])
+            book.embed_avg.copy_(frames[pick])
+            book.cluster_size.fill_(1.0)
+            frames = frames - book.embed[book.quantize(frames)]
 
 
 def build_debug_model(folder: str | Path, melody: bool = False, seed: int = 0) -> Path:
@@ -89,7 +100,7 @@ def build_debug_model(folder: str | Path, melody: bool = False, seed: int = 0) -
     else:
         from transformers import MusicgenForConditionalGeneration as ModelClass
     model = ModelClass(config).eval()
-    _randomise_codebooks(model.audio_encoder)
+    _fit_codebooks(model.audio_encoder, config.audio_encoder.sampling_rate)
     model.generation_config.max_length = 256
     model.generation_config.do_sample = True
     model.generation_config.guidance_scale = 3.0

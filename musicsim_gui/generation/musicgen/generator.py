@@ -1,0 +1,180 @@
+"""`MusicGenGenerator`: the `Generator` for MusicGen and MusicGen-melody checkpoints.
+
+Architecture:
+1. The checkpoint is resolved and its config read when the generator is made (cheap: id and version are known
+   at once); the weights load on the first `generate`.
+2. All takes of all requested instruments form one batch (rows = instruments × seeds), so the decoder reads its
+   weights once per step for every take.
+3. Each instrument's source (its stem from `stem_paths`, else the reference) gives the audio prompt that starts
+   the take and, for melody checkpoints, the chroma the take follows.
+4. Takes longer than one decoding window are made window by window (`windows.plan_windows`) and crossfaded
+   (`windows.crossfade_join`). Progress, ETA and cancel run per decoding step (`decoding.StepSampler`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from musicsim_gui.audio.clip import AudioClip
+from musicsim_gui.core.errors import ModelError, MusicSimError
+from musicsim_gui.generation.base import (
+    CancelFn,
+    GeneratedTake,
+    GenerationRequest,
+    ProgressFn,
+    check_cancel,
+    report,
+)
+from musicsim_gui.generation.musicgen.conditioning import chroma_inputs, encode_prompt, text_inputs
+from musicsim_gui.generation.musicgen.decoding import SamplingSettings, StepClock, StepSampler
+from musicsim_gui.generation.musicgen.loading import (
+    MusicGenModel,
+    load_musicgen,
+    read_config,
+    resolve_model_folder,
+)
+from musicsim_gui.generation.musicgen.settings import MusicGenSettings
+from musicsim_gui.generation.musicgen.windows import Window, crossfade_join, plan_windows
+
+
+class MusicGenGenerator:
+    """Composes instrument takes with a MusicGen checkpoint (see the module doc).
+
+    Args:
+        spec: a checkpoint folder, an installed model name, or a hub repo id in the local Hugging Face cache.
+        device: "auto", "cpu" or "cuda".
+    """
+
+    def __init__(self, spec: str | Path, device: str = "auto") -> None:
+        self.folder = resolve_model_folder(spec)
+        config = read_config(self.folder)
+        import hashlib
+        import json
+
+        digest = hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:10]
+        self.id = f"musicgen:{self.folder.name}"
+        self.version = f"{config['model_type']}-{digest}"
+        self.device = device
+        self._loaded: MusicGenModel | None = None
+
+    @property
+    def loaded(self) -> MusicGenModel:
+        """The loaded checkpoint (loads it on first use)."""
+        if self._loaded is None:
+            self._loaded = load_musicgen(self.folder, self.device)
+        return self._loaded
+
+    def unload(self) -> None:
+        """Free the weights; the next `generate` loads them again."""
+        if self._loaded is not None:
+            self._loaded.unload()
+            self._loaded = None
+
+    def generate(self, request: GenerationRequest, progress: ProgressFn | None = None,
+                 cancel: CancelFn | None = None) -> list[GeneratedTake]:
+        """One take per (instrument, seed), each `seconds` long at the codec rate (see the module doc)."""
+        try:
+            settings = MusicGenSettings.from_params(request.params, request.reference.duration)
+        except (TypeError, ValueError) as error:
+            raise MusicSimError(f"MusicGen settings: {error}") from error
+        check_cancel(cancel, "MusicGen generation")
+        report(progress, 0.0, f"loading {self.id}")
+        loaded = self.loaded
+        seeds = request.take_seeds()
+        rows = [(instrument, seed) for instrument in request.instruments for seed in seeds]
+        sources = {name: _source(request, settings, name, loaded) for name in request.instruments}
+        audio = _compose(loaded, settings, rows, sources, progress, cancel)
+        total = int(round(settings.seconds * loaded.sample_rate))
+        return [GeneratedTake(instrument, AudioClip(audio[i][:, :total], loaded.sample_rate, source=self.id),
+                              seed, self.id, self.version, settings.to_params(instrument))
+                for i, (instrument, seed) in enumerate(rows)]
+
+
+def _source(request: GenerationRequest, settings: MusicGenSettings, instrument: str,
+            loaded: MusicGenModel) -> np.ndarray:
+    """The instrument's source audio `[C, T]` at the codec rate: its stem file if given, else the reference."""
+    from musicsim_gui.audio.dsp import resample, to_channels
+
+    clip = request.reference
+    if instrument in settings.stem_paths:
+        from musicsim_gui.audio.io import load_audio
+
+        clip = load_audio(settings.stem_paths[instrument])
+    clip = to_channels(resample(clip, loaded.sample_rate), loaded.channels)
+    if clip.frames == 0:
+        raise MusicSimError(f"{clip.source or 'the reference'}: no audio to condition on")
+    return clip.samples
+
+
+def _compose(loaded: MusicGenModel, settings: MusicGenSettings, rows: list[tuple[str, int]],
+             sources: dict[str, np.ndarray], progress: ProgressFn | None, cancel: CancelFn | None) -> np.ndarray:
+    """Decode every row window by window; returns `[rows, C, frames * hop]` float32."""
+    frames = int(np.ceil(settings.seconds * loaded.frame_rate))
+    window = loaded.max_frames
+    if settings.window_seconds is not None:
+        window = min(window, max(2, int(settings.window_seconds * loaded.frame_rate)))
+    overlap = int(0.4 * window) if settings.overlap_seconds is None else int(settings.overlap_seconds
+                                                                              * loaded.frame_rate)
+    try:
+        plan = plan_windows(frames, int(settings.prompt_seconds * loaded.frame_rate), window, overlap)
+    except ValueError as error:
+        raise MusicSimError(f"MusicGen settings: {error}") from error
+    delay = loaded.codebooks // loaded.channels - 1
+    clock = StepClock(sum(w.new_frames + delay for w in plan), label=f"MusicGen ({len(rows)} takes)")
+    row_sources = np.stack([_padded(sources[name], frames * loaded.hop) for name, _ in rows])
+    sampler = StepSampler([seed for _, seed in rows], loaded.codebooks,
+                          SamplingSettings(settings.temperature, settings.top_k, settings.top_p,
+                                           settings.guidance_scale), clock, progress, cancel, loaded.device)
+    texts = [settings.text_for(name) for name, _ in rows]
+    made = None
+    for win in plan:
+        check_cancel(cancel, "MusicGen generation")
+        prompt_audio = row_sources if made is None else made
+        hop = loaded.hop
+        prompt = prompt_audio[..., win.start_frame * hop:(win.start_frame + win.prompt_frames) * hop]
+        out = _decode_window(loaded, win, prompt, texts, row_sources, sampler)
+        if made is None:
+            made = out
+        else:
+            fade = int(settings.crossfade_seconds * loaded.sample_rate)
+            made = crossfade_join(made, out, win.prompt_frames * hop, fade)
+    return made
+
+
+def _padded(source: np.ndarray, samples: int) -> np.ndarray:
+    """`source [C, T]` looped to at least `samples` samples."""
+    if source.shape[-1] >= samples:
+        return source
+    return np.tile(source, (1, -(-samples // source.shape[-1])))
+
+
+def _decode_window(loaded: MusicGenModel, win: Window, prompt: np.ndarray, texts: list[str | None],
+                   row_sources: np.ndarray, sampler: StepSampler) -> np.ndarray:
+    """Generate one window for every row: `[rows, C, (prompt_frames + new_frames) * hop]`."""
+    import torch
+    from transformers import LogitsProcessorList
+
+    kwargs: dict[str, Any] = text_inputs(loaded, texts, sampler.settings.guidance_scale)
+    guidance = kwargs.pop("guidance_scale")
+    if win.prompt_frames > 0:
+        kwargs["decoder_input_ids"] = encode_prompt(loaded, prompt)
+    if loaded.is_melody:
+        hop = loaded.hop
+        kwargs["input_features"] = chroma_inputs(loaded, row_sources, win.start_frame * hop, win.end_frame * hop)
+    delay = loaded.codebooks // loaded.channels - 1
+    settings = {"do_sample": False, "guidance_scale": guidance, "max_new_tokens": win.new_frames + delay,
+                "min_new_tokens": win.new_frames + delay, "use_cache": True}
+    with torch.no_grad():
+        try:
+            values = loaded.model.generate(**kwargs, **settings,
+                                           logits_processor=LogitsProcessorList([sampler]))
+        except (RuntimeError, ValueError) as error:
+            raise ModelError(f"{loaded.folder}: MusicGen decoding failed ({error})") from error
+    values = values.float().cpu().numpy()
+    want = (win.prompt_frames + win.new_frames) * loaded.hop
+    if values.shape[-1] < want:
+        values = np.pad(values, ((0, 0), (0, 0), (0, want - values.shape[-1])))
+    return np.ascontiguousarray(values[..., :want], dtype=np.float32)
