@@ -57,17 +57,26 @@ def _classes() -> Any:
             self.decoder = nn.Linear(config.hidden + bands, len(config.stems) * bands)
             self.act = nn.GELU()
 
-        def forward(self, magnitude: torch.Tensor) -> torch.Tensor:
-            batch, frames = magnitude.shape[0], magnitude.shape[2]
-            pooled = torch.matmul(magnitude.transpose(1, 2), self.pool)              # [B, T, K]
-            feats = torch.log(pooled + 1e-5) * self.in_scale + self.in_shift
-            hidden = self.act(self.encoder(feats)).transpose(1, 2)                   # [B, H, T]
-            hidden = self.blocks(hidden).transpose(1, 2)                             # [B, T, H]
-            logits = self.decoder(torch.cat([hidden, feats], dim=-1))                # [B, T, S*K]
+        def pool_bands(self, magnitude: torch.Tensor) -> torch.Tensor:
+            """Band means `[B, K, T]` of magnitude `[B, F, T]`."""
+            return torch.matmul(magnitude.transpose(1, 2), self.pool).transpose(1, 2)
+
+        def band_masks(self, pooled: torch.Tensor) -> torch.Tensor:
+            """Masks per band `[B, S, K, T]` (softmax over S) from band means `[B, K, T]`."""
+            batch, frames = pooled.shape[0], pooled.shape[2]
+            feats = torch.log(pooled.transpose(1, 2) + 1e-5) * self.in_scale + self.in_shift  # [B, T, K]
+            hidden = self.act(self.encoder(feats)).transpose(1, 2)                         # [B, H, T]
+            hidden = self.blocks(hidden).transpose(1, 2)                                   # [B, T, H]
+            logits = self.decoder(torch.cat([hidden, feats], dim=-1))                      # [B, T, S*K]
             logits = logits.reshape(batch, frames, len(self.config.stems), -1)
-            masks = torch.softmax(logits, dim=2)                                     # [B, T, S, K]
-            masks = torch.index_select(masks, 3, self.expand_index)                  # [B, T, S, F]
-            return masks.permute(0, 2, 3, 1)                                         # [B, S, F, T]
+            return torch.softmax(logits, dim=2).permute(0, 2, 3, 1)                        # [B, S, K, T]
+
+        def expand(self, masks: torch.Tensor) -> torch.Tensor:
+            """Band masks `[B, S, K, T]` → bin masks `[B, S, F, T]`."""
+            return torch.index_select(masks, 2, self.expand_index)
+
+        def forward(self, magnitude: torch.Tensor) -> torch.Tensor:
+            return self.expand(self.band_masks(self.pool_bands(magnitude)))
 
     return MaskNet
 

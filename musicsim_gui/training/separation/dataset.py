@@ -42,10 +42,20 @@ class SongIndex:
     def __init__(self, split_dir: str | Path, stems: tuple[str, ...] = INSTRUMENTS) -> None:
         self.split_dir = Path(split_dir)
         self.stems = stems
-        self.songs = [song for song in map(self._song, sorted(self.split_dir.glob("*/meta.json"))) if song]
+        self.songs: list[Song] = []
+        self.refresh()
         if not self.songs:
             raise MusicSimError(f"{self.split_dir}: no finished songs (folders with meta.json and "
                                 f"{', '.join(f'{s}.flac' for s in stems)})")
+
+    def refresh(self) -> int:
+        """Re-scan the split for songs finished since the last scan (a corpus still being made); returns how many."""
+        self.songs = [song for song in self.songs if (song.folder / "meta.json").is_file()]
+        known = {song.folder for song in self.songs}
+        for meta in sorted(self.split_dir.glob("*/meta.json")):
+            if meta.parent not in known and (song := self._song(meta)) is not None:
+                self.songs.append(song)
+        return len(self.songs)
 
     def _song(self, meta: Path) -> Song | None:
         folder = meta.parent
@@ -86,9 +96,16 @@ class ExampleSampler:
     def __init__(self, index: SongIndex, frames: int, augmentation: Augmentation, seed: int = 0) -> None:
         self.index, self.frames, self.aug = index, frames, augmentation
         self.rng = np.random.default_rng(seed)
-        self.songs = [s for s in index.songs if s.frames > frames * (1 + augmentation.jitter) + 2]
+        self.songs: list[Song] = []
+        self.refresh()
         if not self.songs:
             raise MusicSimError(f"{index.split_dir}: every song is shorter than one training segment")
+
+    def refresh(self) -> int:
+        """Pick up songs added to the split since the last call; returns the number of usable songs."""
+        self.index.refresh()
+        self.songs = [s for s in self.index.songs if s.frames > self.frames * (1 + self.aug.jitter) + 2]
+        return len(self.songs)
 
     def _segment(self, song: Song, stem: str, start: int, rate: float, channel: int) -> np.ndarray:
         need = int(np.ceil(self.frames * rate)) + 1
@@ -102,8 +119,19 @@ class ExampleSampler:
         span = song.frames - int(self.frames * (1 + self.aug.jitter)) - 2
         return song, int(self.rng.integers(max(span, 1)))
 
-    def example(self) -> np.ndarray:
-        """float32 `[S, frames]`: augmented stems of one channel; their sum is the training mix."""
+    def example(self, attempts: int = 5) -> np.ndarray:
+        """float32 `[S, frames]`: augmented stems of one channel; their sum is the training mix.
+
+        A song that disappears or cannot be read (a corpus being remade) is dropped and another drawn.
+        """
+        for _ in range(attempts - 1):
+            try:
+                return self._example()
+            except (OSError, RuntimeError):  # soundfile.LibsndfileError is a RuntimeError
+                self.refresh()
+        return self._example()
+
+    def _example(self) -> np.ndarray:
         rng, aug = self.rng, self.aug
         remix = rng.random() < aug.remix
         channel = int(rng.integers(2))

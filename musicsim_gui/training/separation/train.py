@@ -2,8 +2,9 @@
 
 Architecture:
 1. Batches of augmented stems `[B, S, n]` come from `dataset.ExampleSampler`; the mix spectrum is the sum
-   of the stem spectra (STFT is linear), its magnitude goes through the network, and the loss is the L1
-   distance between masked mix magnitudes and the true stem magnitudes, relative to the mix magnitude.
+   of the stem spectra (STFT is linear), its band-pooled magnitude goes through the network, and the loss
+   is the L1 distance between masked mix magnitudes and the true stem magnitudes (per band), relative to
+   the mix magnitude. Working on ~280 bands instead of 1025 bins halves the cost of a step.
 2. Every `val_every` steps: loss and per-stem SDR (complex masks, STFT domain) on a fixed validation set,
    a CSV row and a refreshed plot; the best weights go to `best.safetensors`.
 3. Every `ckpt_every` steps and at the end: `checkpoint.safetensors` (model + optimizer + state). Starting
@@ -14,7 +15,9 @@ from __future__ import annotations
 
 import json
 import math
+import queue
 import sys
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -22,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from musicsim_gui.separation.masknet_config import MaskNetConfig
+from musicsim_gui.separation.masknet_config import MaskNetConfig, band_index
 from musicsim_gui.training.separation.checkpoint import (
     BEST,
     CHECKPOINT,
@@ -86,19 +89,37 @@ class SpectralLoss:
                           window=self.window, center=True, pad_mode="reflect", return_complex=True)
         return spec.reshape(batch, count, *spec.shape[1:])
 
+    def band_sums(self, magnitude: Any) -> Any:
+        """Sum of magnitude `[..., F, T]` over each band's bins → `[..., K, T]`."""
+        import torch
+
+        index = torch.from_numpy(band_index(self.config))
+        out = torch.zeros(*magnitude.shape[:-2], int(index.max()) + 1, magnitude.shape[-1])
+        return out.index_add_(magnitude.dim() - 2, index, magnitude)
+
     def __call__(self, model: Any, stems: Any) -> tuple[Any, Any, Any]:
-        """(loss, masks, stem spectra) for a batch of stems `[B, S, n]`."""
+        """(loss, band masks `[B, S, K, T]`, stem spectra) for a batch of stems `[B, S, n]`.
+
+        The loss is computed per band: bins below `full_bins` are their own band, so it is the exact
+        bin-wise L1 there; above, masks are constant per band and the L1 of band sums stands in for it.
+        """
+        import torch
+
         spec = self.spectra(stems)
-        mix = spec.sum(dim=1)
-        mix_mag = mix.abs()
-        masks = model(mix_mag)
-        error = (masks * mix_mag[:, None] - spec.abs()).abs().mean(dim=(1, 2, 3))
-        scale = mix_mag.mean(dim=(1, 2)) + 1e-6
-        return (error / scale).mean(), masks, spec
+        with torch.no_grad():
+            stem_sums = self.band_sums(spec.abs())                        # [B, S, K, T]
+            mix_sums = self.band_sums(spec.sum(dim=1).abs())              # [B, K, T]
+            widths = self.band_sums(torch.ones(self.config.bins, 1))      # [K, 1]
+        masks = model.band_masks(mix_sums / widths)
+        error = (masks * mix_sums[:, None] - stem_sums).abs().sum(dim=(1, 2, 3))
+        return (error / (mix_sums.sum(dim=(1, 2)) + 1e-6)).mean(), masks, spec
 
 
 def stft_sdr(masks: Any, spec: Any) -> np.ndarray:
-    """Per-stem SDR (dB) `[S]` of complex masking in the STFT domain, over examples with a non-silent target."""
+    """Per-stem SDR (dB) `[S]` of complex masking (bin masks `[B, S, F, T]`) in the STFT domain.
+
+    Averaged over examples whose target stem is not silent.
+    """
     import torch
 
     mix = spec.sum(dim=1, keepdim=True)
@@ -150,15 +171,16 @@ class Trainer:
             for part in torch.split(self.valid, 16):
                 loss, masks, spec = self.loss(self.model, part)
                 losses.append(loss.item())
-                sdrs.append(stft_sdr(masks, spec))
+                sdrs.append(stft_sdr(self.model.expand(masks), spec))
         self.model.train()
         return float(np.mean(losses)), np.nanmean(np.stack(sdrs), axis=0)
 
     def _record(self, step: int, train_loss: float) -> None:
+        songs = self.sampler.refresh()
         val_loss, sdr = self.validate()
         row: dict[str, float] = {"step": step, "elapsed_s": round(self.state["elapsed_s"], 1),
                                  "lr": learning_rate(self.config, step), "train_loss": train_loss,
-                                 "val_loss": val_loss, "val_sdr_mean": float(sdr.mean())}
+                                 "val_loss": val_loss, "val_sdr_mean": float(sdr.mean()), "train_songs": songs}
         row.update({f"val_sdr_{name}": float(v) for name, v in zip(self.config.model.stems, sdr, strict=True)})
         append_row(self.run_dir, row)
         plot_metrics(self.run_dir)
@@ -173,7 +195,7 @@ class Trainer:
 
         for group in self.optimizer.param_groups:
             group["lr"] = learning_rate(self.config, step)
-        batch = torch.from_numpy(self.sampler.batch(self.config.batch))
+        batch = torch.from_numpy(self.batches.get())
         loss, _, _ = self.loss(self.model, batch)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -181,10 +203,21 @@ class Trainer:
         self.optimizer.step()
         return loss.item()
 
+    def _prefetch(self) -> None:
+        """Read and augment the next batches on a helper thread (file decoding releases the GIL)."""
+        self.batches: queue.Queue = queue.Queue(maxsize=2)
+
+        def fill() -> None:
+            while True:
+                self.batches.put(self.sampler.batch(self.config.batch))
+
+        threading.Thread(target=fill, name="separator-batches", daemon=True).start()
+
     def run(self, progress: bool = True) -> dict[str, Any]:
         """Train until `steps` or the time budget; returns the final state."""
         from tqdm import tqdm
 
+        self._prefetch()
         config = self.config
         start_step, started = self.state["step"], time.monotonic()
         elapsed0, running = self.state["elapsed_s"], []
