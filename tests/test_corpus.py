@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -36,6 +37,14 @@ def test_composition_is_a_function_of_the_seed():
     assert notes(first) != notes(other)
     assert list(first.stems) == ["bass", "drums", "piano", "other"]
     assert all(v.notes for vs in first.stems.values() for v in vs)
+
+
+def test_composition_does_not_depend_on_the_process():
+    code = ("from musicsim_gui.training.corpus.composer import compose; "
+            "print([(v.program, v.notes) for s in range(10) for vs in compose(s).stems.values() for v in vs])")
+    outputs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                              env={**os.environ, "PYTHONHASHSEED": str(salt)}).stdout for salt in (1, 2, 3)}
+    assert len(outputs) == 1
 
 
 def test_full_length_songs_stay_within_60_to_150_seconds():

@@ -58,23 +58,36 @@ def draw_settings(rng: np.random.Generator, stems: tuple[str, ...]) -> LofiSetti
 
 def saturate(x: np.ndarray, drive: float) -> np.ndarray:
     """Soft tape saturation, unity gain for small signals: tanh(drive·x)/drive. float32 in, float32 out."""
-    return (np.tanh(x * drive) / drive).astype(np.float32)
+    return (np.tanh(x * drive) / drive).astype(np.float32, copy=False)
 
 
 def warp_positions(frames: int, sample_rate: int, s: LofiSettings, phase: float) -> np.ndarray:
-    """Read positions (fractional frames, float64 [T]) for wow and flutter; their mean offset is ~0 ms."""
-    t = np.arange(frames, dtype=np.float64) / sample_rate
-    delay_s = (s.wow_ms * np.sin(2 * np.pi * s.wow_hz * t + phase)
-               + s.flutter_ms * np.sin(2 * np.pi * s.flutter_hz * t + 2.1 * phase)) / 1000.0
-    return np.clip((t - delay_s) * sample_rate, 0.0, frames - 1.0)
+    """Read positions (fractional frames, float64 [T]) for wow and flutter; their mean offset is ~0 ms.
+
+    The delay curve (below 10 Hz) is computed every 32 frames and linearly interpolated."""
+    step = 32
+    coarse = np.arange(0, frames + step, step, dtype=np.float64) / sample_rate
+    delay_s = (s.wow_ms * np.sin(2 * np.pi * s.wow_hz * coarse + phase)
+               + s.flutter_ms * np.sin(2 * np.pi * s.flutter_hz * coarse + 2.1 * phase)) / 1000.0
+    frame = np.arange(frames, dtype=np.float64)
+    delay = np.interp(frame, coarse * sample_rate, delay_s * sample_rate)
+    return np.clip(frame - delay, 0.0, frames - 1.0)
 
 
 def apply_warp(x: np.ndarray, positions: np.ndarray) -> np.ndarray:
-    """Linear-interpolation resampling of `x` [C, T] at `positions` [T]; linear in `x`."""
+    """Linear-interpolation resampling of `x` [C, T] at `positions` [T]; linear in `x`. float32 out."""
     index = positions.astype(np.int64)
     frac = (positions - index).astype(np.float32)
     upper = np.minimum(index + 1, x.shape[-1] - 1)
-    return x[:, index] * (1.0 - frac) + x[:, upper] * frac
+    out = np.empty(x.shape, dtype=np.float32)
+    for channel in range(x.shape[0]):
+        row = x[channel]
+        low, high = row.take(index), row.take(upper)
+        high -= low
+        high *= frac
+        low += high
+        out[channel] = low
+    return out
 
 
 def crackle(frames: int, sample_rate: int, s: LofiSettings, rng: np.random.Generator) -> np.ndarray:
@@ -83,13 +96,13 @@ def crackle(frames: int, sample_rate: int, s: LofiSettings, rng: np.random.Gener
     count = rng.poisson(s.crackle_per_s * frames / sample_rate)
     where = rng.integers(0, max(1, frames - 64), size=count)
     amps = (rng.uniform(0.002, 0.012, size=count) * rng.choice([-1.0, 1.0], size=count)).astype(np.float32)
-    shape = np.exp(-np.arange(24) / 4.0).astype(np.float32) * np.cos(np.arange(24) * 1.7).astype(np.float32)
-    for channel in range(2):
-        for offset, value in enumerate(shape):
-            np.add.at(out[channel], where + offset, amps * value * (0.8 if channel else 1.0))
-    hiss = rng.standard_normal((2, frames)).astype(np.float32) * np.float32(10 ** (s.noise_db / 20))
-    sos = signal.butter(2, [800.0, 7000.0], btype="bandpass", fs=sample_rate, output="sos")
-    return out + signal.sosfilt(sos, hiss).astype(np.float32)
+    shape = (np.exp(-np.arange(24) / 4.0) * np.cos(np.arange(24) * 1.7)).astype(np.float32)
+    stereo = np.array([[1.0], [0.8]], dtype=np.float32) * shape
+    for start, amp in zip(where, amps, strict=True):
+        out[:, start:start + 24] += amp * stereo
+    hiss = rng.standard_normal((2, frames), dtype=np.float32) * np.float32(10 ** (s.noise_db / 20))
+    sos = signal.butter(2, [800.0, 7000.0], btype="bandpass", fs=sample_rate, output="sos").astype(np.float32)
+    return out + signal.sosfilt(sos, hiss)
 
 
 def apply_chain(stems: dict[str, np.ndarray], sample_rate: int, s: LofiSettings,
@@ -98,18 +111,19 @@ def apply_chain(stems: dict[str, np.ndarray], sample_rate: int, s: LofiSettings,
     frames = next(iter(stems.values())).shape[-1]
     positions = warp_positions(frames, sample_rate, s, phase=float(rng.uniform(0, 2 * np.pi)))
     sos = np.concatenate([signal.butter(2, s.lowpass_hz, btype="lowpass", fs=sample_rate, output="sos"),
-                          signal.butter(1, s.highpass_hz, btype="highpass", fs=sample_rate, output="sos")])
+                          signal.butter(1, s.highpass_hz, btype="highpass", fs=sample_rate, output="sos")]
+                         ).astype(np.float32)
     names = list(stems)
     driven = [saturate(stems[n] * np.float32(10 ** (s.stem_gain_db[n] / 20) * 2.0), s.drive[n]) for n in names]
     channels = driven[0].shape[0]
-    warped = signal.sosfilt(sos, apply_warp(np.concatenate(driven), positions), axis=-1).astype(np.float32)
+    warped = signal.sosfilt(sos, apply_warp(np.concatenate(driven), positions), axis=-1)
     out = {name: warped[i * channels:(i + 1) * channels] for i, name in enumerate(names)}
     if "other" in out:
         out["other"] = out["other"] + crackle(frames, sample_rate, s, rng)
     peak = max(float(np.abs(sum(out.values())).max()), *(float(np.abs(a).max()) for a in out.values()))
     gain = np.float32(10 ** (s.peak_dbfs / 20) / peak) if peak > 0 else np.float32(1.0)
     for name in out:
-        out[name] = (out[name] * gain).astype(np.float32)
+        out[name] = (out[name] * gain).astype(np.float32, copy=False)
     mix = np.zeros_like(next(iter(out.values())))
     for audio in out.values():
         mix += audio

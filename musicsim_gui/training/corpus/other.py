@@ -61,7 +61,7 @@ def _arpeggio(song: Song, bar: int, state: dict, rng, velocity: int, role: str, 
 
 
 def _role_sections(rng: np.random.Generator, sections: list[Section]) -> set[str]:
-    names = {section.name for section in sections}
+    names = sorted({section.name for section in sections})  # sorted: str set order varies per process
     chosen = {name for name in names if rng.random() < 0.7} or {"A"}
     return chosen
 

@@ -4,7 +4,7 @@ Architecture:
 1. A fresh `fluidsynth.Synth` per stem (no audio driver), so every render starts from silence and the
    output depends only on the notes: the same song always renders to the same samples.
 2. Our own scheduler: note-on/off events are sorted by sample frame; the synth renders float32 stereo
-   straight into a preallocated [T, 2] buffer up to each event (`fluid_synth_write_float` via ctypes),
+   straight into a preallocated [2, T] buffer up to each event (`fluid_synth_write_float` via ctypes),
    then the event is applied. No real-time clock is involved, so rendering runs as fast as the CPU allows.
 3. The per-song room (reverb size, damping, level) is identical for every stem, and reverb/chorus sends
    are per voice MIDI controllers, so each stem carries its own reverb tail.
@@ -73,7 +73,7 @@ def render_voices(voices: list[Voice], seconds: float, sample_rate: int = 44100,
     """Render `voices` for `seconds`; returns float32 [2, T]. `room` = reverb (size, damping, width, level)."""
     fluidsynth, write = _fluidsynth()
     frames = int(round(seconds * sample_rate))
-    out = np.zeros((frames, 2), dtype=np.float32)
+    out = np.zeros((2, frames), dtype=np.float32)
     synth = fluidsynth.Synth(gain=0.4, samplerate=float(sample_rate))
     try:
         synth.set_reverb(*room)
@@ -85,20 +85,18 @@ def render_voices(voices: list[Voice], seconds: float, sample_rate: int = 44100,
             synth.program_select(channel, font, 128 if voice.is_drum else 0, voice.program)
             for control, value in ((7, voice.volume), (10, voice.pan), (91, voice.reverb), (93, voice.chorus)):
                 synth.cc(channel, control, int(np.clip(value, 0, 127)))
-        base = out.ctypes.data
+        left, right = out.ctypes.data, out.ctypes.data + frames * 4
         position = 0
         for frame, kind, channel, pitch, velocity in _events(voices, channels, sample_rate, frames):
             if frame > position:
-                address = base + position * 8
-                write(synth.synth, frame - position, address, 0, 2, address + 4, 0, 2)
+                write(synth.synth, frame - position, left, position, 1, right, position, 1)
                 position = frame
             if kind:
                 synth.noteon(channel, pitch, velocity)
             else:
                 synth.noteoff(channel, pitch)
         if frames > position:
-            address = base + position * 8
-            write(synth.synth, frames - position, address, 0, 2, address + 4, 0, 2)
+            write(synth.synth, frames - position, left, position, 1, right, position, 1)
     finally:
         synth.delete()
-    return np.ascontiguousarray(out.T)
+    return out
