@@ -21,6 +21,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--adv-weight", type=float, default=0.05, help="weight of the WGAN term (0 = off)")
     parser.add_argument("--checkpoint-every", type=int, default=200)
     parser.add_argument("--sample-every", type=int, default=500)
+    parser.add_argument("--snapshot-every", type=int, default=0, help="keep generator weights every N steps")
     parser.add_argument("--max-songs", type=int, default=None, help="use at most this many training songs")
     parser.add_argument("--minutes", type=float, default=None, help="stop (with a checkpoint) after this long")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
@@ -34,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
 
     settings = TrainSettings(
         config=args.config, steps=args.steps, batch=args.batch, pairing=args.pairing, adv_weight=args.adv_weight,
-        checkpoint_every=args.checkpoint_every, sample_every=args.sample_every, max_songs=args.max_songs,
+        checkpoint_every=args.checkpoint_every, sample_every=args.sample_every, max_songs=args.max_songs, snapshot_every=args.snapshot_every,
         time_limit_s=args.minutes * 60.0 if args.minutes else None, threads=args.threads, seed=args.seed)
     result = train(Path(args.data), Path(args.out), settings, progress_bar=not args.quiet)
     print(f"stopped at step {result['step']} after {result['elapsed_s'] / 60:.1f} min; "

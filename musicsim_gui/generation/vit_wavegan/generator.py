@@ -92,6 +92,10 @@ class ViTWaveGANGenerator:
             self._conditioning.popitem(last=False)
         return result
 
+    def forget(self) -> None:
+        """Empty the conditioning cache (the next request recomputes features and the embedding)."""
+        self._conditioning.clear()
+
     def windows(self, conditioning: Conditioning, seeds: tuple[int, ...]) -> np.ndarray:
         """Every head's window for every seed in one call: `[len(seeds), H, window]` float32 at the model rate."""
         heads, size = len(self.config.instruments), self.config.head.latent

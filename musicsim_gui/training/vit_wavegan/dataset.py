@@ -1,7 +1,7 @@
 """Training data for ViT+WaveGAN: corpus songs prepared once, then (reference mel, tempo, target stems) batches.
 
 Architecture:
-1. Preparation (per split, cached as `.npz` + `.json` in the run folder): each song's mix and stems become
+1. Preparation (per song, cached as `.npz` in the run folder, so a growing corpus is picked up): each song's mix and stems become
    model-rate mono; the mix is cut into 30 s chunks (the last zero-padded, as in the paper) and each chunk's
    log-mel image is stored; stems are kept whole (float16) with the beat positions from `meta.json`.
 2. Pairing — which audio a reference chunk is trained to produce:
@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from musicsim_gui.audio.io import load_audio
-from musicsim_gui.core.atomic import atomic_path, atomic_write_text
+from musicsim_gui.core.atomic import atomic_path
 from musicsim_gui.core.errors import MusicSimError
 from musicsim_gui.core.instruments import INSTRUMENTS
 from musicsim_gui.generation.vit_wavegan import features
@@ -65,39 +65,42 @@ def prepare_song(folder: Path, feats: FeatureConfig) -> Song:
     return Song(folder.name, mels, stems, beats[beats < mix.shape[0]], tempo)
 
 
-def _save(songs: list[Song], path: Path) -> None:
-    arrays: dict[str, np.ndarray] = {}
-    for index, song in enumerate(songs):
-        arrays.update({f"{index}_mels": song.mels, f"{index}_stems": song.stems, f"{index}_beats": song.beats})
-    with atomic_path(path.with_suffix(".npz")) as tmp, open(tmp, "wb") as handle:
-        np.savez(handle, **arrays)
-    index_text = json.dumps([{"name": s.name, "tempo_bpm": s.tempo_bpm} for s in songs])
-    atomic_write_text(path.with_suffix(".json"), index_text)
+def _cache_path(cache: Path, split: str, folder: Path, feats: FeatureConfig) -> Path:
+    return Path(cache) / f"{split}-{feats.sample_rate}-{feats.n_mels}x{feats.frames}" / f"{folder.name}.npz"
 
 
-def _load(path: Path) -> list[Song]:
-    entries = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
-    with np.load(path.with_suffix(".npz"), allow_pickle=False) as data:
-        return [Song(e["name"], data[f"{i}_mels"], data[f"{i}_stems"], data[f"{i}_beats"], e["tempo_bpm"])
-                for i, e in enumerate(entries)]
+def _save(song: Song, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+        np.savez(handle, mels=song.mels, stems=song.stems, beats=song.beats, tempo=np.array(song.tempo_bpm))
+
+
+def _load(path: Path) -> Song:
+    with np.load(path, allow_pickle=False) as data:
+        return Song(path.stem, data["mels"], data["stems"], data["beats"], float(data["tempo"]))
 
 
 def prepare_split(corpus: Path, split: str, feats: FeatureConfig, cache: Path, limit: int | None = None,
-                  progress=None) -> list[Song]:
-    """All songs of `split` (at most `limit`), prepared once and cached under `cache/<split>-<rate>.npz`."""
-    path = Path(cache) / f"{split}-{feats.sample_rate}-{feats.n_mels}x{feats.frames}-{limit or 'all'}"
-    if path.with_suffix(".json").is_file() and path.with_suffix(".npz").is_file():
-        return _load(path)
+                  known: list[Song] | None = None) -> list[Song]:
+    """The songs of `split` (at most `limit`), each prepared once and cached under `cache/<split>-…/<song>.npz`.
+
+    With `known` (songs already in memory), only folders not among them are loaded and appended: a run
+    calls this again while a corpus is still being written, to pick up songs finished since.
+    """
+    songs = list(known or [])
+    have = {song.name for song in songs}
     folders = song_folders(corpus, split)[:limit]
-    if not folders:
+    if not folders and not songs:
         raise MusicSimError(f"{Path(corpus) / split}: no corpus songs (folders with meta.json) found")
-    songs = []
-    for count, folder in enumerate(folders, start=1):
-        songs.append(prepare_song(folder, feats))
-        if progress is not None:
-            progress(count, len(folders))
-    Path(cache).mkdir(parents=True, exist_ok=True)
-    _save(songs, path)
+    for folder in folders:
+        if folder.name in have:
+            continue
+        path = _cache_path(cache, split, folder, feats)
+        if path.is_file():
+            songs.append(_load(path))
+        else:
+            songs.append(prepare_song(folder, feats))
+            _save(songs[-1], path)
     return songs
 
 

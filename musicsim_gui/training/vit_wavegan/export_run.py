@@ -26,8 +26,7 @@ def run_summary(run: Path) -> dict[str, Any]:
         raise ModelError(f"{run}: no {CHECKPOINT_FILE}; is this a ViT+WaveGAN training run folder?")
     with safe_open(str(checkpoint), framework="pt") as handle:
         info = json.loads(handle.metadata().get("info", "{}"))
-    prepared = sorted((run / "prepared").glob("train-*.json"))
-    songs = len(json.loads(prepared[0].read_text())) if prepared else None
+    songs = len(list((run / "prepared").glob("train-*/*.npz"))) or None
     return {"step": info.get("step"), "elapsed_s": info.get("elapsed"), "valid_stft": info.get("valid_stft"),
             "settings": info.get("settings", {}), "train_songs": songs}
 

@@ -7,7 +7,9 @@ Architecture:
    by `gp_every`, "lazy regularisation"), then one generator update on the multi-resolution STFT loss plus
    `adv_weight` × the adversarial loss once `step ≥ adv_start`. Adam, β = (0.5, 0.9) as in WaveGAN.
 3. Every `checkpoint_every` steps (and at the end, on Ctrl-C, or when `time_limit_s` runs out): the checkpoint,
-   the validation loss, `metrics.csv` and `losses.png`. Every `sample_every` steps: WAV samples.
+   the validation loss, `metrics.csv` and `losses.png`; then songs added to the corpus since are picked up.
+   Every `sample_every` steps: WAV samples; every `snapshot_every` steps (at a checkpoint) a copy of the
+   generator weights in `snapshots/`, to compare runs at equal steps.
 Rerunning with the same RUN folder resumes from its checkpoint (same settings required for a faithful resume).
 """
 
@@ -23,8 +25,9 @@ import numpy as np
 import torch  # noqa: TID253 (training-only module, imported lazily by its users)
 
 from musicsim_gui.core.atomic import atomic_write_text
+from musicsim_gui.core.errors import MusicSimError
 from musicsim_gui.generation.vit_wavegan.config import get_config
-from musicsim_gui.generation.vit_wavegan.model import ViTWaveGAN, build_model
+from musicsim_gui.generation.vit_wavegan.model import ViTWaveGAN, build_model, save_weights
 from musicsim_gui.generation.vit_wavegan.wavegan import WaveGANCritic, tempo_feature
 from musicsim_gui.training.vit_wavegan import dataset, losses, reporting
 from musicsim_gui.training.vit_wavegan.checkpoint import CHECKPOINT_FILE, load_checkpoint, save_checkpoint
@@ -52,6 +55,7 @@ class TrainSettings:
     threads: int = 1
     max_songs: int | None = None
     time_limit_s: float | None = None
+    snapshot_every: int = 0
 
 
 @dataclass
@@ -66,6 +70,7 @@ class Run:
     train_songs: list
     valid_songs: list
     rng: np.random.Generator
+    corpus: Path
     step: int = 0
     elapsed: float = 0.0
 
@@ -77,7 +82,7 @@ def _build(corpus: Path, out: Path, settings: TrainSettings, log) -> Run:
     train_songs = dataset.prepare_split(corpus, "train", config.features, cache, settings.max_songs)
     try:
         valid_songs = dataset.prepare_split(corpus, "valid", config.features, cache, 8)
-    except Exception:  # a corpus without a validation split: validate on training songs
+    except MusicSimError:  # a corpus without a validation split: validate on training songs
         valid_songs = train_songs[:8]
     model = build_model(config, seed=settings.seed).train()
     critic = WaveGANCritic(config.head, config.vit.embedding, len(config.instruments)).train()
@@ -88,7 +93,8 @@ def _build(corpus: Path, out: Path, settings: TrainSettings, log) -> Run:
                                       betas=betas),
         "critic": torch.optim.Adam(critic.parameters(), lr=settings.lr_critic, betas=betas),
     }
-    run = Run(settings, out, model, critic, optimizers, train_songs, valid_songs, np.random.default_rng(settings.seed))
+    run = Run(settings, out, model, critic, optimizers, train_songs, valid_songs, np.random.default_rng(settings.seed),
+              corpus)
     checkpoint = out / CHECKPOINT_FILE
     if checkpoint.is_file():
         info = load_checkpoint(checkpoint, model, critic, optimizers)
@@ -161,12 +167,23 @@ def _samples(run: Run) -> None:
                             config.features.sample_rate, song.tempo_bpm)
 
 
+def _refresh(run: Run, log) -> None:
+    """Pick up training songs finished since the run started (a corpus still being written)."""
+    before = len(run.train_songs)
+    run.train_songs = dataset.prepare_split(run.corpus, "train", run.model.config.features, run.out / "prepared",
+                                            run.settings.max_songs, known=run.train_songs)
+    if len(run.train_songs) > before:
+        log(f"now training on {len(run.train_songs)} songs (+{len(run.train_songs) - before})")
+
+
 def _checkpoint(run: Run, log) -> None:
     valid = validation_loss(run)
     reporting.append_metrics(run.out / "metrics.csv", {"step": run.step, "seconds": run.elapsed, "valid_stft": valid})
     info = {"step": run.step, "elapsed": run.elapsed, "rng": run.rng.bit_generator.state,
             "settings": asdict(run.settings), "valid_stft": valid}
     save_checkpoint(run.out / CHECKPOINT_FILE, run.model, run.critic, run.optimizers, info)
+    if run.settings.snapshot_every and run.step % run.settings.snapshot_every == 0:
+        save_weights(run.model, run.out / "snapshots" / f"step_{run.step:06d}.safetensors")
     reporting.plot_losses(run.out / "metrics.csv", run.out / "losses.png")
     log(f"step {run.step}: valid STFT loss {valid:.4f}, checkpoint saved ({run.elapsed / 60:.1f} min)")
 
@@ -195,6 +212,7 @@ def train(corpus: Path, out: Path, settings: TrainSettings, log=print, progress_
                 _samples(run)
             if run.step % settings.checkpoint_every == 0:
                 _checkpoint(run, log)
+                _refresh(run, log)
             if settings.time_limit_s and run.elapsed > settings.time_limit_s:
                 log(f"time limit of {settings.time_limit_s:.0f} s reached at step {run.step}")
                 break
