@@ -92,3 +92,18 @@ def test_parallel_pieces_equal_one_pass(source, target, pieces, monkeypatch):
     single = np.stack([soxr.resample(channel, source, target, quality="HQ") for channel in noise])
     assert out.shape == single.shape
     np.testing.assert_allclose(out, single, atol=1e-6)
+
+
+def test_work_submitted_to_the_pool_runs_inline_there(monkeypatch):
+    from musicsim_gui.audio import dsp
+    from musicsim_gui.audio.spectral import melspectrogram
+
+    monkeypatch.setattr(dsp, "_cores", lambda: 4)
+    clip = AudioClip(np.random.default_rng(0).standard_normal((1, 3 << 20)).astype(np.float32) * 0.1, 48000)
+
+    def nested():  # would deadlock if pool tasks waited on pool tasks
+        assert dsp.cores() == 1
+        return resample(clip, 16000).frames, melspectrogram(clip.samples[0, :480000], 48000).shape
+
+    futures = [dsp.thread_pool().submit(nested) for _ in range(4)]
+    assert [f.result(timeout=120) for f in futures] == [(1 << 20, (128, 938))] * 4

@@ -172,29 +172,38 @@ def test_tpdf_dither_error_has_expected_rms_and_no_dc():
     assert np.sqrt(np.mean(plain ** 2)) == pytest.approx(np.sqrt(1 / 12), rel=0.05)
 
 
-def _valid_wav_bytes() -> bytes:
+def _valid_files() -> list[bytes]:
+    """Small valid files of several formats, the seeds of the fuzzed inputs."""
+    kinds = [("WAV", "PCM_16", ".wav", 8000), ("WAVEX", "FLOAT", ".wav", 8000), ("FLAC", "PCM_16", ".flac", 8000),
+             ("OGG", "VORBIS", ".ogg", 8000), ("MP3", "MPEG_LAYER_III", ".mp3", 44100), ("AIFF", "PCM_24", ".aiff", 8000)]
+    seeds = []
     with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "v.wav"
-        sf.write(path, _tone(8000, 2, seconds=0.05), 8000, subtype="PCM_16")
-        return path.read_bytes()
+        for container, subtype, suffix, rate in kinds:
+            path = Path(folder) / f"seed{suffix}"
+            sf.write(path, _tone(rate, 2, seconds=0.1), rate, subtype=subtype, format=container)
+            seeds.append(path.read_bytes())
+    return seeds
 
 
-VALID_WAV = _valid_wav_bytes()
+VALID_FILES = _valid_files()
 
 
 def _mutations():
     random_bytes = st.binary(min_size=0, max_size=512)
-    truncated = st.integers(0, len(VALID_WAV)).map(lambda n: VALID_WAV[:n])
-    corrupted = st.lists(st.tuples(st.integers(0, 63), st.integers(0, 255)), min_size=1, max_size=6).map(
-        lambda edits: _patched(VALID_WAV, edits))
-    prefixed = random_bytes.map(lambda tail: VALID_WAV[:12] + tail)
+    seed = st.sampled_from(VALID_FILES)
+    truncated = st.tuples(seed, st.floats(0, 1)).map(lambda pair: pair[0][:int(len(pair[0]) * pair[1])])
+    edits = st.lists(st.tuples(st.floats(0, 1), st.integers(0, 255), st.booleans()), min_size=1, max_size=8)
+    corrupted = st.tuples(seed, edits).map(lambda pair: _patched(*pair))
+    prefixed = st.tuples(seed, random_bytes).map(lambda pair: pair[0][:12] + pair[1])
     return st.one_of(random_bytes, truncated, corrupted, prefixed)
 
 
 def _patched(data: bytes, edits) -> bytes:
+    """Overwrite bytes at relative positions, in the first 64 bytes (the header) or anywhere."""
     buffer = bytearray(data)
-    for offset, value in edits:
-        buffer[offset] = value
+    for where, value, in_header in edits:
+        limit = (min(64, len(buffer)) if in_header else len(buffer)) - 1
+        buffer[int(where * limit)] = value
     return bytes(buffer)
 
 

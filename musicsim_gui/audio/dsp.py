@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import math
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -55,7 +56,7 @@ def _pieces(frames: int, source_rate: int, rate: int) -> list[tuple[int, int, in
     """
     divisor = math.gcd(source_rate, rate)
     period_in, period_out = source_rate // divisor, rate // divisor
-    count = min(_cores(), frames // _RESAMPLE_MIN_PIECE)
+    count = min(cores(), frames // _RESAMPLE_MIN_PIECE)
     margin = -(-_RESAMPLE_OVERLAP // period_in) * period_in
     if count < 2 or period_in > _RESAMPLE_MAX_PERIOD:
         return [(0, frames, 0, -1)]
@@ -75,6 +76,9 @@ def _resample_piece(channel: np.ndarray, source_rate: int, rate: int, piece: tup
     return out[skip:] if keep < 0 else out[skip:skip + keep]
 
 
+_POOL_PREFIX = "audio-dsp"
+
+
 def _cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
@@ -82,12 +86,19 @@ def _cores() -> int:
 @functools.lru_cache(maxsize=1)
 def thread_pool() -> ThreadPoolExecutor:
     """A process-wide pool with one thread per core for GIL-releasing array work (soxr, NumPy, pocketfft)."""
-    return ThreadPoolExecutor(max_workers=_cores(), thread_name_prefix="audio-dsp")
+    return ThreadPoolExecutor(max_workers=_cores(), thread_name_prefix=_POOL_PREFIX)
+
+
+if hasattr(os, "register_at_fork"):  # a forked child has none of the parent's threads: build a new pool there
+    os.register_at_fork(after_in_child=thread_pool.cache_clear)
 
 
 def cores() -> int:
-    """The number of CPU cores this process may run on."""
-    return _cores()
+    """How many pieces to split parallel work into: the cores this process may use, or 1 on a pool thread.
+
+    Work already running on the pool stays on its thread, so pool tasks never wait on each other.
+    """
+    return 1 if threading.current_thread().name.startswith(_POOL_PREFIX) else _cores()
 
 
 def to_channels(clip: AudioClip, channels: int) -> AudioClip:
