@@ -127,3 +127,12 @@ def test_broken_model_folders_give_clear_errors(checkpoints, tmp_path):
         MusicGenGenerator(broken)
     with pytest.raises(ModelError, match="not in the local Hugging Face cache"):
         MusicGenGenerator("facebook/no-such-musicgen")
+
+
+def test_the_registry_finds_musicgen_by_prefix(checkpoints):
+    from musicsim_gui.generation.base import get_generator
+
+    generator = get_generator(f"musicgen:{checkpoints['melody']}", backend="auto")
+    assert generator.id == "musicgen:musicgen-melody-debug"
+    with pytest.raises(ModelError, match="torch backend only"):
+        get_generator(f"musicgen:{checkpoints['plain']}", backend="onnx")

@@ -94,7 +94,8 @@ _FACTORIES: dict[str, GeneratorFactory] = {}
 _DESCRIPTIONS: dict[str, str] = {}
 _FAMILIES: dict[str, FamilyFactory] = {}
 _CACHE: dict[str, Generator] = {}
-_FAMILY_MODULES = ("musicsim_gui.generation.vit_wavegan",)
+_PREFIXES: dict[str, GeneratorFactory] = {}
+_FAMILY_MODULES = ("musicsim_gui.generation.vit_wavegan", "musicsim_gui.generation.musicgen")
 
 
 def register_generator(name: str, factory: GeneratorFactory, description: str = "") -> None:
@@ -106,6 +107,11 @@ def register_generator(name: str, factory: GeneratorFactory, description: str = 
 def register_family(family: str, factory: FamilyFactory) -> None:
     """Make every installed model folder whose manifest says `family` loadable with `factory(folder, backend)`."""
     _FAMILIES[family] = factory
+
+
+def register_prefix(prefix: str, factory: GeneratorFactory) -> None:
+    """Make names `"<prefix>:<spec>"` build with `factory(spec, backend)` (e.g. "musicgen:<folder or repo id>")."""
+    _PREFIXES[prefix] = factory
 
 
 def _load_families() -> None:
@@ -133,6 +139,9 @@ def available_generators() -> dict[str, str]:
 def _build(name: str, backend: str) -> Generator:
     if name in _FACTORIES:
         return _FACTORIES[name](name, backend)
+    prefix, colon, spec = name.partition(":")
+    if colon and prefix in _PREFIXES:
+        return _PREFIXES[prefix](spec, backend)
     folder = Path(name)
     if not (folder / "manifest.json").is_file():
         installed = _installed()
