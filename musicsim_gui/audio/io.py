@@ -77,10 +77,12 @@ def _open(path: Path) -> sf.SoundFile:
 
 
 def _describe(error: BaseException) -> str:
-    text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-    if isinstance(error, sf.LibsndfileError) and "Format not recognised" in text:
+    """The library's reason in one line, without the file name (the message adds it once)."""
+    text = error.error_string if isinstance(error, sf.LibsndfileError) else str(error)
+    text = text.strip().splitlines()[0].strip().rstrip(".") if text.strip() else type(error).__name__
+    if "Format not recognised" in text:
         return "unknown or unsupported format"
-    return text.removeprefix("Error opening ").strip()
+    return text
 
 
 def _check_header(path: Path, handle: sf.SoundFile) -> None:

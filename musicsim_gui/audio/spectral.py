@@ -106,7 +106,7 @@ def _mel_bands(sr: float, n_fft: int, n_mels: int, fmin: float,
     band_lo = 0
     while band_lo < n_mels:
         band_hi = band_lo + 1
-        while band_hi < n_mels and (spans[band_hi][1] - spans[band_lo][0]) * (band_hi + 1 - band_lo) <= _GROUP_BUDGET:
+        while band_hi < n_mels and _group_cost(spans, band_lo, band_hi + 1) <= _GROUP_BUDGET:
             band_hi += 1
         bin_lo = min(span[0] for span in spans[band_lo:band_hi])
         bin_hi = max(span[1] for span in spans[band_lo:band_hi])
@@ -114,6 +114,11 @@ def _mel_bands(sr: float, n_fft: int, n_mels: int, fmin: float,
         groups.append((band_lo, band_hi, bin_lo, bin_hi, _readonly(weights)))
         band_lo = band_hi
     return tuple(groups)
+
+
+def _group_cost(spans: list[tuple[int, int]], band_lo: int, band_hi: int) -> int:
+    """Multiply-adds per frame of one product covering bands `[band_lo, band_hi)` (their bins x their count)."""
+    return (spans[band_hi - 1][1] - spans[band_lo][0]) * (band_hi - band_lo)
 
 
 def frame_count(samples: int, n_fft: int = 2048, hop_length: int = 512, center: bool = True) -> int:
