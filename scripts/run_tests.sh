@@ -33,7 +33,13 @@ cleanup() {
 trap cleanup EXIT
 if command -v jackd >/dev/null 2>&1; then
   export JACK_NO_AUDIO_RESERVATION=1
-  jackd --no-realtime -d dummy -r 48000 -p 256 >"$scratch/jackd.log" 2>&1 &
+  export JACK_DEFAULT_SERVER="musicsim-test-$$"  # a private server: concurrent runs must not share one
+  jack_mode=--no-realtime
+  if chrt -f 1 true 2>/dev/null; then  # real-time scheduling allowed: pace like a studio machine does
+    jack_mode=--realtime
+    export MUSICSIM_TEST_JACK_RT=1
+  fi
+  jackd -n "$JACK_DEFAULT_SERVER" "$jack_mode" -d dummy -r 48000 -p 256 >"$scratch/jackd.log" 2>&1 &
   jack_pid=$!
   for _ in $(seq 50); do
     if jack_lsp >/dev/null 2>&1; then break; fi

@@ -90,6 +90,9 @@ class CallbackStats:
         gaps: callbacks that started more than two block periods after the previous one (a missed cycle).
         max_interval: the longest time between two callback starts, in seconds.
         durations: float64 ring `[STATS_HISTORY]` of callback run times in seconds.
+        responses: float64 ring `[STATS_HISTORY]`: from the start of the device cycle (PortAudio's
+            `currentTime`) to the end of the callback, in seconds. Unlike `durations` this includes the
+            wait for the GIL before the Python callback could start.
         last_start: `time.perf_counter()` at the start of the latest callback (0.0 before the first).
     """
 
@@ -101,12 +104,16 @@ class CallbackStats:
         self.gaps = 0
         self.max_interval = 0.0
         self.durations = np.zeros(STATS_HISTORY, dtype=np.float64)
+        self.responses = np.zeros(STATS_HISTORY, dtype=np.float64)
         self.last_start = 0.0
 
-    def record(self, start: float, end: float, underflow: bool) -> None:
-        """Account for one callback that ran from `start` to `end` (perf_counter seconds)."""
+    def record(self, start: float, end: float, underflow: bool, waited: float = 0.0) -> None:
+        """Account for one callback that ran from `start` to `end` (perf_counter seconds) after waiting
+        `waited` seconds since the device cycle began."""
         elapsed = end - start
-        self.durations[self.blocks % STATS_HISTORY] = elapsed
+        slot = self.blocks % STATS_HISTORY
+        self.durations[slot] = elapsed
+        self.responses[slot] = waited + elapsed
         if self.blocks:
             interval = start - self.last_start
             if interval > self.max_interval:
@@ -120,12 +127,14 @@ class CallbackStats:
         if elapsed > self.block_seconds:
             self.late += 1
 
-    def percentile_ms(self, q: float) -> float:
-        """The q-th percentile of the recorded callback durations, in ms (NaN before any callback)."""
+    def percentile_ms(self, q: float, response: bool = False) -> float:
+        """The q-th percentile of the recorded callback run times (or response times), in ms
+        (NaN before any callback)."""
         count = min(self.blocks, STATS_HISTORY)
         if count == 0:
             return math.nan
-        return float(np.percentile(self.durations[:count], q) * 1000.0)
+        ring = self.responses if response else self.durations
+        return float(np.percentile(ring[:count], q) * 1000.0)
 
 
 def process_block(out: np.ndarray, snapshot: MixSnapshot, transport: Transport, scratch: MixScratch,

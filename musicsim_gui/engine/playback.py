@@ -51,6 +51,8 @@ class EngineStats:
         gaps: callbacks that came more than two block periods after the previous one.
         max_interval_ms: the longest time between two callbacks, in ms.
         callback_p50_ms, callback_p99_ms, callback_max_ms: callback run time percentiles, in ms.
+        response_p99_ms, response_max_ms: from the device cycle's start to the callback's end (includes
+            waiting for the GIL), in ms; equal to the run time where the host API gives no cycle time.
         block_ms: the block period, in ms.
     """
 
@@ -62,12 +64,19 @@ class EngineStats:
     callback_p50_ms: float
     callback_p99_ms: float
     callback_max_ms: float
+    response_p99_ms: float
+    response_max_ms: float
     block_ms: float
 
     @property
     def p99_fraction(self) -> float:
         """Callback p99 as a fraction of the block period (0.2 = 20 %)."""
         return self.callback_p99_ms / self.block_ms
+
+    @property
+    def response_p99_fraction(self) -> float:
+        """Response-time p99 as a fraction of the block period."""
+        return self.response_p99_ms / self.block_ms
 
 
 class PlaybackEngine:
@@ -178,11 +187,20 @@ class PlaybackEngine:
 
     def _callback(self, outdata, frames, time_info, status) -> None:  # noqa: ANN001 - PortAudio's signature
         start = time.perf_counter()
+        waited = self._cycle_wait(time_info.currentTime)
         if frames <= self._scratch.max_frames:
             process_block(outdata, self._snapshot, self._transport, self._scratch, self._meters)
         else:
             outdata.fill(0.0)
-        self._stats.record(start, time.perf_counter(), status.output_underflow)
+        self._stats.record(start, time.perf_counter(), status.output_underflow, waited)
+
+    def _cycle_wait(self, cycle_time: float) -> float:
+        """Seconds between the device cycle's start (PortAudio stream time) and now; 0.0 when unknown."""
+        stream = self._stream
+        if stream is None or cycle_time <= 0.0:
+            return 0.0
+        waited = stream.time - cycle_time
+        return waited if 0.0 < waited < 1.0 else 0.0
 
     def _finished(self) -> None:
         if not self._closing:
@@ -307,7 +325,8 @@ class PlaybackEngine:
         stats = self._stats
         return EngineStats(stats.blocks, stats.underruns, stats.late, stats.gaps, stats.max_interval * 1000.0,
                            stats.percentile_ms(50),
-                           stats.percentile_ms(99), stats.percentile_ms(100), stats.block_seconds * 1000.0)
+                           stats.percentile_ms(99), stats.percentile_ms(100), stats.percentile_ms(99, True),
+                           stats.percentile_ms(100, True), stats.block_seconds * 1000.0)
 
     def reset_stats(self) -> None:
         """Start counting afresh (the callback picks up the new counters at its next block)."""

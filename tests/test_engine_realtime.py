@@ -1,0 +1,69 @@
+"""Real-time pacing on the JACK dummy server: playback keeps up while a CPU-heavy job runs in a worker process.
+
+`scripts/run_tests.sh` starts a private `jackd -d dummy -r 48000 -p 256` and sets MUSICSIM_TEST_JACK=1, plus
+MUSICSIM_TEST_JACK_RT=1 when the server got real-time scheduling. Without it the server's own thread competes
+with every other process, so on a loaded machine only the pacing bound is checked. The long version (10 s,
+with the thread baseline) is `bench/bench_playback.py`.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+import numpy as np
+import pytest
+
+from musicsim_gui.audio.clip import AudioClip
+from musicsim_gui.audio.mixkernel import ChannelStrip
+from musicsim_gui.engine.devices import hostapi_output_device
+from musicsim_gui.engine.playback import PlaybackEngine
+from musicsim_gui.jobs import BusyWork, ProcessRunner
+
+RATE = 48000
+BLOCK = 256
+SECONDS = 2.0
+
+
+@pytest.fixture
+def jack_device() -> int:
+    if not os.environ.get("MUSICSIM_TEST_JACK"):
+        pytest.skip("no JACK server: run through scripts/run_tests.sh, which starts jackd with the dummy driver")
+    index = hostapi_output_device("JACK")
+    if index is None:
+        pytest.skip("MUSICSIM_TEST_JACK is set but PortAudio lists no JACK output device (jackd did not start?)")
+    return index
+
+
+def tracks(seconds: float) -> list[AudioClip]:
+    rng = np.random.default_rng(0)
+    return [AudioClip(rng.uniform(-0.2, 0.2, (2, round(seconds * RATE))).astype(np.float32), RATE)
+            for _ in range(4)]
+
+
+def test_playback_keeps_real_time_pace_while_a_worker_process_burns_cpu(jack_device):
+    runner = ProcessRunner()
+    job = runner.submit(BusyWork(seconds=SECONDS + 20.0, kind="mixed"))
+    with PlaybackEngine(RATE, BLOCK, device=jack_device) as engine:
+        assert engine.available, engine.error
+        engine.set_sources(tracks(SECONDS + 1.0), [ChannelStrip(pan=p) for p in (-0.5, 0.0, 0.3, 0.8)])
+        deadline = time.monotonic() + 20.0
+        while job.progress.fraction == 0.0 and time.monotonic() < deadline:
+            job.poll()
+            time.sleep(0.02)
+        assert job.state == "running" and job.progress.fraction > 0.0, "the busy job did not start"
+        engine.reset_stats()
+        engine.play()
+        time.sleep(SECONDS)
+        stats = engine.stats()
+        position = engine.position_seconds
+    runner.shutdown()
+    print(f"\nJACK dummy, {BLOCK} frames, worker process busy: {stats}")
+    expected = SECONDS * RATE / BLOCK
+    assert 0 < stats.blocks <= 1.2 * expected, "the callbacks ran faster than real time"
+    assert position == pytest.approx(stats.blocks * BLOCK / RATE, abs=0.1)
+    if not os.environ.get("MUSICSIM_TEST_JACK_RT"):
+        return
+    assert stats.blocks >= 0.8 * expected, "JACK did not pace the callbacks in real time"
+    assert stats.underruns <= 0.03 * stats.blocks, stats
+    assert stats.response_p99_ms < 0.5 * stats.block_ms, stats
