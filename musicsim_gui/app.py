@@ -15,7 +15,8 @@ from pathlib import Path
 from musicsim_gui.cli import main as cli_main
 
 
-def _application():
+def application():
+    """The process's QApplication (created on first use)."""
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance()
@@ -59,13 +60,14 @@ def create_jobs(settings):
     return JobsController(settings)
 
 
-def create_main_window(project_path: str | Path | None = None, *, audio: bool = True):
+def create_main_window(project_path: str | Path | None = None, *, audio: bool = True, defer_open: bool = False):
     """Build the studio window on `project_path` (a project folder or an audio file; the demo when None).
 
     The window is fully wired (engine, undo stack, jobs) but neither shown nor running an event loop.
-    With `audio=False` no output stream is opened (playback controls then say why).
+    With `audio=False` no output stream is opened (playback controls then say why). With `defer_open`
+    the project is opened by the event loop's first pass, so the window can appear before it loads.
     """
-    app = _application()
+    app = application()
     _configure_look(app)
     from musicsim_gui.gui.demo_project import demo_project
     from musicsim_gui.gui.file_controller import FileController
@@ -79,17 +81,22 @@ def create_main_window(project_path: str | Path | None = None, *, audio: bool = 
     jobs = create_jobs(settings)
     project = ProjectController(engine, regenerate_status=getattr(jobs, "generate_status", None))
     window = MainWindow(project, TransportController(engine), FileController(project, settings), jobs, settings)
-    if project_path is None:
-        project.set_project(demo_project())
-    elif not window.open_path(project_path):
-        project.set_project(demo_project())
+
+    def open_project() -> None:
+        if project_path is None or not window.open_path(project_path):
+            project.set_project(demo_project())
+
+    if defer_open:
+        window.after_first_frame(open_project)
+    else:
+        open_project()
     return window
 
 
 def launch_studio(args: argparse.Namespace) -> int:
     """Open the studio window on `args.project` (or the demo song) and run the Qt event loop."""
-    app = _application()
-    window = create_main_window(getattr(args, "project", None))
+    app = application()
+    window = create_main_window(getattr(args, "project", None), defer_open=True)
     geometry = window.settings.value("window/geometry")
     if geometry is not None:
         window.restoreGeometry(geometry)

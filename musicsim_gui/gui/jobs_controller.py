@@ -58,8 +58,8 @@ class JobsController(QObject):
         self.window = None
         self.generator: str | None = None
         self.generator_reason = "Looking for installed generators\u2026"
-        self._lookup = ThreadPoolExecutor(max_workers=1).submit(
-            find_generator, str(settings.value("generation/model", "") or ""))
+        self._lookup = None
+        self._lookup_started = False
 
     @property
     def runner(self):
@@ -115,6 +115,10 @@ class JobsController(QObject):
     def poll(self, force: bool = False) -> None:
         """Drain job events (every few display frames, or now with `force`)."""
         self._ticks += 1
+        if not self._lookup_started:  # after the first frame, so start-up does not wait for the scan
+            self._lookup_started = True
+            self._lookup = ThreadPoolExecutor(max_workers=1).submit(
+                find_generator, str(self.settings.value("generation/model", "") or ""))
         if self._lookup is not None and self._lookup.done():
             self._finish_lookup()
         if not force and self._ticks % POLL_EVERY:

@@ -67,6 +67,8 @@ class MainWindow(QMainWindow):
         connect_transport(self)
         connect_tracks(self)
         self._ticks = 0
+        self._first_frame_callbacks: list = []
+        self.first_frame_done = False
         self.timer = QTimer(self)
         self.timer.setInterval(FRAME_MS)
         self.timer.timeout.connect(self.tick)
@@ -75,9 +77,22 @@ class MainWindow(QMainWindow):
 
     # -- display timer ----------------------------------------------------------------------------
 
+    def after_first_frame(self, callback) -> None:
+        """Run `callback` once the window has been shown and painted (start-up work that can wait)."""
+        self._first_frame_callbacks.append(callback)
+
     def tick(self) -> None:
         """One display frame: pull engine state and deliver finished background work and job events."""
         self._ticks += 1
+        handle = self.windowHandle()
+        if self._first_frame_callbacks and handle is not None and handle.isExposed():
+            self.first_frame_done = True
+            callbacks, self._first_frame_callbacks = self._first_frame_callbacks, []
+            for callback in callbacks:
+                callback()
+            return
+        if self.project.project is None:
+            return
         self.project.poll()
         if self.jobs is not None:
             self.jobs.poll()
