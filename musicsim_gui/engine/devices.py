@@ -65,3 +65,8 @@ def rescan() -> None:
     """Re-initialise PortAudio so its device list is current. Only call while no stream is open."""
     sd._terminate()
     sd._initialize()
+
+
+def release() -> None:
+    """Let go of PortAudio (closing its host API connections, e.g. to a JACK server about to stop)."""
+    sd._terminate()
