@@ -45,15 +45,28 @@ def write_corpus(root: Path, songs: dict[str, int], seconds: float = 6.0, sample
     return root
 
 
+_BUILT: dict[str, Path] = {}
+
+
 def build_debug_model(out_dir: Path, name: str = "separation-debug") -> Path:
-    """Export a random-weight debug mask network (ONNX + safetensors + manifest) into `out_dir`."""
+    """A random-weight debug mask network (ONNX + safetensors + manifest) copied into `out_dir`.
+
+    The export runs once per test process; later calls copy the folder.
+    """
+    import shutil
+    import tempfile
+
     import torch
 
     from musicsim_gui.separation.masknet import build_masknet, debug_config
     from musicsim_gui.training.separation.export import export_model
 
-    torch.manual_seed(0)
-    config = debug_config()
-    export_model(build_masknet(config), config, out_dir, name=name, version="debug",
-                 provenance="random weights built by the test suite")
+    if name not in _BUILT:
+        torch.manual_seed(0)
+        config = debug_config()
+        folder = Path(tempfile.mkdtemp(prefix="musicsim-debug-model-")) / name
+        export_model(build_masknet(config), config, folder, name=name, version="debug",
+                     provenance="random weights built by the test suite")
+        _BUILT[name] = folder
+    shutil.copytree(_BUILT[name], out_dir)
     return out_dir

@@ -118,7 +118,7 @@ def test_builtin_missing_falls_back_to_dsp_with_reason(tmp_path):
 
 def test_debug_model_separates_through_the_registry(debug_model):
     registry = ModelRegistry([debug_model.parent])
-    assert [i.name for i in available_separators(registry)] == ["dsp", "separation-debug"]
+    assert [i.name for i in available_separators(registry)] == ["dsp", "debug", "separation-debug"]
     separator = get_separator("separation-debug", registry=registry, cache=False)
     assert separator.backend_name == "onnxruntime:CPUExecutionProvider"
     clip, _ = song_clip(seconds=1.5)
@@ -152,3 +152,12 @@ def test_tampered_and_corrupt_model_files_are_model_errors(debug_model, tmp_path
     (copy / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(ModelError, match=r"model\.onnx: not a valid ONNX model"):
         open_masknet(copy, "onnx")
+
+
+def test_debug_separator_is_built_in_code():
+    separator = get_separator("debug", cache=False)
+    assert separator.backend_name == "torch:cpu" and separator.version == "debug"
+    clip, _ = song_clip(seconds=1.0)
+    stems = separator.separate(clip)
+    assert tuple(stems) == STEMS
+    assert np.abs(sum(s.samples for s in stems.values()) - clip.samples).max() < 1e-3

@@ -70,9 +70,9 @@ def test_models_pull_offline_says_so(tmp_path):
 def test_eval_and_train_separator(tmp_path):
     corpus = write_corpus(tmp_path / "corpus", {"train": 2, "valid": 1, "test": 1}, seconds=3.0)
     result = musicsim("train", "separator", "--corpus", corpus, "--run-dir", tmp_path / "run", "--steps", 4,
-                      "--val-every", 2, "--tiny", "--no-progress", "--export", tmp_path / "model")
+                      "--val-every", 2, "--tiny", "--no-progress")
     assert result.returncode == 0, result.stderr
-    assert "trained to step 4" in result.stdout and (tmp_path / "model" / "model.onnx").is_file()
+    assert "trained to step 4" in result.stdout and (tmp_path / "run" / "best.safetensors").is_file()
     result = musicsim("eval", "separation", "--model", "dsp", "--data", corpus / "test", "--out",
                       tmp_path / "eval", "--seconds", 2)
     assert result.returncode == 0, result.stderr

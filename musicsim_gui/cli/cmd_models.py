@@ -13,7 +13,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     listing.add_argument("--task", choices=("separation", "generation"), help="only models of this task")
     listing.set_defaults(handler=run_list)
     pull = group.add_parser("pull", help="download a published model into the user model folder")
-    pull.add_argument("name", help="a published model name (see `musicsim models pull --help`)")
+    pull.add_argument("name", help="a published model name, or a Hugging Face repo id such as "
+                                   "facebook/musicgen-small (see `musicsim models pull --help`)")
     pull.set_defaults(handler=run_pull)
 
 
@@ -39,6 +40,12 @@ def run_list(args: argparse.Namespace) -> int:
 def run_pull(args: argparse.Namespace) -> int:
     from musicsim_gui.runtime.hub import pull
 
+    if "/" in args.name:
+        from musicsim_gui.runtime.hf_models import pull_hf_model
+
+        folder = pull_hf_model(args.name)
+        print(f"installed {args.name} in {folder}")
+        return 0
     folder = pull(args.name)
     print(f"downloaded {args.name} into {folder}")
     return 0

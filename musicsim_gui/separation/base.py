@@ -4,7 +4,8 @@ Architecture:
 1. A separator turns an `AudioClip` into `{stem: AudioClip}` for `STEMS`, each stem at the clip's rate,
    channels and length. `progress(fraction, message)` is called between chunks and `cancel()` is polled
    there too (True stops the work with CancelledError).
-2. `get_separator(name)` resolves "dsp" (weight-free, always available), "builtin" (the bundled model
+2. `get_separator(name)` resolves "dsp" (weight-free, always available), "debug" (a tiny random-weight
+   network built in code, for tests), "builtin" (the bundled model
    `separation-builtin`) or any installed model folder whose manifest task is "separation": the
    manifest's `family` picks the loader from `FAMILY_LOADERS`, so new model families plug in by
    `register_family`, not by editing this file. A missing "builtin" model falls back to "dsp" and the
@@ -68,12 +69,29 @@ class SeparatorInfo:
     path: str = ""
 
 
+def _dsp(backend: str, device: str) -> Separator:
+    from musicsim_gui.separation.dsp import DspSeparator
+
+    return DspSeparator()
+
+
+def _debug(backend: str, device: str) -> Separator:
+    from musicsim_gui.separation.builtin import debug_separator
+
+    return debug_separator(device)
+
+
+CODE_SEPARATORS: dict[str, tuple[Callable[[str, str], Separator], str]] = {
+    "dsp": (_dsp, "rough weight-free separation (HPSS and band splitting)"),
+    "debug": (_debug, "tiny random-weight network for tests (needs torch; output is not meaningful)"),
+}
+"""Separators built in code (no model folder): name → (factory(backend, device), description)."""
+
+
 def _load_named(name: str, backend: str, device: str, registry: ModelRegistry) -> Separator:
     _ensure_builtin_families()
-    if name == "dsp":
-        from musicsim_gui.separation.dsp import DspSeparator
-
-        return DspSeparator()
+    if name in CODE_SEPARATORS:
+        return CODE_SEPARATORS[name][0](backend, device)
     entry = registry.get(BUILTIN_MODEL if name == "builtin" else name)
     if entry.manifest.task != "separation":
         raise ModelError(f"{entry.path}: model {entry.name!r} is a {entry.manifest.task} model, not a separator")
@@ -113,7 +131,7 @@ def available_separators(registry: ModelRegistry | None = None) -> list[Separato
     """Every separator that can be picked: "dsp", then each installed separation model with a loader."""
     _ensure_builtin_families()
     registry = registry or ModelRegistry()
-    infos = [SeparatorInfo("dsp", "rough weight-free separation (HPSS and band splitting)")]
+    infos = [SeparatorInfo(name, description) for name, (_, description) in CODE_SEPARATORS.items()]
     for entry in registry.list(task="separation"):
         if entry.manifest.family in FAMILY_LOADERS:
             infos.append(SeparatorInfo(entry.name, f"{entry.manifest.family} {entry.manifest.version}",

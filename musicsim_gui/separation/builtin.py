@@ -82,3 +82,17 @@ def open_masknet(model_dir: Path, backend: str = "auto", device: str = "auto") -
 def load_masknet_separator(entry: ModelEntry, backend: str, device: str) -> MaskNetSeparator:
     """Registry loader for the "masknet" family."""
     return open_masknet(entry.path, backend, device)
+
+
+def debug_separator(device: str = "cpu") -> MaskNetSeparator:
+    """The tiny random-weight mask network (seeded, built in code) on the torch backend, for tests."""
+    import torch
+
+    from musicsim_gui.separation.masknet import build_masknet, debug_config
+
+    config = debug_config()
+    torch.manual_seed(0)
+    manifest = Manifest(family="masknet", task="separation", name="debug", version="debug",
+                        sample_rate=config.sample_rate, files={}, instruments=config.stems, config=config.to_dict())
+    backend = TorchBackend(build_masknet(config), device if device != "auto" else "cpu", output_names=("masks",))
+    return MaskNetSeparator(manifest, backend, chunk_seconds=10.0)
