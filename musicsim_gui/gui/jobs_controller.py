@@ -228,14 +228,18 @@ class JobsController(QObject):
         return self.submit(spec, lambda takes: self._add_takes(project, instrument, takes))
 
     def _add_takes(self, project, instrument: str, takes: list) -> str:
-        from musicsim_gui.core.commands import AddTake
+        from musicsim_gui.core.commands import AddTake, SetListenReference
 
         controller = self.window.project
         if controller.project is not project:
             return "The project was closed; the takes are in its takes folder"
+        edits = []
         for take in takes:
             take.path = project.relative(Path(take.path))
-            controller.push(AddTake(instrument, take, choose=True))
+            edits.append(AddTake(instrument, take, choose=True))
+        if project.track(instrument).listen_reference:  # a new take is meant to be heard at once
+            edits.append(SetListenReference(instrument, False))
+        controller.push(*edits, text=f"Regenerate ({instrument})")
         return f"{len(takes)} new take{'s' if len(takes) != 1 else ''}"
 
     def shutdown(self) -> None:

@@ -1,0 +1,128 @@
+"""Studio editing paths: transport keys, A/B, regenerate with a real (debug) generator, save, settings."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from gui_helpers import make_demo_folder, wait_loaded
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QDropEvent
+
+from musicsim_gui.app import create_main_window
+from musicsim_gui.core.projectfile import load_project
+from musicsim_gui.gui.demo_project import demo_project
+from musicsim_gui.gui.settings_dialog import SettingsDialog
+from musicsim_gui.gui.settings_store import recent_files, studio_settings
+
+
+@pytest.fixture
+def project(tmp_path):
+    return demo_project(make_demo_folder(tmp_path / "demo-source"), tmp_path / "project")
+
+
+def open_window(qtbot, folder, audio=False):
+    win = create_main_window(folder, audio=audio)
+    qtbot.addWidget(win)
+    win.show()
+    wait_loaded(qtbot, win)
+    return win
+
+
+def test_space_plays_and_home_returns(qtbot, project):
+    window = open_window(qtbot, project.folder, audio=True)
+    engine = window.transport.engine
+    window.reference_lane.seek_requested.emit(1.0)
+    assert window.transport.position() == pytest.approx(1.0, abs=0.01)
+    qtbot.keyClick(window, Qt.Key.Key_Space)
+    assert engine.playing
+    qtbot.keyClick(window, Qt.Key.Key_Space)
+    assert not engine.playing
+    qtbot.keyClick(window, Qt.Key.Key_Home)
+    assert window.transport.position() == 0.0
+    window.tick()
+    assert window.transport_bar.clock_label.text() == "00:00.000"
+    assert window.transport_bar.bars_label.text() == "bar 1.1"
+    window.close()
+
+
+def test_ab_switch_plays_the_reference_stem(qtbot, project):
+    window = open_window(qtbot, project.folder, audio=True)
+    header = window.track_list.rows["bass"].header
+    assert header.ab_button.isEnabled() and not header.ab_button.isChecked()
+    qtbot.mouseClick(header.ab_button, Qt.MouseButton.LeftButton)
+    track = window.project.project.track("bass")
+    assert track.listen_reference
+    assert window.project._engine_paths[0] == project.resolve(track.reference_stem)
+    assert window.track_list.rows["bass"].lane.active_row == 0
+    assert header.summary_label.text() == "hearing the reference stem"
+    window.actions.undo.trigger()
+    assert not track.listen_reference and window.project._engine_paths[0] == project.take_audio_path(track.takes[0])
+    window.close()
+
+
+def test_regenerate_adds_a_take_from_the_debug_generator(qtbot, project):
+    studio_settings().setValue("generation/model", "vit-wavegan-debug")
+    try:
+        window = open_window(qtbot, project.folder)
+        header = window.track_list.rows["piano"].header
+        deadline = time.monotonic() + 30
+        while not header.regenerate_button.isEnabled():
+            assert time.monotonic() < deadline, header.regenerate_button.toolTip()
+            window.tick()
+            qtbot.wait(30)
+        qtbot.mouseClick(header.regenerate_button, Qt.MouseButton.LeftButton)
+        track = window.project.project.track("piano")
+        deadline = time.monotonic() + 120
+        while not track.takes:
+            assert time.monotonic() < deadline, "no take arrived"
+            window.tick()
+            window.jobs.poll(force=True)
+            qtbot.wait(50)
+        take = track.takes[0]
+        assert track.chosen_take_id == take.id and take.model_id == "vit-wavegan-debug"
+        assert project.take_audio_path(take).is_file() and take.path.startswith("takes/piano/")
+        assert "vit-wavegan-debug" in header.summary_label.text()
+        window.actions.undo.trigger()
+        assert not track.takes
+        window.close()
+    finally:
+        studio_settings().remove("generation/model")
+
+
+def test_save_and_reopen_keeps_edits(qtbot, project, tmp_path):
+    window = open_window(qtbot, project.folder)
+    window.project.toggle_solo("drums")
+    assert window.windowTitle().startswith("Test demo *")
+    window.actions.save.trigger()
+    assert not window.windowTitle().startswith("Test demo *")
+    assert load_project(project.folder).track("drums").solo
+    window.files.save_as(tmp_path / "copy")
+    assert load_project(tmp_path / "copy").track("drums").solo
+    assert recent_files(window.settings)[0] == str((tmp_path / "copy").resolve())
+    window.close()
+
+
+def test_drop_a_project_folder_opens_it(qtbot, project, tmp_path):
+    other = demo_project(make_demo_folder(tmp_path / "other-source"), tmp_path / "other")
+    other.title = "Other"
+    window = open_window(qtbot, project.folder)
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(other.folder))])
+    window.dropEvent(QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                                Qt.KeyboardModifier.NoModifier))
+    assert window.project.project.folder == other.folder.resolve()
+    window.close()
+
+
+def test_settings_dialog_stores_choices(qtbot):
+    settings = studio_settings()
+    dialog = SettingsDialog(settings)
+    qtbot.addWidget(dialog)
+    dialog.block_combo.setCurrentIndex(dialog.block_combo.findData(512))
+    dialog.backend_combo.setCurrentIndex(dialog.backend_combo.findData("onnx"))
+    dialog.accept()
+    assert int(studio_settings().value("audio/blocksize")) == 512
+    assert studio_settings().value("inference/backend") == "onnx"
+    settings.remove("audio/blocksize")
+    settings.remove("inference/backend")
