@@ -10,7 +10,7 @@ import pytest
 
 from musicsim_gui.audio.clip import AudioClip
 from musicsim_gui.audio.mixkernel import ChannelStrip, MixScratch
-from musicsim_gui.engine.callback import CallbackStats, Meters, Transport, process_block
+from musicsim_gui.engine.callback import CallbackStats, Crossfade, Meters, Transport, process_block
 from musicsim_gui.engine.snapshot import build_snapshot, empty_snapshot, with_gains, with_source
 
 RATE = 48000
@@ -30,19 +30,20 @@ def constant(value: float, frames: int = 4 * BLOCK, channels: int = 1) -> AudioC
 class Rig:
     """A transport, scratch memory and meters, as the engine owns them."""
 
-    def __init__(self, block: int = BLOCK) -> None:
+    def __init__(self, block: int = BLOCK, fade: bool = False) -> None:
         self.transport = Transport()
         self.scratch = MixScratch(block)
         self.meters = Meters(block, RATE, block)
+        self.fade = Crossfade(block) if fade else None
         self.out = np.full((block, 2), np.nan, dtype=np.float32)
 
     def run(self, snapshot) -> np.ndarray:
-        process_block(self.out, snapshot, self.transport, self.scratch, self.meters)
+        process_block(self.out, snapshot, self.transport, self.scratch, self.meters, self.fade)
         return self.out.copy()
 
 
-def playing_rig(block: int = BLOCK) -> Rig:
-    rig = Rig(block)
+def playing_rig(block: int = BLOCK, fade: bool = False) -> Rig:
+    rig = Rig(block, fade)
     rig.transport.playing = True
     return rig
 
@@ -154,6 +155,20 @@ def test_snapshot_swap_between_blocks_changes_the_mix_at_the_block_boundary():
     assert before.gains[1, 0] == 1.0  # the old snapshot is untouched
 
 
+def test_crossfade_turns_a_swap_into_a_one_block_ramp():
+    rig = playing_rig(fade=True)
+    before = build_snapshot([constant(0.1), constant(0.2)], [ChannelStrip(), ChannelStrip(mute=True)], 0.0, RATE)
+    after = with_gains(before, [ChannelStrip(), ChannelStrip()], 0.0)
+    np.testing.assert_allclose(rig.run(before), 0.1, rtol=1e-6)
+    np.testing.assert_allclose(rig.run(before), 0.1, rtol=1e-6)
+    ramp = (np.arange(BLOCK) + 1.0) / BLOCK
+    faded = rig.run(after)
+    np.testing.assert_allclose(faded[:, 0], 0.1 + 0.2 * ramp, rtol=1e-5)
+    np.testing.assert_allclose(faded[:, 1], faded[:, 0])
+    np.testing.assert_allclose(rig.run(after), 0.3, rtol=1e-6)
+    assert rig.transport.position == 4 * BLOCK
+
+
 def test_take_swap_while_playing_continues_at_the_same_position():
     rig = playing_rig()
     snapshot = build_snapshot([ramp(4 * BLOCK), constant(0.0)], [ChannelStrip(), ChannelStrip()], 0.0, RATE)
@@ -188,17 +203,19 @@ def test_meters_hold_the_peak_and_decay_when_silent():
 
 
 def test_callback_body_allocates_no_sample_buffers():
-    rig = playing_rig(4096)
+    rig = playing_rig(4096, fade=True)
     clips = [ramp(20 * 4096), constant(0.1, 20 * 4096, channels=2)]
     snapshot = build_snapshot(clips, [ChannelStrip(pan=0.3), ChannelStrip(gain_db=-3)], 0.0, RATE)
+    swapped = with_source(snapshot, 1, ramp(10 * 4096))
     rig.transport.loop = (1000, 9000)
     rig.run(snapshot)
     tracemalloc.start()
     try:
         before = tracemalloc.get_traced_memory()[1]
         tracemalloc.reset_peak()
-        for _ in range(50):
-            process_block(rig.out, snapshot, rig.transport, rig.scratch, rig.meters)
+        for index in range(50):  # a swap (and so a crossfade) every other block
+            current = swapped if index % 4 < 2 else snapshot
+            process_block(rig.out, current, rig.transport, rig.scratch, rig.meters, rig.fade)
         peak = tracemalloc.get_traced_memory()[1] - before
     finally:
         tracemalloc.stop()

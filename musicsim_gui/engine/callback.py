@@ -6,7 +6,9 @@ Architecture:
    an attribute assignment is atomic, so no lock is needed and none is taken.
 2. `process_block` mixes one block from one `MixSnapshot` (read once per block) with the shared kernel
    `mix_block`, straight into the output array; it allocates no sample buffers, takes no locks and does no I/O.
-3. `Meters` and `CallbackStats` keep decaying peak levels, underrun counts and callback durations in
+3. `Crossfade` makes swaps click-free: the first block mixed from a new snapshot is also mixed from the
+   previous one and faded linearly from old to new (a mute, a fader jump or a take change never clicks).
+4. `Meters` and `CallbackStats` keep decaying peak levels, underrun counts and callback durations in
    preallocated NumPy arrays and plain counters; the GUI reads them on a display-rate timer.
 """
 
@@ -137,17 +139,45 @@ class CallbackStats:
         return float(np.percentile(ring[:count], q) * 1000.0)
 
 
+class Crossfade:
+    """The previous snapshot and the memory to fade from it, for blocks of exactly `frames` frames."""
+
+    def __init__(self, frames: int) -> None:
+        self.frames = int(frames)
+        self.previous: MixSnapshot | None = None
+        self.buffer = np.zeros((self.frames, 2), dtype=np.float32)
+        ramp = (np.arange(self.frames, dtype=np.float32) + 1.0) / self.frames
+        self.ramp = np.ascontiguousarray(np.stack([ramp, ramp], axis=1))  # full width: a broadcast would allocate
+
+    def blend(self, out: np.ndarray, previous: MixSnapshot, position: int, scratch: MixScratch,
+              loop: tuple[int, int] | None) -> None:
+        """Fade `out` (the new mix of this block) in over the old mix of the same frames."""
+        old = self.buffer
+        mix_block(old, previous.sources, previous.gains, position, scratch, loop)
+        np.subtract(out, old, out=out)
+        np.multiply(out, self.ramp, out=out)
+        np.add(out, old, out=out)
+
+
 def process_block(out: np.ndarray, snapshot: MixSnapshot, transport: Transport, scratch: MixScratch,
-                  meters: Meters) -> None:
+                  meters: Meters, fade: Crossfade | None = None) -> None:
     """Fill `out` (float32 `[frames, 2]`) with the next block of the mix and advance the transport.
 
     When not playing, or when nothing is loaded, the block is silence. Without a loop, playback stops
-    at the end of the longest source. Meters see every block.
+    at the end of the longest source. With `fade`, a block mixed from a new snapshot fades in from the
+    previous snapshot's mix. Meters see every block.
     """
     transport.apply_seek()
+    previous = None
+    if fade is not None:
+        previous, fade.previous = fade.previous, snapshot
     if transport.playing and snapshot.sources:
         loop = transport.loop
-        position = mix_block(out, snapshot.sources, snapshot.gains, transport.position, scratch, loop)
+        start = transport.position
+        position = mix_block(out, snapshot.sources, snapshot.gains, start, scratch, loop)
+        if (previous is not None and previous is not snapshot and previous.sources
+                and out.shape[0] == fade.frames):
+            fade.blend(out, previous, start, scratch, loop)
         if loop is None and position >= snapshot.frames:
             position = snapshot.frames
             transport.playing = False

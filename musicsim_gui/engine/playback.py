@@ -20,7 +20,7 @@ import sounddevice as sd
 from musicsim_gui.audio.clip import AudioClip
 from musicsim_gui.audio.mixkernel import ChannelStrip, MixScratch
 from musicsim_gui.engine import devices
-from musicsim_gui.engine.callback import CallbackStats, Meters, Transport, process_block
+from musicsim_gui.engine.callback import CallbackStats, Crossfade, Meters, Transport, process_block
 from musicsim_gui.engine.snapshot import (
     MixSnapshot,
     build_snapshot,
@@ -36,6 +36,9 @@ STALL_SECONDS = 1.0
 """A running stream without a callback for this long counts as a lost device."""
 REOPEN_INTERVAL_SECONDS = 3.0
 """How often `poll()` retries a lost or missing device."""
+
+RETIRE_SECONDS = 2.0
+"""How long a replaced snapshot stays referenced by the engine after the swap."""
 
 _open_engines: set[int] = set()
 
@@ -103,9 +106,11 @@ class PlaybackEngine:
         self._clips: tuple[AudioClip, ...] = ()
         self._transport = Transport()
         self._snapshot: MixSnapshot = empty_snapshot(self.sample_rate)
+        self._retired: list[tuple[float, object]] = []
         self._scratch = MixScratch(max(self.blocksize, MAX_BLOCK_FRAMES))
         self._meters = Meters(self._scratch.max_frames, self.sample_rate, self.blocksize)
         self._stats = CallbackStats(self.blocksize / self.sample_rate)
+        self._fade = Crossfade(self.blocksize)
 
     # -- stream lifecycle -------------------------------------------------------------------------
 
@@ -189,7 +194,7 @@ class PlaybackEngine:
         start = time.perf_counter()
         waited = self._cycle_wait(time_info.currentTime)
         if frames <= self._scratch.max_frames:
-            process_block(outdata, self._snapshot, self._transport, self._scratch, self._meters)
+            process_block(outdata, self._snapshot, self._transport, self._scratch, self._meters, self._fade)
         else:
             outdata.fill(0.0)
         self._stats.record(start, time.perf_counter(), status.output_underflow, waited)
@@ -247,18 +252,29 @@ class PlaybackEngine:
         """Replace every track: converts `clips` to the stream rate here, then swaps the snapshot in."""
         snapshot = build_snapshot(clips, strips, master_gain_db, self.sample_rate)
         self._clips = tuple(clips)
-        self._snapshot = snapshot
+        self._publish(snapshot)
 
     def update_strips(self, strips: Sequence[ChannelStrip], master_gain_db: float = 0.0) -> None:
         """Change gains, pans, mutes and solos only (cheap; safe while playing)."""
-        self._snapshot = with_gains(self._snapshot, strips, master_gain_db)
+        self._publish(with_gains(self._snapshot, strips, master_gain_db))
 
     def set_track_clip(self, index: int, clip: AudioClip) -> None:
         """Make track `index` play `clip` (another take, or the reference stem) from the current position."""
-        self._snapshot = with_source(self._snapshot, index, clip)
+        self._publish(with_source(self._snapshot, index, clip))
         clips = list(self._clips)
         clips[index] = clip
         self._clips = tuple(clips)
+
+    def _publish(self, snapshot: MixSnapshot) -> None:
+        """Swap `snapshot` in. The old one is kept alive here for a while, so its memory is freed on this
+        thread later, never on the audio thread (which may still be mixing from it)."""
+        self._retire(self._snapshot)
+        self._snapshot = snapshot
+
+    def _retire(self, thing: object) -> None:
+        now = time.monotonic()
+        self._retired = [(t, old) for t, old in self._retired if now - t < RETIRE_SECONDS]
+        self._retired.append((now, thing))
 
     @property
     def duration(self) -> float:
@@ -330,4 +346,5 @@ class PlaybackEngine:
 
     def reset_stats(self) -> None:
         """Start counting afresh (the callback picks up the new counters at its next block)."""
+        self._retire(self._stats)
         self._stats = CallbackStats(self.blocksize / self.sample_rate)
