@@ -1,9 +1,17 @@
-"""MusicGen end to end on tiny random checkpoints saved in the Hugging Face layout and loaded offline."""
+"""MusicGen end to end on tiny random checkpoints saved in the Hugging Face layout and loaded offline.
+
+The CLI tests (`musicsim generate --model musicgen`, `musicsim models import|list|remove|pull`) run the command
+as a user does; the checkpoint is also placed in a Hugging Face cache layout so the same offline cache lookup a
+real `facebook/musicgen-small` download uses is exercised.
+"""
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -136,3 +144,73 @@ def test_the_registry_finds_musicgen_by_prefix(checkpoints):
     assert generator.id == "musicgen:musicgen-melody-debug"
     with pytest.raises(ModelError, match="torch backend only"):
         get_generator(f"musicgen:{checkpoints['plain']}", backend="onnx")
+
+
+REVISION = "0123456789abcdef0123456789abcdef01234567"
+
+
+@pytest.fixture(scope="module")
+def hub_cache(tmp_path_factory, checkpoints):
+    """The plain debug checkpoint in a Hugging Face cache layout (`models--owner--name/snapshots/<rev>`)."""
+    root = tmp_path_factory.mktemp("hub")
+    repo = root / "models--local--musicgen-debug"
+    shutil.copytree(checkpoints["plain"], repo / "snapshots" / REVISION)
+    (repo / "snapshots" / REVISION / "README.md").write_text("---\nlicense: cc-by-nc-4.0\n---\n# debug\n")
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text(REVISION)
+    return root
+
+
+def _musicsim(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "musicsim_gui", *args], capture_output=True, text=True,
+                          timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1", **env})
+
+
+def test_cli_generates_text_and_audio_takes_from_the_hub_cache(hub_cache, tmp_path):
+    reference = tmp_path / "song.wav"
+    t = np.arange(16000) / 16000
+    save_audio(reference, AudioClip((0.4 * np.sin(2 * np.pi * 330 * t))[None].astype(np.float32), 16000))
+    out = tmp_path / "takes"
+    result = _musicsim("generate", str(reference), "-o", str(out), "--model", "musicgen", "--model-path",
+                       "local/musicgen-debug", "--mode", "text+audio", "--prompt", "dusty {instrument}, {tempo} bpm",
+                       "--tempo", "84", "--instruments", "piano", "--takes", "2", "--seed", "5", "--seconds", "0.1",
+                       "--prompt-seconds", "0.03", "--top-k", "20", "--progress",
+                       env={"HF_HUB_CACHE": str(hub_cache), "HF_HUB_OFFLINE": "1"})
+    assert result.returncode == 0, result.stderr
+    assert "100.0%" in result.stderr and "left" in result.stderr
+    summary = json.loads((out / "takes.json").read_text())
+    assert summary["model"] == "musicgen:" + REVISION
+    assert [(t["file"], t["params"]["prompt"], t["params"]["top_k"]) for t in summary["takes"]] == [
+        ("piano_take1_seed5.flac", "dusty piano, 84 bpm", 20), ("piano_take2_seed6.flac", "dusty piano, 84 bpm", 20)]
+    assert summary["takes"][0]["duration_s"] == 0.1 and (out / "piano_take2_seed6.flac").is_file()
+
+
+def test_cli_models_import_list_remove_and_broken_folders(hub_cache, tmp_path):
+    env = {"HF_HUB_CACHE": str(hub_cache), "HF_HUB_OFFLINE": "1", "MUSICSIM_DATA_DIR": str(tmp_path / "data")}
+    imported = _musicsim("models", "import", "local/musicgen-debug", "--name", "mg-debug", env=env)
+    assert imported.returncode == 0, imported.stderr
+    assert "license: CC-BY-NC-4.0" in imported.stdout
+    folder = tmp_path / "data" / "models" / "mg-debug"
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["family"] == "musicgen" and manifest["task"] == "generation" and manifest["sample_rate"] == 8000
+    assert {"config.json", "model.safetensors", "tokenizer.json"} <= set(manifest["files"])
+    listed = _musicsim("models", "list", "--task", "generation", env=env)
+    assert "mg-debug" in listed.stdout and "CC-BY-NC-4.0" in listed.stdout
+    again = _musicsim("models", "import", str(folder), "--name", "mg-debug", env=env)
+    assert again.returncode == 2 and "already installed" in again.stderr
+    removed = _musicsim("models", "remove", "mg-debug", env=env)
+    assert removed.returncode == 0 and not folder.exists()
+    broken = tmp_path / "broken"
+    shutil.copytree(hub_cache / "models--local--musicgen-debug" / "snapshots" / REVISION, broken)
+    (broken / "config.json").unlink()
+    failed = _musicsim("models", "import", str(broken), env=env)
+    assert failed.returncode == 2 and "no config.json" in failed.stderr and len(failed.stderr.splitlines()) == 1
+
+
+def test_cli_pull_says_plainly_when_offline(tmp_path):
+    env = {"MUSICSIM_DATA_DIR": str(tmp_path / "data"), "HF_HUB_CACHE": str(tmp_path / "hub")}
+    switched_off = _musicsim("models", "pull", "facebook/musicgen-small", env={**env, "HF_HUB_OFFLINE": "1"})
+    assert switched_off.returncode == 2 and "HF_HUB_OFFLINE" in switched_off.stderr
+    unreachable = _musicsim("models", "pull", "facebook/musicgen-small",
+                            env={**env, "HF_HUB_OFFLINE": "0", "HF_ENDPOINT": "http://127.0.0.1:9"})
+    assert unreachable.returncode == 2 and "no connection" in unreachable.stderr, unreachable.stderr

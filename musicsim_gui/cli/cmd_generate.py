@@ -12,6 +12,12 @@ import json
 import time
 from pathlib import Path
 
+from musicsim_gui.cli.musicgen_options import (
+    add_musicgen_options,
+    generator_name,
+    musicgen_params,
+    progress_printer,
+)
 from musicsim_gui.core.instruments import INSTRUMENTS
 
 
@@ -30,6 +36,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--backend", choices=("auto", "onnx", "torch"), default="auto")
     parser.add_argument("--format", choices=("flac", "wav"), default="flac", help="take file format")
     parser.add_argument("--spectrogram", default=None, help="also write a mel spectrogram PNG here")
+    add_musicgen_options(parser)
     parser.set_defaults(handler=run)
 
 
@@ -54,12 +61,13 @@ def run(args: argparse.Namespace) -> int:
         raise MusicSimError("--takes must be at least 1")
     instruments = _instruments(args.instruments)
     reference = load_audio(args.reference)
-    generator = get_generator(args.model, backend=args.backend)
+    generator = get_generator(generator_name(args), backend=args.backend)
     seeds = tuple(range(args.seed, args.seed + args.takes))
     params = {key: value for key, value in (("seconds", args.seconds), ("tempo_bpm", args.tempo)) if value}
+    params.update(musicgen_params(args))
     request = GenerationRequest(reference, instruments, seeds, args.takes, params)
     started = time.perf_counter()
-    takes = generator.generate(request)
+    takes = generator.generate(request, progress=progress_printer(args))
     elapsed = time.perf_counter() - started
     out = Path(args.output)
     records = []

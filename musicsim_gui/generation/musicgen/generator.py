@@ -33,6 +33,7 @@ from musicsim_gui.generation.musicgen.decoding import SamplingSettings, StepCloc
 from musicsim_gui.generation.musicgen.loading import (
     MusicGenModel,
     load_musicgen,
+    model_version,
     read_config,
     resolve_model_folder,
 )
@@ -51,12 +52,8 @@ class MusicGenGenerator:
     def __init__(self, spec: str | Path, device: str = "auto") -> None:
         self.folder = resolve_model_folder(spec)
         config = read_config(self.folder)
-        import hashlib
-        import json
-
-        digest = hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:10]
         self.id = f"musicgen:{self.folder.name}"
-        self.version = f"{config['model_type']}-{digest}"
+        self.version = model_version(self.folder, config)
         self.device = device
         self._loaded: MusicGenModel | None = None
 

@@ -9,7 +9,6 @@ that). Every problem becomes a `ModelError` naming the folder and what is wrong.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -128,6 +127,15 @@ def _chroma_settings(folder: Path, sample_rate: int, num_chroma: int) -> tuple[i
             int(values.get("hop_length", 4096)), int(values.get("num_chroma", num_chroma)))
 
 
+def model_version(folder: Path, config: dict) -> str:
+    """The checkpoint's version: its manifest's when installed, else `<model_type>-<sha256(config.json)[:10]>`."""
+    from musicsim_gui.runtime.manifest import MANIFEST_FILE, file_sha256, load_manifest
+
+    if (folder / MANIFEST_FILE).is_file():
+        return load_manifest(folder, verify=False).version
+    return f"{config['model_type']}-{file_sha256(folder / 'config.json')[:10]}"
+
+
 def pick_device(device: str = "auto") -> str:
     """"cuda" when asked for (or "auto" and available), else "cpu"."""
     import torch
@@ -178,9 +186,8 @@ def _describe(model, tokenizer, folder: Path, config: dict, device: str) -> Musi
     chroma = None
     if config["model_type"] == "musicgen_melody":
         chroma = _chroma_settings(folder, int(codec.sampling_rate), int(model.config.num_chroma))
-    digest = hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:10]
     return MusicGenModel(model=model, tokenizer=tokenizer, folder=folder, kind=config["model_type"],
                          sample_rate=int(codec.sampling_rate), frame_rate=int(codec.frame_rate), hop=hop,
                          codebooks=int(decoder.num_codebooks), channels=int(decoder.audio_channels),
-                         max_frames=max_frames, chroma=chroma, version=f"{config['model_type']}-{digest}",
+                         max_frames=max_frames, chroma=chroma, version=model_version(folder, config),
                          device=device)
