@@ -56,8 +56,12 @@ def register_family(family: str, loader: SeparatorLoader) -> None:
 
 def _ensure_builtin_families() -> None:
     from musicsim_gui.separation.builtin import load_masknet_separator
+    from musicsim_gui.separation.demucs.separator import load_demucs_separator
+    from musicsim_gui.separation.spleeter.separator import load_spleeter_separator
 
     FAMILY_LOADERS.setdefault("masknet", load_masknet_separator)
+    FAMILY_LOADERS.setdefault("spleeter", load_spleeter_separator)
+    FAMILY_LOADERS.setdefault("demucs", load_demucs_separator)
 
 
 @dataclass(frozen=True)

@@ -63,7 +63,7 @@ def onnx_parity(model: Any, onnx_path: Path, config: MaskNetConfig, frames: int 
 
 def export_model(model: Any, config: MaskNetConfig, out_dir: str | Path, *, name: str = "separation-builtin",
                  version: str = "1.0", metrics: dict[str, Any] | None = None, provenance: str = "",
-                 training: dict[str, Any] | None = None) -> Manifest:
+                 training: dict[str, Any] | None = None, mask_power: float = 1.0) -> Manifest:
     """Write `model.onnx`, `weights.safetensors`, `manifest.json` and `MODEL_CARD.md` into `out_dir`."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -82,14 +82,14 @@ def export_model(model: Any, config: MaskNetConfig, out_dir: str | Path, *, name
         files={f: file_sha256(out_dir / f) for f in (ONNX_FILE, WEIGHTS_FILE)},
         license=LICENSE,
         provenance=provenance or f"exported {datetime.date.today().isoformat()} by musicsim train separator",
-        metrics=metrics, config=dict(config.to_dict(), parameters=params, training=training or {}))
+        metrics=metrics, config=dict(config.to_dict(), parameters=params, training=training or {}, mask_power=mask_power))
     write_manifest(out_dir, manifest)
     atomic_write_text(out_dir / "MODEL_CARD.md", model_card(manifest))
     return manifest
 
 
 def export_run(run_dir: str | Path, out_dir: str | Path, *, weights: str = "best.safetensors",
-               metrics: dict[str, Any] | None = None, version: str = "1.0") -> Manifest:
+               metrics: dict[str, Any] | None = None, version: str = "1.0", mask_power: float = 1.0) -> Manifest:
     """Export the best (or named) weights of a training run folder into a model folder."""
     import json
 
@@ -107,4 +107,5 @@ def export_run(run_dir: str | Path, out_dir: str | Path, *, weights: str = "best
     training = {"corpus": settings["corpus"], "batch": settings["batch"],
                 "steps": int(rows[-1].split(",")[0]) if len(rows) > 1 else 0}
     return export_model(model, config, out_dir, version=version, metrics=metrics, training=training,
+                        mask_power=mask_power,
                         provenance=f"trained by `musicsim train separator` (run {run_dir.name})")

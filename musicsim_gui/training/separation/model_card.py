@@ -24,6 +24,7 @@ a 2-D U-Net at full resolution costs roughly ten times more per frame, and recur
 more slowly on a CPU for the same context. The full 44.1 kHz band is kept (no 22.05 kHz shortcut) so
 cymbals and the top of the "other" stem are separated rather than lost.
 STFT, iSTFT, chunking (20 s chunks, 1 s raised-cosine cross-fades) and resampling live outside the graph.
+Post-filter: masks are sharpened as m^p / Σ m^p with p = {mask_power} (p = 2 is a Wiener gain).
 """
 
 
@@ -39,9 +40,9 @@ def model_card(manifest: Manifest) -> str:
     """Markdown describing the model, its training data, metrics and limits."""
     config = manifest.config
     training = config.get("training", {})
-    design = _DESIGN.format(full_hz=config["full_bins"] * config["sample_rate"] / config["n_fft"],
+    design = _DESIGN.format(mask_power=config.get("mask_power", 1.0), full_hz=config["full_bins"] * config["sample_rate"] / config["n_fft"],
                             parameters=config.get("parameters", 0), **{k: v for k, v in config.items()
-                                                                      if k != "parameters"})
+                                                                      if k not in ("parameters", "mask_power")})
     data = training.get("corpus", "the project's synthetic multi-stem corpus")
     return f"""# {manifest.name} {manifest.version}
 
