@@ -129,7 +129,7 @@ def test_splits_are_fixed_seed_ranges():
 
 
 def test_resume_makes_only_missing_or_broken_songs(tmp_path):
-    request = CorpusRequest(root=tmp_path, songs={"train": 3}, duration_s=3.0, workers=1)
+    request = CorpusRequest(root=tmp_path, songs={"train": 3}, duration_s=2.0, workers=1)
     first = make_corpus(request)
     assert len(first.made) == 3 and not first.failed
     kept = tmp_path / "train" / "song_020000"
@@ -147,7 +147,7 @@ def test_resume_makes_only_missing_or_broken_songs(tmp_path):
 def test_cli_make_and_stats(tmp_path):
     out = tmp_path / "corpus"
     command = [sys.executable, "-m", "musicsim_gui", "corpus", "make", "--songs", "3", "--out", str(out),
-               "--duration", "3", "--workers", "2"]
+               "--duration", "2", "--workers", "2"]
     result = subprocess.run(command, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert "made 3 songs" in result.stdout
