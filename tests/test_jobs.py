@@ -200,3 +200,39 @@ def test_busy_work_kinds_run(spec):
     handle = SyncRunner().submit(spec)
     handle.poll()
     assert handle.state == "done" and handle.result > 0
+
+
+def write_song(path, seconds: float = 2.0, rate: int = 22050) -> None:
+    t = np.arange(round(seconds * rate), dtype=np.float32) / rate
+    left = 0.3 * np.sin(2 * np.pi * 110 * t) + 0.1 * np.sin(2 * np.pi * 880 * t)
+    sf.write(path, np.stack([left, np.roll(left, 50)], axis=1), rate)
+
+
+def test_separate_job_in_a_worker_writes_stems(tmp_path):
+    from musicsim_gui.audio.io import load_audio
+    from musicsim_gui.jobs import Separate
+
+    song = tmp_path / "song.wav"
+    write_song(song)
+    handle = ProcessRunner().submit(Separate(str(song), model="dsp", out_dir=str(tmp_path / "stems")))
+    events = handle.wait(120.0)
+    assert isinstance(terminal(events), Done), handle.error
+    assert sorted(handle.result) == ["bass", "drums", "other", "piano"]
+    for name, path in handle.result.items():
+        assert path.endswith(f"{name}.flac") and load_audio(path).frames > 0
+    assert any(isinstance(e, Progress) and 0.0 < e.fraction < 1.0 for e in events)
+
+
+def test_generate_job_saves_takes_with_their_provenance(tmp_path):
+    from musicsim_gui.audio.io import load_audio
+    from musicsim_gui.jobs import Generate
+
+    song = tmp_path / "song.wav"
+    write_song(song)
+    spec = Generate(str(song), str(tmp_path / "takes"), model="vit-wavegan-debug", instruments=("bass",),
+                    seeds=(7,), params=(("seconds", 1.0),))
+    handle = SyncRunner().submit(spec)
+    assert isinstance(terminal(handle.poll()), Done), handle.error
+    (take,) = handle.result
+    assert take.seed == 7 and take.model_id and take.path.endswith(".flac")
+    assert f"{os.sep}bass{os.sep}" in take.path and load_audio(take.path).frames > 0

@@ -36,13 +36,16 @@ def run_load_audio(spec: LoadAudio, context: JobContext):  # noqa: ANN201 - retu
 
 @dataclass(frozen=True)
 class Separate(JobSpec):
-    """Split the reference song into stems; the result is `{stem: AudioClip}`.
+    """Split the reference song into stems.
+
+    The result is `{stem: AudioClip}`, or with `out_dir` set, `{stem: path}` of the files written there as
+    `<stem>.flac` (minutes of audio then stay out of the pipe from the worker).
 
     Attributes:
         reference: the audio file to separate.
         model: a separator name ("builtin", "dsp" or an installed model).
         backend: "auto" | "onnx" | "torch".
-        out_dir: when set, each stem is also written there as `<stem>.flac`.
+        out_dir: where to write the stems, or None to return them in memory.
     """
 
     reference: str
@@ -66,13 +69,16 @@ def run_separate(spec: Separate, context: JobContext) -> dict[str, Any]:
     context.progress(0.05, f"Loading the {spec.model} separator")
     separator = get_separator(spec.model, backend=spec.backend)
     stems = separator.separate(clip, progress=context.scaled(0.1, 0.95), cancel=context.cancelled)
-    if spec.out_dir is not None:
-        for index, (name, stem) in enumerate(stems.items()):
-            context.check(spec.title)
-            context.progress(0.95 + 0.05 * index / len(stems), f"Saving the {name} stem")
-            save_audio(Path(spec.out_dir) / f"{name}.flac", stem)
-    context.progress(1.0, "Stems ready")
-    return stems
+    if spec.out_dir is None:
+        context.progress(1.0, "Stems ready")
+        return stems
+    paths = {}
+    for index, (name, stem) in enumerate(stems.items()):
+        context.check(spec.title)
+        context.progress(0.95 + 0.05 * index / len(stems), f"Saving the {name} stem")
+        paths[name] = str(save_audio(Path(spec.out_dir) / f"{name}.flac", stem))
+    context.progress(1.0, "Stems saved")
+    return paths
 
 
 @dataclass(frozen=True)
