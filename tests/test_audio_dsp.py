@@ -107,3 +107,11 @@ def test_work_submitted_to_the_pool_runs_inline_there(monkeypatch):
 
     futures = [dsp.thread_pool().submit(nested) for _ in range(4)]
     assert [f.result(timeout=120) for f in futures] == [(1 << 20, (128, 938))] * 4
+
+
+@pytest.mark.parametrize("channels", [1, 2, 3, 6])
+def test_mono_downmix_equals_librosa_bit_for_bit(channels):
+    import librosa
+
+    samples = np.random.default_rng(channels).standard_normal((channels, 10_001)).astype(np.float32)
+    np.testing.assert_array_equal(to_mono(AudioClip(samples, 8000)).samples[0], librosa.to_mono(samples))

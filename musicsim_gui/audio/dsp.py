@@ -115,7 +115,7 @@ def to_channels(clip: AudioClip, channels: int) -> AudioClip:
     if channels == count:
         return clip
     if channels == 1:
-        mixed = source.mean(axis=0, keepdims=True, dtype=np.float32)
+        mixed = _channel_mean(source)
     elif count == 1:
         mixed = np.repeat(source, channels, axis=0)
     elif count > channels:
@@ -126,6 +126,19 @@ def to_channels(clip: AudioClip, channels: int) -> AudioClip:
     else:
         mixed = source[np.arange(channels) % count]
     return AudioClip(mixed, clip.sample_rate, clip.source)
+
+
+def _channel_mean(source: np.ndarray) -> np.ndarray:
+    """The mean of the rows of `[C, T]` as `[1, T]`: rows summed in order, then divided by C.
+
+    The same arithmetic as `np.mean(axis=0)` (so values equal librosa's mono down-mix), in two passes.
+    """
+    mixed = source[0:1].copy()
+    for row in source[1:]:
+        mixed[0] += row
+    if source.shape[0] > 1:
+        mixed /= np.float32(source.shape[0])
+    return mixed
 
 
 def to_mono(clip: AudioClip) -> AudioClip:
