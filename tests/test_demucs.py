@@ -104,7 +104,7 @@ def test_hash_mismatch_is_a_model_error(checkpoint, tmp_path):
 
 
 def test_cli_import_demucs(checkpoint, tmp_path):
-    result = subprocess.run([sys.executable, "-m", "musicsim_gui", "import", "demucs", str(checkpoint),
+    result = subprocess.run([sys.executable, "-m", "musicsim_gui", "models", "import-demucs", str(checkpoint),
                              "--models-dir", str(tmp_path)], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "demucs-htdemucs_6s" / "manifest.json").is_file()

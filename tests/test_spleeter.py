@@ -130,11 +130,38 @@ def test_onnx_export_matches_torch(tmp_path):
 
 
 def test_cli_import_spleeter(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "musicsim_gui", "import", "spleeter",
+    result = subprocess.run([sys.executable, "-m", "musicsim_gui", "models", "import-spleeter",
                              str(FIXTURES / "2stems-tiny"), "--models-dir", str(tmp_path), "--name", "sp2"],
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "sp2" / "manifest.json").is_file()
-    bad = subprocess.run([sys.executable, "-m", "musicsim_gui", "import", "spleeter", str(tmp_path / "nope")],
+    bad = subprocess.run([sys.executable, "-m", "musicsim_gui", "models", "import-spleeter", str(tmp_path / "nope")],
                          capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and "no such checkpoint" in bad.stderr
+
+
+def test_registry_offers_an_imported_model_and_the_cli_separates_with_it(tmp_path):
+    import os
+
+    import soundfile
+
+    from musicsim_gui.runtime.registry import ModelRegistry
+    from musicsim_gui.separation.base import available_separators, get_separator
+    from musicsim_gui.separation.spleeter.separator import SpleeterSeparator
+
+    env = {**os.environ, "MUSICSIM_DATA_DIR": str(tmp_path / "data")}
+    run = [sys.executable, "-m", "musicsim_gui"]
+    imported = subprocess.run([*run, "models", "import-spleeter", str(FIXTURES / "5stems-tiny")],
+                              capture_output=True, text=True, timeout=120, env=env)
+    assert imported.returncode == 0, imported.stderr
+    registry = ModelRegistry([tmp_path / "data" / "models"])
+    assert "spleeter-5stems" in [info.name for info in available_separators(registry)]
+    assert isinstance(get_separator("spleeter-5stems", backend="torch", cache=False, registry=registry),
+                      SpleeterSeparator)
+    song = tmp_path / "song.wav"
+    soundfile.write(song, np.random.default_rng(2).standard_normal((44100, 2)).astype(np.float32) * 0.1, 44100)
+    separated = subprocess.run([*run, "separate", str(song), "-o", str(tmp_path / "stems"), "--model",
+                                "spleeter-5stems", "--backend", "torch"],
+                               capture_output=True, text=True, timeout=120, env=env)
+    assert separated.returncode == 0, separated.stderr
+    assert {p.stem for p in (tmp_path / "stems").iterdir()} >= {"bass", "drums", "piano", "other"}

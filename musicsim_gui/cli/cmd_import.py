@@ -1,13 +1,15 @@
-"""`musicsim import spleeter|demucs PATH`: install published separator weights as studio models.
+"""`musicsim models import-spleeter|import-demucs PATH`: install published separator weights as models.
 
-The same two actions are offered under `musicsim models` as `import-spleeter` / `import-demucs` through
-`add_import_parsers`, so both spellings share one implementation.
+Both commands join the `models` command group (see `groups.py`); the converted folders land in the user's
+model folder (or `--models-dir`), where the registry and `musicsim separate --model NAME` find them.
 """
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
+
+from musicsim_gui.cli.groups import command_group
 
 
 def _spleeter(args: argparse.Namespace) -> int:
@@ -33,21 +35,16 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--models-dir", help="install into this folder instead of the user's model folder")
 
 
-def add_import_parsers(subparsers: argparse._SubParsersAction, prefix: str = "") -> None:
-    """Add the `spleeter` and `demucs` import parsers (named `{prefix}spleeter`, `{prefix}demucs`)."""
-    spleeter = subparsers.add_parser(f"{prefix}spleeter", help="import a Spleeter release (folder or .tar.gz)")
+def register(subparsers: argparse._SubParsersAction) -> None:
+    group = command_group(subparsers, "models", "list installed models or fetch published ones")
+    spleeter = group.add_parser("import-spleeter", help="import a Spleeter release (folder or .tar.gz)")
     spleeter.add_argument("path", help="the release folder (model.index, model.data-…) or its .tar.gz")
     spleeter.add_argument("--sixteen-khz", action="store_true",
                           help="the weights are a -16kHz release (needed when the name does not say so)")
     spleeter.add_argument("--onnx", action="store_true", help="also export the network to ONNX (needs torch)")
     _common(spleeter)
     spleeter.set_defaults(handler=_spleeter)
-    demucs = subparsers.add_parser(f"{prefix}demucs", help="import a Demucs checkpoint (.th)")
+    demucs = group.add_parser("import-demucs", help="import a Demucs checkpoint (.th)")
     demucs.add_argument("path", help="a Demucs checkpoint file such as 5c90dfd2-34c22ccb.th, or a folder of them")
     _common(demucs)
     demucs.set_defaults(handler=_demucs)
-
-
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("import", help="install published separator weights (Spleeter, Demucs)")
-    add_import_parsers(parser.add_subparsers(dest="import_kind", metavar="KIND", required=True))
