@@ -81,6 +81,9 @@ def create_main_window(project_path: str | Path | None = None, *, audio: bool = 
     jobs = create_jobs(settings)
     project = ProjectController(engine, regenerate_status=getattr(jobs, "generate_status", None))
     window = MainWindow(project, TransportController(engine), FileController(project, settings), jobs, settings)
+    if engine is not None and not engine.available:
+        window.show_notice(f"Playback is off: {engine.error}. Everything else works; "
+                           "pick another output in Settings.")
 
     def open_project() -> None:
         if project_path is None or not window.open_path(project_path):

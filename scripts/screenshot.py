@@ -30,14 +30,29 @@ def settle(window, seconds: float = 20.0) -> None:
         time.sleep(0.01)
 
 
-def capture(output: Path, project: str | None = None, size: tuple[int, int] = (1600, 1000)) -> Path:
-    """Build the window, wait for its audio to load, and save a screenshot to `output`."""
+def capture(output: Path, project: str | None = None, size: tuple[int, int] = (1600, 1000),
+            position: float | None = None, loop: tuple[float, float] | None = None) -> Path:
+    """Build the window, wait for its audio to load, and save a screenshot to `output`.
+
+    `position` (seconds) places the playhead; `loop` (start, end seconds) shows a loop region.
+    """
+    from PySide6.QtWidgets import QApplication
+
     from musicsim_gui.app import create_main_window
 
     window = create_main_window(project, audio=False)
     window.resize(*size)
     window.show()
     settle(window)
+    if loop is not None:
+        window.transport.set_loop_region(*loop)
+    settle(window, 1.0)
+    if position is not None:  # without an engine the display timer would keep the playhead at 0
+        window.timer.stop()
+        window.reference_lane.set_playhead(position)
+        window.track_list.set_playhead(position)
+        window.transport_bar.show_position(position, window.project.project.tempo_bpm)
+        QApplication.processEvents()
     output.parent.mkdir(parents=True, exist_ok=True)
     if not window.grab().save(str(output)):
         raise SystemExit(f"could not write {output}")
@@ -50,11 +65,15 @@ def main() -> int:
     parser.add_argument("-o", "--output", default="out/studio.png")
     parser.add_argument("--project", default=None, help="a project folder or audio file (default: the demo)")
     parser.add_argument("--size", default="1600x1000")
+    parser.add_argument("--position", type=float, default=None, help="playhead position in seconds")
+    parser.add_argument("--loop", type=float, nargs=2, default=None, metavar=("START", "END"),
+                        help="show a loop region (seconds)")
     args = parser.parse_args()
     if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     width, height = (int(part) for part in args.size.lower().split("x"))
-    print(capture(Path(args.output), args.project, (width, height)))
+    print(capture(Path(args.output), args.project, (width, height), args.position,
+                  tuple(args.loop) if args.loop else None))
     return 0
 
 

@@ -126,3 +126,20 @@ def test_settings_dialog_stores_choices(qtbot):
     assert studio_settings().value("inference/backend") == "onnx"
     settings.remove("audio/blocksize")
     settings.remove("inference/backend")
+
+
+def test_missing_output_device_leaves_a_working_studio_with_a_notice(qtbot, project):
+    studio_settings().setValue("audio/device", 4242)
+    try:
+        window = open_window(qtbot, project.folder, audio=True)
+    finally:
+        studio_settings().remove("audio/device")
+    engine = window.transport.engine
+    assert not engine.available
+    rows = list(window.jobs.panel.rows.values())
+    assert rows and "Playback is off" in rows[0].status_label.text()
+    window.tick()
+    assert "no output" in window.transport_bar.engine_label.text()
+    window.project.toggle_mute("bass")
+    assert window.project.project.track("bass").mute
+    window.close()

@@ -70,10 +70,16 @@ class JobsController(QObject):
         return self._runner
 
     def dock(self, parent) -> QDockWidget:
-        dock = QDockWidget("Jobs", parent)
-        dock.setObjectName("JobsDock")
-        dock.setWidget(self.panel)
-        return dock
+        """The dock widget holding the panel (it shows itself when a job starts or a notice arrives)."""
+        self._dock = QDockWidget("Jobs", parent)
+        self._dock.setObjectName("JobsDock")
+        self._dock.setWidget(self.panel)
+        return self._dock
+
+    def _reveal(self) -> None:
+        dock = getattr(self, "_dock", None)
+        if dock is not None and not dock.isVisible():
+            dock.show()
 
     def attach(self, window) -> None:
         """Connect the window's Separate and Regenerate controls to jobs."""
@@ -97,6 +103,7 @@ class JobsController(QObject):
         key = self._next_key
         self._next_key += 1
         row = self.panel.add_row(key, spec.title)
+        self._reveal()
         try:
             handle = self.runner.submit(spec)
         except Exception as error:  # a runner that cannot start is reported like a failed job
@@ -175,6 +182,7 @@ class JobsController(QObject):
         key = self._next_key
         self._next_key += 1
         self.panel.add_row(key, "Notice").show_failed(message, detail)
+        self._reveal()
 
     @staticmethod
     def _result_folder(result) -> Path | None:

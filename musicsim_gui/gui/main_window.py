@@ -27,6 +27,7 @@ from musicsim_gui.gui.window_wiring import connect_tracks, connect_transport
 FRAME_MS = 16
 HEALTH_EVERY = 30
 DEVICE_POLL_EVERY = 60
+JOBS_HEIGHT = 140
 
 
 class MainWindow(QMainWindow):
@@ -63,7 +64,8 @@ class MainWindow(QMainWindow):
         if jobs is not None:
             dock = jobs.dock(self)
             self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
-            self.resizeDocks([dock], [120], Qt.Orientation.Vertical)
+            self.resizeDocks([dock], [JOBS_HEIGHT], Qt.Orientation.Vertical)
+            dock.hide()  # appears with the first job or notice; View > Jobs toggles it
         connect_transport(self)
         connect_tracks(self)
         self._ticks = 0
@@ -97,6 +99,8 @@ class MainWindow(QMainWindow):
         if self.jobs is not None:
             self.jobs.poll()
         seconds = self.transport.position()
+        if self.transport.playing:
+            self._follow(seconds)
         self.reference_lane.set_playhead(seconds)
         self.track_list.set_playhead(seconds)
         tempo = self.project.project.tempo_bpm if self.project.project else None
@@ -111,6 +115,14 @@ class MainWindow(QMainWindow):
             self.actions.play.setIcon(self.style().standardIcon(
                 self.style().StandardPixmap.SP_MediaPause if self.transport.playing
                 else self.style().StandardPixmap.SP_MediaPlay))
+
+    def _follow(self, seconds: float) -> None:
+        """Page the time axis when the playhead leaves the visible range (zoomed in)."""
+        timeline = self.reference_lane.timeline
+        (x0, x1), _ = timeline.viewRange()
+        if seconds > x1 or seconds < x0:
+            span = x1 - x0
+            timeline.setXRange(seconds, seconds + span, padding=0)
 
     # -- files ------------------------------------------------------------------------------------
 

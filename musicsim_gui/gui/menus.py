@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QMenu
+from PySide6.QtWidgets import QDockWidget, QMenu
 
 from musicsim_gui.gui.settings_store import recent_files
 
@@ -31,6 +31,10 @@ def build_menus(window) -> QMenu:
     view = bar.addMenu("&View")
     for action in (actions.zoom_in, actions.zoom_out, actions.zoom_fit):
         view.addAction(action)
+    dock = window.findChild(QDockWidget, "JobsDock")
+    if dock is not None:
+        view.addSeparator()
+        view.addAction(dock.toggleViewAction())
     track = bar.addMenu("Trac&k")
     track.addAction(actions.mute)
     track.addAction(actions.solo)

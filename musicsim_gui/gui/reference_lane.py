@@ -67,7 +67,9 @@ class ReferenceLane(QWidget):
         self.ruler = make_lane_plot(self.ruler_box)
         self.ruler.setAxisItems({"top": TimeAxis("top")})
         self.ruler.showAxis("top")
-        self.ruler.getAxis("left").setStyle(showValues=False)
+        self.ruler.getAxis("left").setTicks([[(0.5, "loop")]])
+        self.ruler.getAxis("left").setStyle(tickLength=0)
+        self.ruler.getAxis("left").setToolTip("Drag along the ruler to set the loop region")
         self.ruler.setFixedHeight(34)
         self.wave_box = TimelineViewBox()
         self.wave_box.invertY(True)
@@ -113,9 +115,12 @@ class ReferenceLane(QWidget):
         self.loop_region.hide()
         self.loop_region.sigRegionChangeFinished.connect(self._on_region_moved)
         self.ruler_box.addItem(self.loop_region, ignoreBounds=True)
-        self.loop_shade = pg.LinearRegionItem(values=(0, 0), brush=brush, movable=False)
-        self.loop_shade.hide()
-        self.timeline.addItem(self.loop_shade, ignoreBounds=True)
+        shade = pg.mkBrush(*theme.LOOP_SHADE)
+        self.loop_shades = [pg.LinearRegionItem(values=(0, 0), brush=shade, movable=False) for _ in range(2)]
+        for box, region in zip((self.wave_box, self.timeline), self.loop_shades, strict=True):
+            region.setZValue(5)  # over the spectrogram image, which is opaque
+            region.hide()
+            box.addItem(region, ignoreBounds=True)
 
     def set_duration(self, seconds: float) -> None:
         """Fit the time axis to a song `seconds` long and bound scrolling to it."""
@@ -149,12 +154,13 @@ class ReferenceLane(QWidget):
     def set_loop(self, start: float, end: float, enabled: bool) -> None:
         """Show the loop region [start, end] seconds (hidden when empty)."""
         visible = end > start
-        for region in (self.loop_region, self.loop_shade):
+        for region in (self.loop_region, *self.loop_shades):
             region.blockSignals(True)
             region.setRegion((start, end))
             region.blockSignals(False)
             region.setVisible(visible)
-        self.loop_shade.setOpacity(1.0 if enabled else 0.35)
+        for region in self.loop_shades:
+            region.setOpacity(1.0 if enabled else 0.35)
 
     def _on_ruler_drag(self, start: float, end: float, finished: bool) -> None:
         start, end = max(0.0, start), min(self.duration, end)
