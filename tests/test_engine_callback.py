@@ -155,18 +155,45 @@ def test_snapshot_swap_between_blocks_changes_the_mix_at_the_block_boundary():
     assert before.gains[1, 0] == 1.0  # the old snapshot is untouched
 
 
-def test_crossfade_turns_a_swap_into_a_one_block_ramp():
+RAMP = (np.arange(BLOCK) + 1.0) / BLOCK
+
+
+def test_crossfade_fades_in_on_play_and_turns_a_swap_into_a_one_block_ramp():
     rig = playing_rig(fade=True)
     before = build_snapshot([constant(0.1), constant(0.2)], [ChannelStrip(), ChannelStrip(mute=True)], 0.0, RATE)
     after = with_gains(before, [ChannelStrip(), ChannelStrip()], 0.0)
+    np.testing.assert_allclose(rig.run(before)[:, 0], 0.1 * RAMP, rtol=1e-5)
     np.testing.assert_allclose(rig.run(before), 0.1, rtol=1e-6)
-    np.testing.assert_allclose(rig.run(before), 0.1, rtol=1e-6)
-    ramp = (np.arange(BLOCK) + 1.0) / BLOCK
     faded = rig.run(after)
-    np.testing.assert_allclose(faded[:, 0], 0.1 + 0.2 * ramp, rtol=1e-5)
+    np.testing.assert_allclose(faded[:, 0], 0.1 + 0.2 * RAMP, rtol=1e-5)
     np.testing.assert_allclose(faded[:, 1], faded[:, 0])
     np.testing.assert_allclose(rig.run(after), 0.3, rtol=1e-6)
     assert rig.transport.position == 4 * BLOCK
+
+
+def test_crossfade_fades_out_on_pause_from_where_playback_stopped():
+    rig = playing_rig(fade=True)
+    snapshot = build_snapshot([ramp(8 * BLOCK)], [ChannelStrip()], 0.0, RATE)
+    rig.run(snapshot)
+    rig.run(snapshot)
+    rig.transport.playing = False
+    out = rig.run(snapshot)
+    np.testing.assert_allclose(out[:, 0], np.arange(2 * BLOCK, 3 * BLOCK) * (1.0 - RAMP), rtol=1e-5, atol=1e-3)
+    assert rig.transport.position == 2 * BLOCK
+    assert np.all(rig.run(snapshot) == 0.0)
+
+
+def test_crossfade_blends_a_jump_while_playing():
+    rig = playing_rig(fade=True)
+    snapshot = build_snapshot([ramp(8 * BLOCK)], [ChannelStrip()], 0.0, RATE)
+    rig.run(snapshot)
+    rig.run(snapshot)
+    rig.transport.request_seek(5 * BLOCK)
+    out = rig.run(snapshot)
+    old = np.arange(2 * BLOCK, 3 * BLOCK)
+    new = np.arange(5 * BLOCK, 6 * BLOCK)
+    np.testing.assert_allclose(out[:, 0], old + (new - old) * RAMP, rtol=1e-5)
+    np.testing.assert_array_equal(rig.run(snapshot)[:, 0], np.arange(6 * BLOCK, 7 * BLOCK))
 
 
 def test_take_swap_while_playing_continues_at_the_same_position():

@@ -6,8 +6,8 @@ Architecture:
    an attribute assignment is atomic, so no lock is needed and none is taken.
 2. `process_block` mixes one block from one `MixSnapshot` (read once per block) with the shared kernel
    `mix_block`, straight into the output array; it allocates no sample buffers, takes no locks and does no I/O.
-3. `Crossfade` makes swaps click-free: the first block mixed from a new snapshot is also mixed from the
-   previous one and faded linearly from old to new (a mute, a fader jump or a take change never clicks).
+3. `Crossfade` makes changes click-free: the first block after a snapshot swap, a seek, play or pause
+   is faded linearly from what would have followed (a mute, a take change or a pause never clicks).
 4. `Meters` and `CallbackStats` keep decaying peak levels, underrun counts and callback durations in
    preallocated NumPy arrays and plain counters; the GUI reads them on a display-rate timer.
 """
@@ -140,23 +140,44 @@ class CallbackStats:
 
 
 class Crossfade:
-    """The previous snapshot and the memory to fade from it, for blocks of exactly `frames` frames."""
+    """De-clicking: the first block after a discontinuity fades from what would have followed to what follows.
+
+    A discontinuity is a new snapshot (mute, fader, take change), a seek while playing, play or pause. The
+    block that would have continued the old state (old snapshot, old position, old play flag) is mixed
+    into `buffer` and crossfaded linearly into the new block, so pausing fades out, playing fades in and a
+    swap or a jump crossfades, all within one block. Only blocks of exactly `frames` frames are faded.
+    """
 
     def __init__(self, frames: int) -> None:
         self.frames = int(frames)
         self.previous: MixSnapshot | None = None
+        self.was_playing = False
+        self.resume_at = 0
         self.buffer = np.zeros((self.frames, 2), dtype=np.float32)
         ramp = (np.arange(self.frames, dtype=np.float32) + 1.0) / self.frames
         self.ramp = np.ascontiguousarray(np.stack([ramp, ramp], axis=1))  # full width: a broadcast would allocate
 
-    def blend(self, out: np.ndarray, previous: MixSnapshot, position: int, scratch: MixScratch,
-              loop: tuple[int, int] | None) -> None:
-        """Fade `out` (the new mix of this block) in over the old mix of the same frames."""
-        old = self.buffer
-        mix_block(old, previous.sources, previous.gains, position, scratch, loop)
-        np.subtract(out, old, out=out)
-        np.multiply(out, self.ramp, out=out)
-        np.add(out, old, out=out)
+    def smooth(self, out: np.ndarray, snapshot: MixSnapshot, playing: bool, start: int, scratch: MixScratch,
+               loop: tuple[int, int] | None) -> None:
+        """Fade `out` (this block, mixed from `start` if `playing`) in over the continuation of the last block."""
+        previous = self.previous
+        changed = (snapshot is not previous or playing != self.was_playing
+                   or (playing and start != self.resume_at))
+        if changed and out.shape[0] == self.frames:
+            old = self.buffer
+            if self.was_playing and previous is not None and previous.sources:
+                mix_block(old, previous.sources, previous.gains, self.resume_at, scratch, loop)
+            else:
+                old.fill(0.0)
+            np.subtract(out, old, out=out)
+            np.multiply(out, self.ramp, out=out)
+            np.add(out, old, out=out)
+        self.previous = snapshot
+        self.was_playing = playing
+
+    def continue_from(self, position: int) -> None:
+        """Where the block after this one continues, if nothing changes (samples)."""
+        self.resume_at = position
 
 
 def process_block(out: np.ndarray, snapshot: MixSnapshot, transport: Transport, scratch: MixScratch,
@@ -164,24 +185,22 @@ def process_block(out: np.ndarray, snapshot: MixSnapshot, transport: Transport, 
     """Fill `out` (float32 `[frames, 2]`) with the next block of the mix and advance the transport.
 
     When not playing, or when nothing is loaded, the block is silence. Without a loop, playback stops
-    at the end of the longest source. With `fade`, a block mixed from a new snapshot fades in from the
-    previous snapshot's mix. Meters see every block.
+    at the end of the longest source. With `fade`, discontinuities are crossfaded (see `Crossfade`).
+    Meters see every block.
     """
     transport.apply_seek()
-    previous = None
-    if fade is not None:
-        previous, fade.previous = fade.previous, snapshot
-    if transport.playing and snapshot.sources:
-        loop = transport.loop
-        start = transport.position
+    playing = transport.playing and bool(snapshot.sources)
+    loop = transport.loop
+    start = transport.position
+    if playing:
         position = mix_block(out, snapshot.sources, snapshot.gains, start, scratch, loop)
-        if (previous is not None and previous is not snapshot and previous.sources
-                and out.shape[0] == fade.frames):
-            fade.blend(out, previous, start, scratch, loop)
         if loop is None and position >= snapshot.frames:
             position = snapshot.frames
             transport.playing = False
         transport.position = position
     else:
         out.fill(0.0)
+    if fade is not None:
+        fade.smooth(out, snapshot, playing, start, scratch, loop)
+        fade.continue_from(transport.position)
     meters.update(out)
