@@ -77,9 +77,9 @@ def test_corrupt_file_is_one_line_and_exit_code_2(tmp_path, command):
 
 def test_spectrogram_png_single_and_stacked(tmp_path):
     mix, bass, piano = tmp_path / "mix.wav", tmp_path / "bass.flac", tmp_path / "piano.ogg"
-    _song(mix, seconds=75.0, rate=22050)
-    _song(bass, seconds=75.0, rate=22050, container="FLAC", hz=80.0)
-    _song(piano, seconds=75.0, rate=44100, container="OGG", subtype="VORBIS", hz=1000.0)
+    _song(mix, seconds=20.0, rate=22050)
+    _song(bass, seconds=20.0, rate=22050, container="FLAC", hz=80.0)
+    _song(piano, seconds=20.0, rate=44100, container="OGG", subtype="VORBIS", hz=1000.0)
     single = tmp_path / "single.png"
     result = _musicsim("spectrogram", str(mix), "-o", str(single), "--n-mels", "96", "--title", "Reference")
     assert result.returncode == 0, result.stderr
