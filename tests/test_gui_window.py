@@ -104,6 +104,10 @@ def test_keyboard_mute_solo_and_rating(qtbot, window):
     assert window.track_list.rows["bass"].header.stars.stars == 4
     window.actions.undo.trigger()
     assert track.chosen_take.rating is None
+    from musicsim_gui.core.ratings import RatingStore
+
+    with RatingStore(window.project.ratings.path) as store:
+        assert store.latest_ratings()[track.chosen_take_id] == 4
 
 
 def test_drop_audio_file_opens_it_as_project(qtbot, window, tmp_path):

@@ -203,6 +203,7 @@ class MainWindow(QMainWindow):
         self.settings.setValue("window/state", self.saveState())
         self.timer.stop()
         self.project.background.shutdown()
+        self.project.ratings.close()
         if self.jobs is not None:
             self.jobs.shutdown()
         if self.transport.engine is not None:

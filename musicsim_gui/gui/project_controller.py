@@ -26,6 +26,7 @@ from musicsim_gui.core.instruments import INSTRUMENTS
 from musicsim_gui.core.project import Project
 from musicsim_gui.gui.background import BackgroundWork
 from musicsim_gui.gui.media import LaneMedia, load_lane_media, load_reference_media
+from musicsim_gui.gui.rating_log import RatingLog
 from musicsim_gui.gui.track_state import TrackState, describe_track
 from musicsim_gui.gui.undo_command import CoreUndoCommand
 
@@ -69,6 +70,7 @@ class ProjectController(QObject):
         self._engine_paths: list[Path | None] = [None] * len(INSTRUMENTS)
         self.focused = INSTRUMENTS[0]
         self.reference_media = None
+        self.ratings = RatingLog()
 
     # -- opening ----------------------------------------------------------------------------------
 
@@ -244,4 +246,8 @@ class ProjectController(QObject):
             self.notice.emit(f"The {instrument} track has no chosen take to rate.", "")
             return False
         self.push(commands.RateTake(instrument, take.id, stars))
+        try:
+            self.ratings.record(self.project, instrument, take, stars)
+        except MusicSimError as error:  # the edit stands; only the learning log is missing
+            self.notice.emit(f"The rating was not logged: {error}", "")
         return True
