@@ -68,3 +68,16 @@ def test_empty_cases():
     assert PeakPyramid(np.ones(50, np.float32)).envelope(10, 10, 5)[0].tolist() == [0] * 5
     with pytest.raises(ValueError):
         PeakPyramid(np.zeros((1, 2, 3)))
+
+
+@pytest.mark.parametrize("factor", [16, 10, 3, 2])
+def test_every_level_holds_block_extremes(factor):
+    samples = np.random.default_rng(factor).standard_normal((2, 20_003)).astype(np.float32)
+    for block, mins, maxs in PeakPyramid(samples, factor=factor).levels[1:]:
+        count = -(-samples.shape[1] // block)
+        assert mins.shape == maxs.shape == (2, count) and mins.flags.c_contiguous
+        for index in range(0, count, max(1, count // 40)):
+            piece = samples[:, index * block:(index + 1) * block]
+            np.testing.assert_array_equal(mins[:, index], piece.min(axis=1))
+            np.testing.assert_array_equal(maxs[:, index], piece.max(axis=1))
+        np.testing.assert_array_equal(mins[:, -1], samples[:, (count - 1) * block:].min(axis=1))

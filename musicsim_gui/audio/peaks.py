@@ -19,7 +19,10 @@ def _reduce(values: np.ndarray, ufunc: np.ufunc, factor: int) -> np.ndarray:
     """Reduce `[C, n]` with `ufunc` over consecutive blocks of `factor` along the last axis (a short last block)."""
     channels, length = values.shape
     whole = length // factor
-    reduced = ufunc.reduce(values[:, :whole * factor].reshape(channels, whole, factor), axis=2)
+    blocks = values[:, :whole * factor].reshape(channels, whole, factor)
+    while blocks.shape[2] % 2 == 0:  # halving element-wise is twice as fast as reducing short rows
+        blocks = ufunc(blocks[..., 0::2], blocks[..., 1::2])
+    reduced = np.ascontiguousarray(blocks[..., 0]) if blocks.shape[2] == 1 else ufunc.reduce(blocks, axis=2)
     if length % factor:
         tail = ufunc.reduce(values[:, whole * factor:], axis=1, keepdims=True)
         reduced = np.concatenate([reduced, tail], axis=1)
