@@ -146,6 +146,20 @@ def test_the_registry_finds_musicgen_by_prefix(checkpoints):
         get_generator(f"musicgen:{checkpoints['plain']}", backend="onnx")
 
 
+def test_installed_models_are_generators_by_name(checkpoints, tmp_path, monkeypatch):
+    from musicsim_gui.generation.base import available_generators, get_generator
+    from musicsim_gui.runtime.hf_models import import_hf_model
+    from musicsim_gui.runtime.manifest import load_manifest
+
+    monkeypatch.setenv("MUSICSIM_DATA_DIR", str(tmp_path / "data"))
+    folder = import_hf_model(checkpoints["melody"], name="mg-melody-installed")
+    manifest = load_manifest(folder)  # verifies every file's sha256
+    assert manifest.license == "CC-BY-NC-4.0" and manifest.family == "musicgen"
+    assert "mg-melody-installed" in available_generators()
+    generator = get_generator("mg-melody-installed")
+    assert generator.folder == folder and generator.version == manifest.version
+
+
 REVISION = "0123456789abcdef0123456789abcdef01234567"
 
 

@@ -118,12 +118,14 @@ class StepSampler:
         return out
 
     def _choose(self, logits: torch.Tensor) -> torch.Tensor:
-        """Token index per row `[rows, 1]`: argmax at temperature 0, else a draw from each take's generator."""
+        """Token index per row `[rows, 1]`: argmax at temperature 0, else an inverse-CDF draw with one uniform
+        per row from that row's take generator (one vectorised search for the whole batch)."""
         import torch
 
         if self.settings.temperature <= 0.0:
             return logits.argmax(dim=-1, keepdim=True)
-        probs = filter_logits(logits, self.settings).softmax(dim=-1)
-        picks = [torch.multinomial(probs[b * self.codebooks:(b + 1) * self.codebooks], 1, generator=gen)
-                 for b, gen in enumerate(self.generators)]
-        return torch.cat(picks, dim=0)
+        cdf = filter_logits(logits, self.settings).softmax(dim=-1).cumsum(dim=-1)
+        uniforms = torch.cat([torch.rand(self.codebooks, generator=gen, device=gen.device)
+                              for gen in self.generators]).to(cdf.dtype)
+        picks = torch.searchsorted(cdf, (uniforms * cdf[:, -1])[:, None], right=True)
+        return picks.clamp_max(cdf.shape[-1] - 1)

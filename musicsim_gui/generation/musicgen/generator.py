@@ -83,7 +83,7 @@ class MusicGenGenerator:
         seeds = request.take_seeds()
         rows = [(instrument, seed) for instrument in request.instruments for seed in seeds]
         sources = {name: _source(request, settings, name, loaded) for name in request.instruments}
-        audio = _compose(loaded, settings, rows, sources, progress, cancel)
+        audio = compose(loaded, settings, rows, sources, progress, cancel)
         total = int(round(settings.seconds * loaded.sample_rate))
         return [GeneratedTake(instrument, AudioClip(audio[i][:, :total], loaded.sample_rate, source=self.id),
                               seed, self.id, self.version, settings.to_params(instrument))
@@ -106,9 +106,16 @@ def _source(request: GenerationRequest, settings: MusicGenSettings, instrument: 
     return clip.samples
 
 
-def _compose(loaded: MusicGenModel, settings: MusicGenSettings, rows: list[tuple[str, int]],
+def compose(loaded: MusicGenModel, settings: MusicGenSettings, rows: list[tuple[str, int]],
              sources: dict[str, np.ndarray], progress: ProgressFn | None, cancel: CancelFn | None) -> np.ndarray:
-    """Decode every row window by window; returns `[rows, C, frames * hop]` float32."""
+    """Decode every row window by window; returns `[rows, C, frames * hop]` float32.
+
+    Args:
+        loaded: the checkpoint.
+        settings: what to make; `settings.seconds` is rounded up to whole codec frames.
+        rows: (instrument, seed) per take, in batch order.
+        sources: instrument → source audio `[C, T]` at the codec rate (prompt and chroma).
+    """
     frames = int(np.ceil(settings.seconds * loaded.frame_rate))
     window = loaded.max_frames
     if settings.window_seconds is not None:

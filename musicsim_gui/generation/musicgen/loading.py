@@ -173,10 +173,15 @@ def load_musicgen(spec: str | Path, device: str = "auto") -> MusicGenModel:
     except Exception as error:  # transformers raises OSError, ValueError, RuntimeError, safetensors errors...
         raise ModelError(f"{folder}: cannot load the MusicGen checkpoint ({type(error).__name__}: {error})") from error
     model.to(torch.device(device)).eval()
-    return _describe(model, tokenizer, folder, config, device)
+    return describe_model(model, tokenizer, folder, device, model_version(folder, config))
 
 
-def _describe(model, tokenizer, folder: Path, config: dict, device: str) -> MusicGenModel:
+def describe_model(model, tokenizer, folder: Path, device: str, version: str) -> MusicGenModel:
+    """Wrap an in-memory MusicGen model: codec rate, frames, codebooks, window limit and melody settings.
+
+    `folder` is only read for `preprocessor_config.json` (melody chroma settings; defaults if absent).
+    """
+    kind = model.config.model_type
     codec = model.config.audio_encoder
     decoder = model.config.decoder
     hop = int(codec.hop_length)
@@ -184,10 +189,10 @@ def _describe(model, tokenizer, folder: Path, config: dict, device: str) -> Musi
     limit = int(getattr(model.generation_config, "max_length", None) or decoder.max_position_embeddings)
     max_frames = min(int(decoder.max_position_embeddings), limit) - 1 - delay
     chroma = None
-    if config["model_type"] == "musicgen_melody":
+    if kind == "musicgen_melody":
         chroma = _chroma_settings(folder, int(codec.sampling_rate), int(model.config.num_chroma))
-    return MusicGenModel(model=model, tokenizer=tokenizer, folder=folder, kind=config["model_type"],
+    return MusicGenModel(model=model, tokenizer=tokenizer, folder=Path(folder), kind=kind,
                          sample_rate=int(codec.sampling_rate), frame_rate=int(codec.frame_rate), hop=hop,
                          codebooks=int(decoder.num_codebooks), channels=int(decoder.audio_channels),
-                         max_frames=max_frames, chroma=chroma, version=model_version(folder, config),
+                         max_frames=max_frames, chroma=chroma, version=version,
                          device=device)
