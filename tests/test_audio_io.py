@@ -231,3 +231,11 @@ def test_samples_equal_libsndfile_float_conversion(tmp_path, subtype):
     path = tmp_path / "x.wav"
     sf.write(path, frames, 8000, subtype=subtype)
     np.testing.assert_array_equal(load_audio(path).samples, sf.read(path, dtype="float32")[0].T)
+
+
+def test_undecodable_mp3_names_the_cause(tmp_path):
+    path = tmp_path / "head.mp3"
+    sf.write(path, _tone(44100, 1, seconds=1.0), 44100, format="MP3", subtype="MPEG_LAYER_III")
+    path.write_bytes(path.read_bytes()[:300])
+    with pytest.raises(AudioFileError, match="corrupt or truncated|holds no audio"):
+        load_audio(path)

@@ -73,7 +73,7 @@ def _open(path: Path) -> sf.SoundFile:
     try:
         return sf.SoundFile(path)
     except _READ_ERRORS as error:
-        raise AudioFileError(path, f"not a readable audio file ({_describe(error)})") from error
+        raise AudioFileError(path, f"not a readable audio file: {_describe(error)}") from error
 
 
 def _describe(error: BaseException) -> str:
@@ -82,6 +82,8 @@ def _describe(error: BaseException) -> str:
     text = text.strip().splitlines()[0].strip().rstrip(".") if text.strip() else type(error).__name__
     if "Format not recognised" in text:
         return "unknown or unsupported format"
+    if "File does not exist or is not a regular file" in text:  # libsndfile's words for an undecodable stream
+        return "no decodable audio stream (corrupt or truncated)"
     return text
 
 
@@ -162,7 +164,7 @@ def load_audio(path: str | Path) -> AudioClip:
         try:
             frames = _read_frames(handle, dtype)
         except _READ_ERRORS as error:
-            raise AudioFileError(path, f"cannot decode the audio ({_describe(error)})") from error
+            raise AudioFileError(path, f"cannot decode the audio: {_describe(error)}") from error
     if frames.shape[0] == 0:
         raise AudioFileError(path, "the file holds no audio (0 frames; truncated or empty)")
     samples = _planar(frames)
@@ -235,5 +237,5 @@ def save_audio(path: str | Path, clip: AudioClip, *, bit_depth: int = 24, dither
             for start in range(0, frames.shape[0], _BLOCK_FRAMES):
                 handle.write(np.ascontiguousarray(frames[start:start + _BLOCK_FRAMES]))
     except _READ_ERRORS as error:
-        raise AudioFileError(path, f"cannot write the file ({_describe(error)})") from error
+        raise AudioFileError(path, f"cannot write the file: {_describe(error)}") from error
     return path
