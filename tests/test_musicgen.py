@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -144,6 +145,24 @@ def test_the_registry_finds_musicgen_by_prefix(checkpoints):
     assert generator.id == "musicgen:musicgen-melody-debug"
     with pytest.raises(ModelError, match="torch backend only"):
         get_generator(f"musicgen:{checkpoints['plain']}", backend="onnx")
+
+
+def test_a_generate_job_runs_musicgen_with_stems_and_reports_progress(checkpoints, reference, tmp_path):
+    from musicsim_gui.jobs.events import Done, Progress
+    from musicsim_gui.jobs.kinds import Generate
+    from musicsim_gui.jobs.runners import SyncRunner
+
+    song, stem = tmp_path / "song.wav", tmp_path / "piano.wav"
+    save_audio(song, reference)
+    save_audio(stem, AudioClip(reference.samples[:, ::-1].copy(), RATE))
+    params = (("seconds", 0.1), ("prompt_seconds", 0.03), ("mode", "text+audio"), ("stem_paths", (("piano", str(stem)),)))
+    spec = Generate(reference=str(song), out_dir=str(tmp_path / "takes"), model=f"musicgen:{checkpoints['plain']}",
+                    instruments=("piano",), seeds=(1,), takes=2, params=params)
+    events = SyncRunner().submit(spec).poll()
+    done = [e for e in events if isinstance(e, Done)]
+    assert len(done) == 1 and [t.seed for t in done[0].result] == [1, 2]
+    assert all(Path(t.path).is_file() and t.params["stem_paths"] == {"piano": str(stem)} for t in done[0].result)
+    assert any("step" in e.message for e in events if isinstance(e, Progress))
 
 
 def test_installed_models_are_generators_by_name(checkpoints, tmp_path, monkeypatch):

@@ -78,6 +78,9 @@ class MusicGenSettings:
     def from_params(cls, params: dict[str, Any], default_seconds: float) -> MusicGenSettings:
         """Settings from request params (unknown keys are ignored); `seconds` defaults to `default_seconds`."""
         known = {name: params[name] for name in cls.__dataclass_fields__ if params.get(name) is not None}
+        for name in ("prompts", "stem_paths"):  # hashable job specs carry mappings as (key, value) pairs
+            if name in known:
+                known[name] = dict(known[name])
         known.setdefault("seconds", default_seconds)
         if "prompt" in params and params["prompt"]:
             known["template"] = str(params["prompt"])
