@@ -61,12 +61,12 @@ def load_excerpt(song: Path, seconds: float | None) -> SongAudio:
 class OracleSeparator:
     """Ideal ratio mask from the true stems of the song being separated (an upper bound, not a model).
 
-    Uses the same STFT size as the built-in model (2048 / 512 at the song's rate), in one piece.
+    Uses the same STFT as the built-in model (4096 / 1024 at the song's rate), in one piece.
     """
 
     id, version, fallback_reason, backend_name = "oracle-irm", "1", None, "numpy"
 
-    def __init__(self, stems: dict[str, np.ndarray], n_fft: int = 2048, hop: int = 512) -> None:
+    def __init__(self, stems: dict[str, np.ndarray], n_fft: int = 4096, hop: int = 1024) -> None:
         self.n_fft, self.hop = n_fft, hop
         self.magnitudes = np.stack([np.abs(stft(stems[n], n_fft, hop)) for n in INSTRUMENTS], axis=1)
 

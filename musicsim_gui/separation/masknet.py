@@ -1,10 +1,12 @@
 """The built-in separation network (torch): a band-pooled temporal convolution network predicting 4 masks.
 
 Architecture (input magnitude `[B, F, T]` of one channel, output masks `[B, S, F, T]`, softmax over S):
-1. Band pooling: bins below `full_bins` (≈ 5.5 kHz at 44.1 kHz) stay individual, higher bins are averaged
-   into roughly constant-Q bands: F = 1025 → K ≈ 280 features per frame. Log-compressed, learned affine.
+1. Band pooling: bins below `full_bins` (384 × 10.8 Hz ≈ 4.1 kHz with the default 4096-point STFT) stay
+   individual, higher bins are averaged into roughly constant-Q bands: F = 2049 → K = 413 features per
+   frame. Log-compressed, learned affine.
 2. A linear encoder to `hidden` channels, then `blocks` residual blocks of a depthwise dilated temporal
-   convolution (dilations 1, 2, 4, 8: ≈ 1.4 s of context at 86 frames/s), batch norm and a pointwise MLP.
+   convolution (dilations 1, 2, 4, 8, kernel 5: ±2.8 s of context at 43 frames/s), batch norm and a
+   pointwise MLP.
 3. A linear decoder from (features, pooled input) to S × K logits, softmax across stems, and a gather that
    expands each band's mask back to its bins. The masks sum to 1, so the stems sum to the mix.
 STFT and iSTFT stay outside (see `stft.py`); the exported ONNX graph is exactly this module.

@@ -30,9 +30,9 @@ class MaskNetConfig:
     """
 
     sample_rate: int = 44100
-    n_fft: int = 2048
-    hop: int = 512
-    full_bins: int = 256
+    n_fft: int = 4096
+    hop: int = 1024
+    full_bins: int = 384
     band_growth: float = 0.06
     hidden: int = 256
     blocks: int = 8

@@ -12,13 +12,15 @@ channel separately. Bins below {full_bins} (≈ {full_hz:.0f} Hz) are kept indiv
 piano partials are resolved; higher bins are averaged into roughly constant-Q bands (growth {band_growth}),
 because above a few kHz the stems differ in envelope and texture more than in exact partials. A linear
 encoder feeds {blocks} residual blocks of depthwise dilated temporal convolutions ({hidden} channels,
-kernel {kernel}, dilations 1-2-4-8: about 1.4 s of context), and a linear decoder predicts one logit per
+kernel {kernel}, dilations 1-2-4-8: several seconds of context), and a linear decoder predicts one logit per
 band and stem; a softmax across the four stems makes the masks sum to one, so the stems always add up to
 the mix. {parameters:,} parameters.
 
-Why this and not a U-Net or a recurrent band-split model: the network had to train to a useful level on
+Why a 4096-point STFT: on the corpus test songs the ideal ratio mask gains about 0.9 dB SDR over 2048
+points (bass and piano partials are resolved, and LoFi drums lose little), and the network sees half as
+many frames per second. Why this and not a U-Net or a recurrent band-split model: the network had to train to a useful level on
 two shared CPU cores within about an hour and run far faster than real time through ONNX Runtime. Dense
-temporal convolutions over ~280 band features cost a few million multiply-adds per frame, train with
+temporal convolutions over ~400 band features cost a few million multiply-adds per frame, train with
 batch norm at a high learning rate, and export to plain ONNX operators (MatMul, Conv, Softmax, Gather);
 a 2-D U-Net at full resolution costs roughly ten times more per frame, and recurrent layers train and run
 more slowly on a CPU for the same context. The full 44.1 kHz band is kept (no 22.05 kHz shortcut) so

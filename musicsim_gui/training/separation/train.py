@@ -4,7 +4,7 @@ Architecture:
 1. Batches of augmented stems `[B, S, n]` come from `dataset.ExampleSampler`; the mix spectrum is the sum
    of the stem spectra (STFT is linear), its band-pooled magnitude goes through the network, and the loss
    is the L1 distance between masked mix magnitudes and the true stem magnitudes (per band), relative to
-   the mix magnitude. Working on ~280 bands instead of 1025 bins halves the cost of a step.
+   the mix magnitude. Working on ~410 bands instead of 2049 bins halves the cost of a step.
 2. Every `val_every` steps: loss and per-stem SDR (complex masks, STFT domain) on a fixed validation set,
    a CSV row and a refreshed plot; the best weights go to `best.safetensors`.
 3. Every `ckpt_every` steps and at the end: `checkpoint.safetensors` (model + optimizer + state). Starting
