@@ -108,3 +108,22 @@ def test_cli_import_demucs(checkpoint, tmp_path):
                              "--models-dir", str(tmp_path)], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "demucs-htdemucs_6s" / "manifest.json").is_file()
+
+
+def test_bag_folder_with_weights_installs_as_a_bag(checkpoint, tmp_path):
+    import shutil
+
+    from demucs.apply import BagOfModels
+
+    bag = tmp_path / "bag"
+    bag.mkdir()
+    shutil.copy(checkpoint, bag / "aaaa1111-00000000.th")
+    shutil.copy(checkpoint, bag / "bbbb2222-00000000.th")
+    (bag / "tiny_ft.yaml").write_text("models: ['aaaa1111', 'bbbb2222']\n"
+                                      "weights: [[1, 0, 0, 0, 0, 0], [0, 1, 1, 1, 1, 1]]\nsegment: 1\n")
+    separator = open_demucs(install_demucs(bag, tmp_path / "models"), device="cpu")
+    assert separator.id == "demucs-tiny_ft" and isinstance(separator.model, BagOfModels)
+    assert len(separator.model.models) == 2
+    (bag / "tiny_ft.yaml").write_text("models: ['cccc3333']\n")
+    with pytest.raises(ModelError, match="cccc3333"):
+        install_demucs(bag, tmp_path / "models")
