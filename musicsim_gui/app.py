@@ -103,6 +103,9 @@ def launch_studio(args: argparse.Namespace) -> int:
     geometry = window.settings.value("window/geometry")
     if geometry is not None:
         window.restoreGeometry(geometry)
+    state = window.settings.value("window/state")
+    if state is not None:
+        window.restoreState(state)
     window.show()
     return int(app.exec())
 

@@ -73,6 +73,14 @@ def test_play_solo_gain_choose_undo_redo(qtbot, audible_window, demo):
     qtbot.waitUntil(lambda: window.transport.position() > 0.3, timeout=5000)
     assert engine.playing
     header = window.track_list.rows["bass"].header
+    slider = header.gain_slider
+    slider.setSliderDown(True)
+    slider.setValue(-120)  # a drag to -12 dB is heard at once but is not an edit yet
+    assert engine._snapshot.gains[0, 0] == pytest.approx(10 ** (-12 / 20), rel=1e-3)
+    assert window.project.project.track("bass").gain_db == 0.0 and window.project.undo_stack.count() == 0
+    slider.setSliderDown(False)
+    assert window.project.project.track("bass").gain_db == pytest.approx(-12.0)
+    assert window.project.undo_stack.count() == 1 and header.gain_label.text() == "-12.0 dB"
     qtbot.mouseClick(header.solo_button, Qt.MouseButton.LeftButton)
     assert window.project.project.track("bass").solo
     header.set_gain(-6.0)
@@ -87,7 +95,7 @@ def test_play_solo_gain_choose_undo_redo(qtbot, audible_window, demo):
     window.actions.undo.trigger()
     assert track.chosen_take_id == track.takes[0].id
     window.actions.undo.trigger()
-    assert track.gain_db == 0.0
+    assert track.gain_db == pytest.approx(-12.0)
     window.actions.redo.trigger()
     assert track.gain_db == pytest.approx(-6.0)
     window.actions.stop.trigger()
