@@ -1,4 +1,4 @@
-"""A screenshot of the studio on the demo song, saved for people to look at ($MUSICSIM_SCREENSHOT_DIR or tmp)."""
+"""The studio's scripts: a screenshot of the demo song ($MUSICSIM_SCREENSHOT_DIR or tmp), and `make run`'s script."""
 
 from __future__ import annotations
 
@@ -8,6 +8,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from gui_helpers import make_demo_folder
+
+from musicsim_gui.gui.demo_project import demo_project
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "resources" / "demo"
@@ -28,3 +31,12 @@ def test_screenshot_of_the_demo_project(tmp_path):
     # The spectrogram area is not empty: sample a row through it and expect many distinct colours.
     colours = {image.pixel(x, 250) for x in range(400, 1500, 5)}
     assert len(colours) > 20
+
+
+def test_run_studio_script_opens_and_quits(tmp_path):
+    project = demo_project(make_demo_folder(tmp_path / "src"), tmp_path / "project")
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    result = subprocess.run([sys.executable, str(ROOT / "scripts" / "run_studio.py"), str(project.folder),
+                             "--quit-after", "2"], capture_output=True, text=True, env=env, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
