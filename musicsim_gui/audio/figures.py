@@ -25,9 +25,14 @@ N_FFT = 2048
 
 
 def _mm_ss(seconds: float, _position: object = None) -> str:
+    """A time-axis label: m:ss on whole seconds, m:ss.s between them (short clips)."""
     sign = "-" if seconds < 0 else ""
     seconds = abs(seconds)
-    return f"{sign}{int(seconds // 60)}:{int(seconds % 60):02d}"
+    if abs(seconds - round(seconds)) < 1e-6:
+        minutes, rest = divmod(int(round(seconds)), 60)
+        return f"{sign}{minutes}:{rest:02d}"
+    minutes, rest = divmod(round(seconds, 1), 60.0)
+    return f"{sign}{int(minutes)}:{rest:04.1f}"
 
 
 def _hz_label(hz: float) -> str:
@@ -95,7 +100,8 @@ def save_spectrogram_png(clips: Sequence[AudioClip], path: str | Path, titles: S
         raise ValueError("no clips to draw")
     titles = list(titles) if titles is not None else [Path(c.source).name or "audio" for c in clips]
     powers = [_mel_power(clip, n_mels, hop_length) for clip in clips]
-    reference = max(max(float(power.max()) for power in powers), 1e-10)
+    loudest = max(float(power.max()) for power in powers)
+    reference = loudest if loudest > 1e-10 else 1.0  # all silent: draw it dark, not at 0 dB
     figure, axes = plt.subplots(len(clips), 1, figsize=(width_in, 1.0 + 2.4 * len(clips)), squeeze=False,
                                 sharex=True, layout="constrained")
     image = None
