@@ -114,17 +114,17 @@ def audio_info(path: str | Path) -> AudioInfo:
 def _read_frames(handle: sf.SoundFile, dtype: str) -> np.ndarray:
     """All remaining frames as `[frames, channels]` of `dtype`, block by block when the header length is implausible."""
     declared = int(handle.frames)
-    if 0 <= declared and declared * handle.channels <= _TRUSTED_SAMPLES:
-        return handle.read(dtype=dtype, always_2d=True)
     blocks = []
-    while True:
+    if 0 <= declared and declared * handle.channels <= _TRUSTED_SAMPLES:
+        blocks.append(handle.read(dtype=dtype, always_2d=True))
+    while True:  # after a plausible length: whatever an estimating header (MP3) left out, usually nothing
         block = handle.read(_BLOCK_FRAMES, dtype=dtype, always_2d=True)
         if block.shape[0] == 0:
             break
         blocks.append(block)
     if not blocks:
         return np.zeros((0, handle.channels), dtype=dtype)
-    return np.concatenate(blocks, axis=0)
+    return blocks[0] if len(blocks) == 1 else np.concatenate(blocks, axis=0)
 
 
 def _planar(frames: np.ndarray) -> np.ndarray:
