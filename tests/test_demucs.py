@@ -127,3 +127,17 @@ def test_bag_folder_with_weights_installs_as_a_bag(checkpoint, tmp_path):
     (bag / "tiny_ft.yaml").write_text("models: ['cccc3333']\n")
     with pytest.raises(ModelError, match="cccc3333"):
         install_demucs(bag, tmp_path / "models")
+
+
+def test_hub_layout_safetensors_with_metadata_installs(checkpoint, tmp_path):
+    import shutil
+
+    installed = install_demucs(checkpoint, tmp_path / "first")
+    hub = tmp_path / "hub"
+    hub.mkdir()
+    shutil.copy(installed / "model0.safetensors", hub / "5c90dfd2.safetensors")
+    (hub / "htdemucs_6s.yaml").write_text("models: ['5c90dfd2']\n")
+    package = load_package(hub / "5c90dfd2.safetensors")
+    assert package.klass == "demucs.htdemucs.HTDemucs" and package.kwargs["segment"] == Fraction(1, 1)
+    separator = open_demucs(install_demucs(hub, tmp_path / "models"), device="cpu")
+    assert separator.id == "demucs-htdemucs_6s" and list(separator.model.sources) == SOURCES
