@@ -3,11 +3,22 @@
 PortAudio reads the device list once when it initialises; `rescan()` re-initialises it so devices that
 appeared (or a JACK server that started) since then become visible. Nothing here raises on a machine
 without sound hardware: the lists are simply empty.
+
+Some host APIs never return from stopping a stream whose server died (PortAudio's JACK back end waits for
+a process thread that is gone). `close_stream` therefore closes on a helper thread with a time limit; if
+it hangs, PortAudio is marked unusable for this process, and its exit handler (which would hang the same
+way) is dropped so the application can still quit.
 """
 
 from __future__ import annotations
 
+import atexit
+import threading
+
 import sounddevice as sd
+
+CLOSE_TIMEOUT_SECONDS = 1.0
+_state = {"wedged": False}
 
 
 def output_devices() -> list[tuple[int, str]]:
@@ -61,10 +72,38 @@ def describe_device(index: int | None) -> str:
         return f"device {index}"
 
 
+def find_output_device(name: str) -> int | None:
+    """The index of the output device called `name` (indices can change after a re-scan)."""
+    for index, label in output_devices():
+        if label == name:
+            return index
+    return None
+
+
 def rescan() -> None:
     """Re-initialise PortAudio so its device list is current. Only call while no stream is open."""
+    if _state["wedged"]:
+        return
     sd._terminate()
     sd._initialize()
+
+
+def close_stream(stream: sd.OutputStream, timeout: float = CLOSE_TIMEOUT_SECONDS) -> bool:
+    """Stop and close `stream`, giving up after `timeout` seconds. Returns False if the host API hung."""
+    closer = threading.Thread(target=stream.close, kwargs={"ignore_errors": True}, name="close audio stream",
+                              daemon=True)
+    closer.start()
+    closer.join(timeout)
+    if not closer.is_alive():
+        return True
+    _state["wedged"] = True
+    atexit.unregister(sd._exit_handler)
+    return False
+
+
+def portaudio_wedged() -> bool:
+    """True once closing a stream hung: no stream can be opened again in this process."""
+    return _state["wedged"]
 
 
 def release() -> None:

@@ -37,6 +37,8 @@ STALL_SECONDS = 1.0
 REOPEN_INTERVAL_SECONDS = 3.0
 """How often `poll()` retries a lost or missing device."""
 
+WEDGED_MESSAGE = ("The audio system stopped responding (did the JACK server quit?). "
+                  "Restart MuSiC Studio to play audio again.")
 RETIRE_SECONDS = 2.0
 """How long a replaced snapshot stays referenced by the engine after the swap."""
 
@@ -54,8 +56,9 @@ class EngineStats:
         gaps: callbacks that came more than two block periods after the previous one.
         max_interval_ms: the longest time between two callbacks, in ms.
         callback_p50_ms, callback_p99_ms, callback_max_ms: callback run time percentiles, in ms.
-        response_p99_ms, response_max_ms: from the device cycle's start to the callback's end (includes
-            waiting for the GIL), in ms; equal to the run time where the host API gives no cycle time.
+        response_p95_ms, response_p99_ms, response_max_ms: from the device cycle's start to the callback's
+            end (includes waiting for the GIL), in ms; equal to the run time where the host API gives no
+            cycle time.
         block_ms: the block period, in ms.
     """
 
@@ -67,6 +70,7 @@ class EngineStats:
     callback_p50_ms: float
     callback_p99_ms: float
     callback_max_ms: float
+    response_p95_ms: float
     response_p99_ms: float
     response_max_ms: float
     block_ms: float
@@ -101,6 +105,7 @@ class PlaybackEngine:
         self.auto_reopen = True
         self._stream: sd.OutputStream | None = None
         self._closing = False
+        self._device_label: str | None = None
         self._last_attempt = 0.0
         self._play_origin = 0
         self._clips: tuple[AudioClip, ...] = ()
@@ -119,6 +124,10 @@ class PlaybackEngine:
         if self._stream is not None:
             return self.available
         self._last_attempt = time.monotonic()
+        if devices.portaudio_wedged():
+            self.available = False
+            self.error = WEDGED_MESSAGE
+            return False
         rates = [self.sample_rate]
         fallback = self._device_default_rate()
         if fallback and fallback != self.sample_rate:
@@ -150,9 +159,16 @@ class PlaybackEngine:
             return str(exc) or type(exc).__name__
         self._stream = stream
         _open_engines.add(id(self))
+        self._device_label = self._label()
         self.available = True
         self.error = ""
         return ""
+
+    def _label(self) -> str | None:
+        """The chosen device's name as `output_devices()` lists it (None for the default output)."""
+        if self.device is None:
+            return None
+        return dict(devices.output_devices()).get(self.device)
 
     def _device_default_rate(self) -> int | None:
         try:
@@ -178,10 +194,11 @@ class PlaybackEngine:
         """Stop and close the stream (the engine can be started again)."""
         stream, self._stream = self._stream, None
         _open_engines.discard(id(self))
+        self.available = False
         if stream is not None:
             self._closing = True
-            stream.close(ignore_errors=True)
-        self.available = False
+            if not devices.close_stream(stream):
+                self.error = WEDGED_MESSAGE
 
     def __enter__(self) -> PlaybackEngine:
         self.start()
@@ -229,16 +246,24 @@ class PlaybackEngine:
             stats = self._stats
             stalled = stats.blocks > 0 and time.perf_counter() - stats.last_start > STALL_SECONDS
             if not stream.active or stalled:
-                self.close()
                 self.error = f"The audio output {devices.describe_device(self.device)} stopped responding."
+                self.close()
         elif stream is not None:
             self.close()
-        if self._stream is None and self.auto_reopen:
+        if self._stream is None and self.auto_reopen and not devices.portaudio_wedged():
             if time.monotonic() - self._last_attempt >= REOPEN_INTERVAL_SECONDS:
-                if not _open_engines:
-                    devices.rescan()
-                self.start()
+                self._reopen()
         return self.available
+
+    def _reopen(self) -> None:
+        """Re-scan the devices (when no stream is open) and try the chosen device again, found by name."""
+        if not _open_engines:
+            devices.rescan()
+        if self._device_label is not None:
+            found = devices.find_output_device(self._device_label)
+            if found is not None:
+                self.device = found
+        self.start()
 
     @staticmethod
     def output_devices() -> list[tuple[int, str]]:
@@ -341,7 +366,7 @@ class PlaybackEngine:
         stats = self._stats
         return EngineStats(stats.blocks, stats.underruns, stats.late, stats.gaps, stats.max_interval * 1000.0,
                            stats.percentile_ms(50),
-                           stats.percentile_ms(99), stats.percentile_ms(100), stats.percentile_ms(99, True),
+                           stats.percentile_ms(99), stats.percentile_ms(100), stats.percentile_ms(95, True), stats.percentile_ms(99, True),
                            stats.percentile_ms(100, True), stats.block_seconds * 1000.0)
 
     def reset_stats(self) -> None:
