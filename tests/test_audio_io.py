@@ -239,3 +239,22 @@ def test_undecodable_mp3_names_the_cause(tmp_path):
     path.write_bytes(path.read_bytes()[:300])
     with pytest.raises(AudioFileError, match="corrupt or truncated|holds no audio"):
         load_audio(path)
+
+
+def test_odd_but_readable_wav_headers(tmp_path):
+    import struct
+
+    frames = _tone(8000, 2)
+    path = tmp_path / "plain.wav"
+    sf.write(path, frames, 8000, subtype="PCM_16")
+    data = path.read_bytes()
+    at = data.find(b"data")
+    streaming = bytearray(data)  # sizes left at 0xFFFFFFFF by a writer that could not seek back
+    streaming[4:8] = streaming[at + 4:at + 8] = struct.pack("<I", 0xFFFFFFFF)
+    listed = bytearray(data[:at] + b"LIST" + struct.pack("<I", 12) + b"INFOISFT" + bytes(4) + data[at:])
+    listed[4:8] = struct.pack("<I", len(listed) - 8)
+    for name, content in (("streaming.wav", streaming), ("listed.wav", listed)):
+        (tmp_path / name).write_bytes(bytes(content))
+        clip = load_audio(tmp_path / name)
+        assert clip.frames == frames.shape[0]
+        np.testing.assert_allclose(clip.samples, frames.T, atol=1.5 / 32768)
