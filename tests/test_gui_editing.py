@@ -53,11 +53,11 @@ def test_ab_switch_plays_the_reference_stem(qtbot, project):
     qtbot.mouseClick(header.ab_button, Qt.MouseButton.LeftButton)
     track = window.project.project.track("bass")
     assert track.listen_reference
-    assert window.project._engine_paths[0] == project.resolve(track.reference_stem)
+    assert window.project.engine_path("bass") == project.resolve(track.reference_stem)
     assert window.track_list.rows["bass"].lane.active_row == 0
     assert header.summary_label.text() == "hearing the reference stem"
     window.actions.undo.trigger()
-    assert not track.listen_reference and window.project._engine_paths[0] == project.take_audio_path(track.takes[0])
+    assert not track.listen_reference and window.project.engine_path("bass") == project.take_audio_path(track.takes[0])
     window.close()
 
 

@@ -91,7 +91,7 @@ def test_play_solo_gain_choose_undo_redo(qtbot, audible_window, demo):
     track = window.project.project.track("bass")
     assert track.chosen_take_id == track.takes[1].id
     assert window.track_list.rows["bass"].lane.active_row == 2
-    assert window.project._engine_paths[0] == demo.take_audio_path(track.takes[1])
+    assert window.project.engine_path("bass") == demo.take_audio_path(track.takes[1])
     window.actions.undo.trigger()
     assert track.chosen_take_id == track.takes[0].id
     window.actions.undo.trigger()

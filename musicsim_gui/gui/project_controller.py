@@ -171,6 +171,10 @@ class ProjectController(QObject):
         self.engine.set_track_clip(index, clip)
         self._engine_paths[index] = path
 
+    def engine_path(self, instrument: str) -> Path | None:
+        """The file the engine is playing on `instrument`'s track (None: silence)."""
+        return self._engine_paths[INSTRUMENTS.index(instrument)]
+
     def preview_gain(self, instrument: str, gain_db: float) -> None:
         """Hear a fader position while it is dragged, without editing the project yet."""
         if self.engine is None or self.project is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QLabel, QPushButton, QVBoxLayout
 
 HEADER_WIDTH = 270
@@ -24,6 +25,7 @@ class ReferenceHeader(QFrame):
         self.info_label.setObjectName("Dim")
         self.separate_button = QPushButton("Separate stems")
         self.separate_button.setToolTip("Split the reference into bass, drums, piano and other")
+        self.separate_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         for widget in (title, self.file_label, self.info_label):
             layout.addWidget(widget)
         layout.addStretch(1)
