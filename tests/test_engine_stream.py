@@ -128,3 +128,18 @@ def test_poll_reopens_a_closed_stream(engine):
     engine._last_attempt = 0.0
     assert engine.poll() is True
     assert engine.available and engine.error == ""
+
+
+def test_without_the_portaudio_library_the_engine_reports_it_and_lists_nothing(monkeypatch):
+    from musicsim_gui.engine import devices
+
+    monkeypatch.setattr(devices, "sd", None)
+    monkeypatch.setattr(devices, "MISSING_PORTAUDIO", "PortAudio is not available (test); install libportaudio2.")
+    assert devices.output_devices() == [] and devices.default_output_device() is None
+    assert devices.hostapi_output_device("JACK") is None
+    engine = PlaybackEngine(RATE, 256)
+    assert engine.start() is False
+    assert "libportaudio2" in engine.error
+    engine.set_sources([tone(0.5)], [ChannelStrip()])
+    engine.play()
+    assert engine.poll() is False

@@ -14,15 +14,43 @@ from __future__ import annotations
 
 import atexit
 import threading
+from collections.abc import Callable
 
-import sounddevice as sd
+try:
+    import sounddevice as sd
+except OSError as error:  # the PortAudio library itself is missing: no audio, but everything else works
+    sd = None
+    MISSING_PORTAUDIO = f"PortAudio is not available ({error}); install libportaudio2 to play audio."
+else:
+    MISSING_PORTAUDIO = ""
 
 CLOSE_TIMEOUT_SECONDS = 1.0
 _state = {"wedged": False}
 
 
+def open_output_stream(sample_rate: int, blocksize: int, device: int | None, callback: Callable[..., None],
+                       finished_callback: Callable[[], None]):  # noqa: ANN201 - a sounddevice.OutputStream
+    """Open (not start) a stereo float32 output stream. Raises whatever PortAudio raises."""
+    if sd is None:
+        raise OSError(MISSING_PORTAUDIO)
+    return sd.OutputStream(samplerate=sample_rate, blocksize=blocksize, device=device, channels=2,
+                           dtype="float32", callback=callback, finished_callback=finished_callback)
+
+
+def default_rate(device: int | None) -> int | None:
+    """The default sample rate of output `device` (None = default output), or None when unknown."""
+    if sd is None:
+        return None
+    try:
+        return int(sd.query_devices(device, "output")["default_samplerate"])
+    except Exception:  # no such device (PortAudio raises several types)
+        return None
+
+
 def output_devices() -> list[tuple[int, str]]:
     """Every device that can play sound, as `(index, "name (host API)")`, in PortAudio's order."""
+    if sd is None:
+        return []
     try:
         devices = sd.query_devices()
         hostapis = sd.query_hostapis()
@@ -34,6 +62,8 @@ def output_devices() -> list[tuple[int, str]]:
 
 def default_output_device() -> int | None:
     """The index of PortAudio's default output device, or None when there is none."""
+    if sd is None:
+        return None
     try:
         index = sd.default.device[1]
         if index is None or index < 0:
@@ -48,6 +78,8 @@ def hostapi_output_device(hostapi_name: str) -> int | None:
 
     For example `hostapi_output_device("JACK")` finds a running JACK server's device. None when absent.
     """
+    if sd is None:
+        return None
     try:
         hostapis = sd.query_hostapis()
     except sd.PortAudioError:
@@ -66,6 +98,8 @@ def describe_device(index: int | None) -> str:
     """A device's name for messages ("default output" for None)."""
     if index is None:
         return "default output"
+    if sd is None:
+        return f"device {index}"
     try:
         return str(sd.query_devices(index)["name"])
     except (sd.PortAudioError, ValueError):
@@ -82,13 +116,13 @@ def find_output_device(name: str) -> int | None:
 
 def rescan() -> None:
     """Re-initialise PortAudio so its device list is current. Only call while no stream is open."""
-    if _state["wedged"]:
+    if _state["wedged"] or sd is None:
         return
     sd._terminate()
     sd._initialize()
 
 
-def close_stream(stream: sd.OutputStream, timeout: float = CLOSE_TIMEOUT_SECONDS) -> bool:
+def close_stream(stream, timeout: float = CLOSE_TIMEOUT_SECONDS) -> bool:  # noqa: ANN001 - an OutputStream
     """Stop and close `stream`, giving up after `timeout` seconds. Returns False if the host API hung."""
     closer = threading.Thread(target=stream.close, kwargs={"ignore_errors": True}, name="close audio stream",
                               daemon=True)
@@ -108,4 +142,5 @@ def portaudio_wedged() -> bool:
 
 def release() -> None:
     """Let go of PortAudio (closing its host API connections, e.g. to a JACK server about to stop)."""
-    sd._terminate()
+    if sd is not None:
+        sd._terminate()

@@ -15,8 +15,6 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import sounddevice as sd
-
 from musicsim_gui.audio.clip import AudioClip
 from musicsim_gui.audio.mixkernel import ChannelStrip, MixScratch
 from musicsim_gui.engine import devices
@@ -103,7 +101,7 @@ class PlaybackEngine:
         self.available = False
         self.error = ""
         self.auto_reopen = True
-        self._stream: sd.OutputStream | None = None
+        self._stream = None  # a sounddevice.OutputStream while open
         self._closing = False
         self._device_label: str | None = None
         self._last_attempt = 0.0
@@ -124,12 +122,12 @@ class PlaybackEngine:
         if self._stream is not None:
             return self.available
         self._last_attempt = time.monotonic()
-        if devices.portaudio_wedged():
+        if devices.portaudio_wedged() or devices.MISSING_PORTAUDIO:
             self.available = False
-            self.error = WEDGED_MESSAGE
+            self.error = devices.MISSING_PORTAUDIO or WEDGED_MESSAGE
             return False
         rates = [self.sample_rate]
-        fallback = self._device_default_rate()
+        fallback = devices.default_rate(self.device)
         if fallback and fallback != self.sample_rate:
             rates.append(fallback)
         failure = ""
@@ -147,9 +145,7 @@ class PlaybackEngine:
             self._set_rate(rate)
         stream = None
         try:
-            stream = sd.OutputStream(samplerate=rate, blocksize=self.blocksize, device=self.device, channels=2,
-                                     dtype="float32", callback=self._callback,
-                                     finished_callback=self._finished)
+            stream = devices.open_output_stream(rate, self.blocksize, self.device, self._callback, self._finished)
             self._closing = False
             stream.start()
         except Exception as exc:  # PortAudio reports missing devices as several exception types
@@ -169,13 +165,6 @@ class PlaybackEngine:
         if self.device is None:
             return None
         return dict(devices.output_devices()).get(self.device)
-
-    def _device_default_rate(self) -> int | None:
-        try:
-            info = sd.query_devices(self.device, "output")
-        except Exception:  # no such device: nothing to fall back to
-            return None
-        return int(info["default_samplerate"])
 
     def _set_rate(self, rate: int) -> None:
         """Change the stream rate: rebuild the meters, stats and snapshot for it (no stream running)."""
