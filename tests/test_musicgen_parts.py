@@ -105,3 +105,36 @@ def test_sampler_guides_reproduces_and_cancels():
     with pytest.raises(CancelledError):
         sampler(None, scores[:3])
     assert events == [0.1, 0.2]
+
+
+def test_onnx_decoder_step_matches_the_transformers_decoder(tmp_path):
+    from transformers import MusicgenForConditionalGeneration
+
+    from musicsim_gui.generation.musicgen.debug import debug_config
+    from musicsim_gui.generation.musicgen.onnx_decoder import (
+        OnnxDecoderStep,
+        cross_cache,
+        decoder_step,
+        empty_past,
+        export_decoder_step,
+    )
+
+    torch.manual_seed(0)
+    model = MusicgenForConditionalGeneration(debug_config()).eval()
+    rows, codebooks, length, cond = 3, 2, 6, 5
+    ids = torch.randint(0, 64, (rows, codebooks, length))
+    states, mask = torch.randn(rows, cond, 16), torch.ones(rows, cond)
+    mask[2], mask[1, 3:] = 0, 0  # a null condition and a padded one
+    with torch.no_grad():
+        reference = model.decoder(input_ids=ids.reshape(rows * codebooks, length), encoder_hidden_states=states,
+                                  encoder_attention_mask=mask).logits.reshape(rows, codebooks, length, -1)
+        cross, bias = cross_cache(model, states, mask)
+        logits, _ = decoder_step(model)(ids, empty_past(model, rows), cross, bias)
+    np.testing.assert_allclose(logits.numpy(), reference.numpy(), atol=1e-5)
+    runner = OnnxDecoderStep(export_decoder_step(model, tmp_path / "step.onnx", {"name": "debug"}), device="cpu")
+    prefill, past = runner.run(ids[:, :, :4].numpy(), empty_past(model, rows).numpy(), cross.numpy(), bias.numpy())
+    np.testing.assert_allclose(prefill, reference[:, :, :4].numpy(), atol=1e-4)
+    for position in (4, 5):  # cached steps
+        step, past = runner.run(ids[:, :, position:position + 1].numpy(), past, cross.numpy(), bias.numpy())
+        np.testing.assert_allclose(step[:, :, 0], reference[:, :, position].numpy(), atol=1e-4)
+    assert past.shape[4] == length and runner.backend.metadata()["part"] == "decoder_step"
