@@ -69,6 +69,7 @@ class MainWindow(QMainWindow):
         connect_transport(self)
         connect_tracks(self)
         self._ticks = 0
+        self._playhead = 0.0
         self._first_frame_callbacks: list = []
         self.first_frame_done = False
         self.timer = QTimer(self)
@@ -101,8 +102,7 @@ class MainWindow(QMainWindow):
         seconds = self.transport.position()
         if self.transport.playing:
             self._follow(seconds)
-        self.reference_lane.set_playhead(seconds)
-        self.track_list.set_playhead(seconds)
+        self._move_playhead(seconds)
         tempo = self.project.project.tempo_bpm if self.project.project else None
         self.transport_bar.show_position(seconds, tempo)
         engine = self.transport.engine
@@ -115,6 +115,17 @@ class MainWindow(QMainWindow):
             self.actions.play.setIcon(self.style().standardIcon(
                 self.style().StandardPixmap.SP_MediaPause if self.transport.playing
                 else self.style().StandardPixmap.SP_MediaPlay))
+
+    def _move_playhead(self, seconds: float) -> None:
+        """Move every playhead, but only when it would move by at least one screen pixel (repaints cost)."""
+        timeline = self.reference_lane.timeline
+        (x0, x1), _ = timeline.viewRange()
+        pixel = (x1 - x0) / max(1.0, timeline.width())
+        if abs(seconds - self._playhead) < pixel:
+            return
+        self._playhead = seconds
+        self.reference_lane.set_playhead(seconds)
+        self.track_list.set_playhead(seconds)
 
     def _follow(self, seconds: float) -> None:
         """Page the time axis when the playhead leaves the visible range (zoomed in)."""
