@@ -23,6 +23,8 @@ from musicsim_gui.jobs.handle import JobHandle
 from musicsim_gui.jobs.spec import JobContext, JobSpec, run_job
 
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+REAP_SECONDS = 10.0
+"""How long a worker may take to exit after its last event before it is terminated."""
 
 
 def _worker_main(spec: JobSpec, pipe, cancel_event, nice: int, threads: int) -> None:  # noqa: ANN001
@@ -93,10 +95,16 @@ class ProcessHandle(JobHandle):
             self.process.kill()
 
     def _finish(self) -> None:
+        """Called from `poll()` on the GUI thread: never wait here for the worker to exit."""
         if self._timer is not None:
             self._timer.cancel()
-        self.process.join(5.0)
         self._reader.close()
+        threading.Thread(target=self._reap, name=f"reap {self.spec.title}", daemon=True).start()
+
+    def _reap(self) -> None:
+        """Wait for the worker to exit after its last event; stop it if it lingers."""
+        self.process.join(REAP_SECONDS)
+        self._terminate()
 
 
 class ProcessRunner:
