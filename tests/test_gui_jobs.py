@@ -91,6 +91,7 @@ def test_separate_sets_reference_stems(qtbot, window):
     project = window.project.project
     for track in project.tracks.values():
         track.reference_stem = None
+        track.listen_reference = False
     window.refresh_tracks()
     assert window.track_list.rows["drums"].lane.rows[0].label == "no stem"
     key = window.jobs.separate()
@@ -98,6 +99,8 @@ def test_separate_sets_reference_stems(qtbot, window):
     tick_until(qtbot, window, lambda: row.finished, timeout=120)
     assert "4 stems ready" in row.status_label.text(), row.status_label.text()
     assert project.track("drums").reference_stem == "stems/drums.flac"
+    assert project.track("drums").listen_reference and not project.track("bass").listen_reference
     wait_loaded(qtbot, window)
     assert window.track_list.rows["drums"].lane.rows[0].label == "stem"
     assert 0 in window.track_list.rows["drums"].lane.waveforms
+    assert window.track_list.rows["drums"].lane.active_row == 0

@@ -217,7 +217,10 @@ class JobsController(QObject):
         for name in stems:
             if name in project.tracks:
                 path = project.folder / "stems" / f"{name}.flac"
-                project.track(name).reference_stem = project.relative(path)
+                track = project.track(name)
+                track.reference_stem = project.relative(path)
+                if track.chosen_take_id is None:  # nothing else to hear on this track: play the stem
+                    track.listen_reference = True
                 paths.append(path)
         save_project(project)
         controller.reload_paths(paths)
