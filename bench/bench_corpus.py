@@ -55,7 +55,7 @@ def stages(seeds: list[int], folder: Path) -> tuple[Clock, float]:
         clock.time("write files", write_song, rendered, folder / str(seed))
         midi = song_to_midi(song)
         for instrument in midi.instruments:
-            clock.time("synth (pretty_midi)", instrument.fluidsynth, fs=44100, sf2_path=str(soundfont_path()))
+            clock.time("synth (pretty_midi)", instrument.fluidsynth, fs=44100, synthesizer=str(soundfont_path()))
         seconds += song.duration
     return clock, seconds
 
