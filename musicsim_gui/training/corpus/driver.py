@@ -91,6 +91,9 @@ def _nice_worker() -> None:
 
 def make_corpus(request: CorpusRequest, progress: Progress | None = None) -> CorpusReport:
     """Make every missing song of `request`; returns what happened."""
+    from musicsim_gui.training.corpus.synth import check_renderer
+
+    check_renderer()
     report = CorpusReport()
     layout.write_readme(request.root)
     todo, done = plan(request)

@@ -50,6 +50,12 @@ def _fluidsynth():
     return fluidsynth, write
 
 
+def check_renderer() -> None:
+    """Raise MusicSimError (naming what is missing) unless FluidSynth and the SoundFont are available."""
+    soundfont_path()
+    _fluidsynth()
+
+
 def _channels(voices: list[Voice]) -> list[int]:
     melodic = iter(channel for channel in range(16) if channel != DRUM_CHANNEL)
     return [DRUM_CHANNEL if voice.is_drum else next(melodic) for voice in voices]
