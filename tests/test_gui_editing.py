@@ -8,6 +8,7 @@ import pytest
 from gui_helpers import make_demo_folder, wait_loaded
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
+from PySide6.QtWidgets import QMessageBox
 
 from musicsim_gui.app import create_main_window
 from musicsim_gui.core.projectfile import load_project
@@ -23,6 +24,7 @@ def project(tmp_path):
 
 def open_window(qtbot, folder, audio=False):
     win = create_main_window(folder, audio=audio)
+    win.confirm_unsaved = False  # windows closed by the fixtures never ask
     qtbot.addWidget(win)
     win.show()
     wait_loaded(qtbot, win)
@@ -143,3 +145,15 @@ def test_missing_output_device_leaves_a_working_studio_with_a_notice(qtbot, proj
     window.project.toggle_mute("bass")
     assert window.project.project.track("bass").mute
     window.close()
+
+
+def test_closing_with_unsaved_edits_asks_first(qtbot, project):
+    window = open_window(qtbot, project.folder)
+    window.confirm_unsaved = True
+    window.project.toggle_mute("piano")
+    answers = [QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Save]
+    window.ask_save_changes = lambda: answers.pop(0)
+    assert not window.close() and window.isVisible()
+    assert not load_project(project.folder).track("piano").mute
+    assert window.close() and not answers
+    assert load_project(project.folder).track("piano").mute

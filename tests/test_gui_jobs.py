@@ -22,6 +22,7 @@ from musicsim_gui.jobs import SleepSteps
 def window(qtbot, tmp_path):
     project = demo_project(make_demo_folder(tmp_path / "demo-source"), tmp_path / "project")
     win = create_main_window(project.folder, audio=False)
+    win.confirm_unsaved = False
     qtbot.addWidget(win)
     win.show()
     wait_loaded(qtbot, win)

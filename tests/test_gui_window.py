@@ -20,6 +20,7 @@ def demo(tmp_path):
 
 def open_window(qtbot, folder, audio: bool):
     win = create_main_window(folder, audio=audio)
+    win.confirm_unsaved = False  # windows closed by the fixtures never ask
     qtbot.addWidget(win)
     win.resize(1400, 900)
     win.show()

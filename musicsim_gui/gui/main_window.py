@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QFileDialog, QMainWindow, QSplitter
+from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QSplitter
 
 from musicsim_gui.core.errors import MusicSimError
 from musicsim_gui.core.instruments import INSTRUMENTS
@@ -68,6 +68,7 @@ class MainWindow(QMainWindow):
             dock.hide()  # appears with the first job or notice; View > Jobs toggles it
         connect_transport(self)
         connect_tracks(self)
+        self.confirm_unsaved = True
         self._ticks = 0
         self._playhead = 0.0
         self._first_frame_callbacks: list = []
@@ -139,6 +140,8 @@ class MainWindow(QMainWindow):
 
     def open_path(self, path: str | Path) -> bool:
         """Open a project folder or an audio file; shows a notice and returns False if that fails."""
+        if not self.confirm_discard():
+            return False
         try:
             self.files.open_path(path)
         except MusicSimError as error:
@@ -209,7 +212,27 @@ class MainWindow(QMainWindow):
         dirty = "" if self.project.undo_stack.isClean() else " *"
         self.setWindowTitle(f"{name}{dirty} \u2014 MuSiC Studio")
 
+    def ask_save_changes(self) -> QMessageBox.StandardButton:
+        """Ask whether to save unsaved edits: Save, Discard or Cancel."""
+        buttons = (QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
+                   | QMessageBox.StandardButton.Cancel)
+        return QMessageBox.question(self, "Unsaved changes", "Save the changes to this project first?",
+                                    buttons, QMessageBox.StandardButton.Save)
+
+    def confirm_discard(self) -> bool:
+        """True when the open project may be closed: it is saved, or the user saved or discarded its edits."""
+        if not self.confirm_unsaved or self.project.project is None or self.project.undo_stack.isClean():
+            return True
+        answer = self.ask_save_changes()
+        if answer == QMessageBox.StandardButton.Save:
+            self.save()
+            return self.project.undo_stack.isClean()
+        return answer == QMessageBox.StandardButton.Discard
+
     def closeEvent(self, event) -> None:  # noqa: N802
+        if not self.confirm_discard():
+            event.ignore()
+            return
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/state", self.saveState())
         self.timer.stop()
