@@ -3,15 +3,16 @@
 Both run the same randomly initialised model in the same process, alternating, on the same text prompt:
 - plain: `model.generate(**text, max_new_tokens=N)` with the released generation defaults (sampling, top-k 250,
   classifier-free guidance 3), once per take (how a per-take loop calls it) and once batched;
-- ours: `generator.compose` (seeded per-take sampling, progress/ETA/cancel per step, all takes in one batch).
-Reported: wall seconds, ms per decoding step, real-time factor (wall seconds per second of audio) and the
-ratio plain / ours (> 1 means ours is faster).
+- ours: `generator.compose` (seeded per-take sampling, progress/ETA/cancel per step, all takes in one batch),
+  with the transformers decoder, and (`--onnx`) with the decoder step exported to ONNX Runtime.
+Reported: wall seconds, ms per decoding step, real-time factor (wall seconds per second of audio) and each
+case's wall time divided by ours with the transformers decoder (> 1 = slower than that).
 
 `--config tiny` is the debug checkpoint; `--config small` is the published musicgen-small architecture
 (T5-base, 32 kHz EnCodec, 24-layer 1024-wide decoder with 4 codebooks), random weights: speed does not depend
 on the weight values. Speed on a GPU could not be measured where this was written (no device).
 
-Run: `.venv/bin/python bench/bench_musicgen.py --config tiny --tokens 100 --takes 4`
+Run: `.venv/bin/python bench/bench_musicgen.py --config tiny --tokens 100 --takes 4 --onnx`
      `.venv/bin/python bench/bench_musicgen.py --config small --tokens 8 --takes 2 --repeats 1`
 """
 
@@ -76,6 +77,16 @@ def run_plain(loaded, tokens: int, takes: int, batched: bool) -> float:
     return time.perf_counter() - started
 
 
+def with_onnx_runner(loaded, folder: Path):
+    """A copy of `loaded` that decodes through the exported decoder step."""
+    import dataclasses
+
+    from musicsim_gui.generation.musicgen.onnx_decoder import OnnxDecoderStep, export_decoder_step
+
+    path = export_decoder_step(loaded.model, folder / "decoder-step.onnx")
+    return dataclasses.replace(loaded, runner=OnnxDecoderStep(path, device="cpu"))
+
+
 def run_ours(loaded, tokens: int, takes: int) -> float:
     delay = loaded.codebooks // loaded.channels - 1
     settings = MusicGenSettings(mode="text+audio", seconds=(tokens - delay) / loaded.frame_rate, prompt_seconds=0.0,
@@ -94,6 +105,7 @@ def main() -> None:
     parser.add_argument("--takes", type=int, default=4)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
+    parser.add_argument("--onnx", action="store_true", help="also time the ONNX Runtime decoder step")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     with tempfile.TemporaryDirectory() as scratch:
@@ -104,6 +116,9 @@ def main() -> None:
         cases = {"plain generate, one call per take": lambda: run_plain(loaded, args.tokens, args.takes, False),
                  "plain generate, takes batched": lambda: run_plain(loaded, args.tokens, args.takes, True),
                  "ours (compose), takes batched": lambda: run_ours(loaded, args.tokens, args.takes)}
+        if args.onnx:
+            onnx_loaded = with_onnx_runner(loaded, Path(scratch))
+            cases["ours (compose, ONNX decoder step)"] = lambda: run_ours(onnx_loaded, args.tokens, args.takes)
         for case in cases.values():  # warm-up (allocator, lazy initialisation)
             case() if args.config == "tiny" else None
         times: dict[str, list[float]] = {name: [] for name in cases}
@@ -112,7 +127,7 @@ def main() -> None:
                 times[name].append(case())
     audio_s = args.takes * (args.tokens - 3) / loaded.frame_rate
     ours = statistics.median(times["ours (compose), takes batched"])
-    print(f"{'case':38s} {'wall s':>8s} {'ms/step':>9s} {'RTF':>8s} {'plain/ours':>10s}")
+    print(f"{'case':38s} {'wall s':>8s} {'ms/step':>9s} {'RTF':>8s} {'÷ ours':>10s}")
     for name, values in times.items():
         wall = statistics.median(values)
         steps = args.tokens * (args.takes if "per take" in name else 1)

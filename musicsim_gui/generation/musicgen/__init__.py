@@ -10,24 +10,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from musicsim_gui.core.errors import ModelError
 from musicsim_gui.generation.base import register_family, register_prefix
 
 FAMILY = "musicgen"
-
-
-def _device(backend: str) -> str:
-    """MusicGen runs through torch: "auto"/"torch" pick CUDA when available; there is no ONNX path."""
-    if backend == "onnx":
-        raise ModelError("MusicGen runs on the torch backend only; choose --backend torch or auto")
-    return "auto"
 
 
 def make_generator(spec: str | Path, backend: str = "auto"):
     """A `MusicGenGenerator` for a folder, an installed model name or a cached hub repo id."""
     from musicsim_gui.generation.musicgen.generator import MusicGenGenerator
 
-    return MusicGenGenerator(spec, device=_device(backend))
+    return MusicGenGenerator(spec, device="auto", backend=backend)
 
 
 register_family(FAMILY, make_generator)

@@ -47,14 +47,22 @@ class MusicGenGenerator:
     Args:
         spec: a checkpoint folder, an installed model name, or a hub repo id in the local Hugging Face cache.
         device: "auto", "cpu" or "cuda".
+        backend: "auto"/"torch" (transformers decoding) or "onnx" (the decoder step exported once to the cache
+            folder and run on ONNX Runtime; mono MusicGen checkpoints only).
     """
 
-    def __init__(self, spec: str | Path, device: str = "auto") -> None:
+    def __init__(self, spec: str | Path, device: str = "auto", backend: str = "auto") -> None:
         self.folder = resolve_model_folder(spec)
         config = read_config(self.folder)
         self.id = f"musicgen:{self.folder.name}"
         self.version = model_version(self.folder, config)
+        if backend not in ("auto", "torch", "onnx"):
+            raise ModelError(f"unknown backend {backend!r} (auto, torch or onnx)")
+        if backend == "onnx" and config["model_type"] != "musicgen":
+            raise ModelError(f"{self.folder}: the ONNX backend supports MusicGen, not {config['model_type']}; "
+                             "use --backend torch")
         self.device = device
+        self.backend = backend
         self._loaded: MusicGenModel | None = None
 
     @property
@@ -62,6 +70,8 @@ class MusicGenGenerator:
         """The loaded checkpoint (loads it on first use)."""
         if self._loaded is None:
             self._loaded = load_musicgen(self.folder, self.device)
+            if self.backend == "onnx":
+                self._loaded.runner = _onnx_runner(self._loaded)
         return self._loaded
 
     def unload(self) -> None:
@@ -88,6 +98,18 @@ class MusicGenGenerator:
         return [GeneratedTake(instrument, AudioClip(audio[i][:, :total], loaded.sample_rate, source=self.id),
                               seed, self.id, self.version, settings.to_params(instrument))
                 for i, (instrument, seed) in enumerate(rows)]
+
+
+def _onnx_runner(loaded: MusicGenModel):
+    """The decoder step on ONNX Runtime, exported into the cache folder on first use."""
+    from musicsim_gui.generation.musicgen.onnx_decoder import OnnxDecoderStep, export_decoder_step
+    from musicsim_gui.runtime.paths import cache_dir
+
+    path = cache_dir() / "musicgen-onnx" / f"{loaded.version}-decoder-step.onnx"
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        export_decoder_step(loaded.model, path, {"name": loaded.folder.name, "version": loaded.version})
+    return OnnxDecoderStep(path, device=loaded.device)
 
 
 def _source(request: GenerationRequest, settings: MusicGenSettings, instrument: str,
@@ -161,6 +183,8 @@ def _decode_window(loaded: MusicGenModel, win: Window, prompt: np.ndarray, texts
     import torch
     from transformers import LogitsProcessorList
 
+    if loaded.runner is not None:
+        return _decode_window_onnx(loaded, win, prompt, texts, sampler)
     kwargs: dict[str, Any] = text_inputs(loaded, texts, sampler.settings.guidance_scale)
     guidance = kwargs.pop("guidance_scale")
     if win.prompt_frames > 0:
@@ -178,6 +202,19 @@ def _decode_window(loaded: MusicGenModel, win: Window, prompt: np.ndarray, texts
         except (RuntimeError, ValueError) as error:
             raise ModelError(f"{loaded.folder}: MusicGen decoding failed ({error})") from error
     values = values.float().cpu().numpy()
+    want = (win.prompt_frames + win.new_frames) * loaded.hop
+    if values.shape[-1] < want:
+        values = np.pad(values, ((0, 0), (0, 0), (0, want - values.shape[-1])))
+    return np.ascontiguousarray(values[..., :want], dtype=np.float32)
+
+
+def _decode_window_onnx(loaded: MusicGenModel, win: Window, prompt: np.ndarray, texts: list[str | None],
+                        sampler: StepSampler) -> np.ndarray:
+    """`_decode_window` with the decoder step on ONNX Runtime (same output layout)."""
+    from musicsim_gui.generation.musicgen.onnx_generate import decode_codes, onnx_window_codes
+
+    codes = encode_prompt(loaded, prompt) if win.prompt_frames > 0 else None
+    values = decode_codes(loaded, onnx_window_codes(loaded, loaded.runner, texts, codes, win.new_frames, sampler))
     want = (win.prompt_frames + win.new_frames) * loaded.hop
     if values.shape[-1] < want:
         values = np.pad(values, ((0, 0), (0, 0), (0, want - values.shape[-1])))

@@ -37,6 +37,7 @@ class MusicGenModel:
         max_frames: the longest decoding window in codec frames.
         chroma: (sample_rate, n_fft, hop_length, num_chroma) of the melody features, or None.
         version: a short content id of the configuration.
+        runner: the decoder step on ONNX Runtime (`onnx_decoder.OnnxDecoderStep`) when decoding through ONNX.
     """
 
     model: Any
@@ -52,6 +53,7 @@ class MusicGenModel:
     chroma: tuple[int, int, int, int] | None
     version: str
     device: str
+    runner: Any = None
 
     @property
     def is_melody(self) -> bool:
