@@ -69,6 +69,22 @@ def test_playback_keeps_real_time_pace_while_a_worker_process_burns_cpu(jack_dev
     assert stats.response_p95_ms < 0.5 * stats.block_ms, stats  # a thread job gives ~7 ms here
 
 
+def test_a_rate_the_device_refuses_falls_back_to_its_own_rate(jack_device):
+    clip = AudioClip(np.zeros((2, 44100 * 2), np.float32), 44100)
+    engine = PlaybackEngine(44100, BLOCK, device=jack_device)
+    engine.set_sources([clip], [ChannelStrip()])
+    engine.seek(0.5)
+    engine.set_loop(0.25, 1.5)
+    try:
+        assert engine.start(), engine.error
+        assert (engine.sample_rate, engine.requested_rate) == (RATE, 44100)
+        assert engine.duration == pytest.approx(2.0)
+        assert engine.position_seconds == pytest.approx(0.5)
+        assert engine.loop == (0.25, 1.5)
+    finally:
+        engine.close()
+
+
 SERVER_DIES = r"""
 import os, subprocess, sys, time
 name = f"musicsim-vanish-{os.getpid()}"

@@ -89,13 +89,15 @@ class PlaybackEngine:
 
     Args:
         sample_rate: the stream rate in Hz (clips are converted to it); if the device refuses it, the
-            device's own default rate is used instead.
+            device's own default rate is used instead (`sample_rate` then says which, `requested_rate`
+            keeps the wish for the next open).
         blocksize: frames per callback.
         device: a PortAudio output device index, or None for the default output.
     """
 
     def __init__(self, sample_rate: int = 48000, blocksize: int = 256, device: int | None = None) -> None:
         self.sample_rate = int(sample_rate)
+        self.requested_rate = self.sample_rate
         self.blocksize = int(blocksize)
         self.device = device
         self.available = False
@@ -126,9 +128,9 @@ class PlaybackEngine:
             self.available = False
             self.error = devices.MISSING_PORTAUDIO or WEDGED_MESSAGE
             return False
-        rates = [self.sample_rate]
+        rates = [self.requested_rate]
         fallback = devices.default_rate(self.device)
-        if fallback and fallback != self.sample_rate:
+        if fallback and fallback != self.requested_rate:
             rates.append(fallback)
         failure = ""
         for rate in rates:
