@@ -138,7 +138,7 @@ def test_onnx_export_matches_torch(tmp_path):
 
 def test_cli_import_spleeter(tmp_path):
     result = subprocess.run([sys.executable, "-m", "musicsim_gui", "models", "import-spleeter",
-                             str(FIXTURES / "2stems-tiny"), "--models-dir", str(tmp_path), "--name", "sp2"],
+                             str(FIXTURES / "2stems-tiny"), "--models-dir", str(tmp_path), "--name", "sp2", "--no-onnx"],
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "sp2" / "manifest.json").is_file()
@@ -168,7 +168,8 @@ def test_registry_offers_an_imported_model_and_the_cli_separates_with_it(tmp_pat
     song = tmp_path / "song.wav"
     soundfile.write(song, np.random.default_rng(2).standard_normal((44100, 2)).astype(np.float32) * 0.1, 44100)
     separated = subprocess.run([*run, "separate", str(song), "-o", str(tmp_path / "stems"), "--model",
-                                "spleeter-2stems", "--backend", "torch"],
+                                "spleeter-2stems"],
                                capture_output=True, text=True, timeout=120, env=env)
     assert separated.returncode == 0, separated.stderr
+    assert (tmp_path / "data" / "models" / "spleeter-2stems" / "model.onnx").is_file()
     assert {p.stem for p in (tmp_path / "stems").iterdir()} >= {"bass", "drums", "piano", "other"}

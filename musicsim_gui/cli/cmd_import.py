@@ -41,7 +41,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     spleeter.add_argument("path", help="the release folder (model.index, model.data-…) or its .tar.gz")
     spleeter.add_argument("--sixteen-khz", action="store_true",
                           help="the weights are a -16kHz release (needed when the name does not say so)")
-    spleeter.add_argument("--onnx", action="store_true", help="also export the network to ONNX (needs torch)")
+    spleeter.add_argument("--no-onnx", dest="onnx", action="store_false",
+                          help="skip the ONNX export (ONNX Runtime is about 3x faster than torch on a CPU)")
     _common(spleeter)
     spleeter.set_defaults(handler=_spleeter)
     demucs = group.add_parser("import-demucs", help="import a Demucs checkpoint (.th)")
