@@ -4,9 +4,9 @@ Sizes:
 - `paper`: the MuSiC paper's sizes — ViT-B/16 (768 wide, 12 layers, 12 heads) over a 224×224 log-mel image and
   Donahue et al.'s WaveGAN (model size d=64, 5 transposed convolutions, 16,384 samples at 16 kHz).
 - `small`: what the shipped default is trained with on a CPU: a 4-layer, 128-wide ViT over a 64×256 mel image
-  and WaveGAN heads with d=16 (the same 5-layer, stride-4, kernel-25 shape as the paper, 16× fewer FLOPs per
-  sample) that start from 32 instead of 16 positions: 32,768 samples = 2.05 s at 16 kHz, long enough for a
-  2-beat loop at 60 BPM and a whole 4/4 bar at 117 BPM.
+  and WaveGAN heads with d=12 (the paper's 5-layer, stride-4, kernel-25 shape with 28× fewer FLOPs per
+  sample) starting from 24 positions: 24,576 samples = 2.05 s at 12 kHz (content up to 6 kHz), long enough
+  for a 2-beat loop from 59 BPM and a whole 4/4 bar from 117 BPM.
 - `debug`: random-weight toy sizes for tests (4,096-sample windows).
 """
 
@@ -92,7 +92,11 @@ CONFIGS: dict[str, ModelConfig] = {
         vit=ViTConfig(patch=(16, 16), dim=768, depth=12, heads=12, mlp_ratio=4.0, embedding=768),
         head=HeadConfig(model_size=64, layers=5, latent=100),
     ),
-    "small": ModelConfig(name="small", head=HeadConfig(model_size=16, start=32, layers=5, latent=32)),
+    "small": ModelConfig(
+        name="small",
+        features=FeatureConfig(sample_rate=12000, n_fft=1024, hop_length=384, n_mels=64, frames=256),
+        head=HeadConfig(model_size=12, start=24, layers=5, latent=32),
+    ),
     "debug": ModelConfig(
         name="debug",
         features=FeatureConfig(n_fft=512, hop_length=256, n_mels=32, frames=64),

@@ -30,6 +30,7 @@ def append_metrics(path: Path, row: dict[str, float]) -> None:
         writer.writerow({k: (f"{row[k]:.6g}" if isinstance(row.get(k), float) else row.get(k, "")) for k in COLUMNS})
 
 
+
 def read_metrics(path: Path) -> dict[str, np.ndarray]:
     """Columns of `metrics.csv` as float arrays (NaN where empty)."""
     with open(path, newline="") as handle:
@@ -51,8 +52,9 @@ def plot_losses(metrics_csv: Path, png: Path) -> Path:
     top.plot(m["step"][valid], m["valid_stft"][valid], "o-", label="valid STFT loss")
     top.set_ylabel("multi-resolution STFT loss")
     top.legend()
-    bottom.plot(m["step"], m["wasserstein"], label="critic: real − fake score", lw=0.8)
-    bottom.plot(m["step"], m["adv"], label="generator adversarial loss", lw=0.8)
+    for key, label in (("wasserstein", "critic: real − fake score"), ("adv", "generator adversarial loss")):
+        seen = ~np.isnan(m[key])
+        bottom.plot(m["step"][seen], m[key][seen], label=label, lw=0.8)
     bottom.set_xlabel("step")
     bottom.legend()
     with atomic_path(png, suffix=".png") as tmp:
