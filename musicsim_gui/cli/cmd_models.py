@@ -20,10 +20,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run_list(args: argparse.Namespace) -> int:
     from musicsim_gui.runtime.registry import ModelRegistry
+    from musicsim_gui.separation.base import CODE_SEPARATORS
 
     registry = ModelRegistry()
     entries = registry.list(task=args.task)
-    print("dsp  (separation, built in code: rough HPSS and band splitting, no weights)")
+    if args.task in (None, "separation"):
+        for name, (_, description) in CODE_SEPARATORS.items():
+            print(f"{name}  (separation, built in code: {description})")
     for entry in entries:
         m = entry.manifest
         origin = "bundled" if entry.bundled else "user"

@@ -34,8 +34,8 @@ class MaskNetConfig:
     hop: int = 1024
     full_bins: int = 384
     band_growth: float = 0.06
-    hidden: int = 256
-    blocks: int = 8
+    hidden: int = 192
+    blocks: int = 6
     kernel: int = 5
     stems: tuple[str, ...] = INSTRUMENTS
 

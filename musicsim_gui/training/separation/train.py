@@ -1,10 +1,11 @@
 """The resumable training loop of the built-in separator.
 
 Architecture:
-1. Batches of augmented stems `[B, S, n]` come from `dataset.ExampleSampler`; the mix spectrum is the sum
-   of the stem spectra (STFT is linear), its band-pooled magnitude goes through the network, and the loss
-   is the L1 distance between masked mix magnitudes and the true stem magnitudes (per band), relative to
-   the mix magnitude. Working on ~410 bands instead of 2049 bins halves the cost of a step.
+1. Batches of augmented stems `[B, S, n]` come from `dataset.ExampleSampler` on a helper thread, which
+   also computes their spectra and band sums in NumPy (`features.py`); the mix spectrum is the sum of
+   the stem spectra (STFT is linear). The network sees the mix's band means; the loss is the L1 distance
+   between masked mix magnitudes and true stem magnitudes per band, relative to the mix magnitude.
+   Working on ~410 bands instead of 2049 bins, with the FFT off the training thread, keeps a step cheap.
 2. Every `val_every` steps: loss and per-stem SDR (complex masks, STFT domain) on a fixed validation set,
    a CSV row and a refreshed plot; the best weights go to `best.safetensors`.
 3. Every `ckpt_every` steps and at the end: `checkpoint.safetensors` (model + optimizer + state). Starting
@@ -25,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from musicsim_gui.separation.masknet_config import MaskNetConfig, band_index
+from musicsim_gui.separation.masknet_config import MaskNetConfig
 from musicsim_gui.training.separation.checkpoint import (
     BEST,
     CHECKPOINT,
@@ -34,6 +35,7 @@ from musicsim_gui.training.separation.checkpoint import (
     save_weights,
 )
 from musicsim_gui.training.separation.dataset import Augmentation, ExampleSampler, SongIndex, validation_batch
+from musicsim_gui.training.separation.features import BandFeatures
 from musicsim_gui.training.separation.metrics import append_row, plot_metrics
 
 
@@ -71,64 +73,29 @@ def learning_rate(config: TrainConfig, step: int) -> float:
     return config.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
-class SpectralLoss:
-    """STFT of stem batches and the masking loss; the same STFT as `separation/stft.py`."""
+def masking_loss(model: Any, stem_sums: Any, mix_sums: Any, widths: Any) -> tuple[Any, Any]:
+    """(loss, band masks `[B, S, K, T]`) from band sums of stems `[B, S, K, T]` and mix `[B, K, T]`.
 
-    def __init__(self, config: MaskNetConfig) -> None:
-        import torch
-
-        self.config = config
-        self.window = torch.hann_window(config.n_fft)
-
-    def spectra(self, stems: Any) -> Any:
-        """Complex `[B, S, F, T]` of float `[B, S, n]`."""
-        import torch
-
-        batch, count, frames = stems.shape
-        spec = torch.stft(stems.reshape(batch * count, frames), self.config.n_fft, self.config.hop,
-                          window=self.window, center=True, pad_mode="reflect", return_complex=True)
-        return spec.reshape(batch, count, *spec.shape[1:])
-
-    def band_sums(self, magnitude: Any) -> Any:
-        """Sum of magnitude `[..., F, T]` over each band's bins → `[..., K, T]`."""
-        import torch
-
-        index = torch.from_numpy(band_index(self.config))
-        out = torch.zeros(*magnitude.shape[:-2], int(index.max()) + 1, magnitude.shape[-1])
-        return out.index_add_(magnitude.dim() - 2, index, magnitude)
-
-    def __call__(self, model: Any, stems: Any) -> tuple[Any, Any, Any]:
-        """(loss, band masks `[B, S, K, T]`, stem spectra) for a batch of stems `[B, S, n]`.
-
-        The loss is computed per band: bins below `full_bins` are their own band, so it is the exact
-        bin-wise L1 there; above, masks are constant per band and the L1 of band sums stands in for it.
-        """
-        import torch
-
-        spec = self.spectra(stems)
-        with torch.no_grad():
-            stem_sums = self.band_sums(spec.abs())                        # [B, S, K, T]
-            mix_sums = self.band_sums(spec.sum(dim=1).abs())              # [B, K, T]
-            widths = self.band_sums(torch.ones(self.config.bins, 1))      # [K, 1]
-        masks = model.band_masks(mix_sums / widths)
-        error = (masks * mix_sums[:, None] - stem_sums).abs().sum(dim=(1, 2, 3))
-        return (error / (mix_sums.sum(dim=(1, 2)) + 1e-6)).mean(), masks, spec
+    Bins below `full_bins` are their own band, so there the loss is the exact bin-wise L1 between masked
+    mix magnitudes and stem magnitudes; above, masks are constant per band and the L1 of band sums
+    stands in. Each example's error is relative to its mix magnitude, so loud and quiet count alike.
+    """
+    masks = model.band_masks(mix_sums / widths[:, None])
+    error = (masks * mix_sums[:, None] - stem_sums).abs().sum(dim=(1, 2, 3))
+    return (error / (mix_sums.sum(dim=(1, 2)) + 1e-6)).mean(), masks
 
 
-def stft_sdr(masks: Any, spec: Any) -> np.ndarray:
-    """Per-stem SDR (dB) `[S]` of complex masking (bin masks `[B, S, F, T]`) in the STFT domain.
+def stft_sdr(masks: np.ndarray, spec: np.ndarray) -> np.ndarray:
+    """Per-stem SDR (dB) `[S]` of complex masking (bin masks `[B, S, F, T]`, stem spectra alike).
 
     Averaged over examples whose target stem is not silent.
     """
-    import torch
-
-    mix = spec.sum(dim=1, keepdim=True)
-    target = spec.abs().pow(2).sum(dim=(2, 3))
-    error = (masks * mix - spec).abs().pow(2).sum(dim=(2, 3))
-    sdr = 10 * torch.log10((target + 1e-9) / (error + 1e-9))
+    mix = spec.sum(axis=1, keepdims=True)
+    target = (np.abs(spec) ** 2).sum(axis=(2, 3))
+    error = (np.abs(masks * mix - spec) ** 2).sum(axis=(2, 3))
+    sdr = 10 * np.log10((target + 1e-9) / (error + 1e-9))
     valid = target > 1e-6 * target.max()
-    per_stem = [(sdr[:, s][valid[:, s]]).mean().item() for s in range(sdr.shape[1])]
-    return np.array(per_stem)
+    return np.array([sdr[:, s][valid[:, s]].mean() for s in range(sdr.shape[1])])
 
 
 class Trainer:
@@ -147,14 +114,14 @@ class Trainer:
         self.log = log or (lambda text: print(text, file=sys.stderr, flush=True))
         self.model = build_masknet(config.model)
         self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=config.lr, weight_decay=1e-4)
-        self.loss = SpectralLoss(config.model)
+        self.features = BandFeatures(config.model)
+        self.widths = torch.from_numpy(self.features.widths)
         corpus = Path(config.corpus)
         frames = int(config.segment_seconds * config.model.sample_rate)
         train_index = SongIndex(corpus / "train", config.model.stems)
         self.sampler = ExampleSampler(train_index, frames, config.augmentation, config.seed)
         valid_dir = corpus / "valid" if (corpus / "valid").is_dir() else corpus / "train"
-        self.valid = torch.from_numpy(validation_batch(SongIndex(valid_dir, config.model.stems), frames,
-                                                       config.val_count))
+        self.valid = validation_batch(SongIndex(valid_dir, config.model.stems), frames, config.val_count)
         self.state: dict[str, Any] = {"step": 0, "best_sdr": -math.inf, "elapsed_s": 0.0}
         if (self.run_dir / CHECKPOINT).exists():
             self.state = load_checkpoint(self.run_dir, self.model, self.optimizer)
@@ -168,10 +135,13 @@ class Trainer:
         self.model.eval()
         losses, sdrs = [], []
         with torch.no_grad():
-            for part in torch.split(self.valid, 16):
-                loss, masks, spec = self.loss(self.model, part)
+            for start in range(0, len(self.valid), 8):
+                spec = self.features.spectra(self.valid[start:start + 8])
+                stem_sums = torch.from_numpy(self.features.band_sums(np.abs(spec)))
+                mix_sums = torch.from_numpy(self.features.band_sums(np.abs(spec.sum(axis=1))))
+                loss, masks = masking_loss(self.model, stem_sums, mix_sums, self.widths)
                 losses.append(loss.item())
-                sdrs.append(stft_sdr(self.model.expand(masks), spec))
+                sdrs.append(stft_sdr(self.model.expand(masks).numpy(), spec))
         self.model.train()
         return float(np.mean(losses)), np.nanmean(np.stack(sdrs), axis=0)
 
@@ -195,8 +165,8 @@ class Trainer:
 
         for group in self.optimizer.param_groups:
             group["lr"] = learning_rate(self.config, step)
-        batch = torch.from_numpy(self.batches.get())
-        loss, _, _ = self.loss(self.model, batch)
+        stem_sums, mix_sums = (torch.from_numpy(a) for a in self.batches.get())
+        loss, _ = masking_loss(self.model, stem_sums, mix_sums, self.widths)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(self.model.parameters(), 5.0)
@@ -209,7 +179,7 @@ class Trainer:
 
         def fill() -> None:
             while True:
-                self.batches.put(self.sampler.batch(self.config.batch))
+                self.batches.put(self.features(self.sampler.batch(self.config.batch)))
 
         threading.Thread(target=fill, name="separator-batches", daemon=True).start()
 
