@@ -27,6 +27,8 @@ def variety(metas: list[dict]) -> dict[str, int]:
         "progressions (A sections)": distinct(json.dumps(m["progressions_relative"]["A"]) for m in metas),
         "progressions (all sections)": distinct(json.dumps(bars) for m in metas
                                                 for bars in m["progressions_relative"].values()),
+        "root motions (A sections, qualities ignored)": distinct(
+            json.dumps([[c.split(":")[0] for c in bar] for bar in m["progressions_relative"]["A"]]) for m in metas),
         "progression pairs (A+B)": distinct(json.dumps(m["progressions_relative"], sort_keys=True) for m in metas),
         "drum patterns": distinct(m["drum_pattern"] for m in metas),
         "kick patterns": distinct(m["drum_pattern"].split(" S")[0] for m in metas),
