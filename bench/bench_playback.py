@@ -23,8 +23,11 @@ import os
 import shutil
 import subprocess
 import time
+from dataclasses import dataclass
 
 import numpy as np
+
+from musicsim_gui.jobs import JobContext, JobSpec, job_function  # no PortAudio: safe before jackd starts
 
 RATE = 48000
 
@@ -67,13 +70,42 @@ def tracks(seconds: float):
     return clips
 
 
+@dataclass(frozen=True)
+class TorchMatmul(JobSpec):
+    """Multiply 512x512 matrices with torch for `seconds`: model-like work that releases the GIL."""
+
+    seconds: float = 10.0
+
+
+@job_function(TorchMatmul)
+def run_torch_matmul(spec: TorchMatmul, context: JobContext) -> int:
+    import torch
+
+    torch.set_num_threads(1)
+    a = torch.randn(512, 512)
+    start, steps = time.monotonic(), 0
+    while time.monotonic() - start < spec.seconds:
+        context.check()
+        a = torch.tanh(a @ a)
+        steps += 1
+        context.progress((time.monotonic() - start) / spec.seconds, f"{steps} products")
+    return steps
+
+
+def busy_spec(kind: str, seconds: float):
+    """The CPU-heavy job for `kind`: a `BusyWork` kind, or "torch" for a torch matmul loop."""
+    from musicsim_gui.jobs import BusyWork
+
+    if kind == "torch":
+        return TorchMatmul(seconds=seconds)
+    return BusyWork(seconds=seconds, kind=kind)
+
+
 def run_case(device: int, runner, seconds: float, blocksize: int, kind: str):
     """Play for `seconds` with a busy job on `runner` (None: no job); returns the engine's stats."""
     from musicsim_gui.audio.mixkernel import ChannelStrip
     from musicsim_gui.engine.playback import PlaybackEngine
-    from musicsim_gui.jobs import BusyWork
-
-    job = runner.submit(BusyWork(seconds=seconds + 30.0, kind=kind)) if runner is not None else None
+    job = runner.submit(busy_spec(kind, seconds + 30.0)) if runner is not None else None
     with PlaybackEngine(RATE, blocksize, device=device) as engine:
         if not engine.available:
             raise SystemExit(engine.error)
@@ -103,7 +135,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--blocksize", type=int, default=256)
-    parser.add_argument("--kind", default="mixed", help="BusyWork kind: fft, python or mixed")
+    parser.add_argument("--kind", default="mixed", help="BusyWork kind (fft, python, mixed) or torch")
     parser.add_argument("--jack", choices=("auto", "realtime", "no-realtime"), default="auto")
     parser.add_argument("--cases", default="idle,process,thread")
     args = parser.parse_args()
