@@ -223,7 +223,7 @@ def test_cli_generates_text_and_audio_takes_from_the_hub_cache(hub_cache, tmp_pa
     assert result.returncode == 0, result.stderr
     assert "100.0%" in result.stderr and "left" in result.stderr
     summary = json.loads((out / "takes.json").read_text())
-    assert summary["model"] == "musicgen:" + REVISION
+    assert summary["model"] == "musicgen:local/musicgen-debug"
     assert [(t["file"], t["params"]["prompt"], t["params"]["top_k"]) for t in summary["takes"]] == [
         ("piano_take1_seed5.flac", "dusty piano, 84 bpm", 20), ("piano_take2_seed6.flac", "dusty piano, 84 bpm", 20)]
     assert summary["takes"][0]["duration_s"] == 0.1 and (out / "piano_take2_seed6.flac").is_file()

@@ -32,6 +32,7 @@ from musicsim_gui.generation.musicgen.conditioning import chroma_inputs, encode_
 from musicsim_gui.generation.musicgen.decoding import SamplingSettings, StepClock, StepSampler
 from musicsim_gui.generation.musicgen.loading import (
     MusicGenModel,
+    display_name,
     load_musicgen,
     model_version,
     read_config,
@@ -54,7 +55,7 @@ class MusicGenGenerator:
     def __init__(self, spec: str | Path, device: str = "auto", backend: str = "auto") -> None:
         self.folder = resolve_model_folder(spec)
         config = read_config(self.folder)
-        self.id = f"musicgen:{self.folder.name}"
+        self.id = f"musicgen:{display_name(self.folder)}"
         self.version = model_version(self.folder, config)
         if backend not in ("auto", "torch", "onnx"):
             raise ModelError(f"unknown backend {backend!r} (auto, torch or onnx)")

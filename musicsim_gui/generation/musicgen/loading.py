@@ -101,6 +101,14 @@ def resolve_model_folder(spec: str | Path) -> Path:
     raise ModelError(f"{text}: no such MusicGen model folder, installed model or cached hub repo")
 
 
+def display_name(folder: Path) -> str:
+    """A checkpoint's name: `owner/name` for a Hugging Face cache snapshot, else the folder's name."""
+    repo = folder.parent.parent.name
+    if folder.parent.name == "snapshots" and repo.startswith("models--"):
+        return repo.removeprefix("models--").replace("--", "/")
+    return folder.name
+
+
 def read_config(folder: Path) -> dict:
     """`config.json` of a checkpoint folder, checked to be a MusicGen model with weights and a tokenizer."""
     try:
