@@ -157,3 +157,27 @@ def test_closing_with_unsaved_edits_asks_first(qtbot, project):
     assert not load_project(project.folder).track("piano").mute
     assert window.close() and not answers
     assert load_project(project.folder).track("piano").mute
+
+
+def test_take_menu_rates_and_deletes_takes(qtbot, project):
+    from musicsim_gui.gui.take_menu import build_take_menu
+
+    window = open_window(qtbot, project.folder)
+    controller = window.project
+    track = controller.project.track("bass")
+    second = track.takes[1]
+    menu = build_take_menu(controller, "bass", 2, window)
+    actions = {action.text(): action for action in menu.actions()}
+    rate_menu = actions["Rate"].menu()
+    rate_menu.actions()[2].trigger()
+    assert second.rating == 3
+    lane = window.track_list.rows["bass"].lane
+    assert lane.rows[2].label == "T2 3\u2605" and set(lane.waveforms) == {0, 1, 2}
+    actions["Delete take 2"].trigger()
+    assert [take.id for take in track.takes] == [track.takes[0].id]
+    assert window.track_list.rows["bass"].lane.rows[-1].label == "T1"
+    window.actions.undo.trigger()
+    assert track.takes[1] is second and len(lane.rows) == 3 and set(lane.waveforms) == {0, 1, 2}
+    stem_menu = build_take_menu(controller, "bass", 0, window)
+    stem_menu.actions()[0].trigger()
+    assert track.listen_reference

@@ -203,7 +203,8 @@ class MainWindow(QMainWindow):
 
     def refresh_tracks(self, instruments=INSTRUMENTS) -> None:
         for instrument in instruments:
-            self.track_list.rows[instrument].show_state(self.project.track_state(instrument))
+            if self.track_list.rows[instrument].show_state(self.project.track_state(instrument)):
+                self.project.redeliver(instrument)
 
     def update_title(self, *_args) -> None:
         """Show the project's name, with `*` while it has unsaved edits."""

@@ -130,6 +130,12 @@ class ProjectController(QObject):
                     self.lane_ready.emit(instrument, row, media)
             self._sync_engine_track(index)
 
+    def redeliver(self, instrument: str) -> None:
+        """Emit `lane_ready` again for every loaded row of `instrument` (its lane was rebuilt)."""
+        for row, path in enumerate(lane_paths(self.project, instrument)):
+            if path in self.media:
+                self.lane_ready.emit(instrument, row, self.media[path])
+
     def _failed(self, error: BaseException) -> None:
         if isinstance(error, MusicSimError):
             self.notice.emit(str(error), "")
@@ -249,9 +255,14 @@ class ProjectController(QObject):
         if take is None:
             self.notice.emit(f"The {instrument} track has no chosen take to rate.", "")
             return False
-        self.push(commands.RateTake(instrument, take.id, stars))
+        self.rate_take(instrument, take.id, stars)
+        return True
+
+    def rate_take(self, instrument: str, take_id: str, stars: int | None) -> None:
+        """Rate a take (an undoable edit) and log the judgement in the ratings database."""
+        take = self.project.track(instrument).find_take(take_id)
+        self.push(commands.RateTake(instrument, take_id, stars))
         try:
             self.ratings.record(self.project, instrument, take, stars)
         except MusicSimError as error:  # the edit stands; only the learning log is missing
             self.notice.emit(f"The rating was not logged: {error}", "")
-        return True

@@ -5,7 +5,8 @@ Architecture:
    pyramid once the audio is loaded, and the left axis carries the row labels, so labels stay put while
    the time axis scrolls.
 2. The row that is heard (the chosen take, or the stem when the track listens to the reference) is shaded.
-3. A click on a row emits `row_clicked(row)`; the track view turns it into an undoable choice.
+3. A click on a row emits `row_clicked(row)`; the track view turns it into an undoable choice. A right
+   click emits `row_menu_requested(row, screen position)` for the take's menu.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ class TakeLane(pg.GraphicsLayoutWidget):
     """The rows of one track; see the module docstring."""
 
     row_clicked = Signal(int)
+    row_menu_requested = Signal(int, object)
 
     def __init__(self, colour: str, gutter: int = RIGHT_GUTTER, parent=None) -> None:
         super().__init__(parent)
@@ -60,6 +62,7 @@ class TakeLane(pg.GraphicsLayoutWidget):
         self.playhead = pg.InfiniteLine(pos=0.0, angle=90, pen=pg.mkPen(theme.PLAYHEAD, width=1.5))
         self.viewbox.addItem(self.playhead, ignoreBounds=True)
         self.viewbox.sigClicked.connect(self._on_click)
+        self.viewbox.sigContextMenu.connect(self._on_menu)
         self.active_row: int | None = None
         self.set_rows([LaneRow("stem")])
 
@@ -103,3 +106,8 @@ class TakeLane(pg.GraphicsLayoutWidget):
         row = int(y)
         if 0 <= row < len(self.rows):
             self.row_clicked.emit(row)
+
+    def _on_menu(self, _x: float, y: float, screen_pos) -> None:
+        row = int(y)
+        if 0 <= row < len(self.rows):
+            self.row_menu_requested.emit(row, screen_pos)

@@ -3,7 +3,7 @@
 Architecture:
 1. Only the x axis moves: the wheel scrolls in time, Ctrl+wheel zooms around the cursor, a left drag pans.
 2. A click emits `sigClicked(x, y)` in view coordinates (seconds, lane units); lanes turn it into a seek
-   or a take choice.
+   or a take choice. A right click emits `sigContextMenu(x, y, screen position)`.
 3. In ruler mode a left drag emits `sigRangeDragged(start, end, finished)` instead of panning: the
    reference lane turns it into the loop region.
 """
@@ -22,6 +22,7 @@ class TimelineViewBox(pg.ViewBox):
 
     sigClicked = Signal(float, float)
     sigRangeDragged = Signal(float, float, bool)
+    sigContextMenu = Signal(float, float, object)
 
     def __init__(self, ruler: bool = False, **kwargs) -> None:
         super().__init__(enableMenu=False, **kwargs)
@@ -49,11 +50,14 @@ class TimelineViewBox(pg.ViewBox):
         self.setXRange(centre - (centre - x0) * factor, centre + (x1 - centre) * factor, padding=0)
 
     def mouseClickEvent(self, ev) -> None:  # noqa: N802
-        if ev.button() != Qt.MouseButton.LeftButton:
+        point = self.mapSceneToView(ev.scenePos())
+        if ev.button() == Qt.MouseButton.LeftButton:
+            self.sigClicked.emit(float(point.x()), float(point.y()))
+        elif ev.button() == Qt.MouseButton.RightButton:
+            self.sigContextMenu.emit(float(point.x()), float(point.y()), ev.screenPos().toPoint())
+        else:
             ev.ignore()
             return
-        point = self.mapSceneToView(ev.scenePos())
-        self.sigClicked.emit(float(point.x()), float(point.y()))
         ev.accept()
 
     def mouseDragEvent(self, ev, axis=None) -> None:  # noqa: N802

@@ -30,15 +30,18 @@ class TrackRow(QWidget):
         self.lane.row_clicked.connect(lambda _row: self.focused.emit(self.instrument))
         self._labels: tuple[str, ...] = ()
 
-    def show_state(self, state: TrackState) -> None:
-        """Display `state` in the header and the lane (rows are rebuilt only when they changed)."""
+    def show_state(self, state: TrackState) -> bool:
+        """Display `state` in the header and the lane; True when the lane's rows were rebuilt (their
+        waveforms must then be supplied again)."""
         self.header.show_state(state)
-        if state.row_labels != self._labels:
+        rebuilt = state.row_labels != self._labels
+        if rebuilt:
             self._labels = state.row_labels
             self.lane.set_rows([LaneRow(label, tip) for label, tip in
                                 zip(state.row_labels, state.row_tooltips, strict=True)])
         self.lane.set_active_row(state.active_row)
         self.header.setFixedHeight(self.lane.height())
+        return rebuilt
 
     def set_focused(self, focused: bool) -> None:
         self.header.set_focused(focused)

@@ -72,7 +72,15 @@ def _connect_row(window, instrument: str, row) -> None:
     header.pan_committed.connect(lambda pan: project.push(commands.SetPan(instrument, pan)))
     header.rated.connect(lambda stars: project.rate_chosen(stars, instrument))
     row.lane.row_clicked.connect(lambda index: project.choose_row(instrument, index))
+    row.lane.row_menu_requested.connect(lambda index, pos: _take_menu(window, instrument, index, pos))
     row.focused.connect(project.set_focus)
+
+
+def _take_menu(window, instrument: str, row: int, screen_pos) -> None:
+    from musicsim_gui.gui.take_menu import build_take_menu
+
+    window.project.set_focus(instrument)
+    build_take_menu(window.project, instrument, row, window).popup(screen_pos)
 
 
 def _commit_gain(project, instrument: str, gain_db: float) -> None:
@@ -83,9 +91,9 @@ def _commit_gain(project, instrument: str, gain_db: float) -> None:
 def on_project_opened(window) -> None:
     """Reset every view for a newly opened project."""
     project = window.project.project
-    window.refresh_tracks(INSTRUMENTS)
     for row in window.track_list.rows.values():
-        row.lane.set_rows(row.lane.rows)
+        row.lane.set_rows(row.lane.rows)  # drop the previous project's waveforms
+    window.refresh_tracks(INSTRUMENTS)
     header = window.reference_lane.header
     tempo = f" \u00b7 {project.tempo_bpm:g} BPM" if project.tempo_bpm else ""
     header.show_reference(Path(project.reference_path).name, f"loading\u2026{tempo}")
