@@ -19,6 +19,7 @@ from musicsim_gui.audio.clip import AudioClip
 from musicsim_gui.audio.mixkernel import ChannelStrip, MixScratch
 from musicsim_gui.engine import devices
 from musicsim_gui.engine.callback import CallbackStats, Crossfade, Meters, Transport, process_block
+from musicsim_gui.engine.devices import output_devices
 from musicsim_gui.engine.snapshot import (
     MixSnapshot,
     build_snapshot,
@@ -39,6 +40,8 @@ WEDGED_MESSAGE = ("The audio system stopped responding (did the JACK server quit
                   "Restart MuSiC Studio to play audio again.")
 RETIRE_SECONDS = 2.0
 """How long a replaced snapshot stays referenced by the engine after the swap."""
+
+__all__ = ["EngineStats", "PlaybackEngine", "output_devices"]
 
 _open_engines: set[int] = set()
 
