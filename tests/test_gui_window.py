@@ -99,6 +99,14 @@ def test_play_solo_gain_choose_undo_redo(qtbot, audible_window, demo):
     assert track.gain_db == pytest.approx(-12.0)
     window.actions.redo.trigger()
     assert track.gain_db == pytest.approx(-6.0)
+    master = window.transport_bar.master_slider
+    master.setSliderDown(True)
+    master.setValue(-30)
+    master.setSliderDown(False)
+    assert window.project.project.master_gain_db == pytest.approx(-3.0)
+    assert engine._snapshot.gains[0, 0] == pytest.approx(10 ** (-9 / 20), rel=1e-3)
+    window.actions.undo.trigger()
+    assert window.project.project.master_gain_db == 0.0 and master.value() == 0
     window.actions.stop.trigger()
     assert not engine.playing
 

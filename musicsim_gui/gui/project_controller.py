@@ -181,6 +181,16 @@ class ProjectController(QObject):
         """The file the engine is playing on `instrument`'s track (None: silence)."""
         return self._engine_paths[INSTRUMENTS.index(instrument)]
 
+    def preview_master(self, gain_db: float) -> None:
+        """Hear a master fader position while it is dragged, without editing the project yet."""
+        if self.engine is not None and self.project is not None:
+            self.engine.update_strips(self.strips(), gain_db)
+
+    def commit_master(self, gain_db: float) -> None:
+        """Set the master gain as one undoable edit (nothing when unchanged)."""
+        if self.project is not None and abs(self.project.master_gain_db - gain_db) > 1e-6:
+            self.push(commands.SetMasterGain(gain_db))
+
     def preview_gain(self, instrument: str, gain_db: float) -> None:
         """Hear a fader position while it is dragged, without editing the project yet."""
         if self.engine is None or self.project is None:

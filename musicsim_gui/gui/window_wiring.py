@@ -43,6 +43,10 @@ def connect_tracks(window) -> None:
     for instrument, row in window.track_list.rows.items():
         _connect_row(window, instrument, row)
     project.tracks_changed.connect(window.refresh_tracks)
+    bar = window.transport_bar
+    bar.master_previewed.connect(project.preview_master)
+    bar.master_committed.connect(project.commit_master)
+    project.tracks_changed.connect(lambda _names: bar.show_master(project.project.master_gain_db))
     project.project_opened.connect(lambda: on_project_opened(window))
     project.reference_ready.connect(lambda media: show_reference(window, media))
     project.lane_ready.connect(lambda name, row, media: window.track_list.rows[name].lane.set_row_waveform(
@@ -98,6 +102,7 @@ def on_project_opened(window) -> None:
     tempo = f" \u00b7 {project.tempo_bpm:g} BPM" if project.tempo_bpm else ""
     header.show_reference(Path(project.reference_path).name, f"loading\u2026{tempo}")
     window.transport.set_loop_region(0.0, 0.0)
+    window.transport_bar.show_master(project.master_gain_db)
     window.update_title()
 
 
