@@ -7,8 +7,8 @@ Architecture:
 2. `get_separator(name)` resolves "dsp" (weight-free, always available), "debug" (a tiny random-weight
    network built in code, for tests), "builtin" (the bundled model
    `separation-builtin`) or any installed model folder whose manifest task is "separation": the
-   manifest's `family` picks the loader from `FAMILY_LOADERS`, so new model families plug in by
-   `register_family`, not by editing this file. A missing "builtin" model falls back to "dsp" and the
+   manifest's `family` picks the loader (`FAMILY_MODULES`, imported lazily, or one added with
+   `register_family`), so a new model family plugs in without touching the lookup code. A missing "builtin" model falls back to "dsp" and the
    separator's `fallback_reason` says why.
 3. Results are cached by (content hash, model id, version) unless `cache=False` (see `cache.py`).
 """
@@ -47,6 +47,14 @@ class Separator(Protocol):
 
 SeparatorLoader = Callable[[ModelEntry, str, str], Separator]
 FAMILY_LOADERS: dict[str, SeparatorLoader] = {}
+"""Loaders registered at run time with `register_family` (take precedence over `FAMILY_MODULES`)."""
+
+FAMILY_MODULES: dict[str, str] = {
+    "masknet": "musicsim_gui.separation.builtin:load_masknet_separator",
+    "spleeter": "musicsim_gui.separation.spleeter.separator:load_spleeter_separator",
+    "demucs": "musicsim_gui.separation.demucs.separator:load_demucs_separator",
+}
+"""The families this package ships: family → "module:function", imported only when a model needs it."""
 
 
 def register_family(family: str, loader: SeparatorLoader) -> None:
@@ -54,14 +62,18 @@ def register_family(family: str, loader: SeparatorLoader) -> None:
     FAMILY_LOADERS[family] = loader
 
 
-def _ensure_builtin_families() -> None:
-    from musicsim_gui.separation.builtin import load_masknet_separator
-    from musicsim_gui.separation.demucs.separator import load_demucs_separator
-    from musicsim_gui.separation.spleeter.separator import load_spleeter_separator
+def known_families() -> list[str]:
+    return sorted(set(FAMILY_LOADERS) | set(FAMILY_MODULES))
 
-    FAMILY_LOADERS.setdefault("masknet", load_masknet_separator)
-    FAMILY_LOADERS.setdefault("spleeter", load_spleeter_separator)
-    FAMILY_LOADERS.setdefault("demucs", load_demucs_separator)
+
+def family_loader(family: str) -> SeparatorLoader | None:
+    """The loader of `family` (importing its module on first use), or None if unknown."""
+    if family not in FAMILY_LOADERS and family in FAMILY_MODULES:
+        import importlib
+
+        module, function = FAMILY_MODULES[family].split(":")
+        FAMILY_LOADERS[family] = getattr(importlib.import_module(module), function)
+    return FAMILY_LOADERS.get(family)
 
 
 @dataclass(frozen=True)
@@ -93,16 +105,15 @@ CODE_SEPARATORS: dict[str, tuple[Callable[[str, str], Separator], str]] = {
 
 
 def _load_named(name: str, backend: str, device: str, registry: ModelRegistry) -> Separator:
-    _ensure_builtin_families()
     if name in CODE_SEPARATORS:
         return CODE_SEPARATORS[name][0](backend, device)
     entry = registry.get(BUILTIN_MODEL if name == "builtin" else name)
     if entry.manifest.task != "separation":
         raise ModelError(f"{entry.path}: model {entry.name!r} is a {entry.manifest.task} model, not a separator")
-    loader = FAMILY_LOADERS.get(entry.manifest.family)
+    loader = family_loader(entry.manifest.family)
     if loader is None:
         raise ModelError(f"{entry.path}: no loader for model family {entry.manifest.family!r} "
-                         f"(known: {', '.join(sorted(FAMILY_LOADERS))})")
+                         f"(known: {', '.join(known_families())})")
     return loader(entry, backend, device)
 
 
@@ -133,11 +144,10 @@ def get_separator(name: str = "builtin", backend: str = "auto", device: str = "a
 
 def available_separators(registry: ModelRegistry | None = None) -> list[SeparatorInfo]:
     """Every separator that can be picked: "dsp", then each installed separation model with a loader."""
-    _ensure_builtin_families()
     registry = registry or ModelRegistry()
     infos = [SeparatorInfo(name, description) for name, (_, description) in CODE_SEPARATORS.items()]
     for entry in registry.list(task="separation"):
-        if entry.manifest.family in FAMILY_LOADERS:
+        if entry.manifest.family in known_families():
             infos.append(SeparatorInfo(entry.name, f"{entry.manifest.family} {entry.manifest.version}",
                                        str(entry.path)))
     return infos
