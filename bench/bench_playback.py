@@ -154,8 +154,14 @@ def main() -> None:
               f"busy job: {args.kind}, load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
         print("case      blocks underruns missed  callback p99 (% period)  response p99 (% period)  response max")
         runners = {"idle": lambda: None, "process": ProcessRunner, "thread": ThreadRunner}
+        results = {}
         for case in args.cases.split(","):
-            report(case, run_case(device, runners[case](), args.seconds, args.blocksize, args.kind))
+            results[case] = run_case(device, runners[case](), args.seconds, args.blocksize, args.kind)
+            report(case, results[case])
+        if "process" in results and "thread" in results:
+            ours, baseline = results["process"], results["thread"]
+            print(f"process vs thread (baseline): underruns {ours.underruns} vs {baseline.underruns}, "
+                  f"response p99 {ours.response_p99_ms / baseline.response_p99_ms:.3f}x of the baseline's")
         print(f"goal: 0 underruns, response p99 <= 20 % of the period ({0.2 * period:.2f} ms)")
     finally:
         from musicsim_gui.engine.devices import release
