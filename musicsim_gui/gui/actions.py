@@ -9,7 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QStyle, QWidget
+from PySide6.QtWidgets import QWidget
+
+from musicsim_gui.gui import icons
 
 
 @dataclass
@@ -53,7 +55,7 @@ def _action(parent: QWidget, text: str, shortcuts, tip: str = "", icon=None) -> 
         action.setToolTip(tip)
         action.setStatusTip(tip)
     if icon is not None:
-        action.setIcon(parent.style().standardIcon(icon))
+        action.setIcon(icon)
     return action
 
 
@@ -61,8 +63,7 @@ def create_actions(window: QWidget, undo: QAction, redo: QAction) -> StudioActio
     """Build the actions; `undo`/`redo` come from the window's QUndoStack."""
     undo.setShortcuts([QKeySequence.StandardKey.Undo])
     redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
-    pix = QStyle.StandardPixmap
-    loop = _action(window, "Loop", "L", "Loop the region dragged on the ruler (L)", pix.SP_BrowserReload)
+    loop = _action(window, "Loop", "L", "Loop the region dragged on the ruler (L)", icons.loop_icon())
     loop.setCheckable(True)
     actions = StudioActions(
         open=_action(window, "&Open\u2026", QKeySequence.StandardKey.Open, "Open a project folder or an audio file"),
@@ -72,9 +73,9 @@ def create_actions(window: QWidget, undo: QAction, redo: QAction) -> StudioActio
         settings=_action(window, "Se&ttings\u2026", "Ctrl+,", "Audio output, inference backend and model folder"),
         quit=_action(window, "&Quit", QKeySequence.StandardKey.Quit),
         undo=undo, redo=redo,
-        play=_action(window, "Play/Pause", "Space", "Play or pause (Space)", pix.SP_MediaPlay),
-        stop=_action(window, "Stop", "", "Stop and return to where playback started", pix.SP_MediaStop),
-        home=_action(window, "Go to start", "Home", "Return to the start (Home)", pix.SP_MediaSkipBackward),
+        play=_action(window, "Play/Pause", "Space", "Play or pause (Space)", icons.play_icon()),
+        stop=_action(window, "Stop", "", "Stop and return to where playback started", icons.stop_icon()),
+        home=_action(window, "Go to start", "Home", "Return to the start (Home)", icons.home_icon()),
         loop=loop,
         zoom_in=_action(window, "Zoom in", ["Ctrl++", "Ctrl+="], "Zoom in on the time axis (Ctrl+wheel)"),
         zoom_out=_action(window, "Zoom out", "Ctrl+-", "Zoom out on the time axis"),

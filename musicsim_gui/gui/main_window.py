@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QSplitter
 
 from musicsim_gui.core.errors import MusicSimError
 from musicsim_gui.core.instruments import INSTRUMENTS
+from musicsim_gui.gui import icons
 from musicsim_gui.gui.actions import create_actions
 from musicsim_gui.gui.menus import build_menus
 from musicsim_gui.gui.reference_lane import ReferenceLane
@@ -71,6 +72,7 @@ class MainWindow(QMainWindow):
         self.confirm_unsaved = True
         self._ticks = 0
         self._playhead = 0.0
+        self._shows_pause = False
         self._first_frame_callbacks: list = []
         self.first_frame_done = False
         self.timer = QTimer(self)
@@ -113,9 +115,9 @@ class MainWindow(QMainWindow):
                 engine.poll()
         if self._ticks % HEALTH_EVERY == 1:
             self.transport_bar.show_engine(*self.transport.health())
-            self.actions.play.setIcon(self.style().standardIcon(
-                self.style().StandardPixmap.SP_MediaPause if self.transport.playing
-                else self.style().StandardPixmap.SP_MediaPlay))
+            if self.transport.playing != self._shows_pause:
+                self._shows_pause = self.transport.playing
+                self.actions.play.setIcon(icons.pause_icon() if self._shows_pause else icons.play_icon())
 
     def _move_playhead(self, seconds: float) -> None:
         """Move every playhead, but only when it would move by at least one screen pixel (repaints cost)."""
