@@ -99,7 +99,7 @@ def test_separator_maps_stems_for_mono_and_stereo_clips(tmp_path):
     separator = open_spleeter(folder, backend="torch", device="cpu")
     rng = np.random.default_rng(1)
     for channels in (2, 1):
-        clip = AudioClip(rng.standard_normal((channels, 22050)).astype(np.float32) * 0.1, 22050, "mix")
+        clip = AudioClip(rng.standard_normal((channels, 4410)).astype(np.float32) * 0.1, 22050, "mix")
         stems = separator.separate(clip)
         assert set(stems) == {"bass", "drums", "piano", "other", "vocals"}
         assert all(s.samples.shape == clip.samples.shape and s.sample_rate == 22050 for s in stems.values())
