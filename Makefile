@@ -20,7 +20,7 @@ system:
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade "pip>=24"
-	$(BIN)/python -m pip install -q -c constraints.txt -e ".[torch,corpus,eval,dev]"
+	$(BIN)/python -m pip install -q -c constraints.txt -e ".[torch,corpus,eval,dev,demucs]"
 	$(BIN)/python scripts/warm_caches.py
 	touch $(STAMP)
 
