@@ -23,7 +23,7 @@ from musicsim_gui.gui.timeline_viewbox import TimelineViewBox
 from musicsim_gui.gui.waveform_item import PeakWaveform
 
 ROW_PIXELS = 34
-MIN_HEIGHT = 128
+MIN_HEIGHT = 110
 
 
 @dataclass(frozen=True)
