@@ -63,6 +63,20 @@ def test_ab_switch_plays_the_reference_stem(qtbot, project):
     window.close()
 
 
+def test_listen_to_the_reference_instead_of_the_mix(qtbot, project):
+    window = open_window(qtbot, project.folder, audio=True)
+    engine = window.transport.engine
+    assert engine._snapshot.gains[4].max() == 0.0 and engine._snapshot.gains[:4].max() > 0.0
+    assert engine._snapshot.sources[4].shape[1] > 0  # the reference is loaded into its own engine track
+    button = window.reference_lane.header.listen_button
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    assert engine._snapshot.gains[:4].max() == 0.0 and engine._snapshot.gains[4].min() > 0.0
+    assert window.project.undo_stack.count() == 0
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    assert engine._snapshot.gains[4].max() == 0.0
+    window.close()
+
+
 def test_regenerate_adds_a_take_from_the_debug_generator(qtbot, project):
     studio_settings().setValue("generation/model", "vit-wavegan-debug")
     try:

@@ -31,6 +31,8 @@ from musicsim_gui.gui.track_state import TrackState, describe_track
 from musicsim_gui.gui.undo_command import CoreUndoCommand
 
 DEFAULT_RATE = 48000
+REFERENCE_INDEX = len(INSTRUMENTS)
+"""The engine track that plays the reference song (after the instrument tracks)."""
 
 
 def audible_path(project: Project, instrument: str) -> Path | None:
@@ -70,6 +72,7 @@ class ProjectController(QObject):
         self._engine_paths: list[Path | None] = [None] * len(INSTRUMENTS)
         self.focused = INSTRUMENTS[0]
         self.reference_media = None
+        self.monitor_reference = False
         self.ratings = RatingLog()
 
     # -- opening ----------------------------------------------------------------------------------
@@ -83,7 +86,7 @@ class ProjectController(QObject):
         if self.engine is not None:
             self.engine.stop()
             self.engine.seek(0.0)
-            silent = [self._silence()] * len(INSTRUMENTS)
+            silent = [self._silence()] * (len(INSTRUMENTS) + 1)
             self.engine.set_sources(silent, self.strips(), project.master_gain_db)
         self.project_opened.emit()
         self._load_reference(project.reference_file)
@@ -101,6 +104,8 @@ class ProjectController(QObject):
         def done(media) -> None:
             if self.project is not None and media.lane.path == self.project.reference_file:
                 self.reference_media = media
+                if self.engine is not None:
+                    self.engine.set_track_clip(REFERENCE_INDEX, media.lane.clip)
                 self.reference_ready.emit(media)
 
         self.background.submit(lambda: load_reference_media(path, self.rate), done, self._failed)
@@ -159,9 +164,22 @@ class ProjectController(QObject):
     # -- engine -----------------------------------------------------------------------------------
 
     def strips(self) -> list[ChannelStrip]:
-        """The channel strips of every track, in instrument order."""
+        """The engine's channel strips: every track in instrument order, then the reference mix.
+
+        The reference is heard instead of the tracks while `monitor_reference` is on (an A/B of the
+        whole mix against the song it imitates); it is never part of the project's mix or exports.
+        """
         assert self.project is not None
-        return [ChannelStrip(t.gain_db, t.pan, t.mute, t.solo) for t in self.project.tracks.values()]
+        hide = self.monitor_reference
+        tracks = [ChannelStrip(t.gain_db, t.pan, t.mute or hide, t.solo and not hide)
+                  for t in self.project.tracks.values()]
+        return tracks + [ChannelStrip(mute=not hide)]
+
+    def set_monitor_reference(self, on: bool) -> None:
+        """Hear the reference song instead of the project's mix (monitoring only, not an edit)."""
+        self.monitor_reference = bool(on)
+        if self.engine is not None and self.project is not None:
+            self.engine.update_strips(self.strips(), self.project.master_gain_db)
 
     def _sync_engine_track(self, index: int) -> None:
         """Give the engine track `index`'s audible clip if it changed and is loaded."""

@@ -23,12 +23,18 @@ class ReferenceHeader(QFrame):
         self.file_label.setWordWrap(True)
         self.info_label = QLabel("")
         self.info_label.setObjectName("Dim")
+        self.listen_button = QPushButton("Listen to the reference")
+        self.listen_button.setCheckable(True)
+        self.listen_button.setObjectName("ListenReference")
+        self.listen_button.setToolTip("Hear the original song instead of your mix (A/B), without changing the mix")
+        self.listen_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.separate_button = QPushButton("Separate stems")
         self.separate_button.setToolTip("Split the reference into bass, drums, piano and other")
         self.separate_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         for widget in (title, self.file_label, self.info_label):
             layout.addWidget(widget)
         layout.addStretch(1)
+        layout.addWidget(self.listen_button)
         layout.addWidget(self.separate_button)
 
     def show_reference(self, name: str, info: str) -> None:

@@ -42,6 +42,7 @@ QToolButton#MuteButton:checked {{ background: {MUTE_ON}; color: black; }}
 QToolButton#SoloButton:checked {{ background: {SOLO_ON}; color: black; }}
 QToolButton#ABButton:checked {{ background: {ACCENT}; color: black; }}
 QToolButton {{ padding: 2px 6px; }}
+QPushButton#ListenReference:checked {{ background: {ACCENT}; color: black; }}
 QLabel#ErrorText {{ color: {ERROR}; }}
 """
 

@@ -52,6 +52,7 @@ def connect_tracks(window) -> None:
     project.lane_ready.connect(lambda name, row, media: window.track_list.rows[name].lane.set_row_waveform(
         row, media.pyramid, media.clip.frames, media.clip.sample_rate))
     project.focus_changed.connect(window.track_list.set_focus_row)
+    window.reference_lane.header.listen_button.toggled.connect(project.set_monitor_reference)
     project.notice.connect(window.show_notice)
     window.actions.mute.triggered.connect(lambda: project.toggle_mute())
     window.actions.solo.triggered.connect(lambda: project.toggle_solo())
