@@ -59,17 +59,19 @@ reference chunk into a song embedding; one WaveGAN head per instrument (bass, dr
 - {window} samples of {feats['sample_rate'] // 1000} kHz mono per head call ({window / feats['sample_rate']:.2f} s).
   The app keeps the largest power-of-two number of beats at the reference tempo that fits, loops it with
   10 ms equal-power crossfades to the requested length, and resamples to 44.1 kHz stereo.
-- Why: this model was trained on 2 shared CPU cores for about an hour. At 16 kHz a head needs 2.8× fewer
-  samples than at 44.1 kHz, mono halves it again, and a short window that starts on a beat is the
-  only thing such a model can learn to get in time; looping it at the reference tempo makes the stem line up
-  with the song's beat, which a longer, unaligned window would not.
+- Why: this model was trained on 2 shared CPU cores for about an hour. At {feats['sample_rate'] // 1000} kHz mono a head
+  produces {88200 / feats['sample_rate']:.1f}× fewer samples per second than 44.1 kHz stereo, and a short window
+  that starts on a beat is what such a budget can teach; looping it at the reference tempo makes the stem line
+  up with the song's beat, which a longer, unaligned window would not. The price: nothing above
+  {feats['sample_rate'] // 2000} kHz, and a stem that repeats one short loop with no development.
 
 ## Training
 - Data: {summary['train_songs']} songs of the project's synthetic LoFi corpus (train split), ground-truth stems.
 - Pairing: `{s.get('pairing')}` (`same-song`: a beat-aligned window of another section of the reference's own song;
   `paper`: stems of a random chunk of another song, as in the MuSiC paper).
 - Objective: multi-resolution STFT loss (log + linear magnitude, 4 sizes) **plus** WGAN-GP
-  (weight {s.get('adv_weight')}, from step {s.get('adv_start')}; phase-shuffle critic with an embedding projection).
+  (average weight {s.get('adv_weight')}, from step {s.get('adv_start')}, a critic update every {s.get('critic_every')} steps;
+  phase-shuffle critic with an embedding projection).
   The spectral term is our addition to the paper's purely adversarial objective.
 - Config `{s.get('config')}`, batch {s.get('batch')}, {summary['step']} steps, {minutes:.0f} min on
   {s.get('threads')} CPU thread(s); Adam β=(0.5, 0.9), lr heads {s.get('lr_heads')}, encoder {s.get('lr_encoder')},
