@@ -73,7 +73,7 @@ class TransportController(QObject):
         """(short text, ok, tooltip) for the engine read-out: callback load and underruns, or the error."""
         engine = self.engine
         if engine is None:
-            return "audio: none", False, "Playback is not available in this build."
+            return "audio off", True, "This window was opened without an output stream."
         if not engine.available:
             return "audio: no output", False, engine.error or "No audio output device."
         stats = engine.stats()
