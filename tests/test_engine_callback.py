@@ -257,3 +257,24 @@ def test_stats_count_underruns_and_late_blocks():
     assert (stats.blocks, stats.underruns, stats.late, stats.gaps) == (3, 1, 1, 1)
     assert stats.max_interval == pytest.approx(1.0)
     assert stats.percentile_ms(100) == pytest.approx(6.0)
+
+
+@pytest.mark.parametrize("source_rate", [RATE, 44100])
+def test_what_plays_equals_the_offline_render(source_rate):
+    from musicsim_gui.audio.mixdown import render_mix
+
+    rng = np.random.default_rng(3)
+    clips = [AudioClip(rng.uniform(-0.3, 0.3, (channels, frames)).astype(np.float32), source_rate)
+             for channels, frames in ((2, 5000), (1, 7000), (2, 3000))]
+    strips = [ChannelStrip(gain_db=-2.0, pan=-0.4), ChannelStrip(pan=0.7), ChannelStrip(gain_db=3.0, solo=False)]
+    expected = render_mix(clips, strips, -1.5, sample_rate=RATE).samples.T
+    rig = playing_rig()
+    snapshot = build_snapshot(clips, strips, -1.5, RATE)
+    blocks = []
+    while rig.transport.playing:
+        blocks.append(rig.run(snapshot))
+    everything = np.concatenate(blocks)
+    played = everything[:expected.shape[0]]
+    assert played.shape == expected.shape
+    np.testing.assert_array_equal(played, expected)  # the export is exactly what you heard
+    assert np.all(everything[expected.shape[0]:] == 0.0)
