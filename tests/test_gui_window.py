@@ -158,3 +158,19 @@ def test_loop_region_from_ruler(audible_window):
     window.actions.loop.trigger()
     assert window.transport.engine.loop is None
 
+
+
+def test_zoom_and_scroll_the_time_axis(window):
+    timeline = window.reference_lane.timeline
+    lane_box = window.track_list.rows["piano"].lane.viewbox
+    window.actions.zoom_in.trigger()
+    (x0, x1), _ = timeline.viewRange()
+    assert x1 - x0 == pytest.approx(3.0 * 0.8, rel=1e-3)
+    assert lane_box.viewRange()[0] == pytest.approx([x0, x1], abs=1e-6)  # lanes follow the reference axis
+    window.actions.zoom_in.trigger()
+    timeline.setXRange(0.2, 1.2, padding=0)
+    window.actions.zoom_out.trigger()
+    (y0, y1), _ = timeline.viewRange()
+    assert y1 - y0 == pytest.approx(1.25, rel=1e-3) and (y0 + y1) / 2 == pytest.approx(0.7, abs=1e-3)
+    window.actions.zoom_fit.trigger()
+    assert timeline.viewRange()[0] == pytest.approx([0.0, 3.0], abs=1e-3)
