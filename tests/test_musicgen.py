@@ -101,6 +101,13 @@ def test_long_takes_are_windowed_without_a_gap(generators, reference):
     assert "left" in events[-1][1]
 
 
+def test_stereo_checkpoints_make_stereo_takes(tmp_path, reference):
+    generator = MusicGenGenerator(build_debug_model(tmp_path / "stereo", stereo=True), device="cpu")
+    take = generator.generate(_request(reference, seconds=0.2, window_seconds=0.12, overlap_seconds=0.04))[0]
+    assert take.clip.samples.shape == (2, int(0.2 * RATE)) and np.isfinite(take.clip.samples).all()
+    assert not np.array_equal(take.clip.samples[0], take.clip.samples[1])
+
+
 def test_stem_files_condition_their_instrument(generators, reference, tmp_path):
     stem = tmp_path / "bass.wav"
     save_audio(stem, AudioClip(np.zeros((1, RATE), np.float32) + 0.1, RATE), bit_depth=24)

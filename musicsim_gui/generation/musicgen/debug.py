@@ -81,8 +81,8 @@ def _fit_codebooks(codec, sample_rate: int) -> None:
             frames = frames - book.embed[book.quantize(frames)]
 
 
-def build_debug_model(folder: str | Path, melody: bool = False, seed: int = 0) -> Path:
-    """Save a tiny random MusicGen (or MusicGen-melody) checkpoint with its tokenizer into `folder`.
+def build_debug_model(folder: str | Path, melody: bool = False, seed: int = 0, stereo: bool = False) -> Path:
+    """Save a tiny random MusicGen (or MusicGen-melody; `stereo`: 2-channel) checkpoint with its tokenizer.
 
     The melody variant also gets a `preprocessor_config.json` with chroma settings scaled to the 8 kHz codec
     (n_fft 512, hop 128: 62.5 chroma frames per second).
@@ -94,7 +94,7 @@ def build_debug_model(folder: str | Path, melody: bool = False, seed: int = 0) -
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(seed)
-    config = debug_config(melody=melody)
+    config = debug_config(melody=melody, stereo=stereo)
     if melody:
         from transformers import MusicgenMelodyForConditionalGeneration as ModelClass
     else:
