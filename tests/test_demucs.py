@@ -124,6 +124,11 @@ def test_bag_folder_with_weights_installs_as_a_bag(checkpoint, tmp_path):
     separator = open_demucs(install_demucs(bag, tmp_path / "models"), device="cpu")
     assert separator.id == "demucs-tiny_ft" and isinstance(separator.model, BagOfModels)
     assert len(separator.model.models) == 2
+    stems = separator.separate(AudioClip(np.zeros((2, 11025), np.float32), 44100))
+    assert all(s.samples.shape == (2, 11025) for s in stems.values())
+    (bag / "tiny_ft.yaml").write_text("models: ['aaaa1111', 'bbbb2222']\nweights: [[1, 0]]\n")
+    with pytest.raises(ModelError, match="weights"):
+        install_demucs(bag, tmp_path / "models")
     (bag / "tiny_ft.yaml").write_text("models: ['cccc3333']\n")
     with pytest.raises(ModelError, match="cccc3333"):
         install_demucs(bag, tmp_path / "models")

@@ -57,6 +57,21 @@ def _save(package: Package, path: Path) -> None:
         save_file(state, str(tmp), metadata=metadata)
 
 
+def _check(paths: list[Path], weights: Any) -> tuple[list[Package], Any]:
+    """Load every model file safely and check that they form a valid bag; returns packages and the first model."""
+    packages, first = [], None
+    for path in paths:
+        package = load_package(path)
+        model = build_model(package, path)
+        first = first or model
+        if list(model.sources) != list(first.sources) or model.samplerate != first.samplerate:
+            raise ModelError(f"{path}: the models of a bag must share sources and sample rate")
+        packages.append(package)
+    if weights is not None and (len(weights) != len(paths) or any(len(w) != len(first.sources) for w in weights)):
+        raise ModelError(f"{paths[0].parent}: the bag's weights need one row per model and one value per source")
+    return packages, first
+
+
 def install_demucs(source: str | Path, models_dir: Path | None = None, name: str | None = None,
                    shifts: int = 1, overlap: float = 0.25) -> Path:
     """Convert the Demucs model file or bag folder at `source` into `models_dir/<name>`; returns the folder."""
@@ -68,21 +83,17 @@ def install_demucs(source: str | Path, models_dir: Path | None = None, name: str
         bag_name, paths, weights, segment = KNOWN_SIGNATURES.get(signature, signature), [source], None, None
     else:
         raise ModelError(f"{source}: no such Demucs model file or folder")
+    packages, first = _check(paths, weights)
     name = name or f"demucs-{bag_name}"
     folder = (models_dir or user_models_dir()) / name
     folder.mkdir(parents=True, exist_ok=True)
-    files, digest, first = {}, hashlib.sha256(), None
-    for index, path in enumerate(paths):
-        package = load_package(path)
-        model = build_model(package, path)
-        first = first or model
-        if list(model.sources) != list(first.sources) or model.samplerate != first.samplerate:
-            raise ModelError(f"{path}: the models of a bag must share sources and sample rate")
+    files, digest = {}, hashlib.sha256()
+    for index, package in enumerate(packages):
         target = f"model{index}.safetensors"
         _save(package, folder / target)
         files[target] = file_sha256(folder / target)
         digest.update(files[target].encode())
-    config = {"models": sorted(files), "weights": weights, "segment": segment, "shifts": shifts,
+    config = {"models": list(files), "weights": weights, "segment": segment, "shifts": shifts,
               "overlap": overlap, "sources": list(first.sources), "audio_channels": first.audio_channels}
     manifest = Manifest(
         family=FAMILY, task="separation", name=name, version=f"4+{digest.hexdigest()[:12]}",

@@ -54,11 +54,13 @@ class DemucsSeparator:
         self.overlap = float(self.config.get("overlap", 0.25))
 
     def _chunks(self, length: int) -> int:
-        models = len(getattr(self.model, "models", [self.model]))
-        segment_length = int(float(self.model.segment) * self.model.samplerate)
-        stride = int((1 - self.overlap) * segment_length)
+        """How many model calls `apply_model` makes for `length` samples (for progress)."""
         extra = int(0.5 * self.model.samplerate) if self.shifts else 0
-        return models * max(self.shifts, 1) * math.ceil((length + extra) / stride)
+        total = 0
+        for model in getattr(self.model, "models", [self.model]):
+            stride = int((1 - self.overlap) * int(float(model.segment) * model.samplerate))
+            total += max(self.shifts, 1) * math.ceil((length + extra) / stride)
+        return total
 
     def _run(self, stereo: np.ndarray, report: ProgressFn, cancel: CancelFn | None) -> np.ndarray:
         """`[2, T]` → sources `[S, 2, T]`."""

@@ -97,4 +97,6 @@ def separate_waveform(x: np.ndarray, mask_fn: MaskFn, config: SpleeterConfig,
         if progress is not None:
             progress((segment + 1) / segments, f"segment {segment + 1} of {segments}")
     start, stop = config.frame_length, config.frame_length + x.shape[-1]
-    return {name: out[:, start:stop] * np.float32(WINDOW_COMPENSATION) for name, out in outputs.items()}
+    for out in outputs.values():
+        out *= np.float32(WINDOW_COMPENSATION)              # in place: one buffer per stem at peak
+    return {name: out[:, start:stop] for name, out in outputs.items()}
