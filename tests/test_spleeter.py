@@ -173,3 +173,25 @@ def test_registry_offers_an_imported_model_and_the_cli_separates_with_it(tmp_pat
     assert separated.returncode == 0, separated.stderr
     assert (tmp_path / "data" / "models" / "spleeter-2stems" / "model.onnx").is_file()
     assert {p.stem for p in (tmp_path / "stems").iterdir()} >= {"bass", "drums", "piano", "other"}
+
+
+def _ld(field: int, payload: bytes) -> bytes:
+    """A length-delimited protobuf field (tag, length, payload); sizes here are < 128 bytes."""
+    return bytes([field << 3 | 2, len(payload)]) + payload
+
+
+def test_bandwidth_is_read_from_the_saved_graph(tmp_path):
+    from musicsim_gui.separation.spleeter.convert import meta_bins
+
+    # The fixture's model.meta holds the real first-convolution node TensorFlow saved (output [-1, 32, 32, 2]).
+    assert meta_bins(FIXTURES / "2stems-tiny" / "model") == 64
+    folder = tmp_path / "renamed"
+    shutil.copytree(FIXTURES / "2stems-tiny", folder)
+    dims = b"".join(_ld(2, b"\x08" + bytes(v)) for v in ([0x7F], [0x80, 0x02], [0x80, 0x06], [0x10]))
+    shapes = _ld(1, _ld(7, dims))                                    # AttrValue.list.shape
+    attr = _ld(5, _ld(1, b"_output_shapes") + _ld(2, shapes))       # NodeDef.attr entry
+    node = _ld(1, b"conv2d/Conv2D") + _ld(2, b"Conv2D") + attr
+    (folder / "model.meta").write_bytes(_ld(2, _ld(1, node)))
+    assert meta_bins(folder / "model") == 1536
+    config, _, _ = convert_release(folder)
+    assert config.F == 1536

@@ -8,8 +8,10 @@ Architecture:
    convolutions `conv2d_transpose_{6i…6i+5}` and norms `batch_normalization_{12i…12i+11}` (six encoder,
    six decoder); the first of each type has no suffix. `state_dict` maps them onto `SpleeterNet`,
    transposing kernels from TensorFlow's `[kh, kw, in, out]` / `[kh, kw, out, in]` to torch's layout.
-3. The variant (2/4/5 stems) follows from the number of U-Nets; the 16 kHz bandwidth cannot be read from
-   the weights, so it comes from the release name ("…-16kHz") or the caller.
+3. The variant (2/4/5 stems) follows from the number of U-Nets. The bandwidth (F = 1024 or 1536 bins)
+   cannot be read from the weights: it comes from the caller, else from the graph saved next to them
+   (`model.meta`: the recorded output shape of the first convolution is `[batch, T/2, F/2, 16]`), else
+   from the release name ("…-16kHz").
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import numpy as np
 
 from musicsim_gui.core.errors import ModelError
 from musicsim_gui.separation.spleeter.config import SpleeterConfig, preset
-from musicsim_gui.separation.spleeter.tfbundle import CheckpointReader
+from musicsim_gui.separation.spleeter.tfbundle import CheckpointReader, proto_fields, signed64
 
 ENCODER_LAYERS = 6
 _CONV = re.compile(r"^conv2d(?:_(\d+))?/kernel$")
@@ -67,6 +69,39 @@ def open_release(path: str | Path, scratch: Path | None = None) -> tuple[Checkpo
     return CheckpointReader(_prefix_in(folder)), name
 
 
+def _shape_dims(attr_value: bytes) -> list[list[int]]:
+    """Dimensions of each shape in an `_output_shapes` AttrValue (list → shape → dim → size)."""
+    shapes = proto_fields(attr_value).get(1, [b""])[0]
+    out = []
+    for shape in proto_fields(shapes).get(7, []):  # type: ignore[arg-type]
+        dims = proto_fields(shape).get(2, [])  # type: ignore[arg-type]
+        out.append([signed64(int(proto_fields(d).get(1, [0])[0])) for d in dims])  # type: ignore[arg-type]
+    return out
+
+
+def meta_bins(prefix: Path) -> int | None:
+    """F recorded in the graph file `PREFIX.meta` (from the first convolution's output shape), if any."""
+    path = prefix.with_name(prefix.name + ".meta")
+    if not path.is_file():
+        return None
+    try:
+        graph = proto_fields(path.read_bytes()).get(2, [b""])[0]
+        for node in proto_fields(graph).get(1, []):  # type: ignore[arg-type]
+            if b"conv2d/Conv2D" not in node:
+                continue
+            fields = proto_fields(node)  # type: ignore[arg-type]
+            if fields.get(1, [b""])[0] != b"conv2d/Conv2D":
+                continue
+            for entry in fields.get(5, []):
+                attr = proto_fields(entry)  # type: ignore[arg-type]
+                if attr.get(1, [b""])[0] == b"_output_shapes":
+                    dims = _shape_dims(attr[2][0])  # type: ignore[arg-type]
+                    return 2 * dims[0][2] if dims and len(dims[0]) == 4 and dims[0][2] > 0 else None
+    except (ValueError, IndexError, KeyError):
+        return None
+    return None
+
+
 def infer_config(reader: CheckpointReader, release: str = "", sixteen_khz: bool | None = None,
                  **overrides: object) -> SpleeterConfig:
     """The variant stored in `reader`: stems from the number of U-Nets, bandwidth from `release` or the flag."""
@@ -75,7 +110,8 @@ def infer_config(reader: CheckpointReader, release: str = "", sixteen_khz: bool 
         raise ModelError(f"{reader.prefix}: not a Spleeter U-Net checkpoint "
                          f"({len(convs)} convolution kernels, expected 7 per instrument)")
     if sixteen_khz is None:
-        sixteen_khz = "16khz" in release.lower()
+        bins = meta_bins(reader.prefix)
+        sixteen_khz = bins == 1536 if bins is not None else "16khz" in release.lower()
     config = preset(len(convs) // (ENCODER_LAYERS + 1), sixteen_khz)
     filters = tuple(int(reader.entries[layer_name("conv2d", i) + "/kernel"].shape[-1]) for i in range(ENCODER_LAYERS))
     return replace(config, filters=filters, **overrides)  # type: ignore[arg-type]

@@ -6,7 +6,7 @@ Architecture:
    restart array, and is followed by a 1-byte compression type and a masked CRC-32C (checked).
 2. The value under the empty key is a `BundleHeaderProto` (shard count, byte order); every other key is a
    tensor name whose value is a `BundleEntryProto` (dtype, shape, shard, offset, size, CRC-32C). Both
-   protobuf messages are decoded by hand from the wire format (`_fields`).
+   protobuf messages are decoded by hand from the wire format (`proto_fields`).
 3. `read_tensor` slices the bytes out of the data shard, checks the CRC and returns a NumPy array.
 """
 
@@ -41,11 +41,11 @@ def _varint(buf: bytes, pos: int) -> tuple[int, int]:
         shift += 7
 
 
-def _signed64(value: int) -> int:
+def signed64(value: int) -> int:
     return value - (1 << 64) if value >= 1 << 63 else value
 
 
-def _fields(message: bytes) -> dict[int, list[int | bytes]]:
+def proto_fields(message: bytes) -> dict[int, list[int | bytes]]:
     """Protobuf wire format → {field number: [values]} (varints as int, everything else as bytes)."""
     out: dict[int, list[int | bytes]] = {}
     pos = 0
@@ -82,12 +82,12 @@ class TensorEntry:
 
 
 def _shape(message: bytes) -> tuple[int, ...]:
-    dims = _fields(message).get(2, [])
-    return tuple(_signed64(int(_fields(dim).get(1, [0])[0])) for dim in dims)  # type: ignore[arg-type]
+    dims = proto_fields(message).get(2, [])
+    return tuple(signed64(int(proto_fields(dim).get(1, [0])[0])) for dim in dims)  # type: ignore[arg-type]
 
 
 def _entry(name: str, value: bytes) -> TensorEntry:
-    f = _fields(value)
+    f = proto_fields(value)
     crc = struct.unpack("<I", f[6][0])[0] if 6 in f else None
     return TensorEntry(name, int(f.get(1, [0])[0]), _shape(f[2][0]) if 2 in f else (),  # type: ignore[arg-type]
                        int(f.get(3, [0])[0]), int(f.get(4, [0])[0]), int(f.get(5, [0])[0]), crc, 7 in f)
@@ -152,7 +152,7 @@ class CheckpointReader:
             raise ModelError(f"{index}: cannot read the checkpoint index ({error.strerror})") from error
         except (ValueError, IndexError, struct.error) as error:
             raise ModelError(f"{index}: not a TensorFlow checkpoint index ({error})") from error
-        header = _fields(pairs[0][1]) if pairs and pairs[0][0] == b"" else {}
+        header = proto_fields(pairs[0][1]) if pairs and pairs[0][0] == b"" else {}
         if int(header.get(2, [0])[0]) != 0:  # type: ignore[arg-type]
             raise ModelError(f"{index}: big-endian checkpoints are not supported")
         self.shards = int(header.get(1, [1])[0])  # type: ignore[arg-type]
