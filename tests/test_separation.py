@@ -134,6 +134,9 @@ def test_onnx_and_torch_paths_agree(debug_model):
     assert error < 1e-4, f"max abs error {error}"
     manifest = json.loads((debug_model / "manifest.json").read_text())
     assert manifest["metrics"]["onnx_parity_max_abs"] < 1e-5
+    metadata = open_masknet(debug_model, "onnx").backend.metadata()
+    assert (metadata["name"], metadata["version"], metadata["family"]) == ("separation-debug", "debug", "masknet")
+    assert int(metadata["n_fft"]) == manifest["config"]["n_fft"]
 
 
 def test_tampered_and_corrupt_model_files_are_model_errors(debug_model, tmp_path):

@@ -3,10 +3,11 @@
 Architecture (input magnitude `[B, F, T]` of one channel, output masks `[B, S, F, T]`, softmax over S):
 1. Band pooling: bins below `full_bins` (384 × 10.8 Hz ≈ 4.1 kHz with the default 4096-point STFT) stay
    individual, higher bins are averaged into roughly constant-Q bands: F = 2049 → K = 413 features per
-   frame. Log-compressed, learned affine.
+   frame. Log-compressed and layer-normalised per frame, which makes the network blind to the input
+   level (a gain adds a constant to every log band).
 2. A linear encoder to `hidden` channels, then `blocks` residual blocks of a depthwise dilated temporal
-   convolution (dilations 1, 2, 4, 8, kernel 5: ±2.8 s of context at 43 frames/s), batch norm and a
-   pointwise MLP.
+   convolution (dilations 1, 2, 4, 8, kernel 5), a per-frame channel norm and a pointwise MLP. No batch
+   statistics anywhere: batch norm's running averages did not match single songs at inference.
 3. A linear decoder from (features, pooled input) to S × K logits, softmax across stems, and a gather that
    expands each band's mask back to its bins. The masks sum to 1, so the stems sum to the mix.
 STFT and iSTFT stay outside (see `stft.py`); the exported ONNX graph is exactly this module.
@@ -25,14 +26,27 @@ def _classes() -> Any:
     import torch
     from torch import nn
 
+    class ChannelNorm(nn.Module):
+        """Layer norm over the channels of each frame of `[B, C, T]` (no batch statistics)."""
+
+        def __init__(self, channels: int) -> None:
+            super().__init__()
+            self.weight = nn.Parameter(torch.ones(channels, 1))
+            self.bias = nn.Parameter(torch.zeros(channels, 1))
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            mean = x.mean(dim=1, keepdim=True)
+            var = (x - mean).pow(2).mean(dim=1, keepdim=True)
+            return (x - mean) * torch.rsqrt(var + 1e-5) * self.weight + self.bias
+
     class TemporalBlock(nn.Module):
-        """Residual block: depthwise dilated conv over time, batch norm, GELU, pointwise MLP."""
+        """Residual block: depthwise dilated conv over time, channel norm, GELU, pointwise MLP."""
 
         def __init__(self, channels: int, kernel: int, dilation: int) -> None:
             super().__init__()
             self.depthwise = nn.Conv1d(channels, channels, kernel, padding=dilation * (kernel // 2),
                                        dilation=dilation, groups=channels)
-            self.norm = nn.BatchNorm1d(channels)
+            self.norm = ChannelNorm(channels)
             self.expand = nn.Conv1d(channels, 2 * channels, 1)
             self.project = nn.Conv1d(2 * channels, channels, 1)
             self.act = nn.GELU()
@@ -51,8 +65,7 @@ def _classes() -> Any:
             bands = pool.shape[1]
             self.register_buffer("pool", pool, persistent=False)
             self.register_buffer("expand_index", torch.from_numpy(band_index(config)), persistent=False)
-            self.in_scale = nn.Parameter(torch.full((bands,), 0.4))
-            self.in_shift = nn.Parameter(torch.full((bands,), 2.0))
+            self.in_norm = nn.LayerNorm(bands)
             self.encoder = nn.Linear(bands, config.hidden)
             self.blocks = nn.Sequential(*[TemporalBlock(config.hidden, config.kernel, 2 ** (i % 4))
                                           for i in range(config.blocks)])
@@ -66,7 +79,7 @@ def _classes() -> Any:
         def band_masks(self, pooled: torch.Tensor) -> torch.Tensor:
             """Masks per band `[B, S, K, T]` (softmax over S) from band means `[B, K, T]`."""
             batch, frames = pooled.shape[0], pooled.shape[2]
-            feats = torch.log(pooled.transpose(1, 2) + 1e-5) * self.in_scale + self.in_shift  # [B, T, K]
+            feats = self.in_norm(torch.log(pooled.transpose(1, 2) + 1e-5))                 # [B, T, K]
             hidden = self.act(self.encoder(feats)).transpose(1, 2)                         # [B, H, T]
             hidden = self.blocks(hidden).transpose(1, 2)                                   # [B, T, H]
             logits = self.decoder(torch.cat([hidden, feats], dim=-1))                      # [B, T, S*K]

@@ -21,7 +21,7 @@ points (bass and piano partials are resolved, and LoFi drums lose little), and t
 many frames per second. Why this and not a U-Net or a recurrent band-split model: the network had to train to a useful level on
 two shared CPU cores within about an hour and run far faster than real time through ONNX Runtime. Dense
 temporal convolutions over ~400 band features cost a few million multiply-adds per frame, train with
-batch norm at a high learning rate, and export to plain ONNX operators (MatMul, Conv, Softmax, Gather);
+per-frame normalisation at a high learning rate, and export to plain ONNX operators (MatMul, Conv, Softmax, Gather);
 a 2-D U-Net at full resolution costs roughly ten times more per frame, and recurrent layers train and run
 more slowly on a CPU for the same context. The full 44.1 kHz band is kept (no 22.05 kHz shortcut) so
 cymbals and the top of the "other" stem are separated rather than lost.
