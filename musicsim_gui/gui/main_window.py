@@ -90,12 +90,14 @@ class MainWindow(QMainWindow):
     def tick(self) -> None:
         """One display frame: pull engine state and deliver finished background work and job events."""
         self._ticks += 1
-        handle = self.windowHandle()
-        if self._first_frame_callbacks and handle is not None and handle.isExposed():
-            self.first_frame_done = True
-            callbacks, self._first_frame_callbacks = self._first_frame_callbacks, []
-            for callback in callbacks:
-                callback()
+        if self._first_frame_callbacks:
+            handle = self.windowHandle()
+            if self.first_frame_done:  # one display frame after the first paint: start-up work
+                callbacks, self._first_frame_callbacks = self._first_frame_callbacks, []
+                for callback in callbacks:
+                    callback()
+            elif handle is not None and handle.isExposed():
+                self.first_frame_done = True
             return
         if self.project.project is None:
             return
