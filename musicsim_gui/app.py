@@ -51,6 +51,18 @@ def create_engine(settings, start: bool = True):
     return engine
 
 
+def apply_model_folder(settings) -> None:
+    """Point the model registry (here and in job workers, which inherit the environment) at the model
+    folder chosen in Settings, if any."""
+    import os
+
+    from musicsim_gui.gui.settings_store import value
+
+    folder = str(value(settings, "models/folder") or "").strip()
+    if folder:
+        os.environ["MUSICSIM_MODELS_DIR"] = folder
+
+
 def create_jobs(settings):
     """The jobs controller over a worker-process runner, or None when the jobs layer is not installed."""
     try:
@@ -77,6 +89,7 @@ def create_main_window(project_path: str | Path | None = None, *, audio: bool = 
     from musicsim_gui.gui.transport_controller import TransportController
 
     settings = studio_settings()
+    apply_model_folder(settings)
     engine = create_engine(settings) if audio else None
     jobs = create_jobs(settings)
     project = ProjectController(engine, regenerate_status=getattr(jobs, "generate_status", None))

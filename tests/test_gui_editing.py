@@ -131,17 +131,26 @@ def test_drop_a_project_folder_opens_it(qtbot, project, tmp_path):
     window.close()
 
 
-def test_settings_dialog_stores_choices(qtbot):
+def test_settings_dialog_stores_choices(qtbot, tmp_path):
     settings = studio_settings()
     dialog = SettingsDialog(settings)
     qtbot.addWidget(dialog)
     dialog.block_combo.setCurrentIndex(dialog.block_combo.findData(512))
     dialog.backend_combo.setCurrentIndex(dialog.backend_combo.findData("onnx"))
+    dialog.model_edit.setText(str(tmp_path / "my models"))
     dialog.accept()
     assert int(studio_settings().value("audio/blocksize")) == 512
     assert studio_settings().value("inference/backend") == "onnx"
-    settings.remove("audio/blocksize")
-    settings.remove("inference/backend")
+    from musicsim_gui.runtime.paths import user_models_dir
+
+    assert user_models_dir() == tmp_path / "my models"
+    dialog = SettingsDialog(settings)
+    qtbot.addWidget(dialog)
+    dialog.model_edit.setText("")
+    dialog.accept()
+    assert user_models_dir().name == "models" and "my models" not in str(user_models_dir())
+    for key in ("audio/blocksize", "inference/backend", "models/folder"):
+        settings.remove(key)
 
 
 def test_missing_output_device_leaves_a_working_studio_with_a_notice(qtbot, project):

@@ -1,10 +1,13 @@
 """`SettingsDialog`: audio output device and buffer size, inference backend and device, generator and model folder.
 
 Values are stored in the studio settings (QSettings). A new output device applies at once (the engine
-re-opens its stream); buffer size and sample rate apply the next time the studio starts.
+re-opens its stream), and so does the model folder (for jobs started afterwards); buffer size and
+sample rate apply the next time the studio starts.
 """
 
 from __future__ import annotations
+
+import os
 
 from PySide6.QtWidgets import (
     QComboBox,
@@ -98,8 +101,13 @@ class SettingsDialog(QDialog):
         s.setValue("inference/backend", self.backend_combo.currentData())
         s.setValue("inference/device", self.inference_combo.currentData())
         s.setValue("generation/model", self.generator_edit.text().strip())
-        s.setValue("models/folder", self.model_edit.text().strip())
+        folder = self.model_edit.text().strip()
+        s.setValue("models/folder", folder)
         s.sync()
+        if folder:  # job workers started from now on look for models there
+            os.environ["MUSICSIM_MODELS_DIR"] = folder
+        else:
+            os.environ.pop("MUSICSIM_MODELS_DIR", None)
         if changed and self.engine is not None:
             self.engine.set_device(None if device < 0 else device)
         super().accept()

@@ -28,7 +28,11 @@ def user_data_dir() -> Path:
 
 
 def user_models_dir() -> Path:
-    """Models the user installed (`<user data>/models`)."""
+    """Models the user installed (`$MUSICSIM_MODELS_DIR`, the studio's model folder setting, else
+    `<user data>/models`)."""
+    override = os.environ.get("MUSICSIM_MODELS_DIR")
+    if override:
+        return Path(override).expanduser()
     return user_data_dir() / "models"
 
 
