@@ -116,6 +116,8 @@ def main() -> None:
         cases = {"plain generate, one call per take": lambda: run_plain(loaded, args.tokens, args.takes, False),
                  "plain generate, takes batched": lambda: run_plain(loaded, args.tokens, args.takes, True),
                  "ours (compose), takes batched": lambda: run_ours(loaded, args.tokens, args.takes)}
+        if args.takes == 1:  # one call per take is the batched call
+            cases.pop("plain generate, one call per take")
         if args.onnx:
             onnx_loaded = with_onnx_runner(loaded, Path(scratch))
             cases["ours (compose, ONNX decoder step)"] = lambda: run_ours(onnx_loaded, args.tokens, args.takes)
