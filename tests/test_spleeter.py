@@ -195,3 +195,15 @@ def test_bandwidth_is_read_from_the_saved_graph(tmp_path):
     assert meta_bins(folder / "model") == 1536
     config, _, _ = convert_release(folder)
     assert config.F == 1536
+
+
+def test_cached_separation_keeps_the_vocals_extra(tmp_path):
+    from musicsim_gui.separation.cache import CachedSeparator
+
+    folder = install_spleeter(FIXTURES / "2stems-tiny", tmp_path, **SMALL_STFT)
+    cached = CachedSeparator(open_spleeter(folder, backend="torch", device="cpu"), root=tmp_path / "cache")
+    clip = AudioClip(np.random.default_rng(4).standard_normal((2, 3000)).astype(np.float32) * 0.1, 44100, "mix")
+    first = cached.separate(clip)
+    again = cached.separate(clip)
+    assert cached.hits == 1 and list(first) == list(again) == ["bass", "drums", "piano", "other", "vocals"]
+    assert np.array_equal(first["vocals"].samples, again["vocals"].samples)

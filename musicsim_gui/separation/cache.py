@@ -46,9 +46,10 @@ class CachedSeparator:
         if not (folder / META).is_file():
             return None
         try:
+            extras = json.loads((folder / META).read_text()).get("extras", [])
             return {s: AudioClip(np.load(folder / f"{s}.npy"), clip.sample_rate, f"{clip.source} ({s})")
-                    for s in STEMS}
-        except (OSError, ValueError):
+                    for s in (*STEMS, *extras)}
+        except (OSError, ValueError, AttributeError):
             return None
 
     def _store(self, folder: Path, stems: dict[str, AudioClip]) -> None:
@@ -57,7 +58,8 @@ class CachedSeparator:
             with atomic_path(folder / f"{name}.npy") as tmp:
                 with open(tmp, "wb") as handle:
                     np.save(handle, part.samples)
-        atomic_write_text(folder / META, json.dumps({"id": self.id, "version": self.version}))
+        extras = [name for name in stems if name not in STEMS]
+        atomic_write_text(folder / META, json.dumps({"id": self.id, "version": self.version, "extras": extras}))
         self._prune(keep=folder)
 
     def _prune(self, keep: Path) -> None:
@@ -80,6 +82,8 @@ class CachedSeparator:
             if progress is not None:
                 progress(1.0, "loaded from the separation cache")
             return cached
-        stems = check_stems(clip, self.inner.separate(clip, progress, cancel))
+        result = self.inner.separate(clip, progress, cancel)
+        extras = {k: v for k, v in result.items() if k not in STEMS and v.samples.shape == clip.samples.shape}
+        stems = {**check_stems(clip, result), **extras}          # extras (e.g. vocals) are kept
         self._store(folder, stems)
         return stems
