@@ -207,3 +207,25 @@ def test_cached_separation_keeps_the_vocals_extra(tmp_path):
     again = cached.separate(clip)
     assert cached.hits == 1 and list(first) == list(again) == ["bass", "drums", "piano", "other", "vocals"]
     assert np.array_equal(first["vocals"].samples, again["vocals"].samples)
+
+
+def test_wiener_filter_reproduces_spleeter_mwf_and_runs_in_the_separator(tmp_path):
+    from musicsim_gui.separation.spleeter.wiener import separate_waveform_wiener
+
+    config, tensors, _ = convert_release(FIXTURES / "5stems-tiny", **SMALL_STFT)
+    net = build_spleeter(config, estimates=True)
+    net.load_state_dict({k: torch.from_numpy(v) for k, v in tensors.items()})
+    reference = np.load(FIXTURES / "5stems-tiny" / "reference.npz")
+    with torch.no_grad():
+        stems = separate_waveform_wiener(reference["waveform"], lambda m: net(torch.from_numpy(m))[1].numpy(),
+                                         config)
+    ours = np.stack([stems[name] for name in config.instruments])
+    assert np.abs(ours - reference["wiener"]).max() < 1e-5          # norbert.wiener as Spleeter calls it
+    assert np.abs(reference["wiener"] - reference["stems"]).max() > 0.1  # and not the ratio-mask result
+    folder = install_spleeter(FIXTURES / "5stems-tiny", tmp_path, wiener=True, **SMALL_STFT)
+    separator = open_spleeter(folder, backend="torch", device="cpu")
+    clip = AudioClip(reference["waveform"], 44100, "mix")
+    seen = []
+    result = separator.separate(clip, progress=lambda f, m: seen.append(m))
+    assert any("Wiener" in m for m in seen)
+    assert np.abs(result["piano"].samples - stems["piano"]).max() < 1e-5

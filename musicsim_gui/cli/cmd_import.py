@@ -17,7 +17,7 @@ def _spleeter(args: argparse.Namespace) -> int:
 
     sixteen = True if args.sixteen_khz else None
     folder = install_spleeter(Path(args.path), Path(args.models_dir) if args.models_dir else None,
-                              args.name, sixteen, onnx=args.onnx)
+                              args.name, sixteen, onnx=args.onnx, wiener=args.wiener)
     print(f"installed {folder.name} in {folder}")
     return 0
 
@@ -43,6 +43,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                           help="the weights are a -16kHz release (needed when the name does not say so)")
     spleeter.add_argument("--no-onnx", dest="onnx", action="store_false",
                           help="skip the ONNX export (ONNX Runtime is about 3x faster than torch on a CPU)")
+    spleeter.add_argument("--wiener", action="store_true",
+                          help="refine stems with Spleeter's multichannel Wiener filter (about 2x slower)")
     _common(spleeter)
     spleeter.set_defaults(handler=_spleeter)
     demucs = group.add_parser("import-demucs", help="import a Demucs checkpoint (.th)")

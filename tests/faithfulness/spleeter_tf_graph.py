@@ -73,15 +73,24 @@ def build(args, waveform):
     est = [layers.Multiply()([m, spec]) for m in raw]
     total = tf.reduce_sum([e ** 2 for e in est], axis=0) + 1e-10
     ratio = [(e ** 2 + 1e-10 / len(est)) / total for e in est]
-    stems = []
-    for mask in ratio:
-        shape = tf.shape(mask)
-        full = tf.concat([mask, tf.zeros((shape[0], shape[1], L // 2 + 1 - F, shape[3]))], axis=2)
-        full = tf.reshape(full, [-1, L // 2 + 1, 2])[:frames]
-        masked = tf.cast(full, tf.complex64) * stft
-        wave = tf.signal.inverse_stft(tf.transpose(masked, [2, 0, 1]), L, H, window_fn=hann) * (2.0 / 3.0)
-        stems.append(tf.transpose(wave)[L:L + tf.shape(waveform)[0]])
-    return spec, tf.stack(ratio), tf.stack(stems)
+    def full(t):  # [segments, T, F, 2] → [frames, bins, 2], zero above bin F
+        shape = tf.shape(t)
+        t = tf.concat([t, tf.zeros((shape[0], shape[1], L // 2 + 1 - F, shape[3]))], axis=2)
+        return tf.reshape(t, [-1, L // 2 + 1, 2])[:frames]
+
+    def inverse(spectrum):
+        wave = tf.signal.inverse_stft(tf.transpose(spectrum, [2, 0, 1]), L, H, window_fn=hann) * (2.0 / 3.0)
+        return tf.transpose(wave)[L:L + tf.shape(waveform)[0]]
+
+    stems = [inverse(tf.cast(full(mask), tf.complex64) * stft) for mask in ratio]
+    if not args.mwf:
+        return spec, tf.stack(ratio), tf.stack(stems), None
+    import norbert  # Spleeter's MWF option: norbert's Wiener filter on the whole track, default settings
+
+    v = tf.stack([full(e) for e in est], axis=3)
+    filtered = tf.py_function(lambda v, x: norbert.wiener(v.numpy(), x.numpy()), [v, stft], tf.complex64)
+    wiener = [inverse(filtered[:, :, :, k]) for k in range(len(est))]
+    return spec, tf.stack(ratio), tf.stack(stems), tf.stack(wiener)
 
 
 def randomize(session, rng):
@@ -108,6 +117,7 @@ def main():
     parser.add_argument("--filters", type=int, nargs=6, default=[16, 32, 64, 128, 256, 512])
     parser.add_argument("--samples", type=int, default=44100 * 14)
     parser.add_argument("--meta", action="store_true", help="also write model.meta like the releases")
+    parser.add_argument("--mwf", action="store_true", help="also separate with the Wiener filter (needs norbert)")
     args = parser.parse_args()
     tf.compat.v1.disable_eager_execution()
     rng = np.random.default_rng(7)
@@ -115,14 +125,15 @@ def main():
     wave = (0.3 * rng.standard_normal((args.samples, 2)) + 0.5 * np.sin(2 * np.pi * 220.0 * t)[:, None])
     wave = wave.astype(np.float32)
     inp = tf.compat.v1.placeholder(tf.float32, (None, 2), name="waveform")
-    spec, masks, stems = build(args, inp)
+    spec, masks, stems, wiener = build(args, inp)
     with tf.compat.v1.Session() as session:
         session.run(tf.compat.v1.global_variables_initializer())
         randomize(session, rng)
         saver = tf.compat.v1.train.Saver()
         saver.save(session, os.path.join(args.out, "model"), write_meta_graph=args.meta)
         spec_v, masks_v, stems_v = session.run([spec, masks, stems], {inp: wave})
-    np.savez(os.path.join(args.out, "reference.npz"), waveform=wave.T.copy(),
+        extra = {} if wiener is None else {"wiener": session.run(wiener, {inp: wave}).transpose(0, 2, 1).copy()}
+    np.savez(os.path.join(args.out, "reference.npz"), waveform=wave.T.copy(), **extra,
              spectrogram=spec_v[0].transpose(2, 0, 1).copy(),          # [2, T, F], first segment
              masks=masks_v[:, 0].transpose(0, 3, 1, 2).copy(),         # [S, 2, T, F], first segment
              stems=stems_v.transpose(0, 2, 1).copy())                  # [S, 2, N]

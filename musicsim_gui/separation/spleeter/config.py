@@ -29,6 +29,7 @@ class SpleeterConfig:
         separation_exponent: power applied to each estimate before ratio masking.
         mask_extension: "zeros" or "average": the mask above bin F.
         filters: encoder channel counts.
+        wiener: refine the stems with Spleeter's multichannel Wiener filter (its "MWF" option).
     """
 
     instruments: tuple[str, ...]
@@ -44,6 +45,7 @@ class SpleeterConfig:
     separation_exponent: float = 2.0
     mask_extension: str = "zeros"
     filters: tuple[int, ...] = field(default=(16, 32, 64, 128, 256, 512))
+    wiener: bool = False
 
     @property
     def bins(self) -> int:

@@ -34,7 +34,7 @@ def save_weights(path: Path, tensors: dict[str, np.ndarray], metadata: dict[str,
 
 
 def export_onnx(tensors: dict[str, np.ndarray], config: SpleeterConfig, path: Path) -> None:
-    """Export the network (`magnitude [1, 2, T, F]` → `masks [1, S, 2, T, F]`) to ONNX at `path`.
+    """Export the network (`magnitude [1, 2, T, F]` → `masks`, `estimates` `[1, S, 2, T, F]`) to ONNX at `path`.
 
     The file's `metadata_props` carry the family, the variant and the configuration, like the manifest.
     The TorchScript exporter is used: the torch.export-based one drops the 1e-10 epsilon terms of the
@@ -47,12 +47,13 @@ def export_onnx(tensors: dict[str, np.ndarray], config: SpleeterConfig, path: Pa
 
     from musicsim_gui.separation.spleeter.unet import build_spleeter
 
-    model = build_spleeter(config)
+    model = build_spleeter(config, estimates=True)
     model.load_state_dict({k: torch.from_numpy(v) for k, v in tensors.items()})
     example = torch.zeros(1, config.channels, config.T, config.F)
     with atomic_path(path) as tmp, torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
-        torch.onnx.export(model, (example,), str(tmp), input_names=["magnitude"], output_names=["masks"],
+        torch.onnx.export(model, (example,), str(tmp), input_names=["magnitude"],
+                          output_names=["masks", "estimates"],
                           opset_version=17, dynamo=False)
         graph = onnx.load(str(tmp))
         for key, value in {"family": FAMILY, "variant": variant_name(config), "config": json.dumps(config.to_dict())}.items():
@@ -81,7 +82,8 @@ def install_spleeter(source: str | Path, models_dir: Path | None = None, name: s
         sample_rate=config.sample_rate, files=files, channels=config.channels,
         instruments=config.instruments, license=LICENSE,
         inputs={"magnitude": {"shape": shape, "dtype": "float32"}},
-        outputs={"masks": {"shape": [1, len(config.instruments), *shape[1:]], "dtype": "float32"}},
+        outputs={name: {"shape": [1, len(config.instruments), *shape[1:]], "dtype": "float32"}
+                 for name in ("masks", "estimates")},
         provenance=f"converted from the TensorFlow checkpoint of Spleeter release {release!r} ({Path(source).name})",
         config=config.to_dict())
     write_manifest(folder, manifest)

@@ -3,8 +3,9 @@
 Architecture:
 1. The clip is resampled to 44.1 kHz. Stereo clips go through the network as they are; any other
    channel count is separated channel by channel, each channel duplicated to the stereo the network takes.
-2. `spectral.separate_waveform` does Spleeter's STFT, segmenting, masking and inverse STFT; the network
-   runs on ONNX Runtime when the folder has `model.onnx` and ONNX is chosen, else on torch.
+2. `spectral.separate_waveform` does Spleeter's STFT, segmenting, masking and inverse STFT (or, with
+   `config.wiener`, `wiener.separate_waveform_wiener` applies Spleeter's multichannel Wiener filter); the
+   network runs on ONNX Runtime when the folder has `model.onnx` and ONNX is chosen, else on torch.
 3. Spleeter's stems map onto the studio's: bass, drums, piano, other by name ("accompaniment" → other);
    a stem the variant lacks (piano in 4 stems) is silence; vocals are returned as an extra "vocals" stem.
 """
@@ -26,6 +27,7 @@ from musicsim_gui.separation.resample import resample_samples
 from musicsim_gui.separation.spleeter.config import SpleeterConfig
 from musicsim_gui.separation.spleeter.install import ONNX_FILE, WEIGHTS_FILE
 from musicsim_gui.separation.spleeter.spectral import separate_waveform
+from musicsim_gui.separation.spleeter.wiener import separate_waveform_wiener
 
 STEM_MAP = {"accompaniment": "other", "vocals": "vocals"}
 
@@ -36,7 +38,7 @@ def load_torch_spleeter(weights: Path, config: SpleeterConfig) -> Any:
 
     from musicsim_gui.separation.spleeter.unet import build_spleeter
 
-    model = build_spleeter(config)
+    model = build_spleeter(config, estimates=True)
     try:
         model.load_state_dict(load_file(str(weights)))
     except Exception as error:  # safetensors and torch raise several types for bad files
@@ -58,6 +60,15 @@ class SpleeterSeparator:
         """Ratio masks `[1, S, 2, T, F]` for magnitude `[1, 2, T, F]`."""
         return self.backend.run({"magnitude": magnitude})["masks"]
 
+    def estimates(self, magnitude: np.ndarray) -> np.ndarray:
+        """Magnitude estimates `[1, S, 2, T, F]` for magnitude `[1, 2, T, F]` (the Wiener filter's input)."""
+        return self.backend.run({"magnitude": magnitude})["estimates"]
+
+    def _separate_stereo(self, part: np.ndarray, progress: ProgressFn, cancel: CancelFn | None) -> dict:
+        if self.config.wiener:
+            return separate_waveform_wiener(part, self.estimates, self.config, progress, cancel)
+        return separate_waveform(part, self.masks, self.config, progress, cancel)
+
     def _stereo_parts(self, samples: np.ndarray) -> list[np.ndarray]:
         if samples.shape[0] == 2:
             return [samples]
@@ -75,7 +86,7 @@ class SpleeterSeparator:
                 if progress is not None:
                     progress((index + fraction) / len(parts), message)
 
-            for name, audio in separate_waveform(part, self.masks, self.config, report, cancel).items():
+            for name, audio in self._separate_stereo(part, report, cancel).items():
                 results.setdefault(name, []).append(audio if samples.shape[0] == 2 else audio[:1])
         stems = {STEM_MAP.get(name, name): np.concatenate(chunks, axis=0) for name, chunks in results.items()}
         out = {}
@@ -102,7 +113,7 @@ def open_spleeter(model_dir: Path, backend: str = "auto", device: str = "auto") 
         config = SpleeterConfig.from_dict(manifest.config)
         device_name = choice.device if choice.kind == "torch" else "auto"
         runner = TorchBackend(load_torch_spleeter(model_dir / WEIGHTS_FILE, config), device_name,
-                              output_names=("masks",))
+                              output_names=("masks", "estimates"))
     return SpleeterSeparator(manifest, runner)
 
 

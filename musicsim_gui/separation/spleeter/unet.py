@@ -73,10 +73,11 @@ def _classes() -> Any:
     class SpleeterNet(nn.Module):
         """All instruments' U-Nets: `magnitude [B, 2, T, F]` → ratio masks `[B, S, 2, T, F]` (S = instruments)."""
 
-        def __init__(self, config: SpleeterConfig) -> None:
+        def __init__(self, config: SpleeterConfig, estimates: bool = False) -> None:
             super().__init__()
             self.config = config
             self.unets = nn.ModuleList(UNet(config) for _ in config.instruments)
+            self.with_estimates = estimates
 
         def forward(self, magnitude: torch.Tensor) -> torch.Tensor:
             raw = torch.stack([unet(magnitude) for unet in self.unets], dim=1)     # [B, S, 2, T, F]
@@ -85,7 +86,8 @@ def _classes() -> Any:
             exponent = self.config.separation_exponent
             power = estimates * estimates if exponent == 2 else estimates ** exponent
             total = power.sum(dim=1, keepdim=True) + EPSILON
-            return (power + EPSILON / len(self.unets)) / total
+            ratio = (power + EPSILON / len(self.unets)) / total
+            return (ratio, estimates) if self.with_estimates else ratio
 
     return UNet, SpleeterNet
 
@@ -100,6 +102,10 @@ def activation(name: str) -> Any:
     return layers[name]()
 
 
-def build_spleeter(config: SpleeterConfig) -> Any:
-    """A `SpleeterNet` in inference mode (random weights until a state dict is loaded)."""
-    return _classes()[1](config).eval()
+def build_spleeter(config: SpleeterConfig, estimates: bool = False) -> Any:
+    """A `SpleeterNet` in inference mode (random weights until a state dict is loaded).
+
+    With `estimates`, forward returns `(masks, estimates)`: the per-instrument magnitude estimates
+    `[B, S, 2, T, F]` the multichannel Wiener filter starts from.
+    """
+    return _classes()[1](config, estimates).eval()
