@@ -15,6 +15,7 @@ import torch
 from musicsim_gui.separation.spleeter.convert import convert_release
 from musicsim_gui.separation.spleeter.spectral import separate_waveform
 from musicsim_gui.separation.spleeter.unet import build_spleeter
+from musicsim_gui.separation.spleeter.wiener import separate_waveform_wiener
 
 
 def main() -> None:
@@ -55,6 +56,15 @@ def main() -> None:
     print(f"stems: max abs error {np.abs(ours - reference['stems']).max():.3g} "
           f"(peak {np.abs(reference['stems']).max():.3g}); torch separation took {seconds:.1f} s "
           f"for {reference['waveform'].shape[-1] / config.sample_rate:.1f} s of audio")
+    if "wiener" in reference:
+        both = build_spleeter(config, estimates=True)
+        both.load_state_dict(net.state_dict())
+        with torch.no_grad():
+            wiener = separate_waveform_wiener(reference["waveform"],
+                                              lambda m: both(torch.from_numpy(m))[1].numpy(), config)
+        ours = np.stack([wiener[name] for name in config.instruments])
+        print(f"Wiener-filtered stems: max abs error {np.abs(ours - reference['wiener']).max():.3g} "
+              f"(peak {np.abs(reference['wiener']).max():.3g})")
 
 
 if __name__ == "__main__":
