@@ -5,7 +5,7 @@ Architecture:
    windows start on beats). The loop keeps the largest power-of-two number of beats at the reference tempo
    that fits the window (1, 2, 4, … beats); a window shorter than one beat is used whole.
 2. The loop is tiled to the requested length; consecutive copies overlap by `fade` seconds with an
-   equal-power crossfade, so seams neither click nor dip.
+   equal-power crossfade (20 ms), so seams neither click nor dip.
 3. DC is removed, the stem is resampled to the output rate, duplicated to stereo and peak-normalised.
 """
 
@@ -48,7 +48,7 @@ def tile(loop: np.ndarray, frames: int, fade: int) -> np.ndarray:
 
 
 def render_stem(window: np.ndarray, sample_rate: int, tempo_bpm: float, seconds: float, output_rate: int,
-                channels: int = 2, peak_dbfs: float = -3.0, fade_seconds: float = 0.01) -> np.ndarray:
+                channels: int = 2, peak_dbfs: float = -3.0, fade_seconds: float = 0.02) -> np.ndarray:
     """One head output `[W]` at `sample_rate` → a stem `[channels, round(seconds * output_rate)]` float32."""
     import soxr
 

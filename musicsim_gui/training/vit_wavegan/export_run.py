@@ -58,7 +58,7 @@ reference chunk into a song embedding; one WaveGAN head per instrument (bass, dr
 ## What it generates and why
 - {window} samples of {feats['sample_rate'] // 1000} kHz mono per head call ({window / feats['sample_rate']:.2f} s).
   The app keeps the largest power-of-two number of beats at the reference tempo that fits, loops it with
-  10 ms equal-power crossfades to the requested length, and resamples to 44.1 kHz stereo.
+  20 ms equal-power crossfades to the requested length, and resamples to 44.1 kHz stereo.
 - Why: this model was trained on 2 shared CPU cores for about an hour. At {feats['sample_rate'] // 1000} kHz mono a head
   produces {88200 / feats['sample_rate']:.1f}× fewer samples per second than 44.1 kHz stereo, and a short window
   that starts on a beat is what such a budget can teach; looping it at the reference tempo makes the stem line

@@ -202,11 +202,30 @@ def _checkpoint(run: Run, log) -> None:
     log(f"step {run.step}: valid STFT loss {valid:.4f}, checkpoint saved ({run.elapsed / 60:.1f} min)")
 
 
+def _stop_on_sigterm():
+    """Make SIGTERM stop training like Ctrl-C (checkpoint, then return); returns a function restoring the old
+    handler. Only possible in the main thread (elsewhere nothing changes)."""
+    import signal
+    import threading
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    return lambda: signal.signal(signal.SIGTERM, previous)
+
+
 def train(corpus: Path, out: Path, settings: TrainSettings, log=print, progress_bar: bool = True) -> dict[str, Any]:
-    """Train (or resume) a run in `out`; returns the final step, time and validation loss."""
+    """Train (or resume) a run in `out`; returns the final step, time and validation loss.
+
+    Ctrl-C or SIGTERM stops it after saving a checkpoint.
+    """
     from tqdm import tqdm
 
     torch.set_num_threads(settings.threads)
+    restore_sigterm = _stop_on_sigterm()
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out / "settings.json", json.dumps(asdict(settings), indent=2) + "\n")
     run = _build(Path(corpus), out, settings, log)
@@ -235,6 +254,7 @@ def train(corpus: Path, out: Path, settings: TrainSettings, log=print, progress_
         log("interrupted: saving a checkpoint")
     finally:
         bar.close()
+        restore_sigterm()
     if run.step % settings.checkpoint_every:
         _checkpoint(run, log)
     if run.step % settings.sample_every:
