@@ -61,6 +61,25 @@ class ExportDialog(QDialog):
         self._update_preview()
 
     def _build(self) -> None:
+        """The form, then the preview, progress and result area, then the buttons."""
+        layout = QVBoxLayout(self)
+        layout.addLayout(self._build_form())
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        self.export_button = buttons.addButton("Export", QDialogButtonBox.ButtonRole.AcceptRole)
+        buttons.accepted.connect(self.start_export)
+        buttons.rejected.connect(self.reject)
+        for widget in (*self._build_result(), buttons):
+            layout.addWidget(widget)
+        for edit in (self.folder_edit, self.template_edit):
+            edit.textChanged.connect(self._update_preview)
+        for combo in (self.format_combo, self.normalize_combo):
+            combo.currentTextChanged.connect(self._update_preview)
+        self.stems_check.toggled.connect(self._update_preview)
+        self.normalize_combo.currentTextChanged.connect(self._normalize_changed)
+        self._normalize_changed(self.normalize_combo.currentText())
+
+    def _build_form(self) -> QFormLayout:
+        """The export choices, preset from the remembered settings."""
         s = self.settings
         folder = s.value("export/folder", "") or str(self.project.project.folder / "exports")
         self.folder_edit = QLineEdit(str(folder))
@@ -87,6 +106,10 @@ class ExportDialog(QDialog):
         form.addRow("Normalise", self.normalize_combo)
         form.addRow("Target", self.target_spin)
         form.addRow("", self.stems_check)
+        return form
+
+    def _build_result(self) -> tuple:
+        """The path preview, the progress bar, the result text and the open-folder button."""
         self.preview = QLabel()
         self.preview.setObjectName("Dim")
         self.preview.setWordWrap(True)
@@ -98,21 +121,7 @@ class ExportDialog(QDialog):
         self.open_button = QPushButton("Open folder")
         self.open_button.hide()
         self.open_button.clicked.connect(self.open_folder)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
-        self.export_button = buttons.addButton("Export", QDialogButtonBox.ButtonRole.AcceptRole)
-        buttons.accepted.connect(self.start_export)
-        buttons.rejected.connect(self.reject)
-        layout = QVBoxLayout(self)
-        layout.addLayout(form)
-        for widget in (self.preview, self.progress, self.result_label, self.open_button, buttons):
-            layout.addWidget(widget)
-        for edit in (self.folder_edit, self.template_edit):
-            edit.textChanged.connect(self._update_preview)
-        for combo in (self.format_combo, self.normalize_combo):
-            combo.currentTextChanged.connect(self._update_preview)
-        self.stems_check.toggled.connect(self._update_preview)
-        self.normalize_combo.currentTextChanged.connect(self._normalize_changed)
-        self._normalize_changed(self.normalize_combo.currentText())
+        return self.preview, self.progress, self.result_label, self.open_button
 
     def _normalize_changed(self, name: str) -> None:
         mode = NORMALIZE.get(name)

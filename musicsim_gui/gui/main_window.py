@@ -47,26 +47,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("MuSiC Studio")
         self.setAcceptDrops(True)
         self.resize(1400, 900)
-        stack = project.undo_stack
-        self.actions = create_actions(self, stack.createUndoAction(self, "&Undo"),
-                                      stack.createRedoAction(self, "&Redo"))
-        self.transport_bar = TransportBar([self.actions.home, self.actions.play, self.actions.stop,
-                                           self.actions.loop], self)
-        self.addToolBar(self.transport_bar)
-        self.reference_lane = ReferenceLane()
-        self.track_list = TrackList(self.reference_lane.timeline)
-        splitter = QSplitter(Qt.Orientation.Vertical)
-        splitter.addWidget(self.reference_lane)
-        splitter.addWidget(self.track_list)
-        splitter.setStretchFactor(1, 1)
-        splitter.setSizes([330, 600])
-        self.setCentralWidget(splitter)
-        self.recent_menu = build_menus(self)
-        if jobs is not None:
-            dock = jobs.dock(self)
-            self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
-            self.resizeDocks([dock], [JOBS_HEIGHT], Qt.Orientation.Vertical)
-            dock.hide()  # appears with the first job or notice; View > Jobs toggles it
+        self._build_layout()
         connect_transport(self)
         connect_tracks(self)
         self.confirm_unsaved = True
@@ -80,6 +61,29 @@ class MainWindow(QMainWindow):
         self.timer.timeout.connect(self.tick)
         self.timer.start()
         self.statusBar().showMessage("Ready")
+
+    def _build_layout(self) -> None:
+        """Actions, transport bar, reference lane over the track list, menus and the (hidden) jobs dock."""
+        stack = self.project.undo_stack
+        self.actions = create_actions(self, stack.createUndoAction(self, "&Undo"),
+                                      stack.createRedoAction(self, "&Redo"))
+        self.transport_bar = TransportBar([self.actions.home, self.actions.play, self.actions.stop,
+                                           self.actions.loop], self)
+        self.addToolBar(self.transport_bar)
+        self.reference_lane = ReferenceLane()
+        self.track_list = TrackList(self.reference_lane.timeline)
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.addWidget(self.reference_lane)
+        splitter.addWidget(self.track_list)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([330, 600])
+        self.setCentralWidget(splitter)
+        if self.jobs is not None:
+            dock = self.jobs.dock(self)
+            self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
+            self.resizeDocks([dock], [JOBS_HEIGHT], Qt.Orientation.Vertical)
+            dock.hide()  # appears with the first job or notice; View > Jobs toggles it
+        self.recent_menu = build_menus(self)
 
     # -- display timer ----------------------------------------------------------------------------
 
