@@ -20,6 +20,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--name", default=None, help="registry name (default: the output folder's name)")
     parser.add_argument("--version", default="1.0", help="model version string (default 1.0)")
     parser.add_argument("--no-weights", action="store_true", help="ONNX only, no safetensors (no torch backend)")
+    parser.add_argument("--post-filter", type=int, default=0, metavar="TAPS",
+                        help="fit a TAPS-tap per-instrument FIR post-filter on the run's training songs (e.g. 511)")
     parser.set_defaults(handler=run)
 
 
@@ -28,7 +30,8 @@ def run(args: argparse.Namespace) -> int:
     from musicsim_gui.training.vit_wavegan.export_run import export_run
 
     out = Path(args.output)
-    manifest = export_run(Path(args.run), out, args.name or out.name, args.version, weights=not args.no_weights)
+    manifest = export_run(Path(args.run), out, args.name or out.name, args.version, weights=not args.no_weights,
+                          post_filter=args.post_filter)
     error = manifest.metrics["onnx_parity_max_abs"]
     if error > 1e-3:
         raise MusicSimError(f"{out}: ONNX Runtime differs from torch by {error:.2e} (> 1e-3)")

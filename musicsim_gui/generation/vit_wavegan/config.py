@@ -57,6 +57,8 @@ class HeadConfig:
     kernel: int = 25
     latent: int = 32
     phase_shuffle: int = 2
+    post_filter: int = 0
+    """Taps of the per-instrument FIR post-processing filter after the tanh (0 = none; odd, linear phase)."""
 
     @property
     def window(self) -> int:

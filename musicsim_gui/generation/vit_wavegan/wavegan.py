@@ -4,6 +4,8 @@ Architecture:
 1. Generator head (per instrument h): dense `[embedding ‖ tempo ‖ z] → start × 16d`, reshape to `[16d, start]`,
    ReLU, then `layers` transposed convolutions (kernel 25, stride 4) dividing channels by 2 (16d → … → d → 1)
    with ReLU between, tanh at the end: `start · 4**layers` samples (Donahue et al.: start = 16).
+   An optional fixed FIR filter per instrument follows (the post-processing filter Donahue et al. propose
+   against transposed-convolution artifacts; here fitted after training, see `training.vit_wavegan.postfilter`).
 2. All instruments run in ONE batched call: the heads' weights are stacked and every convolution uses
    `groups=H`, so channel block h belongs to instrument h only. Output `[B, H, T]`.
 3. Discriminator (per instrument, grouped the same way): `layers` strided convolutions (kernel 25, stride 4)
@@ -58,6 +60,10 @@ class WaveGANHeads(nn.Module):
             nn.ConvTranspose1d(instruments * c_in, instruments * c_out, head.kernel, stride=4,
                                padding=head.kernel // 2 - 1, output_padding=1, groups=instruments)
             for c_in, c_out in zip(channels[:-1], channels[1:], strict=True))
+        if head.post_filter:
+            identity = torch.zeros(instruments, 1, head.post_filter)
+            identity[:, 0, head.post_filter // 2] = 1.0
+            self.register_buffer("post_filter", identity)
 
     def forward(self, embedding: torch.Tensor, tempo: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         batch = z.shape[0]
@@ -67,6 +73,8 @@ class WaveGANHeads(nn.Module):
         for index, up in enumerate(self.ups):
             x = up(x)
             x = torch.relu(x) if index < len(self.ups) - 1 else torch.tanh(x)
+        if self.config.post_filter:
+            x = F.conv1d(x, self.post_filter, padding=self.config.post_filter // 2, groups=self.groups)
         return x
 
 

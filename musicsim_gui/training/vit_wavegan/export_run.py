@@ -76,7 +76,8 @@ reference chunk into a song embedding; one WaveGAN head per instrument (bass, dr
 - Config `{s.get('config')}`, batch {s.get('batch')}, {summary['step']} steps, {minutes:.0f} min on
   {s.get('threads')} CPU thread(s); Adam β=(0.5, 0.9), lr heads {s.get('lr_heads')}, encoder {s.get('lr_encoder')},
   critic {s.get('lr_critic')}.
-- Validation STFT loss at export: {summary['valid_stft']:.4f}.
+- Validation STFT loss at export: {summary['valid_stft']:.4f} (before any post-processing filter).
+- Post-processing filter: {f"{head['post_filter']}-tap FIR per instrument, fitted after training by matching the average spectrum of the heads' output to the training stems' (cuts the transposed-convolution artifact lines; see `training/vit_wavegan/postfilter.py`)" if head.get('post_filter') else "none"}.
 
 ## Evaluation
 FAD per instrument (embedding: {evaluation.get('embedding', 'n/a')}; lower is better):
@@ -95,11 +96,23 @@ no third-party weights or recordings.
 """
 
 
-def export_run(run: Path, out: Path, name: str, version: str, weights: bool = True) -> Manifest:
-    """Export `run`'s checkpoint into the model folder `out` and return its manifest."""
+def export_run(run: Path, out: Path, name: str, version: str, weights: bool = True,
+               post_filter: int = 0) -> Manifest:
+    """Export `run`'s checkpoint into the model folder `out` and return its manifest.
+
+    With `post_filter` taps, a per-instrument FIR is fitted on the run's cached training songs first
+    (see `postfilter`).
+    """
     run, out = Path(run), Path(out)
     summary = run_summary(run)
     model = load_model_from_checkpoint(run / CHECKPOINT_FILE)
+    if post_filter:
+        from musicsim_gui.training.vit_wavegan.postfilter import fit_post_filter, prepared_songs
+
+        songs = prepared_songs(run)
+        if not songs:
+            raise ModelError(f"{run}: no cached training songs (prepared/) to fit the post-processing filter on")
+        model = fit_post_filter(model, songs, post_filter)
     evaluation_path = run / "evaluation.json"
     evaluation = json.loads(evaluation_path.read_text()) if evaluation_path.is_file() else {}
     notes_path = run / "CARD_NOTES.md"
