@@ -112,7 +112,13 @@ def test_play_solo_gain_choose_undo_redo(qtbot, audible_window, demo):
 
 
 def test_keyboard_mute_solo_and_rating(qtbot, window):
-    window.project.set_focus("bass")
+    window.project.set_focus("piano")
+    qtbot.keyClick(window, Qt.Key.Key_Down)
+    qtbot.keyClick(window, Qt.Key.Key_Down)
+    assert window.project.focused == "other"
+    for _ in range(4):
+        qtbot.keyClick(window, Qt.Key.Key_Up)
+    assert window.project.focused == "bass"
     qtbot.keyClick(window, Qt.Key.Key_M)
     assert window.project.project.track("bass").mute
     qtbot.keyClick(window, Qt.Key.Key_4)

@@ -35,6 +35,8 @@ class StudioActions:
     zoom_fit: QAction
     mute: QAction
     solo: QAction
+    focus_up: QAction
+    focus_down: QAction
     separate: QAction
     rate: list[QAction]
 
@@ -82,6 +84,8 @@ def create_actions(window: QWidget, undo: QAction, redo: QAction) -> StudioActio
         zoom_fit=_action(window, "Zoom to fit", "Ctrl+0", "Show the whole song"),
         mute=_action(window, "Mute focused track", "M", "Mute or unmute the focused track (M)"),
         solo=_action(window, "Solo focused track", "S", "Solo or unsolo the focused track (S)"),
+        focus_up=_action(window, "Focus track above", "Up", "Move the track focus up (Up)"),
+        focus_down=_action(window, "Focus track below", "Down", "Move the track focus down (Down)"),
         separate=_action(window, "Separate stems", "", "Split the reference into bass, drums, piano and other"),
         rate=[_action(window, f"Rate {n} star{'s' if n > 1 else ''}", str(n), f"Rate the focused take {n}/5")
               for n in range(1, 6)],

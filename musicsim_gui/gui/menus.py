@@ -36,8 +36,8 @@ def build_menus(window) -> QMenu:
         view.addSeparator()
         view.addAction(dock.toggleViewAction())
     track = bar.addMenu("Trac&k")
-    track.addAction(actions.mute)
-    track.addAction(actions.solo)
+    for action in (actions.focus_up, actions.focus_down, actions.mute, actions.solo):
+        track.addAction(action)
     rate = track.addMenu("Rate chosen take")
     for action in actions.rate:
         rate.addAction(action)

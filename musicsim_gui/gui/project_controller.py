@@ -253,6 +253,11 @@ class ProjectController(QObject):
             self.focused = instrument
             self.focus_changed.emit(instrument)
 
+    def move_focus(self, step: int) -> None:
+        """Focus the track `step` places below (negative: above) the focused one, clamped."""
+        index = min(len(INSTRUMENTS) - 1, max(0, INSTRUMENTS.index(self.focused) + step))
+        self.set_focus(INSTRUMENTS[index])
+
     def choose_row(self, instrument: str, row: int) -> None:
         """Make lane row `row` the heard one: 0 = the reference stem, k = take k."""
         track = self.project.track(instrument)

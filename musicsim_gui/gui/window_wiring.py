@@ -56,6 +56,8 @@ def connect_tracks(window) -> None:
     project.notice.connect(window.show_notice)
     window.actions.mute.triggered.connect(lambda: project.toggle_mute())
     window.actions.solo.triggered.connect(lambda: project.toggle_solo())
+    window.actions.focus_up.triggered.connect(lambda: project.move_focus(-1))
+    window.actions.focus_down.triggered.connect(lambda: project.move_focus(1))
     for stars, action in enumerate(window.actions.rate, start=1):
         action.triggered.connect(lambda _checked=False, n=stars: project.rate_chosen(n))
     project.undo_stack.cleanChanged.connect(window.update_title)
