@@ -40,3 +40,4 @@ class TrackList(QScrollArea):
     def set_focus_row(self, instrument: str) -> None:
         for name, row in self.rows.items():
             row.set_focused(name == instrument)
+        self.ensureWidgetVisible(self.rows[instrument], 0, 0)
