@@ -47,7 +47,8 @@ def plot_losses(metrics_csv: Path, png: Path) -> Path:
 
     m = read_metrics(metrics_csv)
     figure, (top, bottom) = plt.subplots(2, 1, figsize=(9, 6), sharex=True, constrained_layout=True)
-    top.plot(m["step"], m["stft"], label="train STFT loss", lw=0.8)
+    train = ~np.isnan(m["stft"])
+    top.plot(m["step"][train], m["stft"][train], label="train STFT loss", lw=0.8)
     valid = ~np.isnan(m["valid_stft"])
     top.plot(m["step"][valid], m["valid_stft"][valid], "o-", label="valid STFT loss")
     top.set_ylabel("multi-resolution STFT loss")
