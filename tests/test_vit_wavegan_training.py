@@ -91,6 +91,15 @@ def test_train_resume_export_generate_and_evaluate(corpus, tmp_path):
     table = json.loads((tmp_path / "eval.json").read_text())
     assert set(table["fad"]) == {"shuffled real", "white noise", "pink noise", "vit-wavegan-tiny"}
     assert table["fad"]["white noise"]["mean"] > 0 and "vit-wavegan-tiny" in evaluated.stdout
+    assert 0.0 <= table["match"]["vit-wavegan-tiny"]["mean"] <= 1.0 and "match rate" in evaluated.stdout
+
+
+def test_match_rate_counts_own_song_nearest():
+    from musicsim_gui.training.vit_wavegan.evaluate import _match_rate
+
+    real = np.repeat(np.eye(3) * 5.0, 4, axis=0)  # 3 songs × 4 segments, well separated
+    assert _match_rate(real, real + 0.1, 3) == 1.0
+    assert _match_rate(real, np.roll(real, 4, axis=0), 3) == 0.0
 
 
 def test_post_filter_matches_spectra_and_exports(corpus, tmp_path):

@@ -46,4 +46,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"{'system':<24}" + "".join(f"{i:>9}" for i in [*instruments, "mean"]))
     for system, row in result["fad"].items():
         print(f"{system:<24}" + "".join(f"{row[i]:>9.2f}" for i in [*instruments, "mean"]))
+    print(f"match rate (own song nearest; chance {1 / result['songs']:.2f})")
+    for system, row in result["match"].items():
+        print(f"{system:<24}" + "".join(f"{row[i]:>9.2f}" for i in [*instruments, "mean"]))
     return 0

@@ -7,7 +7,9 @@ Protocol (all audio mono 16 kHz, `seconds` long, every candidate RMS-matched to 
 - white / pink noise: the floor.
 - each generator: one take per (song, instrument) from the song's mix, seed = song index.
 FAD uses `evaluation.generation.EMBEDDING`, standardised by the real set per instrument; MSE is the paper's
-waveform MSE between a candidate and the real stem of the same song.
+waveform MSE between a candidate and the real stem of the same song. "Match" measures conditioning: the share of
+songs whose candidate's mean (standardised) embedding is nearer to its OWN song's real stem than to any other
+test song's (chance = 1 / songs; FAD alone cannot see whether a take belongs to its reference).
 """
 
 from __future__ import annotations
@@ -64,6 +66,14 @@ def _candidates(folders: list[Path], generators: dict[str, Generator], seconds: 
     return systems
 
 
+def _match_rate(real: np.ndarray, candidate: np.ndarray, songs: int) -> float:
+    """Share of songs whose candidate mean embedding is nearest to the same song's real mean embedding."""
+    real_means = real.reshape(songs, -1, real.shape[-1]).mean(axis=1)
+    candidate_means = candidate.reshape(songs, -1, candidate.shape[-1]).mean(axis=1)
+    distances = np.linalg.norm(candidate_means[:, None, :] - real_means[None, :, :], axis=-1)
+    return float(np.mean(np.argmin(distances, axis=1) == np.arange(songs)))
+
+
 def evaluate(corpus: Path, generators: dict[str, Generator], out: Path | None = None, songs: int = 10,
              seconds: float = 20.0, offset: float = 20.0, log=print) -> dict[str, Any]:
     """FAD (per instrument and pooled) and paper MSE for each generator and baseline; optionally saved as JSON."""
@@ -74,18 +84,21 @@ def evaluate(corpus: Path, generators: dict[str, Generator], out: Path | None = 
     embeddings = {s: {i: np.concatenate([metrics.embed(c) for c in clips]) for i, clips in by.items()}
                   for s, by in systems.items()}
     result: dict[str, Any] = {"embedding": metrics.EMBEDDING, "songs": len(folders), "seconds_per_song": seconds,
-                              "segments_per_set": int(len(folders) * int(seconds)), "fad": {}, "mse": {}}
+                              "segments_per_set": int(len(folders) * int(seconds)), "fad": {}, "mse": {},
+                              "match": {}}
     for system in systems:
         if system == "real":
             continue
-        row, mse = {}, {}
+        row, mse, match = {}, {}, {}
         for inst in INSTRUMENTS:
             real, candidate = metrics.standardise(embeddings["real"][inst], embeddings[system][inst])
             row[inst] = fad(real, candidate)
+            match[inst] = _match_rate(real, candidate, len(folders))
             mse[inst] = float(np.mean([metrics.paper_mse(c, r) for c, r in
                                        zip(systems[system][inst], systems["real"][inst], strict=True)]))
         row["mean"] = float(np.mean([row[i] for i in INSTRUMENTS]))
-        result["fad"][system], result["mse"][system] = row, mse
+        match["mean"] = float(np.mean([match[i] for i in INSTRUMENTS]))
+        result["fad"][system], result["mse"][system], result["match"][system] = row, mse, match
     if out is not None:
         atomic_write_text(out, json.dumps(result, indent=2) + "\n")
     return result
