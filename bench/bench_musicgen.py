@@ -12,6 +12,10 @@ case's wall time divided by ours with the transformers decoder (> 1 = slower tha
 (T5-base, 32 kHz EnCodec, 24-layer 1024-wide decoder with 4 codebooks), random weights: speed does not depend
 on the weight values. Speed on a GPU could not be measured where this was written (no device).
 
+On a CPU that other processes keep busy, give torch no more threads than there are free cores: on 2 shared
+cores one musicgen-small decoder step (batch 2 with guidance) took 0.35 s with 1 thread and 4.1-4.5 s with 2
+(OpenMP threads waiting on each other); ONNX Runtime took 0.35 s.
+
 Run: `.venv/bin/python bench/bench_musicgen.py --config tiny --tokens 100 --takes 4 --onnx`
      `.venv/bin/python bench/bench_musicgen.py --config small --tokens 8 --takes 2 --repeats 1`
 """
