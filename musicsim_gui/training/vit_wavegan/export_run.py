@@ -31,14 +31,14 @@ def run_summary(run: Path) -> dict[str, Any]:
             "settings": info.get("settings", {}), "train_songs": songs}
 
 
-def _table(evaluation: dict[str, Any]) -> str:
-    rows = evaluation.get("fad", {})
+def _table(evaluation: dict[str, Any], key: str = "fad", digits: int = 2) -> str:
+    rows = evaluation.get(key, {})
     if not rows:
         return "Not evaluated yet (run `musicsim eval generation`).\n"
     systems = list(rows)
-    instruments = list(next(iter(rows.values())))
-    lines = ["| system | " + " | ".join(instruments) + " |", "|---" * (len(instruments) + 1) + "|"]
-    lines += [f"| {s} | " + " | ".join(f"{rows[s][i]:.2f}" for i in instruments) + " |" for s in systems]
+    columns = list(next(iter(rows.values())))
+    lines = ["| system | " + " | ".join(columns) + " |", "|---" * (len(columns) + 1) + "|"]
+    lines += [f"| {s} | " + " | ".join(f"{rows[s][c]:.{digits}f}" for c in columns) + " |" for s in systems]
     return "\n".join(lines) + "\n"
 
 
@@ -80,11 +80,19 @@ reference chunk into a song embedding; one WaveGAN head per instrument (bass, dr
 - Post-processing filter: {f"{head['post_filter']}-tap FIR per instrument, fitted after training by matching the average spectrum of the heads' output to the training stems' (cuts the transposed-convolution artifact lines; see `training/vit_wavegan/postfilter.py`)" if head.get('post_filter') else "none"}.
 
 ## Evaluation
-FAD per instrument (embedding: {evaluation.get('embedding', 'n/a')}; lower is better):
+Corpus test split, {evaluation.get('songs', 'n/a')} songs × {evaluation.get('seconds_per_song', 'n/a')} s per system; every
+candidate RMS-matched to the real stem it stands in for. Embedding: {evaluation.get('embedding', 'n/a')}.
 
-{_table(evaluation)}
-Paper-style MSE: {json.dumps(evaluation.get('mse', {}))}
+FAD per instrument (lower is better; "shuffled real" = real stems of other test songs, the attainable floor):
 
+{_table(evaluation, "fad")}
+Own-song match rate (share of songs whose take is nearest to its own song's real stem; chance = 1 / songs):
+
+{_table(evaluation, "match")}
+The MuSiC paper's waveform MSE against the same song's real stem (phase-blind models cannot be expected to
+lower it; shown for comparability with the paper):
+
+{_table(evaluation, "mse", 5)}
 ONNX Runtime vs torch parity (max abs error over both graphs): {parity_error:.2e}.
 
 ## Quality, honestly
