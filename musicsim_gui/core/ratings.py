@@ -221,6 +221,10 @@ class RatingStore:
         rows = self._db.execute("SELECT * FROM takes").fetchall()
         return [(_take_from_row(row), latest[row[0]]) for row in rows if row[0] in latest]
 
+    def takes(self) -> dict[str, TakeRecord]:
+        """Every recorded take by id."""
+        return {row[0]: _take_from_row(row) for row in self._db.execute("SELECT * FROM takes")}
+
     def preferences(self) -> list[tuple[str, str, str]]:
         return [tuple(row) for row in self._db.execute("SELECT take_a, take_b, winner FROM preferences ORDER BY id")]
 

@@ -9,16 +9,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from musicsim_gui.runtime.paths import user_data_dir
-
-DATABASE = "ratings.sqlite"
+from musicsim_gui.runtime.paths import ratings_db_path
 
 
 class RatingLog:
     """Appends ratings to the database at `path` (opened on first use)."""
 
     def __init__(self, path: Path | None = None) -> None:
-        self.path = path or user_data_dir() / DATABASE
+        self.path = path or ratings_db_path()
         self._store = None
 
     def record(self, project, instrument: str, take, stars: int | None) -> None:

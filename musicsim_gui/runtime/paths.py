@@ -44,3 +44,16 @@ def cache_dir() -> Path:
     import platformdirs
 
     return Path(platformdirs.user_cache_dir(APP_NAME))
+
+
+RATINGS_DATABASE = "ratings.sqlite"
+
+
+def ratings_db_path() -> Path:
+    """The ratings database (`<user data>/ratings.sqlite`; `$MUSICSIM_DATA_DIR` honoured)."""
+    return user_data_dir() / RATINGS_DATABASE
+
+
+def scorer_path() -> Path:
+    """The preference scorer trained on the user's ratings (`<user data>/preference_scorer.json`)."""
+    return user_data_dir() / "preference_scorer.json"
