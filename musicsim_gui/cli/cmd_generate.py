@@ -30,6 +30,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--instruments", default=",".join(INSTRUMENTS),
                         help=f"comma-separated subset of {','.join(INSTRUMENTS)} (default: all)")
     parser.add_argument("--takes", type=int, default=1, help="takes per instrument (default 1)")
+    parser.add_argument("--keep", type=int, default=None,
+                        help="keep only the best K takes per instrument, ranked by the preference scorer trained "
+                             "with `musicsim ratings train-scorer` (e.g. --takes 8 --keep 2)")
+    parser.add_argument("--scorer", default=None, help="preference scorer JSON (default: the user's)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the first take; later takes count up")
     parser.add_argument("--seconds", type=float, default=None, help="take length (default: the reference's)")
     parser.add_argument("--tempo", type=float, default=None, help="tempo in BPM (default: estimated)")
@@ -68,6 +72,8 @@ def run(args: argparse.Namespace) -> int:
     request = GenerationRequest(reference, instruments, seeds, args.takes, params)
     started = time.perf_counter()
     takes = generator.generate(request, progress=progress_printer(args))
+    if args.keep is not None:
+        takes = _keep_best(takes, args)
     elapsed = time.perf_counter() - started
     out = Path(args.output)
     records = []
@@ -88,6 +94,19 @@ def run(args: argparse.Namespace) -> int:
         print(out / record["file"])
     print(f"{len(takes)} takes in {elapsed:.2f} s -> {out / 'takes.json'}")
     return 0
+
+
+def _keep_best(takes: list, args: argparse.Namespace) -> list:
+    from musicsim_gui.core.errors import MusicSimError
+    from musicsim_gui.evaluation.preference import default_scorer, keep_best
+
+    if not 1 <= args.keep <= args.takes:
+        raise MusicSimError(f"--keep must be between 1 and --takes ({args.takes})")
+    scorer = default_scorer(args.scorer)
+    if scorer is None:
+        raise MusicSimError("--keep needs a preference scorer: rate takes in the studio, then run "
+                            "`musicsim ratings train-scorer`")
+    return keep_best(takes, args.keep, scorer)
 
 
 def _spectrogram(path: str, reference, takes) -> None:

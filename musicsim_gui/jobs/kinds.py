@@ -95,6 +95,8 @@ class Generate(JobSpec):
         seeds: one seed per take (extended by counting up when short).
         takes: takes per instrument.
         params: model options as `(name, value)` pairs (kept hashable; recorded in each take).
+        keep: when > 0, only the `keep` best takes of each instrument are kept, ranked by the user's
+            preference scorer (`evaluation.preference`); all takes are kept when no scorer was trained.
     """
 
     reference: str
@@ -105,6 +107,7 @@ class Generate(JobSpec):
     takes: int = 1
     backend: str = "auto"
     params: tuple[tuple[str, Any], ...] = ()
+    keep: int = 0
 
     @property
     def title(self) -> str:
@@ -124,6 +127,13 @@ def run_generate(spec: Generate, context: JobContext) -> list[Any]:
     request = GenerationRequest(reference, tuple(spec.instruments), tuple(spec.seeds), spec.takes,
                                 dict(spec.params))
     generated = generator.generate(request, progress=context.scaled(0.1, 0.95), cancel=context.cancelled)
+    if 0 < spec.keep < spec.takes:
+        from musicsim_gui.evaluation.preference import default_scorer, keep_best
+
+        scorer = default_scorer()
+        if scorer is not None:
+            context.progress(0.95, f"Keeping the best {spec.keep} of {spec.takes} takes")
+            generated = keep_best(generated, spec.keep, scorer)
     takes = []
     for item in generated:
         take_id = new_take_id()
