@@ -1,9 +1,10 @@
-"""The main window's menu bar: File (with Recent), Edit, Transport, View, Track, Help."""
+"""The main window's menu bar: File (with Recent), Edit, Transport, View, Track, Ratings, Help."""
 
 from __future__ import annotations
 
 from PySide6.QtWidgets import QDockWidget, QMenu
 
+from musicsim_gui.gui.ratings_menu import add_ratings_menu
 from musicsim_gui.gui.settings_store import recent_files
 
 
@@ -43,6 +44,7 @@ def build_menus(window) -> QMenu:
         rate.addAction(action)
     track.addSeparator()
     track.addAction(actions.separate)
+    add_ratings_menu(window)
     _fill_recent(window, recent)
     return recent
 

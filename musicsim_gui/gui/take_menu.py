@@ -20,6 +20,13 @@ def build_take_menu(controller, instrument: str, row: int, parent=None) -> QMenu
     rate = menu.addMenu("Rate")
     for stars in range(1, 6):
         rate.addAction("\u2605" * stars, lambda n=stars: controller.rate_take(instrument, take.id, n))
+    others = [(index, other) for index, other in enumerate(track.takes, start=1) if other.id != take.id]
+    if others:
+        from musicsim_gui.gui.ratings_menu import open_prefer
+
+        compare = menu.addMenu("Compare (prefer A/B) with")
+        for index, other in others:
+            compare.addAction(f"take {index}", lambda o=other: open_prefer(controller, instrument, take, o, parent))
     menu.addSeparator()
     menu.addAction(f"Delete take {row}", lambda: controller.push(commands.DeleteTake(instrument, take.id)))
     info = menu.addAction(f"{take.model_id} {take.model_version} \u00b7 seed {take.seed}")

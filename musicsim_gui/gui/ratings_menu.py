@@ -1,0 +1,84 @@
+"""The Ratings menu: blind tests per instrument or for the whole mix, their results, and A/B preferences.
+
+Dialogs play through the window's engine with an `Audition` and record through the project controller's
+`RatingLog` (the ratings database in the user data folder).
+"""
+
+from __future__ import annotations
+
+import random
+
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QVBoxLayout
+
+from musicsim_gui.core.errors import MusicSimError
+from musicsim_gui.core.instruments import INSTRUMENTS
+
+
+def add_ratings_menu(window) -> None:
+    """Add "Ratings" to `window`'s menu bar (the window has `.project`, a `ProjectController`)."""
+    menu = window.menuBar().addMenu("&Ratings")
+    for instrument in INSTRUMENTS:
+        menu.addAction(f"Blind test: {instrument}\u2026", lambda i=instrument: open_blind_test(window, i))
+    menu.addAction("Blind test: whole mix\u2026", lambda: open_blind_test(window, "mix"))
+    menu.addSeparator()
+    menu.addAction("Blind-test results\u2026", lambda: open_results(window))
+
+
+def blind_trials_for(controller, scope: str, rng: random.Random | None = None) -> list:
+    """The trials of a blind test of `scope` (an instrument or "mix") for the controller's project."""
+    from musicsim_gui.gui.blind_trials import instrument_trials, mix_trial
+
+    rng = rng or random.Random()
+    if scope == "mix":
+        trial = mix_trial(controller.project, rng)
+        return [trial] if trial is not None else []
+    return instrument_trials(controller.project, scope, rng)
+
+
+def open_blind_test(window, scope: str, rng: random.Random | None = None):
+    """Show the blind-test dialog for `scope`; returns it (None when no project is open)."""
+    from musicsim_gui.gui.audition import Audition
+    from musicsim_gui.gui.blind_test_dialog import BlindTestDialog
+
+    controller = window.project
+    if controller.project is None:
+        return None
+    try:
+        trials = blind_trials_for(controller, scope, rng)
+    except MusicSimError as error:
+        controller.notice.emit(str(error), "")
+        return None
+    dialog = BlindTestDialog(trials, Audition(controller), controller.ratings, window)
+    dialog.open()
+    return dialog
+
+
+def open_results(window):
+    """Show the fooled-rate table of every blind test so far."""
+    from musicsim_gui.gui.fooled_rate_table import FooledRateTable
+
+    dialog = QDialog(window)
+    dialog.setWindowTitle("Blind-test results")
+    table = FooledRateTable(dialog)
+    try:
+        table.show_rates(window.project.ratings.fooled_rates())
+    except MusicSimError as error:
+        window.project.notice.emit(str(error), "")
+    buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+    buttons.rejected.connect(dialog.reject)
+    layout = QVBoxLayout(dialog)
+    layout.addWidget(table)
+    layout.addWidget(buttons)
+    dialog.resize(560, 260)
+    dialog.open()
+    return dialog
+
+
+def open_prefer(controller, instrument: str, take_a, take_b, parent=None):
+    """Show the A/B preference dialog for two takes of `instrument`; returns it."""
+    from musicsim_gui.gui.audition import Audition
+    from musicsim_gui.gui.prefer_dialog import PreferDialog
+
+    dialog = PreferDialog(controller, instrument, take_a, take_b, Audition(controller), controller.ratings, parent)
+    dialog.open()
+    return dialog
