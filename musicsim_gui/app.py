@@ -37,15 +37,34 @@ def _configure_look(app) -> None:
                         imageAxisOrder="row-major")
 
 
+OUTPUT_HOSTAPI_VARIABLE = "MUSICSIM_OUTPUT_HOSTAPI"
+"""Environment variable naming a host API (e.g. "JACK") whose default output is used when Settings name no
+device; the test scripts point it at a JACK dummy server, which plays in real time."""
+
+
+def _output_device(settings) -> int | None:
+    """The output device index: the one stored in Settings, else `$MUSICSIM_OUTPUT_HOSTAPI`'s default output,
+    else None (PortAudio's default output)."""
+    import os
+
+    from musicsim_gui.engine.devices import hostapi_output_device
+    from musicsim_gui.gui.settings_store import value
+
+    device = value(settings, "audio/device")
+    if device is not None and device >= 0:
+        return device
+    hostapi = os.environ.get(OUTPUT_HOSTAPI_VARIABLE, "").strip()
+    return hostapi_output_device(hostapi) if hostapi else None
+
+
 def create_engine(settings, start: bool = True):
     """The playback engine for the stored device, rate and buffer size (started unless `start` is False)."""
     from musicsim_gui.engine.playback import PlaybackEngine
     from musicsim_gui.gui.settings_store import value
 
-    device = value(settings, "audio/device")
     engine = PlaybackEngine(sample_rate=value(settings, "audio/sample_rate"),
                             blocksize=value(settings, "audio/blocksize"),
-                            device=None if device is None or device < 0 else device)
+                            device=_output_device(settings))
     if start:
         engine.start()
     return engine

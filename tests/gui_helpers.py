@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -10,6 +11,9 @@ import soundfile as sf
 
 RATE = 44100
 SECONDS = 3.0
+
+if os.environ.get("MUSICSIM_TEST_JACK"):  # play through the JACK dummy server: paced like a sound card
+    os.environ.setdefault("MUSICSIM_OUTPUT_HOSTAPI", "JACK")
 
 
 def _tone(kind: str, t: np.ndarray) -> np.ndarray:

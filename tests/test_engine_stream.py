@@ -122,12 +122,44 @@ def test_playback_stops_at_the_end_and_play_restarts_from_the_top(engine):
     assert engine.position_seconds < 0.5
 
 
-def test_poll_reopens_a_closed_stream(engine):
+def test_poll_reopens_a_closed_stream_without_reinitialising_portaudio(engine, monkeypatch):
+    from musicsim_gui.engine import devices
+
+    rescans = []
+    monkeypatch.setattr(devices, "rescan", lambda: rescans.append(1) or False)
     engine._stream.abort()  # what a vanished device looks like to the engine
     assert wait_until(lambda: not engine.available, 2.0)
     engine._last_attempt = 0.0
     assert engine.poll() is True
     assert engine.available and engine.error == ""
+    assert rescans == []  # the device was still there: no Pa_Terminate was needed
+
+
+def test_no_rescan_while_any_stream_exists(engine):
+    from musicsim_gui.engine import devices
+
+    other = PlaybackEngine(RATE, 256)
+    assert other.start(), other.error
+    assert devices.live_streams() >= 2
+    assert devices.rescan() is False  # Pa_Terminate would close both streams under their owners
+    other.close()
+    engine.close()
+    assert devices.live_streams() == 0
+    if devices.jack_loaded():
+        assert devices.rescan() is False  # pa_jack aborts the process if the server is slow to answer
+
+
+def test_exit_with_a_stream_still_playing_is_clean(tmp_path):
+    import subprocess
+    import sys
+
+    script = ("from musicsim_gui.engine.devices import hostapi_output_device\n"
+              "from musicsim_gui.engine.playback import PlaybackEngine\n"
+              "engine = PlaybackEngine(48000, 256, device=hostapi_output_device('JACK'))\n"
+              "engine.start()\nengine.play()\nprint('OPEN', engine.available)\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "OPEN" in done.stdout
 
 
 def test_without_the_portaudio_library_the_engine_reports_it_and_lists_nothing(monkeypatch):

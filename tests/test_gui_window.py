@@ -38,10 +38,32 @@ def window(qtbot, demo):
 
 @pytest.fixture
 def audible_window(qtbot, demo):
-    """The studio on the demo project, playing through the default (null) output device."""
+    """The studio on the demo project, playing through the JACK dummy server under scripts/run_tests.sh
+    (paced in real time), else PortAudio's default output."""
+    from musicsim_gui.engine import devices
+
     win = open_window(qtbot, demo.folder, audio=True)
     yield win
     win.close()
+    assert devices.live_streams() == 0  # closing the window closed its stream
+
+
+def test_test_studio_plays_in_real_time_on_jack(qtbot, audible_window):
+    import os
+    import time
+
+    from musicsim_gui.engine.devices import hostapi_output_device
+
+    if not os.environ.get("MUSICSIM_TEST_JACK"):
+        pytest.skip("no JACK dummy server (run through scripts/run_tests.sh)")
+    engine = audible_window.transport.engine
+    assert engine.available and engine.device == hostapi_output_device("JACK"), engine.error
+    engine.reset_stats()
+    started = time.monotonic()
+    qtbot.wait(500)
+    blocks = engine.stats().blocks
+    elapsed = time.monotonic() - started
+    assert blocks <= 1.5 * elapsed * engine.sample_rate / engine.blocksize + 4  # the null sink ran ~100x this
 
 
 def click_lane_row(qtbot, lane, row: int) -> None:

@@ -8,6 +8,14 @@ Some host APIs never return from stopping a stream whose server died (PortAudio'
 a process thread that is gone). `close_stream` therefore closes on a helper thread with a time limit; if
 it hangs, PortAudio is marked unusable for this process, and its exit handler (which would hang the same
 way) is dropped so the application can still quit.
+
+Re-initialising is dangerous in two ways, so `rescan()` refuses both:
+1. `Pa_Terminate` closes every stream still open in the process, under the feet of its owner; every
+   stream opened here is tracked until its close completes, and no re-scan happens while one exists.
+2. When the JACK host API is loaded, `Pa_Terminate` aborts the whole process if the JACK server is gone
+   or slow to answer (pa_jack.c asserts that `jack_deactivate` succeeded). So with JACK loaded there is
+   no re-scan. PortAudio must still terminate at exit (libjack crashes at exit otherwise, once a stream
+   was opened), so every stream is closed with a time limit first, leaving `Pa_Terminate` the least to do.
 """
 
 from __future__ import annotations
@@ -26,6 +34,8 @@ else:
 
 CLOSE_TIMEOUT_SECONDS = 1.0
 _state = {"wedged": False}
+_live_streams: set = set()
+"""Streams opened through `open_output_stream` whose close has not completed."""
 
 
 def open_output_stream(sample_rate: int, blocksize: int, device: int | None, callback: Callable[..., None],
@@ -33,8 +43,25 @@ def open_output_stream(sample_rate: int, blocksize: int, device: int | None, cal
     """Open (not start) a stereo float32 output stream. Raises whatever PortAudio raises."""
     if sd is None:
         raise OSError(MISSING_PORTAUDIO)
-    return sd.OutputStream(samplerate=sample_rate, blocksize=blocksize, device=device, channels=2,
-                           dtype="float32", callback=callback, finished_callback=finished_callback)
+    stream = sd.OutputStream(samplerate=sample_rate, blocksize=blocksize, device=device, channels=2,
+                             dtype="float32", callback=callback, finished_callback=finished_callback)
+    _live_streams.add(stream)
+    return stream
+
+
+def live_streams() -> int:
+    """How many streams are open (or still closing) in this process."""
+    return len(_live_streams)
+
+
+def jack_loaded() -> bool:
+    """True when PortAudio has initialised its JACK host API (a JACK server was running at start-up)."""
+    if sd is None:
+        return False
+    try:
+        return any("jack" in api["name"].lower() for api in sd.query_hostapis())
+    except sd.PortAudioError:
+        return False
 
 
 def default_rate(device: int | None) -> int | None:
@@ -114,12 +141,17 @@ def find_output_device(name: str) -> int | None:
     return None
 
 
-def rescan() -> None:
-    """Re-initialise PortAudio so its device list is current. Only call while no stream is open."""
-    if _state["wedged"] or sd is None:
-        return
+def rescan() -> bool:
+    """Re-initialise PortAudio so its device list is current; returns whether it did.
+
+    Does nothing while any stream exists, after a close hung, or when the JACK host API is loaded (see the
+    module docstring: each of these can crash or hang the process inside `Pa_Terminate`).
+    """
+    if _state["wedged"] or sd is None or _live_streams or jack_loaded():
+        return False
     sd._terminate()
     sd._initialize()
+    return True
 
 
 def close_stream(stream, timeout: float = CLOSE_TIMEOUT_SECONDS) -> bool:  # noqa: ANN001 - an OutputStream
@@ -129,6 +161,7 @@ def close_stream(stream, timeout: float = CLOSE_TIMEOUT_SECONDS) -> bool:  # noq
     closer.start()
     closer.join(timeout)
     if not closer.is_alive():
+        _live_streams.discard(stream)
         return True
     _state["wedged"] = True
     atexit.unregister(sd._exit_handler)
@@ -144,3 +177,14 @@ def release() -> None:
     """Let go of PortAudio (closing its host API connections, e.g. to a JACK server about to stop)."""
     if sd is not None:
         sd._terminate()
+
+
+def _close_at_exit() -> None:
+    """At interpreter exit, before PortAudio terminates: close every stream still open (with a time limit)."""
+    for stream in list(_live_streams):
+        if not _state["wedged"]:
+            close_stream(stream)
+
+
+if sd is not None:
+    atexit.register(_close_at_exit)  # registered after sounddevice's own handler, so it runs first

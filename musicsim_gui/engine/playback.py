@@ -43,8 +43,6 @@ RETIRE_SECONDS = 2.0
 
 __all__ = ["EngineStats", "PlaybackEngine", "output_devices"]
 
-_open_engines: set[int] = set()
-
 
 @dataclass(frozen=True)
 class EngineStats:
@@ -156,10 +154,9 @@ class PlaybackEngine:
         except Exception as exc:  # PortAudio reports missing devices as several exception types
             if stream is not None:
                 self._closing = True
-                stream.close(ignore_errors=True)
+                devices.close_stream(stream)
             return str(exc) or type(exc).__name__
         self._stream = stream
-        _open_engines.add(id(self))
         self._device_label = self._label()
         self.available = True
         self.error = ""
@@ -187,7 +184,6 @@ class PlaybackEngine:
     def close(self) -> None:
         """Stop and close the stream (the engine can be started again)."""
         stream, self._stream = self._stream, None
-        _open_engines.discard(id(self))
         self.available = False
         if stream is not None:
             self._closing = True
@@ -250,9 +246,10 @@ class PlaybackEngine:
         return self.available
 
     def _reopen(self) -> None:
-        """Re-scan the devices (when no stream is open) and try the chosen device again, found by name."""
-        if not _open_engines:
-            devices.rescan()
+        """Try the chosen device again; if that fails, re-scan the devices (when `devices.rescan` finds it
+        safe) and try once more, finding the device by name (indices can change)."""
+        if self.start() or not devices.rescan():
+            return
         if self._device_label is not None:
             found = devices.find_output_device(self._device_label)
             if found is not None:
