@@ -1,0 +1,223 @@
+"""Fine-tuning ViT+WaveGAN heads toward the takes a listener rated highly (reward-weighted regression).
+
+Architecture:
+1. Examples are rated takes of the parent model: the reference clip, the instrument, the seed, the take's
+   parameters (chunk, tempo) and the stars. The parent generator recomputes each take's conditioning
+   (embedding, tempo) and its model-rate window exactly (takes are reproducible from seed and parameters),
+   so no take file is needed.
+2. Rewards: r = stars − mean stars of the examples; only takes above the mean are targets, weighted by
+   r / Σr. The encoder stays frozen (its ONNX graph is copied); the heads are rebuilt in torch from the
+   initializers of `heads.onnx` (their names are the module's parameter names).
+3. Loss per step: a batch of targets drawn by weight, each paired with a fresh random z, so the whole
+   output distribution moves toward the highly rated windows rather than memorising their own z:
+   Σ wᵢ · STFT-loss(heads(eᵢ, tᵢ, z_new)[hᵢ], windowᵢ) + l2 · Σ‖θ − θ₀‖² (drift regulariser to the parent).
+4. The result is a new model folder (`<parent>-ft<k>`, version `<parent version>+ft<k>`) beside the user's
+   models: the parent's encoder.onnx, new heads.onnx, a manifest whose `config.training.lineage` names the
+   parent (name, version, heads sha256), the ratings used and the settings. The parent stays untouched.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from musicsim_gui.audio.clip import AudioClip
+from musicsim_gui.core.errors import ModelError, MusicSimError
+
+
+@dataclass(frozen=True)
+class RatedExample:
+    """One rated take of the parent model (`params` as recorded in the take: chunk, tempo_bpm)."""
+
+    reference: AudioClip
+    instrument: str
+    seed: int
+    stars: int
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class FinetuneSettings:
+    steps: int = 60
+    batch: int = 4
+    lr: float = 3e-4
+    l2: float = 1.0
+    seed: int = 0
+    threads: int = 1
+
+
+def heads_from_onnx(folder: Path, config) -> Any:
+    """The WaveGAN heads of the model folder `folder` as a torch module, weights read from `heads.onnx`."""
+    import onnx
+    import torch
+    from onnx import numpy_helper
+
+    from musicsim_gui.generation.vit_wavegan.wavegan import WaveGANHeads
+
+    heads = WaveGANHeads(config.head, config.vit.embedding, len(config.instruments))
+    graph = onnx.load(str(folder / "heads.onnx"))
+    tensors = {i.name: torch.from_numpy(numpy_helper.to_array(i).copy()) for i in graph.graph.initializer}
+    state = heads.state_dict()
+    missing = sorted(set(state) - set(tensors))
+    if missing:
+        raise ModelError(f"{folder / 'heads.onnx'}: cannot recover head weights ({', '.join(missing[:3])} missing)")
+    heads.load_state_dict({name: tensors[name] for name in state})
+    return heads
+
+
+def _targets(generator, examples: list[RatedExample]) -> tuple[list[tuple[np.ndarray, float, int, np.ndarray]],
+                                                                  np.ndarray]:
+    """(embedding, tempo feature, head index, window) per above-mean example, and their weights."""
+    stars = np.array([example.stars for example in examples], np.float64)
+    rewards = stars - stars.mean()
+    targets, weights = [], []
+    for example, reward in zip(examples, rewards, strict=True):
+        if reward <= 0 or example.instrument not in generator.config.instruments:
+            continue
+        conditioning = generator.condition(example.reference, example.params.get("chunk"),
+                                           example.params.get("tempo_bpm"))
+        head = generator.config.instruments.index(example.instrument)
+        window = generator.windows(conditioning, (example.seed,))[0, head]
+        tempo = conditioning.tempo_bpm * generator.window_seconds / 120.0
+        targets.append((conditioning.embedding, tempo, head, window))
+        weights.append(reward)
+    if not targets:
+        raise MusicSimError("fine-tuning needs takes rated above the others (all rated takes have equal stars)")
+    weights = np.array(weights)
+    return targets, weights / weights.sum()
+
+
+def finetune_heads(generator, heads, examples: list[RatedExample], settings: FinetuneSettings,
+                   progress: Callable[[float, str], None] | None = None) -> dict[str, float]:
+    """Train `heads` (torch, in place) toward the highly rated examples; returns loss figures."""
+    import torch
+
+    from musicsim_gui.training.vit_wavegan.losses import stft_loss
+
+    targets, weights = _targets(generator, examples)
+    rng = np.random.default_rng(settings.seed)
+    anchor = [p.detach().clone() for p in heads.parameters()]
+    optimizer = torch.optim.Adam(heads.parameters(), lr=settings.lr)
+    heads.train()
+    latent = generator.config.head.latent
+    count = len(generator.config.instruments)
+    first = last = 0.0
+    for step in range(settings.steps):
+        picks = rng.choice(len(targets), size=settings.batch, p=weights)
+        embedding = torch.from_numpy(np.stack([targets[i][0] for i in picks]))
+        tempo = torch.tensor([[targets[i][1]] for i in picks], dtype=torch.float32)
+        z = torch.from_numpy(rng.standard_normal((settings.batch, count, latent)).astype(np.float32))
+        audio = heads(embedding, tempo, z)
+        fake = torch.stack([audio[row, targets[i][2]] for row, i in enumerate(picks)])
+        real = torch.from_numpy(np.stack([targets[i][3] for i in picks]))
+        fit = stft_loss(fake[:, None], real[:, None])
+        drift = sum(((p - a) ** 2).sum() for p, a in zip(heads.parameters(), anchor, strict=True))
+        loss = fit + settings.l2 * drift
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        last = float(fit.detach())
+        first = last if step == 0 else first
+        if progress is not None:
+            progress((step + 1) / settings.steps, f"Fine-tuning step {step + 1}/{settings.steps}: loss {last:.3f}")
+    heads.eval()
+    return {"targets": len(targets), "first_loss": first, "last_loss": last, "drift": float(drift.detach())}
+
+
+def next_name(parent_name: str, models_dir: Path) -> tuple[str, int]:
+    """The first free `<parent>-ft<k>` folder name in `models_dir`, and k."""
+    k = 1
+    while (models_dir / f"{parent_name}-ft{k}").exists():
+        k += 1
+    return f"{parent_name}-ft{k}", k
+
+
+def finetune_folder(parent: Path, examples: list[RatedExample], out_dir: Path,
+                    settings: FinetuneSettings | None = None,
+                    progress: Callable[[float, str], None] | None = None) -> Path:
+    """Fine-tune the heads of the model folder `parent` on `examples`; returns the new model folder in `out_dir`.
+
+    Raises:
+        ModelError: the parent folder cannot be loaded. MusicSimError: no usable examples.
+    """
+    import torch
+
+    from musicsim_gui.core.atomic import atomic_write_text
+    from musicsim_gui.generation.vit_wavegan.config import ModelConfig
+    from musicsim_gui.generation.vit_wavegan.export import _export
+    from musicsim_gui.generation.vit_wavegan.generator import onnx_generator
+    from musicsim_gui.runtime.manifest import Manifest, file_sha256, load_manifest, write_manifest
+
+    settings = settings or FinetuneSettings()
+    torch.manual_seed(settings.seed)
+    if settings.threads:
+        torch.set_num_threads(settings.threads)
+    manifest = load_manifest(parent, verify=True)
+    config = ModelConfig.from_dict(manifest.config["model"])
+    generator = onnx_generator(parent, config, manifest.name, manifest.version, device="cpu")
+    heads = heads_from_onnx(parent, config)
+    figures = finetune_heads(generator, heads, examples, settings, progress)
+    name, k = next_name(manifest.name, out_dir)
+    version = f"{manifest.version}+ft{k}"
+    folder = out_dir / name
+    folder.mkdir(parents=True)
+    shutil.copyfile(parent / "encoder.onnx", folder / "encoder.onnx")
+    sample = {key: torch.from_numpy(value) for key, value in _example_heads_inputs(config).items()}
+    metadata = {"family": manifest.family, "name": name, "version": version, "config": str(config.to_dict())}
+    _export(heads, (sample["embedding"], sample["tempo"], sample["z"]), folder / "heads.onnx",
+            ["embedding", "tempo", "z"], "audio", metadata)
+    lineage = {"parent": manifest.name, "parent_version": manifest.version,
+               "parent_heads_sha256": manifest.files.get("heads.onnx", ""), "method": "reward-weighted STFT "
+               "regression of the heads toward above-mean rated takes, L2 to the parent weights",
+               "ratings": len(examples), **{key: getattr(settings, key) for key in ("steps", "batch", "lr", "l2")},
+               **figures}
+    card = (f"# {name}\n\n{manifest.name} {manifest.version} with its heads fine-tuned on {len(examples)} rated "
+            f"takes ({figures['targets']} rated above the mean) for {settings.steps} steps; encoder unchanged.\n")
+    atomic_write_text(folder / "MODEL_CARD.md", card)
+    files = ("encoder.onnx", "heads.onnx", "MODEL_CARD.md")
+    training = dict(manifest.config.get("training", {}), lineage=lineage)
+    write_manifest(folder, Manifest(
+        family=manifest.family, task=manifest.task, name=name, version=version, sample_rate=manifest.sample_rate,
+        channels=manifest.channels, instruments=manifest.instruments, inputs=manifest.inputs,
+        outputs=manifest.outputs, files={file: file_sha256(folder / file) for file in files},
+        license=manifest.license, provenance=f"fine-tuned from {manifest.name} {manifest.version} on user ratings",
+        metrics={}, config={"model": manifest.config["model"], "training": training}))
+    return folder
+
+
+def _example_heads_inputs(config) -> dict[str, np.ndarray]:
+    from musicsim_gui.generation.vit_wavegan.export import example_inputs
+
+    inputs = example_inputs(config, batch=2)
+    return {key: inputs[key] for key in ("embedding", "tempo", "z")}
+
+
+def examples_from_store(store, model_name: str, model_version: str) -> list[RatedExample]:
+    """Rated takes of `model_name` `model_version` in a `RatingStore` whose project's reference can be read.
+
+    The reference is the one of the project folder recorded with the take; takes whose project or reference
+    is gone are skipped.
+    """
+    from musicsim_gui.audio.io import load_audio
+    from musicsim_gui.core.projectfile import load_project
+
+    references: dict[str, AudioClip | None] = {}
+    examples = []
+    for take, stars in store.rated_takes():
+        if take.model_id != model_name or take.model_version != model_version:
+            continue
+        if take.project not in references:
+            try:
+                references[take.project] = load_audio(load_project(take.project).reference_file)
+            except MusicSimError:
+                references[take.project] = None
+        reference = references[take.project]
+        if reference is not None:
+            params = {key: take.params[key] for key in ("chunk", "tempo_bpm") if key in take.params}
+            examples.append(RatedExample(reference, take.instrument, take.seed, stars, params))
+    return examples

@@ -1,0 +1,100 @@
+"""Fine-tuning ViT+WaveGAN heads from ratings: a simulated rater's taste moves the new model's takes; CLI lineage."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from musicsim_gui.audio.clip import AudioClip
+from musicsim_gui.core.ratings import RatingStore, TakeRecord
+from musicsim_gui.generation.vit_wavegan.loading import load_folder
+from musicsim_gui.runtime.manifest import load_manifest
+from musicsim_gui.runtime.paths import bundled_models_dir
+from musicsim_gui.training.vit_wavegan.finetune import FinetuneSettings, RatedExample, finetune_folder
+
+PARENT = bundled_models_dir() / "vit-wavegan-lofi"
+RATE = 22050
+
+pytestmark = pytest.mark.skipif(not (PARENT / "heads.onnx").is_file(), reason="bundled model missing")
+
+
+def reference_clip() -> AudioClip:
+    t = np.arange(6 * RATE) / RATE
+    y = 0.3 * np.sin(2 * np.pi * 55 * t) * (np.sin(2 * np.pi * 2 * t) > 0) + 0.1 * np.sin(2 * np.pi * 440 * t)
+    return AudioClip(y[None].astype(np.float32), RATE)
+
+
+def low_share(window: np.ndarray, rate: int = 12000) -> float:
+    """The simulated rater's taste: the share of energy below 150 Hz."""
+    power = np.abs(np.fft.rfft(window)) ** 2
+    return float(power[np.fft.rfftfreq(window.size, 1 / rate) < 150].sum() / power.sum())
+
+
+def simulated_stars(shares: np.ndarray) -> np.ndarray:
+    return 1 + np.digitize(shares, np.quantile(shares, [0.2, 0.4, 0.6, 0.8]))
+
+
+def test_finetuned_takes_move_toward_the_simulated_rater(tmp_path):
+    reference = reference_clip()
+    parent = load_folder(PARENT)
+    conditioning = parent.condition(reference)
+    head = parent.config.instruments.index("bass")
+    seeds = tuple(range(16))
+    shares = np.array([low_share(w) for w in parent.windows(conditioning, seeds)[:, head]])
+    examples = [RatedExample(reference, "bass", s, int(n), {}) for s, n in zip(seeds, simulated_stars(shares), strict=True)]
+    before_hash = load_manifest(PARENT).files["heads.onnx"]
+    folder = finetune_folder(PARENT, examples, tmp_path, FinetuneSettings(steps=20, batch=2, lr=3e-4, l2=1.0))
+    assert folder.name == "vit-wavegan-lofi-ft1" and load_manifest(PARENT, verify=True).files["heads.onnx"] == before_hash
+    tuned = load_folder(folder)
+    unseen = tuple(range(1000, 1032))
+    old = np.array([low_share(w) for w in parent.windows(conditioning, unseen)[:, head]])
+    new_windows = tuned.windows(tuned.condition(reference), unseen)[:, head]
+    new = np.array([low_share(w) for w in new_windows])
+    print(f"low-end share on 32 unseen seeds: parent {old.mean():.4f}, fine-tuned {new.mean():.4f}, "
+          f"higher for {100 * np.mean(new > old):.0f}% of seeds; training takes {shares.min():.4f}-{shares.max():.4f}")
+    assert new.mean() > old.mean() + 0.005 and np.mean(new > old) >= 0.8
+    rms_old = np.sqrt(np.mean(parent.windows(conditioning, unseen)[:, head] ** 2))
+    assert 0.7 < np.sqrt(np.mean(new_windows ** 2)) / rms_old < 1.4  # the drift penalty keeps the level
+    manifest = load_manifest(folder, verify=True)
+    lineage = manifest.config["training"]["lineage"]
+    assert (manifest.version, lineage["parent"], lineage["parent_version"]) == ("1.0+ft1", "vit-wavegan-lofi", "1.0")
+    assert lineage["parent_heads_sha256"] == before_hash and lineage["ratings"] == 16 and lineage["targets"] >= 5
+
+
+def _musicsim(*args: str, data_dir) -> subprocess.CompletedProcess:
+    env = {**os.environ, "MUSICSIM_DATA_DIR": str(data_dir)}
+    env.pop("MUSICSIM_MODELS_DIR", None)
+    return subprocess.run([sys.executable, "-m", "musicsim_gui", *args], capture_output=True, text=True,
+                          timeout=300, env=env)
+
+
+def test_cli_finetunes_from_the_ratings_database_into_a_new_version(tmp_path):
+    from musicsim_gui.audio.project_render import new_project
+
+    song = tmp_path / "song.wav"
+    sf.write(song, reference_clip().samples[0], RATE)
+    project = new_project(song, tmp_path / "project")
+    parent = load_folder(PARENT)
+    with RatingStore(tmp_path / "data" / "ratings.sqlite") as store:
+        for seed, stars in ((0, 5), (1, 1), (2, 4), (3, 2)):
+            store.record_take(TakeRecord(f"t{seed}", str(project.folder), "bass", parent.id, parent.version, seed,
+                                         {"chunk": 0}, "", ""))
+            store.rate(f"t{seed}", stars)
+    result = _musicsim("finetune", "vit-wavegan", "--from-ratings", "--steps", "2", data_dir=tmp_path / "data")
+    assert result.returncode == 0, result.stderr
+    assert "vit-wavegan-lofi-ft1 1.0+ft1 (from vit-wavegan-lofi 1.0, 4 ratings)" in result.stdout
+    folder = tmp_path / "data" / "models" / "vit-wavegan-lofi-ft1"
+    assert load_manifest(folder, verify=True).config["training"]["lineage"]["targets"] == 2
+    result = _musicsim("generate", str(song), "-o", str(tmp_path / "out"), "--model", "vit-wavegan-lofi-ft1",
+                       "--instruments", "bass", "--seconds", "1", data_dir=tmp_path / "data")
+    assert result.returncode == 0, result.stderr
+    takes = json.loads((tmp_path / "out" / "takes.json").read_text())["takes"]
+    assert takes[0]["model_id"] == "vit-wavegan-lofi-ft1" and takes[0]["model_version"] == "1.0+ft1"
+    result = _musicsim("finetune", "vit-wavegan", "--from-ratings", data_dir=tmp_path / "empty")
+    assert result.returncode == 2 and "no ratings database" in result.stderr
