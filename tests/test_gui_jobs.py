@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -50,7 +51,7 @@ def test_export_dialog_writes_the_mix_as_heard(qtbot, window, tmp_path):
     dialog.folder_edit.setText(str(tmp_path / "exports"))
     dialog.template_edit.setText("{title} final")
     dialog.format_combo.setCurrentText("WAV 32-bit float")
-    dialog.stems_check.setChecked(True)
+    dialog.contents_combo.setCurrentText("Mix and stems")
     assert "Test demo final.wav" in dialog.preview.text()
     qtbot.mouseClick(dialog.export_button, Qt.MouseButton.LeftButton)
     tick_until(qtbot, window, lambda: bool(dialog.written) or "failed" in dialog.result_label.text())
@@ -63,6 +64,29 @@ def test_export_dialog_writes_the_mix_as_heard(qtbot, window, tmp_path):
     np.testing.assert_array_equal(written.T, expected.samples)
     stems = sorted(p.name for p in (tmp_path / "exports" / "Test demo final stems").iterdir())
     assert stems == ["bass.wav", "drums.wav", "other.wav", "piano.wav"]
+
+
+def test_export_dialog_writes_stems_only(qtbot, window, tmp_path):
+    controller = window.project
+    controller.push(commands.SetGain("drums", -4.5))
+    dialog = ExportDialog(controller, window.jobs, window.settings, window)
+    qtbot.addWidget(dialog)
+    dialog.folder_edit.setText(str(tmp_path / "exports"))
+    dialog.template_edit.setText("{title}")
+    dialog.format_combo.setCurrentText("FLAC 24-bit")
+    dialog.contents_combo.setCurrentText("Stems only")
+    assert dialog.preview.text().startswith("Writes one file per track in") and ".flac" not in dialog.preview.text()
+    qtbot.mouseClick(dialog.export_button, Qt.MouseButton.LeftButton)
+    tick_until(qtbot, window, lambda: bool(dialog.written) or "failed" in dialog.result_label.text())
+    folder = tmp_path / "exports" / "Test demo stems"
+    assert sorted(Path(p).name for p in dialog.written) == ["bass.flac", "drums.flac", "other.flac", "piano.flac"]
+    assert sorted(p.name for p in (tmp_path / "exports").iterdir()) == [folder.name]  # no mix file
+    stems = sum(sf.read(folder / name, dtype="float32", always_2d=True)[0] for name in ("bass.flac", "drums.flac",
+                                                                                         "other.flac", "piano.flac"))
+    np.testing.assert_allclose(stems.T, render_project(controller.project).samples, atol=3e-4)  # 24-bit steps
+    assert window.settings.value("export/mix") == "false"
+    window.settings.remove("export/mix")
+    window.settings.remove("export/stems")
 
 
 def test_cancel_a_running_job_from_its_row(qtbot, window):

@@ -87,10 +87,13 @@ def _project_rate(clips: list[AudioClip]) -> int:
     return max(rates) if rates else 44100
 
 
-def export_project(project: Project, path: str | os.PathLike[str], settings,
+def export_project(project: Project, path: str | os.PathLike[str] | None, settings,
                    stems_dir: str | os.PathLike[str] | None = None,
-                   progress: Callable[[float, str], None] | None = None) -> list[Path]:
+                   progress: Callable[[float, str], None] | None = None, stem_suffix: str = ".wav") -> list[Path]:
     """Export the mix to `path` and, optionally, each audible track to `stems_dir/<instrument>.<ext>`.
+
+    With `path` None only the stems are written (`stem_suffix` then picks their format; otherwise the mix
+    file's suffix does); the mix is still rendered, for the normalisation gain.
 
     Stems are rendered through the same kernel with only that track unmuted and soloing ignored, at the
     track's own gain and pan and the master gain, so the stems sum to the mix when nothing is muted.
@@ -107,9 +110,9 @@ def export_project(project: Project, path: str | os.PathLike[str], settings,
     mix = render_mix(clips, strips, project.master_gain_db, rate)
     gain = normalization_gain(mix, settings)
     plain = dataclasses.replace(settings, normalize=None)
-    written = [export_clip(_scaled(mix, gain), Path(path), plain)]
+    written = [] if path is None else [export_clip(_scaled(mix, gain), Path(path), plain)]
     if stems_dir is not None:
-        suffix = Path(path).suffix or ".wav"
+        suffix = (stem_suffix if path is None else Path(path).suffix) or ".wav"
         names = list(project.tracks)
         for index, name in enumerate(names):
             report((index + 1) / (len(names) + 1), f"Rendering the {name} stem")

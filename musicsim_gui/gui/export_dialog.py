@@ -1,4 +1,4 @@
-"""`ExportDialog`: export the mix (and optionally every track as a stem) as WAV or FLAC, as a job.
+"""`ExportDialog`: export the mix, the mix and every track as a stem, or the stems only (WAV or FLAC), as a job.
 
 The dialog stays open while the export runs, showing its progress, then the written path with an
 "Open folder" button. Choices persist in the studio settings. The export job receives a copy of the
@@ -13,7 +13,6 @@ from pathlib import Path
 from PySide6.QtCore import QTimer, QUrl
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
-    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -28,7 +27,14 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-from musicsim_gui.gui.export_options import DEFAULT_TEMPLATE, FORMATS, NORMALIZE, RATES, ExportChoice
+from musicsim_gui.gui.export_options import (
+    CONTENTS,
+    DEFAULT_TEMPLATE,
+    FORMATS,
+    NORMALIZE,
+    RATES,
+    ExportChoice,
+)
 
 
 def _combo(items, current: str) -> QComboBox:
@@ -72,9 +78,8 @@ class ExportDialog(QDialog):
             layout.addWidget(widget)
         for edit in (self.folder_edit, self.template_edit):
             edit.textChanged.connect(self._update_preview)
-        for combo in (self.format_combo, self.normalize_combo):
+        for combo in (self.contents_combo, self.format_combo, self.normalize_combo):
             combo.currentTextChanged.connect(self._update_preview)
-        self.stems_check.toggled.connect(self._update_preview)
         self.normalize_combo.currentTextChanged.connect(self._normalize_changed)
         self._normalize_changed(self.normalize_combo.currentText())
 
@@ -96,16 +101,18 @@ class ExportDialog(QDialog):
         self.target_spin = QDoubleSpinBox()
         self.target_spin.setRange(-60.0, 0.0)
         self.target_spin.setDecimals(1)
-        self.stems_check = QCheckBox("Also export each track as a stem")
-        self.stems_check.setChecked(str(s.value("export/stems", "false")).lower() == "true")
+        stems = str(s.value("export/stems", "false")).lower() == "true"
+        mix = str(s.value("export/mix", "true")).lower() == "true"
+        self.contents_combo = _combo(CONTENTS, ExportChoice.contents_name(mix, stems))
+        self.contents_combo.setToolTip("Stems are the tracks one by one, at their gain and pan; they sum to the mix")
         form = QFormLayout()
+        form.addRow("Export", self.contents_combo)
         form.addRow("Folder", folder_row)
         form.addRow("File name", self.template_edit)
         form.addRow("Format", self.format_combo)
         form.addRow("Sample rate", self.rate_combo)
         form.addRow("Normalise", self.normalize_combo)
         form.addRow("Target", self.target_spin)
-        form.addRow("", self.stems_check)
         return form
 
     def _build_result(self) -> tuple:
@@ -130,10 +137,10 @@ class ExportDialog(QDialog):
         self.target_spin.setValue(-14.0 if mode == "lufs" else -1.0)
 
     def choice(self) -> ExportChoice:
+        mix, stems = CONTENTS[self.contents_combo.currentText()]
         return ExportChoice(Path(self.folder_edit.text()).expanduser(), self.template_edit.text(),
                             self.format_combo.currentText(), self.rate_combo.currentText(),
-                            self.normalize_combo.currentText(), self.target_spin.value(),
-                            self.stems_check.isChecked())
+                            self.normalize_combo.currentText(), self.target_spin.value(), stems, mix)
 
     def _title(self) -> str:
         project = self.project.project
@@ -141,11 +148,11 @@ class ExportDialog(QDialog):
 
     def _update_preview(self, *_args) -> None:
         choice = self.choice()
-        text = f"Writes {choice.mix_path(self._title())}"
-        stems = choice.stems_dir(self._title())
+        mix, stems = choice.mix_path(self._title()), choice.stems_dir(self._title())
+        lines = [f"Writes {mix}"] if mix is not None else []
         if stems is not None:
-            text += f"\nand one file per track in {stems}"
-        self.preview.setText(text)
+            lines.append(f"{'and one' if lines else 'Writes one'} file per track in {stems}")
+        self.preview.setText("\n".join(lines))
 
     def _browse(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Export into", self.folder_edit.text())
@@ -159,7 +166,9 @@ class ExportDialog(QDialog):
         s.setValue("export/format", self.format_combo.currentText())
         s.setValue("export/rate", self.rate_combo.currentText())
         s.setValue("export/normalize", self.normalize_combo.currentText())
-        s.setValue("export/stems", "true" if self.stems_check.isChecked() else "false")
+        mix, stems = CONTENTS[self.contents_combo.currentText()]
+        s.setValue("export/stems", "true" if stems else "false")
+        s.setValue("export/mix", "true" if mix else "false")
 
     def start_export(self) -> None:
         """Submit the export job (the dialog stays open to show progress and the result)."""
@@ -175,9 +184,9 @@ class ExportDialog(QDialog):
             return
         self._remember()
         project = copy.deepcopy(self.project.project)
-        stems = choice.stems_dir(title)
-        spec = ExportMix(str(project.folder), str(choice.mix_path(title)), settings,
-                         str(stems) if stems else None, project=project)
+        stems, mix = choice.stems_dir(title), choice.mix_path(title)
+        spec = ExportMix(str(project.folder), str(mix) if mix else None, settings,
+                         str(stems) if stems else None, project=project, stem_suffix=choice.suffix)
         self.export_button.setEnabled(False)
         self.open_button.hide()
         self.result_label.setText("Exporting\u2026")

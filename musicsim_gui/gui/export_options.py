@@ -19,6 +19,8 @@ FORMATS = {
 }
 RATES = {"Project rate": None, "44100 Hz": 44100, "48000 Hz": 48000, "96000 Hz": 96000}
 NORMALIZE = {"No normalisation": None, "Peak (dBFS)": "peak", "Loudness (LUFS)": "lufs"}
+CONTENTS = {"Mix": (True, False), "Mix and stems": (True, True), "Stems only": (False, True)}
+"""What to write: (the mix file, one file per track)."""
 DEFAULT_TEMPLATE = "{title} mix"
 _UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f]+')
 
@@ -46,6 +48,7 @@ class ExportChoice:
         normalize_name: a key of `NORMALIZE`.
         target: the peak (dBFS) or loudness (LUFS) target.
         stems: also write each track to `<folder>/<name> stems/<instrument><suffix>`.
+        mix: write the mix file (False with `stems`: stems only).
     """
 
     folder: Path
@@ -55,10 +58,26 @@ class ExportChoice:
     normalize_name: str
     target: float
     stems: bool
+    mix: bool = True
 
-    def mix_path(self, title: str, now: datetime | None = None) -> Path:
-        suffix = FORMATS[self.format_name][0]
-        return Path(self.folder) / f"{expand_template(self.template, title, now)}{suffix}"
+    @classmethod
+    def contents_name(cls, mix: bool, stems: bool) -> str:
+        """The `CONTENTS` key for these two flags ("Mix" when neither)."""
+        for name, flags in CONTENTS.items():
+            if flags == (mix, stems):
+                return name
+        return "Mix"
+
+    @property
+    def suffix(self) -> str:
+        """The files' suffix (".wav" or ".flac")."""
+        return FORMATS[self.format_name][0]
+
+    def mix_path(self, title: str, now: datetime | None = None) -> Path | None:
+        """The mix file, or None when only stems are written."""
+        if not self.mix:
+            return None
+        return Path(self.folder) / f"{expand_template(self.template, title, now)}{self.suffix}"
 
     def stems_dir(self, title: str, now: datetime | None = None) -> Path | None:
         if not self.stems:
