@@ -60,6 +60,18 @@ def run_broken(spec: Broken, context: JobContext) -> None:
     raise KeyError("missing-key")
 
 
+@dataclass(frozen=True)
+class TorchThreads(JobSpec):
+    """Reports how many intra-op threads torch uses inside the worker."""
+
+
+@job_function(TorchThreads)
+def run_torch_threads(spec: TorchThreads, context: JobContext) -> int:
+    import torch
+
+    return torch.get_num_threads()
+
+
 def terminal(events):
     ends = [event for event in events if isinstance(event, Done | Failed | Cancelled)]
     assert len(ends) == 1, events
@@ -217,7 +229,7 @@ def test_separate_job_in_a_worker_writes_stems(tmp_path):
 
     song = tmp_path / "song.wav"
     write_song(song)
-    handle = ProcessRunner().submit(Separate(str(song), model="dsp", out_dir=str(tmp_path / "stems")))
+    handle = ProcessRunner().submit(Separate(str(song), model="dsp", out_dir=str(tmp_path / "stems"), device="cpu"))
     events = handle.wait(120.0)
     assert isinstance(terminal(events), Done), handle.error
     assert sorted(handle.result) == ["bass", "drums", "other", "piano"]
@@ -233,9 +245,19 @@ def test_generate_job_saves_takes_with_their_provenance(tmp_path):
     song = tmp_path / "song.wav"
     write_song(song)
     spec = Generate(str(song), str(tmp_path / "takes"), model="vit-wavegan-debug", instruments=("bass",),
-                    seeds=(7,), params=(("seconds", 1.0),))
+                    seeds=(7,), params=(("seconds", 1.0),), device="cpu")  # a family without a device choice
     handle = SyncRunner().submit(spec)
     assert isinstance(terminal(handle.poll()), Done), handle.error
     (take,) = handle.result
     assert take.seed == 7 and take.model_id and take.path.endswith(".flac")
     assert f"{os.sep}bass{os.sep}" in take.path and load_audio(take.path).frames > 0
+
+
+def test_workers_limit_torch_threads_to_the_free_cores(monkeypatch):
+    monkeypatch.setenv("OMP_NUM_THREADS", "64")  # an inherited oversubscription is overridden
+    handle = ProcessRunner().submit(TorchThreads())
+    assert isinstance(terminal(handle.wait(60.0)), Done), handle.error
+    assert handle.result == max(1, (os.cpu_count() or 2) - 1)
+    handle = ProcessRunner(threads=1).submit(TorchThreads())
+    assert isinstance(terminal(handle.wait(60.0)), Done), handle.error
+    assert handle.result == 1

@@ -14,6 +14,7 @@ Architecture:
 from __future__ import annotations
 
 import importlib
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -136,12 +137,19 @@ def available_generators() -> dict[str, str]:
     return dict(sorted(names.items()))
 
 
-def _build(name: str, backend: str) -> Generator:
+def _call(factory: Callable[..., Generator], spec: Any, backend: str, device: str) -> Generator:
+    """`factory(spec, backend)`, with `device=` too when the factory takes it and a device was chosen."""
+    if device != "auto" and "device" in inspect.signature(factory).parameters:
+        return factory(spec, backend, device=device)
+    return factory(spec, backend)
+
+
+def _build(name: str, backend: str, device: str = "auto") -> Generator:
     if name in _FACTORIES:
-        return _FACTORIES[name](name, backend)
+        return _call(_FACTORIES[name], name, backend, device)
     prefix, colon, spec = name.partition(":")
     if colon and prefix in _PREFIXES:
-        return _PREFIXES[prefix](spec, backend)
+        return _call(_PREFIXES[prefix], spec, backend, device)
     folder = Path(name)
     if not (folder / "manifest.json").is_file():
         installed = _installed()
@@ -154,23 +162,24 @@ def _build(name: str, backend: str) -> Generator:
     family = load_manifest(folder, verify=False).family
     if family not in _FAMILIES:
         raise ModelError(f"{folder}: model family {family!r} is not a generator family this build knows")
-    return _FAMILIES[family](folder, backend)
+    return _call(_FAMILIES[family], folder, backend, device)
 
 
-def get_generator(name: str = "vit-wavegan-lofi", backend: str = "auto") -> Generator:
+def get_generator(name: str = "vit-wavegan-lofi", backend: str = "auto", device: str = "auto") -> Generator:
     """The generator `name` (a built-in name, an installed model name, or a model folder path), cached.
 
     Args:
         name: e.g. "vit-wavegan-lofi" (bundled), "vit-wavegan-debug" (random weights), or a folder.
         backend: "auto" | "onnx" | "torch".
+        device: "auto" | "cpu" | "cuda"; passed to generator families whose factory takes `device`.
 
     Raises:
         ModelError: unknown name, or the model's files are missing, corrupt or cannot run on `backend`.
     """
     _load_families()
-    key = f"{name}@{backend}"
+    key = f"{name}@{backend}@{device}"
     if key not in _CACHE:
-        _CACHE[key] = _build(name, backend)
+        _CACHE[key] = _build(name, backend, device)
     return _CACHE[key]
 
 

@@ -22,6 +22,7 @@ DEFAULTS = {
     "audio/sample_rate": 48000,
     "inference/backend": "auto",
     "inference/device": "auto",
+    "inference/threads": 0,
     "models/folder": "",
 }
 

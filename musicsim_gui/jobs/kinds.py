@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from musicsim_gui.core.errors import MusicSimError
 from musicsim_gui.jobs.spec import JobContext, JobSpec, job_function
 
 
@@ -46,12 +47,14 @@ class Separate(JobSpec):
         model: a separator name ("builtin", "dsp" or an installed model).
         backend: "auto" | "onnx" | "torch".
         out_dir: where to write the stems, or None to return them in memory.
+        device: "auto" | "cpu" | "cuda" (where the model runs).
     """
 
     reference: str
     model: str = "builtin"
     backend: str = "auto"
     out_dir: str | None = None
+    device: str = "auto"
 
     @property
     def title(self) -> str:
@@ -67,7 +70,7 @@ def run_separate(spec: Separate, context: JobContext) -> dict[str, Any]:
     clip = load_audio(spec.reference)
     context.check(spec.title)
     context.progress(0.05, f"Loading the {spec.model} separator")
-    separator = get_separator(spec.model, backend=spec.backend)
+    separator = get_separator(spec.model, backend=spec.backend, device=spec.device)
     stems = separator.separate(clip, progress=context.scaled(0.1, 0.95), cancel=context.cancelled)
     if spec.out_dir is None:
         context.progress(1.0, "Stems ready")
@@ -97,6 +100,7 @@ class Generate(JobSpec):
         params: model options as `(name, value)` pairs (kept hashable; recorded in each take).
         keep: when > 0, only the `keep` best takes of each instrument are kept, ranked by the user's
             preference scorer (`evaluation.preference`); all takes are kept when no scorer was trained.
+        device: "auto" | "cpu" | "cuda" (where the model runs, for generators that can choose).
     """
 
     reference: str
@@ -108,6 +112,7 @@ class Generate(JobSpec):
     backend: str = "auto"
     params: tuple[tuple[str, Any], ...] = ()
     keep: int = 0
+    device: str = "auto"
 
     @property
     def title(self) -> str:
@@ -123,7 +128,7 @@ def run_generate(spec: Generate, context: JobContext) -> list[Any]:
     context.progress(0.0, f"Reading {Path(spec.reference).name}")
     reference = load_audio(spec.reference)
     context.progress(0.05, f"Loading {spec.model}")
-    generator = get_generator(spec.model, backend=spec.backend)
+    generator = get_generator(spec.model, backend=spec.backend, device=spec.device)
     request = GenerationRequest(reference, tuple(spec.instruments), tuple(spec.seeds), spec.takes,
                                 dict(spec.params))
     generated = generator.generate(request, progress=context.scaled(0.1, 0.95), cancel=context.cancelled)
@@ -149,21 +154,23 @@ class ExportMix(JobSpec):
 
     Attributes:
         project_folder: the project to export (read from disk unless `project` is given).
-        path: the mix file to write (.wav or .flac).
+        path: the mix file to write (.wav or .flac), or None to write only the stems.
         settings: an `audio.mixdown.ExportSettings` (None: defaults).
         stems_dir: when set, each track is also written there.
         project: an in-memory `core.project.Project` to export instead of the saved file (unsaved edits).
+        stem_suffix: the stems' format (".wav" or ".flac") when there is no mix path to take it from.
     """
 
     project_folder: str
-    path: str
+    path: str | None
     settings: Any = None
     stems_dir: str | None = None
     project: Any = None
+    stem_suffix: str = ".wav"
 
     @property
     def title(self) -> str:
-        return f"Exporting {Path(self.path).name}"
+        return f"Exporting {Path(self.path or self.stems_dir or 'stems').name}"
 
 
 @job_function(ExportMix)
@@ -172,6 +179,8 @@ def run_export_mix(spec: ExportMix, context: JobContext) -> list[str]:
     from musicsim_gui.audio.project_render import export_project
     from musicsim_gui.core.projectfile import load_project
 
+    if spec.path is None and spec.stems_dir is None:
+        raise MusicSimError("Nothing to export: choose the mix, the stems, or both.")
     context.progress(0.0, "Reading the project")
     project = spec.project if spec.project is not None else load_project(Path(spec.project_folder))
     settings = spec.settings if spec.settings is not None else ExportSettings()
@@ -181,5 +190,6 @@ def run_export_mix(spec: ExportMix, context: JobContext) -> list[str]:
         context.check(spec.title)
         scaled(fraction, message)
 
-    written = export_project(project, spec.path, settings, spec.stems_dir, progress=progress)
+    written = export_project(project, spec.path, settings, spec.stems_dir, progress=progress,
+                             stem_suffix=spec.stem_suffix)
     return [str(path) for path in written]

@@ -31,8 +31,8 @@ def _worker_main(spec: JobSpec, pipe, cancel_event, nice: int, threads: int) -> 
     """Entry point of a worker process: run `spec`, send its events through `pipe`."""
     if nice:
         os.nice(nice)
-    for name in THREAD_VARIABLES:
-        os.environ.setdefault(name, str(threads))
+    for name in THREAD_VARIABLES:  # read by torch, ONNX Runtime and BLAS when they start in this worker
+        os.environ[name] = str(threads)
 
     def emit(event: JobEvent) -> None:
         pipe.send(event)
@@ -113,7 +113,8 @@ class ProcessRunner:
     Args:
         grace_seconds: after a cancel, how long a worker may take to stop by itself before it is terminated.
         nice: CPU priority increment for workers (higher = yields more to the audio callback).
-        threads: BLAS/OpenMP threads per worker (default: all cores but one, at least one).
+        threads: torch/BLAS/OpenMP threads per worker (default: all cores but one, at least one; more
+            threads than free cores made MusicGen about 12x slower here, as the threads wait for each other).
     """
 
     def __init__(self, grace_seconds: float = 1.0, nice: int = 5, threads: int | None = None) -> None:

@@ -15,11 +15,11 @@ from musicsim_gui.generation.base import register_family, register_prefix
 FAMILY = "musicgen"
 
 
-def make_generator(spec: str | Path, backend: str = "auto"):
-    """A `MusicGenGenerator` for a folder, an installed model name or a cached hub repo id."""
+def make_generator(spec: str | Path, backend: str = "auto", device: str = "auto"):
+    """A `MusicGenGenerator` for a folder, an installed model name or a cached hub repo id, on `device`."""
     from musicsim_gui.generation.musicgen.generator import MusicGenGenerator
 
-    return MusicGenGenerator(spec, device="auto", backend=backend)
+    return MusicGenGenerator(spec, device=device, backend=backend)
 
 
 register_family(FAMILY, make_generator)
