@@ -88,6 +88,10 @@ def test_regenerate_adds_a_take_from_the_debug_generator(qtbot, project):
             window.tick()
             qtbot.wait(30)
         qtbot.mouseClick(header.regenerate_button, Qt.MouseButton.LeftButton)
+        dialog = window.jobs.regenerate_dialog
+        assert dialog.model == "vit-wavegan-debug" and not dialog.musicgen_box.isVisibleTo(dialog)
+        dialog.seed_spin.setValue(11)
+        dialog.accept()
         track = window.project.project.track("piano")
         deadline = time.monotonic() + 120
         while not track.takes:
@@ -96,7 +100,7 @@ def test_regenerate_adds_a_take_from_the_debug_generator(qtbot, project):
             window.jobs.poll(force=True)
             qtbot.wait(50)
         take = track.takes[0]
-        assert track.chosen_take_id == take.id and take.model_id == "vit-wavegan-debug"
+        assert track.chosen_take_id == take.id and take.model_id == "vit-wavegan-debug" and take.seed == 11
         assert project.take_audio_path(take).is_file() and take.path.startswith("takes/piano/")
         assert "vit-wavegan-debug" in header.summary_label.text()
         window.actions.undo.trigger()

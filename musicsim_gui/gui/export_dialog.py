@@ -51,6 +51,7 @@ class ExportDialog(QDialog):
     def __init__(self, project, jobs, settings, parent=None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Export")
+        self.setMinimumWidth(560)  # room for the folder path
         self.project, self.jobs, self.settings = project, jobs, settings
         self.job_key: int | None = None
         self.written: list[str] = []

@@ -6,13 +6,13 @@ Architecture:
 2. Each job gets a `JobRow` (progress, ETA, Cancel, error details on demand); results are applied through
    the project controller: separated stems become the tracks' reference stems, generated takes are added
    with undoable `AddTake` commands, exports offer to open their folder.
-3. Which generator Regenerate uses is looked up once in a background thread (the registry scan is slow);
-   until then, and when none is installed, Regenerate is disabled with a tooltip saying why.
+3. Which generators exist is looked up once in a background thread (the registry scan is slow); until
+   then, and when none is installed, Regenerate is disabled with a tooltip saying why. Regenerate opens
+   `RegenerateDialog` (generator, seed, takes, and MusicGen's mode, prompt and sampling settings).
 """
 
 from __future__ import annotations
 
-import random
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -27,17 +27,25 @@ from musicsim_gui.gui.settings_store import value
 POLL_EVERY = 4
 
 
-def find_generator(preferred: str) -> tuple[str | None, str]:
+def find_generator(preferred: str, names: dict[str, str] | None = None) -> tuple[str | None, str]:
     """(generator name, reason) for Regenerate: `preferred` if installed, else the first trained one."""
     from musicsim_gui.generation.base import available_generators
 
-    names = available_generators()
+    names = available_generators() if names is None else names
     if preferred:
         return (preferred, "") if preferred in names else (None, f"The generator {preferred!r} is not installed")
     trained = [name for name in names if "debug" not in name]
     if trained:
         return trained[0], ""
     return None, "No trained generator is installed (see `musicsim models`)"
+
+
+def lookup_generators(preferred: str) -> tuple[str | None, str, dict[str, str]]:
+    """(default generator, reason when none, every generator name → description), for the background scan."""
+    from musicsim_gui.generation.base import available_generators
+
+    names = available_generators()
+    return (*find_generator(preferred, names), names)
 
 
 class JobsController(QObject):
@@ -57,6 +65,8 @@ class JobsController(QObject):
         self._ticks = 0
         self.window = None
         self.generator: str | None = None
+        self.generators: dict[str, str] = {}
+        self.regenerate_dialog = None
         self.generator_reason = "Looking for installed generators\u2026"
         self._lookup = None
         self._lookup_started = False
@@ -66,7 +76,7 @@ class JobsController(QObject):
         if self._runner is None:
             from musicsim_gui.jobs import ProcessRunner
 
-            self._runner = ProcessRunner()
+            self._runner = ProcessRunner(threads=value(self.settings, "inference/threads") or None)
         return self._runner
 
     def dock(self, parent) -> QDockWidget:
@@ -125,7 +135,7 @@ class JobsController(QObject):
         if not self._lookup_started:  # after the first frame, so start-up does not wait for the scan
             self._lookup_started = True
             self._lookup = ThreadPoolExecutor(max_workers=1).submit(
-                find_generator, str(self.settings.value("generation/model", "") or ""))
+                lookup_generators, str(self.settings.value("generation/model", "") or ""))
         if self._lookup is not None and self._lookup.done():
             self._finish_lookup()
         if not force and self._ticks % POLL_EVERY:
@@ -170,7 +180,7 @@ class JobsController(QObject):
 
     def _finish_lookup(self) -> None:
         try:
-            self.generator, reason = self._lookup.result()
+            self.generator, reason, self.generators = self._lookup.result()
             self.generator_reason = reason
         except Exception as error:  # a broken model folder must not stop the studio
             self.generator, self.generator_reason = None, f"Generators unavailable: {error}"
@@ -206,7 +216,7 @@ class JobsController(QObject):
             return None
         spec = Separate(str(project.reference_file), model=str(self.settings.value("separation/model", "builtin")),
                         backend=value(self.settings, "inference/backend"),
-                        out_dir=str(project.folder / "stems"))
+                        out_dir=str(project.folder / "stems"), device=value(self.settings, "inference/device"))
         return self.submit(spec, lambda stems: self._use_stems(project, stems))
 
     def _use_stems(self, project, stems: dict) -> str:
@@ -226,16 +236,37 @@ class JobsController(QObject):
         controller.reload_paths(paths)
         return f"{len(paths)} stems ready"
 
-    def regenerate(self, instrument: str) -> int | None:
-        """Compose one new take for `instrument` with the installed generator."""
-        from musicsim_gui.jobs import Generate
+    def regenerate(self, instrument: str):  # noqa: ANN201 - the RegenerateDialog, or None
+        """Open the Regenerate dialog for `instrument`; its Generate button starts the job."""
+        from musicsim_gui.generation.musicgen.settings import DEFAULT_TEMPLATE, fill_template
+        from musicsim_gui.gui.regenerate_dialog import RegenerateDialog
 
         project = self.window.project.project
         if project is None or self.generator is None:
             return None
-        spec = Generate(str(project.reference_file), str(project.folder / "takes"), model=self.generator,
-                        instruments=(instrument,), seeds=(random.randrange(1 << 31),),
-                        backend=value(self.settings, "inference/backend"))
+        stem = project.track(instrument).reference_stem
+        media = self.window.project.reference_media
+        seconds = media.lane.clip.duration if media is not None else 0.0
+        dialog = RegenerateDialog(instrument, self.generators or {self.generator: ""}, self.generator,
+                                  fill_template(DEFAULT_TEMPLATE, instrument, project.tempo_bpm), seconds,
+                                  str(project.resolve(stem)) if stem else None, self.window)
+        dialog.accepted_choice.connect(self.regenerate_with)
+        self.regenerate_dialog = dialog
+        dialog.open()
+        return dialog
+
+    def regenerate_with(self, choice) -> int | None:
+        """Compose new takes as `choice` (a `RegenerateChoice`) says; each take records its seed and params."""
+        from musicsim_gui.jobs import Generate
+
+        project = self.window.project.project
+        if project is None:
+            return None
+        instrument = choice.instrument
+        spec = Generate(str(project.reference_file), str(project.folder / "takes"), model=choice.model,
+                        instruments=(instrument,), seeds=(choice.seed,), takes=choice.takes,
+                        backend=value(self.settings, "inference/backend"), params=choice.params(),
+                        device=value(self.settings, "inference/device"))
         return self.submit(spec, lambda takes: self._add_takes(project, instrument, takes))
 
     def _add_takes(self, project, instrument: str, takes: list) -> str:

@@ -1,0 +1,67 @@
+"""What the Regenerate dialog asks for, as plain data (no Qt): the generator, seed, takes and model settings.
+
+`RegenerateChoice.params()` gives the `Generate` job's params as hashable `(name, value)` pairs; MusicGen
+reads them with `MusicGenSettings.from_params` and stores them (with the filled prompt) on each take.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+MUSICGEN_MODES = {"Audio": "audio", "Text + audio": "text+audio"}
+"""Mode labels shown → MusicGen's mode names."""
+
+
+def is_musicgen(name: str, description: str = "") -> bool:
+    """True for MusicGen generators ("musicgen:<folder or repo>" names, or installed "musicgen" family folders)."""
+    return name.startswith("musicgen:") or description.split(" ", 1)[0] == "musicgen"
+
+
+@dataclass(frozen=True)
+class MusicGenChoice:
+    """MusicGen's settings for one take (durations in seconds).
+
+    Attributes:
+        mode: "audio" or "text+audio".
+        prompt: the text prompt (used in "text+audio" mode).
+        seconds: the take's length; prompt_seconds: how much of the source starts it as audio prompt.
+        temperature, top_k, top_p, guidance_scale: sampling settings (top_k 0 / top_p 0 = off).
+        stem_path: the instrument's separated stem (the audio prompt and melody source), or None.
+    """
+
+    mode: str = "text+audio"
+    prompt: str = ""
+    seconds: float = 10.0
+    prompt_seconds: float = 2.0
+    temperature: float = 1.0
+    top_k: int = 250
+    top_p: float = 0.0
+    guidance_scale: float = 3.0
+    stem_path: str | None = None
+
+
+@dataclass(frozen=True)
+class RegenerateChoice:
+    """One Regenerate request for `instrument`: `takes` takes from `seed` upwards with generator `model`."""
+
+    instrument: str
+    model: str
+    seed: int
+    takes: int = 1
+    musicgen: MusicGenChoice | None = None
+
+    def params(self) -> tuple[tuple[str, object], ...]:
+        """The job's params: MusicGen's settings, or none for generators without options."""
+        settings = self.musicgen
+        if settings is None:
+            return ()
+        params: list[tuple[str, object]] = [
+            ("mode", settings.mode), ("seconds", float(settings.seconds)),
+            ("prompt_seconds", float(settings.prompt_seconds)), ("temperature", float(settings.temperature)),
+            ("top_k", int(settings.top_k)), ("top_p", float(settings.top_p)),
+            ("guidance_scale", float(settings.guidance_scale))]
+        if settings.mode == "text+audio" and settings.prompt.strip():
+            params.append(("prompt", settings.prompt.strip()))
+        if settings.stem_path:
+            params.append(("stem_paths", ((self.instrument, settings.stem_path),)))
+        return tuple(params)

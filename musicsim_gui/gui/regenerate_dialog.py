@@ -1,0 +1,162 @@
+"""`RegenerateDialog`: pick the generator and its settings for a track's new takes, then start the job.
+
+Every generator takes a seed and a number of takes. MusicGen models add the mode (audio, or text + audio),
+the text prompt (prefilled from the template with the track's instrument and the song's tempo, editable),
+the take's duration and audio-prompt length, and sampling: temperature, top-k, top-p and guidance scale.
+The MusicGen group shows only while a MusicGen generator is selected. `choice()` returns the request as a
+`RegenerateChoice`; the dialog emits `accepted_choice` with it.
+"""
+
+from __future__ import annotations
+
+import random
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+)
+
+from musicsim_gui.gui.regenerate_choice import MUSICGEN_MODES, MusicGenChoice, RegenerateChoice, is_musicgen
+
+SEED_LIMIT = (1 << 31) - 1
+
+
+def _spin(low: float, high: float, value: float, step: float, decimals: int = 2, suffix: str = "") -> QDoubleSpinBox:
+    spin = QDoubleSpinBox()
+    spin.setRange(low, high)
+    spin.setDecimals(decimals)
+    spin.setSingleStep(step)
+    spin.setValue(value)
+    spin.setSuffix(suffix)
+    return spin
+
+
+class RegenerateDialog(QDialog):
+    """See the module docstring.
+
+    Args:
+        instrument: the track to compose for.
+        generators: generator name → one-line description (`generation.available_generators()`).
+        current: the generator selected at first.
+        prompt: the prefilled text prompt.
+        song_seconds: the reference's length (the default take length is capped by it).
+        stem_path: the track's separated stem file, when there is one.
+    """
+
+    accepted_choice = Signal(object)
+
+    def __init__(self, instrument: str, generators: dict[str, str], current: str | None, prompt: str,
+                 song_seconds: float, stem_path: str | None = None, parent=None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(f"Regenerate {instrument}")
+        self.setMinimumWidth(480)  # room for a whole prompt
+        self.instrument, self.generators, self.stem_path = instrument, dict(generators), stem_path
+        layout = QVBoxLayout(self)
+        layout.addLayout(self._build_common(current))
+        layout.addWidget(self._build_musicgen(prompt, song_seconds))
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
+        self.generate_button = buttons.addButton("Generate", QDialogButtonBox.ButtonRole.AcceptRole)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+        self.generator_combo.currentIndexChanged.connect(self._generator_changed)
+        self.mode_combo.currentTextChanged.connect(self._mode_changed)
+        self._generator_changed()
+
+    def _build_common(self, current: str | None) -> QFormLayout:
+        """Generator, seed (with a dice button) and number of takes."""
+        self.generator_combo = QComboBox()
+        for name, description in self.generators.items():
+            self.generator_combo.addItem(name, name)
+            self.generator_combo.setItemData(self.generator_combo.count() - 1, description, 3)  # tooltip role
+        if current in self.generators:
+            self.generator_combo.setCurrentIndex(list(self.generators).index(current))
+        self.seed_spin = QSpinBox()
+        self.seed_spin.setRange(0, SEED_LIMIT)
+        self.seed_spin.setValue(random.randrange(SEED_LIMIT))
+        self.seed_spin.setToolTip("The same seed and settings make the same take")
+        dice = QPushButton("New seed")
+        dice.clicked.connect(lambda: self.seed_spin.setValue(random.randrange(SEED_LIMIT)))
+        seed_row = QHBoxLayout()
+        seed_row.addWidget(self.seed_spin, 1)
+        seed_row.addWidget(dice)
+        self.takes_spin = QSpinBox()
+        self.takes_spin.setRange(1, 8)
+        self.takes_spin.setToolTip("Takes are made in one batch; seeds count up from the one above")
+        form = QFormLayout()
+        form.addRow("Generator", self.generator_combo)
+        form.addRow("Seed", seed_row)
+        form.addRow("Takes", self.takes_spin)
+        return form
+
+    def _build_musicgen(self, prompt: str, song_seconds: float) -> QGroupBox:
+        """MusicGen's mode, prompt, durations and sampling."""
+        self.musicgen_box = QGroupBox("MusicGen")
+        self.mode_combo = QComboBox()
+        self.mode_combo.addItems(list(MUSICGEN_MODES))
+        self.mode_combo.setCurrentText("Text + audio")
+        self.prompt_edit = QLineEdit(prompt)
+        self.prompt_edit.setToolTip("What the new part should sound like (text + audio mode)")
+        length = min(10.0, song_seconds) if song_seconds > 0 else 10.0
+        self.seconds_spin = _spin(0.05, 600.0, length, 1.0, 2, " s")
+        self.seconds_spin.setToolTip("Longer than the model's window: generated window by window, with overlap")
+        self.prompt_seconds_spin = _spin(0.0, 30.0, min(2.0, length / 2), 0.5, 2, " s")
+        self.prompt_seconds_spin.setToolTip("How much of the stem (or the song) starts the take as audio prompt")
+        self.temperature_spin = _spin(0.0, 5.0, 1.0, 0.05)
+        self.top_k_spin = QSpinBox()
+        self.top_k_spin.setRange(0, 2048)
+        self.top_k_spin.setValue(250)
+        self.top_k_spin.setToolTip("0 = off")
+        self.top_p_spin = _spin(0.0, 1.0, 0.0, 0.05)
+        self.top_p_spin.setToolTip("0 = off")
+        self.guidance_spin = _spin(0.0, 20.0, 3.0, 0.5, 1)
+        form = QFormLayout(self.musicgen_box)
+        form.addRow("Mode", self.mode_combo)
+        form.addRow("Prompt", self.prompt_edit)
+        form.addRow("Duration", self.seconds_spin)
+        form.addRow("Audio prompt", self.prompt_seconds_spin)
+        form.addRow("Temperature", self.temperature_spin)
+        form.addRow("Top-k", self.top_k_spin)
+        form.addRow("Top-p", self.top_p_spin)
+        form.addRow("Guidance", self.guidance_spin)
+        return self.musicgen_box
+
+    @property
+    def model(self) -> str:
+        return str(self.generator_combo.currentData() or "")
+
+    def _generator_changed(self, *_args) -> None:
+        self.musicgen_box.setVisible(is_musicgen(self.model, self.generators.get(self.model, "")))
+        self.generate_button.setEnabled(bool(self.model))
+        self.adjustSize()
+
+    def _mode_changed(self, label: str) -> None:
+        self.prompt_edit.setEnabled(MUSICGEN_MODES[label] == "text+audio")
+
+    def choice(self) -> RegenerateChoice:
+        """The request as the dialog shows it now."""
+        musicgen = None
+        if is_musicgen(self.model, self.generators.get(self.model, "")):
+            seconds = self.seconds_spin.value()
+            musicgen = MusicGenChoice(MUSICGEN_MODES[self.mode_combo.currentText()], self.prompt_edit.text(),
+                                      seconds, min(self.prompt_seconds_spin.value(), seconds / 2),
+                                      self.temperature_spin.value(), self.top_k_spin.value(),
+                                      self.top_p_spin.value(), self.guidance_spin.value(), self.stem_path)
+        return RegenerateChoice(self.instrument, self.model, self.seed_spin.value(), self.takes_spin.value(),
+                                musicgen)
+
+    def accept(self) -> None:
+        if not self.model:
+            return
+        self.accepted_choice.emit(self.choice())
+        super().accept()

@@ -1,0 +1,115 @@
+"""Regenerate from the studio: the dialog's choices, and MusicGen (a tiny debug checkpoint) end to end."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from gui_helpers import make_demo_folder, wait_loaded
+from PySide6.QtCore import Qt
+
+from musicsim_gui.app import create_main_window
+from musicsim_gui.gui.demo_project import demo_project
+from musicsim_gui.gui.regenerate_choice import MusicGenChoice, RegenerateChoice, is_musicgen
+from musicsim_gui.gui.regenerate_dialog import RegenerateDialog
+from musicsim_gui.gui.settings_store import studio_settings
+
+GENERATORS = {"mg-debug": "musicgen debug-1", "vit-wavegan-debug": "ViT+WaveGAN debug config"}
+
+
+def test_choice_params_carry_musicgen_settings_and_the_stem():
+    assert is_musicgen("musicgen:facebook/musicgen-small") and is_musicgen("mine", "musicgen 1.0")
+    assert not is_musicgen("vit-wavegan-lofi", "vit-wavegan 0.3")
+    assert RegenerateChoice("bass", "vit-wavegan-lofi", 3).params() == ()
+    choice = RegenerateChoice("piano", "mg", 9, 2, MusicGenChoice("text+audio", " warm keys ", 4.0, 1.0, 0.8, 50,
+                                                                   0.9, 2.5, "/song/stems/piano.flac"))
+    params = dict(choice.params())
+    assert params["prompt"] == "warm keys" and params["mode"] == "text+audio" and params["top_k"] == 50
+    assert params["stem_paths"] == (("piano", "/song/stems/piano.flac"),)
+    audio = RegenerateChoice("piano", "mg", 9, musicgen=MusicGenChoice("audio", "ignored"))
+    assert "prompt" not in dict(audio.params())
+
+
+def test_dialog_shows_musicgen_settings_only_for_musicgen(qtbot):
+    dialog = RegenerateDialog("bass", GENERATORS, "vit-wavegan-debug", "lofi hip hop bass, 84 bpm", 30.0)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    assert not dialog.musicgen_box.isVisible() and dialog.choice().musicgen is None
+    dialog.generator_combo.setCurrentIndex(0)
+    assert dialog.musicgen_box.isVisible() and dialog.prompt_edit.text() == "lofi hip hop bass, 84 bpm"
+    dialog.mode_combo.setCurrentText("Audio")
+    assert not dialog.prompt_edit.isEnabled()
+    dialog.mode_combo.setCurrentText("Text + audio")
+    dialog.seed_spin.setValue(42)
+    dialog.seconds_spin.setValue(12.0)
+    dialog.temperature_spin.setValue(0.7)
+    chosen = []
+    dialog.accepted_choice.connect(chosen.append)
+    qtbot.mouseClick(dialog.generate_button, Qt.MouseButton.LeftButton)
+    (choice,) = chosen
+    assert choice.model == "mg-debug" and choice.seed == 42 and choice.instrument == "bass"
+    assert choice.musicgen.seconds == 12.0 and choice.musicgen.temperature == pytest.approx(0.7)
+
+
+@pytest.fixture
+def installed_musicgen(tmp_path, monkeypatch):
+    """A tiny random MusicGen checkpoint installed as "mg-debug" in a model folder of its own."""
+    import torch
+
+    from musicsim_gui.generation.musicgen.debug import build_debug_model
+    from musicsim_gui.runtime.hf_models import import_hf_model
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        folder = build_debug_model(tmp_path / "musicgen-debug")
+    finally:
+        torch.set_num_threads(threads)
+    monkeypatch.setenv("MUSICSIM_MODELS_DIR", str(tmp_path / "models"))  # workers inherit it
+    import_hf_model(folder, name="mg-debug")
+    studio_settings().setValue("generation/model", "mg-debug")
+    yield "mg-debug"
+    studio_settings().remove("generation/model")
+
+
+def test_regenerate_piano_with_musicgen_text_and_audio(qtbot, tmp_path, installed_musicgen):
+    project = demo_project(make_demo_folder(tmp_path / "demo-source"), tmp_path / "project")
+    window = create_main_window(project.folder, audio=False)
+    window.confirm_unsaved = False
+    qtbot.addWidget(window)
+    window.show()
+    wait_loaded(qtbot, window)
+    header = window.track_list.rows["piano"].header
+    deadline = time.monotonic() + 30
+    while not header.regenerate_button.isEnabled():
+        assert time.monotonic() < deadline, header.regenerate_button.toolTip()
+        window.tick()
+        qtbot.wait(30)
+    qtbot.mouseClick(header.regenerate_button, Qt.MouseButton.LeftButton)
+    dialog = window.jobs.regenerate_dialog
+    assert dialog.model == "mg-debug" and dialog.musicgen_box.isVisibleTo(dialog)
+    assert dialog.prompt_edit.text() == "lofi hip hop piano, 120 bpm"  # the template, with the demo's tempo
+    dialog.prompt_edit.setText("dusty piano, slow")
+    dialog.seconds_spin.setValue(0.1)
+    dialog.prompt_seconds_spin.setValue(0.03)
+    dialog.temperature_spin.setValue(0.9)
+    dialog.top_k_spin.setValue(20)
+    dialog.guidance_spin.setValue(2.0)
+    dialog.seed_spin.setValue(5)
+    qtbot.mouseClick(dialog.generate_button, Qt.MouseButton.LeftButton)
+    track = window.project.project.track("piano")
+    deadline = time.monotonic() + 120
+    while not track.takes:
+        rows = list(window.jobs.panel.rows.values())
+        assert time.monotonic() < deadline, [row.status_label.text() for row in rows]
+        window.tick()
+        window.jobs.poll(force=True)
+        qtbot.wait(50)
+    take = track.takes[0]
+    assert track.chosen_take_id == take.id and take.seed == 5 and take.model_id.startswith("musicgen")
+    params = take.params
+    assert params["mode"] == "text+audio" and params["prompt"] == "dusty piano, slow"
+    assert params["seconds"] == pytest.approx(0.1) and params["temperature"] == pytest.approx(0.9)
+    assert params["top_k"] == 20 and params["guidance_scale"] == pytest.approx(2.0)
+    assert project.take_audio_path(take).is_file()
+    window.close()
