@@ -14,7 +14,7 @@ from musicsim_gui.app import create_main_window
 from musicsim_gui.core.projectfile import load_project
 from musicsim_gui.gui.demo_project import demo_project
 from musicsim_gui.gui.settings_dialog import SettingsDialog
-from musicsim_gui.gui.settings_store import recent_files, studio_settings
+from musicsim_gui.gui.settings_store import recent_files, studio_settings, value
 
 
 @pytest.fixture
@@ -141,10 +141,16 @@ def test_settings_dialog_stores_choices(qtbot, tmp_path):
     qtbot.addWidget(dialog)
     dialog.block_combo.setCurrentIndex(dialog.block_combo.findData(512))
     dialog.backend_combo.setCurrentIndex(dialog.backend_combo.findData("onnx"))
+    dialog.inference_combo.setCurrentIndex(dialog.inference_combo.findData("cpu"))
+    dialog.threads_spin.setValue(1)
     dialog.model_edit.setText(str(tmp_path / "my models"))
     dialog.accept()
     assert int(studio_settings().value("audio/blocksize")) == 512
     assert studio_settings().value("inference/backend") == "onnx"
+    from musicsim_gui.gui.jobs_controller import JobsController
+
+    runner = JobsController(settings).runner  # what the next job runs with
+    assert runner.threads == 1 and value(settings, "inference/device") == "cpu"
     from musicsim_gui.runtime.paths import user_models_dir
 
     assert user_models_dir() == tmp_path / "my models"
@@ -153,7 +159,7 @@ def test_settings_dialog_stores_choices(qtbot, tmp_path):
     dialog.model_edit.setText("")
     dialog.accept()
     assert user_models_dir().name == "models" and "my models" not in str(user_models_dir())
-    for key in ("audio/blocksize", "inference/backend", "models/folder"):
+    for key in ("audio/blocksize", "inference/backend", "inference/device", "inference/threads", "models/folder"):
         settings.remove(key)
 
 

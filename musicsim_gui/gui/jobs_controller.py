@@ -13,6 +13,7 @@ Architecture:
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -76,7 +77,9 @@ class JobsController(QObject):
         if self._runner is None:
             from musicsim_gui.jobs import ProcessRunner
 
-            self._runner = ProcessRunner(threads=value(self.settings, "inference/threads") or None)
+            self._runner = ProcessRunner()
+        if hasattr(self._runner, "threads"):  # the Settings value applies to the next job
+            self._runner.threads = value(self.settings, "inference/threads") or max(1, (os.cpu_count() or 2) - 1)
         return self._runner
 
     def dock(self, parent) -> QDockWidget:

@@ -1,4 +1,5 @@
-"""`SettingsDialog`: audio output device and buffer size, inference backend and device, generator and model folder.
+"""`SettingsDialog`: audio output device and buffer size, inference backend, device and worker threads, generator
+and model folder.
 
 Values are stored in the studio settings (QSettings). A new output device applies at once (the engine
 re-opens its stream), and so does the model folder (for jobs started afterwards); buffer size and
@@ -19,6 +20,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QSpinBox,
 )
 
 from musicsim_gui.gui.settings_store import value
@@ -47,6 +49,11 @@ class SettingsDialog(QDialog):
         self.rate_combo = self._choices(SAMPLE_RATES, value(settings, "audio/sample_rate"), " Hz")
         self.backend_combo = self._choices(BACKENDS, value(settings, "inference/backend"))
         self.inference_combo = self._choices(DEVICES, value(settings, "inference/device"))
+        self.threads_spin = QSpinBox()
+        self.threads_spin.setRange(0, os.cpu_count() or 1)
+        self.threads_spin.setSpecialValueText(f"auto ({max(1, (os.cpu_count() or 2) - 1)})")
+        self.threads_spin.setValue(value(settings, "inference/threads"))
+        self.threads_spin.setToolTip("CPU threads per model job; more than the free cores slows models down a lot")
         self.model_edit = QLineEdit(str(value(settings, "models/folder") or ""))
         self.model_edit.setPlaceholderText("default: the user data folder's models/")
         browse = QPushButton("Browse\u2026")
@@ -64,6 +71,7 @@ class SettingsDialog(QDialog):
         form.addRow("", note)
         form.addRow("Inference backend", self.backend_combo)
         form.addRow("Inference device", self.inference_combo)
+        form.addRow("Worker threads", self.threads_spin)
         form.addRow("Generator", self.generator_edit)
         form.addRow("Model folder", folder_row)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
@@ -100,6 +108,7 @@ class SettingsDialog(QDialog):
         s.setValue("audio/sample_rate", int(self.rate_combo.currentData()))
         s.setValue("inference/backend", self.backend_combo.currentData())
         s.setValue("inference/device", self.inference_combo.currentData())
+        s.setValue("inference/threads", self.threads_spin.value())
         s.setValue("generation/model", self.generator_edit.text().strip())
         folder = self.model_edit.text().strip()
         s.setValue("models/folder", folder)
