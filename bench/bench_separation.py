@@ -105,9 +105,9 @@ def main() -> None:
         cached.separate(clip)
         hit = time.perf_counter() - hit
     print(f"network: {folder} ({weights})")
-    print(f"{'separator':38} {'load s':>7} {'wall s':>7} {'× real time':>12} {'CPU s':>7} {'× RT (CPU)':>11}")
+    print(f"{'separator':44} {'load s':>7} {'wall s':>7} {'× real time':>12} {'CPU s':>7} {'× RT (CPU)':>11}")
     for name, load, wall, cpu in rows:
-        print(f"{name:38} {load:7.2f} {wall:7.2f} {clip.duration / wall:12.1f} {cpu:7.2f} "
+        print(f"{name:44} {load:7.2f} {wall:7.2f} {clip.duration / wall:12.1f} {cpu:7.2f} "
               f"{clip.duration / cpu:11.1f}")
     onnx_wall, torch_wall, dsp_wall = rows[0][2], rows[1][2], rows[2][2]
     print(f"ONNX Runtime vs torch: {torch_wall / onnx_wall:.2f}x faster; vs dsp: {dsp_wall / onnx_wall:.2f}x faster")
