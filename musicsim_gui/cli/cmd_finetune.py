@@ -22,7 +22,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--db", default=None, help="ratings database (default: <user data>/ratings.sqlite)")
     parser.add_argument("-o", "--output", default=None, help="folder to write the new model into "
                                                              "(default: the user model folder)")
-    parser.add_argument("--steps", type=int, default=60, help="optimisation steps (default 60)")
+    parser.add_argument("--steps", type=int, default=40, help="optimisation steps (default 40)")
     parser.add_argument("--l2", type=float, default=1.0, help="weight of the drift penalty to the parent (default 1)")
     parser.set_defaults(handler=run)
 

@@ -1,16 +1,18 @@
-"""Fine-tuning ViT+WaveGAN heads toward the takes a listener rated highly (reward-weighted regression).
+"""Fine-tuning ViT+WaveGAN heads toward how the takes a listener rated highly sound (reward-weighted shift).
 
 Architecture:
 1. Examples are rated takes of the parent model: the reference clip, the instrument, the seed, the take's
    parameters (chunk, tempo) and the stars. The parent generator recomputes each take's conditioning
    (embedding, tempo) and its model-rate window exactly (takes are reproducible from seed and parameters),
    so no take file is needed.
-2. Rewards: r = stars − mean stars of the examples; only takes above the mean are targets, weighted by
-   r / Σr. The encoder stays frozen (its ONNX graph is copied); the heads are rebuilt in torch from the
+2. Rewards: r = stars − mean stars of the examples; takes above the mean get weights r / Σr. The preferred
+   spectral shift Δ is their weighted mean log spectrum (1024-point STFT, mean over frames) minus the mean
+   over all rated takes: how the liked takes sound different from the rest.
+3. Loss per step: a batch of rated conditions, each with a fresh random z; the fine-tuned heads' output
+   spectrum should be the parent's for the same z plus Δ (so every take moves the way the liked ones
+   differ, instead of copying them): mean‖S(new) − S(parent) − Δ‖² + l2 · Σ‖θ − θ₀‖² (drift regulariser).
+   The encoder stays frozen (its ONNX graph is copied); the heads are rebuilt in torch from the
    initializers of `heads.onnx` (their names are the module's parameter names).
-3. Loss per step: a batch of targets drawn by weight, each paired with a fresh random z, so the whole
-   output distribution moves toward the highly rated windows rather than memorising their own z:
-   Σ wᵢ · STFT-loss(heads(eᵢ, tᵢ, z_new)[hᵢ], windowᵢ) + l2 · Σ‖θ − θ₀‖² (drift regulariser to the parent).
 4. The result is a new model folder (`<parent>-ft<k>`, version `<parent version>+ft<k>`) beside the user's
    models: the parent's encoder.onnx, new heads.onnx, a manifest whose `config.training.lineage` names the
    parent (name, version, heads sha256), the ratings used and the settings. The parent stays untouched.
@@ -43,9 +45,9 @@ class RatedExample:
 
 @dataclass(frozen=True)
 class FinetuneSettings:
-    steps: int = 60
-    batch: int = 4
-    lr: float = 3e-4
+    steps: int = 40
+    batch: int = 2
+    lr: float = 1e-5
     l2: float = 1.0
     seed: int = 0
     threads: int = 1
@@ -70,52 +72,80 @@ def heads_from_onnx(folder: Path, config) -> Any:
     return heads
 
 
-def _targets(generator, examples: list[RatedExample]) -> tuple[list[tuple[np.ndarray, float, int, np.ndarray]],
-                                                                  np.ndarray]:
-    """(embedding, tempo feature, head index, window) per above-mean example, and their weights."""
-    stars = np.array([example.stars for example in examples], np.float64)
-    rewards = stars - stars.mean()
-    targets, weights = [], []
-    for example, reward in zip(examples, rewards, strict=True):
-        if reward <= 0 or example.instrument not in generator.config.instruments:
-            continue
+def _log_spectrum(audio, n_fft: int = 1024, hop: int = 256):
+    """Mean-over-frames log magnitude spectrum: torch `[B, T]` → `[B, n_fft // 2 + 1]`."""
+    import torch
+
+    window = torch.hann_window(n_fft, device=audio.device)
+    spectrum = torch.stft(audio, n_fft, hop, window=window, return_complex=True, center=True).abs()
+    return torch.log(spectrum.mean(dim=-1) + 1e-5)
+
+
+def _conditions(generator, examples: list[RatedExample]) -> tuple[list[tuple[np.ndarray, float, int]], np.ndarray]:
+    """(embedding, tempo feature, head) per example and each example's model-rate window `[N, T]`."""
+    conditions, windows = [], []
+    for example in examples:
         conditioning = generator.condition(example.reference, example.params.get("chunk"),
                                            example.params.get("tempo_bpm"))
         head = generator.config.instruments.index(example.instrument)
-        window = generator.windows(conditioning, (example.seed,))[0, head]
-        tempo = conditioning.tempo_bpm * generator.window_seconds / 120.0
-        targets.append((conditioning.embedding, tempo, head, window))
-        weights.append(reward)
-    if not targets:
+        windows.append(generator.windows(conditioning, (example.seed,))[0, head])
+        conditions.append((conditioning.embedding, conditioning.tempo_bpm * generator.window_seconds / 120.0, head))
+    return conditions, np.stack(windows)
+
+
+def preferred_shift(examples: list[RatedExample], spectra: np.ndarray) -> np.ndarray:
+    """Δ `[bins]`: reward-weighted mean log spectrum of the above-mean takes minus the mean of all rated takes.
+
+    Raises MusicSimError when every rated take has the same stars (no preference to learn).
+    """
+    stars = np.array([example.stars for example in examples], np.float64)
+    rewards = np.maximum(stars - stars.mean(), 0.0)
+    if rewards.sum() <= 0:
         raise MusicSimError("fine-tuning needs takes rated above the others (all rated takes have equal stars)")
-    weights = np.array(weights)
-    return targets, weights / weights.sum()
+    weights = rewards / rewards.sum()
+    return weights @ spectra - spectra.mean(axis=0)
 
 
 def finetune_heads(generator, heads, examples: list[RatedExample], settings: FinetuneSettings,
                    progress: Callable[[float, str], None] | None = None) -> dict[str, float]:
-    """Train `heads` (torch, in place) toward the highly rated examples; returns loss figures."""
+    """Train `heads` (torch, in place) so its takes differ from the parent's as the preferred takes differ
+    from the rest; returns loss figures.
+
+    Objective per step (a batch of rated conditions, each with a fresh random z): the log spectrum of the
+    fine-tuned output should equal the parent's output spectrum for the same z plus Δ (`preferred_shift`):
+    mean‖S(heads(e, t, z)) − S(parent(e, t, z)) − Δ‖² + l2 · Σ‖θ − θ₀‖².
+    """
+    import copy
+
     import torch
 
-    from musicsim_gui.training.vit_wavegan.losses import stft_loss
-
-    targets, weights = _targets(generator, examples)
-    rng = np.random.default_rng(settings.seed)
+    unknown = [e.instrument for e in examples if e.instrument not in generator.config.instruments]
+    if unknown:
+        raise MusicSimError(f"model {generator.id} has no head for {', '.join(sorted(set(unknown)))}")
+    if settings.threads:
+        torch.set_num_threads(settings.threads)
+    conditions, windows = _conditions(generator, examples)
+    with torch.no_grad():
+        spectra = _log_spectrum(torch.from_numpy(windows)).numpy()
+    shift = torch.from_numpy(preferred_shift(examples, spectra).astype(np.float32))
+    parent = copy.deepcopy(heads).eval()
     anchor = [p.detach().clone() for p in heads.parameters()]
     optimizer = torch.optim.Adam(heads.parameters(), lr=settings.lr)
     heads.train()
-    latent = generator.config.head.latent
-    count = len(generator.config.instruments)
+    rng = np.random.default_rng(settings.seed)
+    count, latent = len(generator.config.instruments), generator.config.head.latent
     first = last = 0.0
+    drift = torch.zeros(())
     for step in range(settings.steps):
-        picks = rng.choice(len(targets), size=settings.batch, p=weights)
-        embedding = torch.from_numpy(np.stack([targets[i][0] for i in picks]))
-        tempo = torch.tensor([[targets[i][1]] for i in picks], dtype=torch.float32)
+        picks = rng.choice(len(conditions), size=settings.batch)
+        embedding = torch.from_numpy(np.stack([conditions[i][0] for i in picks]))
+        tempo = torch.tensor([[conditions[i][1]] for i in picks], dtype=torch.float32)
         z = torch.from_numpy(rng.standard_normal((settings.batch, count, latent)).astype(np.float32))
-        audio = heads(embedding, tempo, z)
-        fake = torch.stack([audio[row, targets[i][2]] for row, i in enumerate(picks)])
-        real = torch.from_numpy(np.stack([targets[i][3] for i in picks]))
-        fit = stft_loss(fake[:, None], real[:, None])
+        rows = torch.arange(settings.batch)
+        head_index = torch.tensor([conditions[i][2] for i in picks])
+        with torch.no_grad():
+            target = _log_spectrum(parent(embedding, tempo, z)[rows, head_index]) + shift
+        fit = ((_log_spectrum(heads(embedding, tempo, z)[rows, head_index]) - target) ** 2).mean()
         drift = sum(((p - a) ** 2).sum() for p, a in zip(heads.parameters(), anchor, strict=True))
         loss = fit + settings.l2 * drift
         optimizer.zero_grad()
@@ -124,9 +154,11 @@ def finetune_heads(generator, heads, examples: list[RatedExample], settings: Fin
         last = float(fit.detach())
         first = last if step == 0 else first
         if progress is not None:
-            progress((step + 1) / settings.steps, f"Fine-tuning step {step + 1}/{settings.steps}: loss {last:.3f}")
+            progress((step + 1) / settings.steps, f"Fine-tuning step {step + 1}/{settings.steps}: loss {last:.4f}")
     heads.eval()
-    return {"targets": len(targets), "first_loss": first, "last_loss": last, "drift": float(drift.detach())}
+    above = int(sum(1 for e in examples if e.stars > np.mean([x.stars for x in examples])))
+    return {"targets": above, "first_loss": first, "last_loss": last, "drift": float(drift.detach()),
+            "shift_rms": float(shift.pow(2).mean().sqrt())}
 
 
 def next_name(parent_name: str, models_dir: Path) -> tuple[str, int]:
@@ -155,8 +187,6 @@ def finetune_folder(parent: Path, examples: list[RatedExample], out_dir: Path,
 
     settings = settings or FinetuneSettings()
     torch.manual_seed(settings.seed)
-    if settings.threads:
-        torch.set_num_threads(settings.threads)
     manifest = load_manifest(parent, verify=True)
     config = ModelConfig.from_dict(manifest.config["model"])
     generator = onnx_generator(parent, config, manifest.name, manifest.version, device="cpu")
@@ -172,12 +202,12 @@ def finetune_folder(parent: Path, examples: list[RatedExample], out_dir: Path,
     _export(heads, (sample["embedding"], sample["tempo"], sample["z"]), folder / "heads.onnx",
             ["embedding", "tempo", "z"], "audio", metadata)
     lineage = {"parent": manifest.name, "parent_version": manifest.version,
-               "parent_heads_sha256": manifest.files.get("heads.onnx", ""), "method": "reward-weighted STFT "
-               "regression of the heads toward above-mean rated takes, L2 to the parent weights",
+               "parent_heads_sha256": manifest.files.get("heads.onnx", ""), "method": "reward-weighted spectral "
+               "shift of the heads toward how above-mean rated takes differ, L2 to the parent weights",
                "ratings": len(examples), **{key: getattr(settings, key) for key in ("steps", "batch", "lr", "l2")},
                **figures}
     card = (f"# {name}\n\n{manifest.name} {manifest.version} with its heads fine-tuned on {len(examples)} rated "
-            f"takes ({figures['targets']} rated above the mean) for {settings.steps} steps; encoder unchanged.\n")
+            f"takes ({figures['targets']} rated above the mean) toward their spectral difference for {settings.steps} steps; encoder unchanged.\n")
     atomic_write_text(folder / "MODEL_CARD.md", card)
     files = ("encoder.onnx", "heads.onnx", "MODEL_CARD.md")
     training = dict(manifest.config.get("training", {}), lineage=lineage)
