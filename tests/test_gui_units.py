@@ -39,6 +39,9 @@ def test_export_choice_paths_and_settings(tmp_path):
     assert (settings.bit_depth, settings.sample_rate, settings.normalize, settings.lufs) == (24, 48000, "lufs", -16.0)
     plain = ExportChoice(tmp_path, "x", "WAV 32-bit float", "Project rate", "No normalisation", -1.0, False)
     assert plain.stems_dir("Demo") is None and plain.settings().sample_rate is None
+    stems_only = ExportChoice(tmp_path, "x", "FLAC 16-bit", "Project rate", "No normalisation", -1.0, True, mix=False)
+    assert stems_only.mix_path("Demo") is None and stems_only.stems_dir("Demo") == tmp_path / "x stems"
+    assert stems_only.suffix == ".flac" and ExportChoice.contents_name(False, True) == "Stems only"
 
 
 def test_track_state_rows_and_summary():
