@@ -106,5 +106,14 @@ def test_cli_finetunes_from_the_ratings_database_into_a_new_version(tmp_path):
     assert result.returncode == 0, result.stderr
     takes = json.loads((tmp_path / "out" / "takes.json").read_text())["takes"]
     assert takes[0]["model_id"] == "vit-wavegan-lofi-ft1" and takes[0]["model_version"] == "1.0+ft1"
+    from musicsim_gui.jobs import SyncRunner
+    from musicsim_gui.jobs.finetune import FinetuneFromRatings
+
+    spec = FinetuneFromRatings("vit-wavegan-lofi", str(tmp_path / "data" / "ratings.sqlite"),
+                               str(tmp_path / "data" / "models"), steps=2)
+    handle = SyncRunner().submit(spec)
+    handle.poll()
+    assert handle.result == str(tmp_path / "data" / "models" / "vit-wavegan-lofi-ft2"), handle.error
+    assert load_manifest(folder, verify=True).version == "1.0+ft1"  # earlier versions stay
     result = _musicsim("finetune", "vit-wavegan", "--from-ratings", data_dir=tmp_path / "empty")
     assert result.returncode == 2 and "no ratings database" in result.stderr

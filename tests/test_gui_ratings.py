@@ -100,4 +100,4 @@ def test_ratings_menu_lists_blind_tests(window):
     menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&Ratings")
     texts = [a.text() for a in menu.actions()]
     assert "Blind test: bass\u2026" in texts and "Blind test: whole mix\u2026" in texts
-    assert "Blind-test results\u2026" in texts
+    assert "Blind-test results\u2026" in texts and "Fine-tune ViT+WaveGAN from ratings" in texts

@@ -1,4 +1,5 @@
-"""The Ratings menu: blind tests per instrument or for the whole mix, their results, and A/B preferences.
+"""The Ratings menu: blind tests per instrument or for the whole mix, their results, A/B preferences, and
+fine-tuning the generator from the ratings (a background job).
 
 Dialogs play through the window's engine with an `Audition` and record through the project controller's
 `RatingLog` (the ratings database in the user data folder).
@@ -7,6 +8,7 @@ Dialogs play through the window's engine with an `Audition` and record through t
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QVBoxLayout
 
@@ -22,6 +24,8 @@ def add_ratings_menu(window) -> None:
     menu.addAction("Blind test: whole mix\u2026", lambda: open_blind_test(window, "mix"))
     menu.addSeparator()
     menu.addAction("Blind-test results\u2026", lambda: open_results(window))
+    menu.addSeparator()
+    menu.addAction("Fine-tune ViT+WaveGAN from ratings", lambda: start_finetune(window))
 
 
 def blind_trials_for(controller, scope: str, rng: random.Random | None = None) -> list:
@@ -82,3 +86,14 @@ def open_prefer(controller, instrument: str, take_a, take_b, parent=None):
     dialog = PreferDialog(controller, instrument, take_a, take_b, Audition(controller), controller.ratings, parent)
     dialog.open()
     return dialog
+
+
+def start_finetune(window, steps: int = 40) -> int | None:
+    """Start fine-tuning the studio's ViT+WaveGAN model from the ratings as a background job; its key."""
+    from musicsim_gui.jobs.finetune import FinetuneFromRatings
+    from musicsim_gui.runtime.paths import ratings_db_path, user_models_dir
+
+    jobs = window.jobs
+    model = jobs.generator if jobs.generator and "vit-wavegan" in jobs.generator else "vit-wavegan-lofi"
+    spec = FinetuneFromRatings(model, str(ratings_db_path()), str(user_models_dir()), steps=steps)
+    return jobs.submit(spec, on_done=lambda folder: f"New model {Path(folder).name} (choose it in Settings)")
