@@ -1,6 +1,6 @@
 """Render the studio's main window with the demo project (or a given project/audio file) to a PNG.
 
-Usage: python scripts/screenshot.py [-o OUT.png] [--project PATH] [--size 1600x1000]
+Usage: python scripts/screenshot.py [-o OUT.png] [--project PATH] [--size 1600x1000] [--dialog export|regenerate]
 Runs under Xvfb or with QT_QPA_PLATFORM=offscreen (the default when no display is set).
 """
 
@@ -30,11 +30,31 @@ def settle(window, seconds: float = 20.0) -> None:
         time.sleep(0.01)
 
 
+def open_dialog(window, name: str):  # noqa: ANN201 - a QDialog
+    """The Export dialog, or the Regenerate dialog of the piano track (with a MusicGen entry to show its
+    settings group), opened over `window`."""
+    from musicsim_gui.generation.musicgen.settings import DEFAULT_TEMPLATE, fill_template
+    from musicsim_gui.gui.export_dialog import ExportDialog
+    from musicsim_gui.gui.regenerate_dialog import RegenerateDialog
+
+    if name == "export":
+        dialog = ExportDialog(window.project, window.jobs, window.settings, window)
+    else:
+        project = window.project.project
+        generators = {"musicgen-small": "musicgen 1.0", "vit-wavegan-lofi": "vit-wavegan (bundled)"}
+        dialog = RegenerateDialog("piano", generators, "musicgen-small",
+                                  fill_template(DEFAULT_TEMPLATE, "piano", project.tempo_bpm), 30.0, None, window)
+    dialog.show()
+    return dialog
+
+
 def capture(output: Path, project: str | None = None, size: tuple[int, int] = (1600, 1000),
-            position: float | None = None, loop: tuple[float, float] | None = None) -> Path:
+            position: float | None = None, loop: tuple[float, float] | None = None,
+            dialog: str | None = None) -> Path:
     """Build the window, wait for its audio to load, and save a screenshot to `output`.
 
-    `position` (seconds) places the playhead; `loop` (start, end seconds) shows a loop region.
+    `position` (seconds) places the playhead; `loop` (start, end seconds) shows a loop region; `dialog`
+    ("export" or "regenerate") captures that dialog instead of the window.
     """
     from PySide6.QtWidgets import QApplication
 
@@ -54,7 +74,9 @@ def capture(output: Path, project: str | None = None, size: tuple[int, int] = (1
         window.transport_bar.show_position(position, window.project.project.tempo_bpm)
         QApplication.processEvents()
     output.parent.mkdir(parents=True, exist_ok=True)
-    if not window.grab().save(str(output)):
+    shown = window if dialog is None else open_dialog(window, dialog)
+    QApplication.processEvents()
+    if not shown.grab().save(str(output)):
         raise SystemExit(f"could not write {output}")
     window.close()
     return output
@@ -68,12 +90,14 @@ def main() -> int:
     parser.add_argument("--position", type=float, default=None, help="playhead position in seconds")
     parser.add_argument("--loop", type=float, nargs=2, default=None, metavar=("START", "END"),
                         help="show a loop region (seconds)")
+    parser.add_argument("--dialog", choices=("export", "regenerate"), default=None,
+                        help="capture this dialog instead of the main window")
     args = parser.parse_args()
     if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     width, height = (int(part) for part in args.size.lower().split("x"))
     print(capture(Path(args.output), args.project, (width, height), args.position,
-                  tuple(args.loop) if args.loop else None))
+                  tuple(args.loop) if args.loop else None, args.dialog))
     return 0
 
 
