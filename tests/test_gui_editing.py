@@ -108,6 +108,7 @@ def test_regenerate_adds_a_take_from_the_debug_generator(qtbot, project):
         window.close()
     finally:
         studio_settings().remove("generation/model")
+        studio_settings().remove("regenerate")  # the dialog's remembered choices
 
 
 def test_save_and_reopen_keeps_edits(qtbot, project, tmp_path):

@@ -51,6 +51,25 @@ def test_dialog_shows_musicgen_settings_only_for_musicgen(qtbot):
     assert choice.musicgen.seconds == 12.0 and choice.musicgen.temperature == pytest.approx(0.7)
 
 
+def test_dialog_offers_the_last_choices_again(qtbot, tmp_path):
+    from PySide6.QtCore import QSettings
+
+    settings = QSettings(str(tmp_path / "studio.ini"), QSettings.Format.IniFormat)
+    dialog = RegenerateDialog("piano", GENERATORS, "vit-wavegan-debug", "lofi hip hop piano", 30.0, settings=settings)
+    qtbot.addWidget(dialog)
+    dialog.generator_combo.setCurrentIndex(0)
+    dialog.mode_combo.setCurrentText("Audio")
+    dialog.temperature_spin.setValue(0.6)
+    dialog.top_k_spin.setValue(32)
+    dialog.takes_spin.setValue(3)
+    dialog.accept()
+    again = RegenerateDialog("drums", GENERATORS, "vit-wavegan-debug", "lofi hip hop drums", 30.0, settings=settings)
+    qtbot.addWidget(again)
+    assert again.model == "mg-debug" and again.mode_combo.currentText() == "Audio"
+    assert again.temperature_spin.value() == pytest.approx(0.6) and again.top_k_spin.value() == 32
+    assert again.takes_spin.value() == 3 and again.prompt_edit.text() == "lofi hip hop drums"
+
+
 @pytest.fixture
 def installed_musicgen(tmp_path, monkeypatch):
     """A tiny random MusicGen checkpoint installed as "mg-debug" in a model folder of its own."""
@@ -70,6 +89,7 @@ def installed_musicgen(tmp_path, monkeypatch):
     studio_settings().setValue("generation/model", "mg-debug")
     yield "mg-debug"
     studio_settings().remove("generation/model")
+    studio_settings().remove("regenerate")
 
 
 def test_regenerate_piano_with_musicgen_text_and_audio(qtbot, tmp_path, installed_musicgen):

@@ -252,7 +252,7 @@ class JobsController(QObject):
         seconds = media.lane.clip.duration if media is not None else 0.0
         dialog = RegenerateDialog(instrument, self.generators or {self.generator: ""}, self.generator,
                                   fill_template(DEFAULT_TEMPLATE, instrument, project.tempo_bpm), seconds,
-                                  str(project.resolve(stem)) if stem else None, self.window)
+                                  str(project.resolve(stem)) if stem else None, self.window, self.settings)
         dialog.accepted_choice.connect(self.regenerate_with)
         self.regenerate_dialog = dialog
         dialog.open()

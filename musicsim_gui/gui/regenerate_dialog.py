@@ -4,7 +4,8 @@ Every generator takes a seed and a number of takes. MusicGen models add the mode
 the text prompt (prefilled from the template with the track's instrument and the song's tempo, editable),
 the take's duration and audio-prompt length, and sampling: temperature, top-k, top-p and guidance scale.
 The MusicGen group shows only while a MusicGen generator is selected. `choice()` returns the request as a
-`RegenerateChoice`; the dialog emits `accepted_choice` with it.
+`RegenerateChoice`; the dialog emits `accepted_choice` with it. With a settings object, the generator, mode,
+durations and sampling values chosen last are offered again (the prompt is per track, so it is not kept).
 """
 
 from __future__ import annotations
@@ -51,19 +52,23 @@ class RegenerateDialog(QDialog):
         prompt: the prefilled text prompt.
         song_seconds: the reference's length (the default take length is capped by it).
         stem_path: the track's separated stem file, when there is one.
+        settings: a QSettings to remember the choices in (under "regenerate/"), or None.
     """
 
     accepted_choice = Signal(object)
 
     def __init__(self, instrument: str, generators: dict[str, str], current: str | None, prompt: str,
-                 song_seconds: float, stem_path: str | None = None, parent=None) -> None:
+                 song_seconds: float, stem_path: str | None = None, parent=None, settings=None) -> None:
         super().__init__(parent)
         self.setWindowTitle(f"Regenerate {instrument}")
         self.setMinimumWidth(480)  # room for a whole prompt
         self.instrument, self.generators, self.stem_path = instrument, dict(generators), stem_path
+        self.settings = settings
+        remembered = settings.value("regenerate/model") if settings is not None else None
         layout = QVBoxLayout(self)
-        layout.addLayout(self._build_common(current))
+        layout.addLayout(self._build_common(remembered if remembered in self.generators else current))
         layout.addWidget(self._build_musicgen(prompt, song_seconds))
+        self._restore()
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
         self.generate_button = buttons.addButton("Generate", QDialogButtonBox.ButtonRole.AcceptRole)
         buttons.accepted.connect(self.accept)
@@ -155,8 +160,38 @@ class RegenerateDialog(QDialog):
         return RegenerateChoice(self.instrument, self.model, self.seed_spin.value(), self.takes_spin.value(),
                                 musicgen)
 
+    def _remembered(self) -> dict:
+        """Setting key → the widget holding that value."""
+        return {"regenerate/seconds": self.seconds_spin, "regenerate/prompt_seconds": self.prompt_seconds_spin,
+                "regenerate/temperature": self.temperature_spin, "regenerate/top_k": self.top_k_spin,
+                "regenerate/top_p": self.top_p_spin, "regenerate/guidance_scale": self.guidance_spin,
+                "regenerate/takes": self.takes_spin}
+
+    def _restore(self) -> None:
+        if self.settings is None:
+            return
+        for key, spin in self._remembered().items():
+            stored = self.settings.value(key)
+            try:
+                if stored is not None:
+                    spin.setValue(type(spin.value())(stored))
+            except (TypeError, ValueError):  # an edited settings file: keep the default
+                pass
+        mode = self.settings.value("regenerate/mode")
+        if mode in MUSICGEN_MODES:
+            self.mode_combo.setCurrentText(mode)
+
+    def _remember(self) -> None:
+        if self.settings is None:
+            return
+        for key, spin in self._remembered().items():
+            self.settings.setValue(key, spin.value())
+        self.settings.setValue("regenerate/mode", self.mode_combo.currentText())
+        self.settings.setValue("regenerate/model", self.model)
+
     def accept(self) -> None:
         if not self.model:
             return
+        self._remember()
         self.accepted_choice.emit(self.choice())
         super().accept()
