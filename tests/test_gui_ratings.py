@@ -92,7 +92,7 @@ def test_prefer_a_b_from_the_take_menu_records_a_preference(qtbot, window, tmp_p
     qtbot.mouseClick(dialog.choices["b"], Qt.MouseButton.LeftButton)
     assert dialog.winner == "b" and not dialog.isVisible()
     with _store(tmp_path) as store:
-        assert store.preferences() == [(first.id, second.id, "b")]
+        assert store.preferences() == [(dialog.takes[0].id, dialog.takes[1].id, "b")]
         assert set(store.takes()) == {first.id, second.id}
 
 

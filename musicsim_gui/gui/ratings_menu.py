@@ -78,11 +78,14 @@ def open_results(window):
     return dialog
 
 
-def open_prefer(controller, instrument: str, take_a, take_b, parent=None):
-    """Show the A/B preference dialog for two takes of `instrument`; returns it."""
+def open_prefer(controller, instrument: str, take_a, take_b, parent=None, rng: random.Random | None = None):
+    """Show the A/B preference dialog for two takes of `instrument` in random order (the dialog names no
+    model, so takes of two model versions make a blind comparison); returns it."""
     from musicsim_gui.gui.audition import Audition
     from musicsim_gui.gui.prefer_dialog import PreferDialog
 
+    if (rng or random.Random()).random() < 0.5:
+        take_a, take_b = take_b, take_a
     dialog = PreferDialog(controller, instrument, take_a, take_b, Audition(controller), controller.ratings, parent)
     dialog.open()
     return dialog
