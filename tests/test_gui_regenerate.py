@@ -133,3 +133,33 @@ def test_regenerate_piano_with_musicgen_text_and_audio(qtbot, tmp_path, installe
     assert params["top_k"] == 20 and params["guidance_scale"] == pytest.approx(2.0)
     assert project.take_audio_path(take).is_file()
     window.close()
+
+
+def test_keep_best_is_passed_on_and_disabled_without_a_scorer(qtbot):
+    dialog = RegenerateDialog("bass", GENERATORS, "vit-wavegan-debug", "bass", 30.0, scorer_ready=True)
+    qtbot.addWidget(dialog)
+    dialog.takes_spin.setValue(6)
+    dialog.keep_spin.setValue(2)
+    assert dialog.keep_spin.isEnabled() and dialog.choice().keep == 2 and dialog.choice().takes == 6
+    dialog.keep_spin.setValue(6)  # keeping as many as are made keeps all
+    assert dialog.choice().keep == 0
+    untrained = RegenerateDialog("bass", GENERATORS, "vit-wavegan-debug", "bass", 30.0, scorer_ready=False)
+    qtbot.addWidget(untrained)
+    untrained.takes_spin.setValue(6)
+    untrained.keep_spin.setValue(2)
+    assert not untrained.keep_spin.isEnabled() and "No preference scorer" in untrained.keep_spin.toolTip()
+    assert untrained.choice().keep == 0
+
+
+def test_regenerate_with_passes_keep_to_the_generate_job(qtbot, tmp_path, monkeypatch):
+    project = demo_project(make_demo_folder(tmp_path / "demo-source"), tmp_path / "project")
+    window = create_main_window(project.folder, audio=False)
+    window.confirm_unsaved = False
+    qtbot.addWidget(window)
+    wait_loaded(qtbot, window)
+    specs = []
+    monkeypatch.setattr(window.jobs, "submit", lambda spec, done: specs.append(spec))
+    window.jobs.regenerate_with(RegenerateChoice("drums", "vit-wavegan-debug", 11, takes=4, keep=1))
+    (spec,) = specs
+    assert spec.keep == 1 and spec.takes == 4 and spec.seeds == (11,) and spec.instruments == ("drums",)
+    window.close()

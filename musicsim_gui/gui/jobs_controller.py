@@ -268,7 +268,7 @@ class JobsController(QObject):
         instrument = choice.instrument
         spec = Generate(str(project.reference_file), str(project.folder / "takes"), model=choice.model,
                         instruments=(instrument,), seeds=(choice.seed,), takes=choice.takes,
-                        backend=value(self.settings, "inference/backend"), params=choice.params(),
+                        keep=choice.keep, backend=value(self.settings, "inference/backend"), params=choice.params(),
                         device=value(self.settings, "inference/device"))
         return self.submit(spec, lambda takes: self._add_takes(project, instrument, takes))
 

@@ -42,13 +42,17 @@ class MusicGenChoice:
 
 @dataclass(frozen=True)
 class RegenerateChoice:
-    """One Regenerate request for `instrument`: `takes` takes from `seed` upwards with generator `model`."""
+    """One Regenerate request for `instrument`: `takes` takes from `seed` upwards with generator `model`.
+
+    `keep` > 0 keeps only that many of the takes, the best by the trained preference scorer (0 = keep all).
+    """
 
     instrument: str
     model: str
     seed: int
     takes: int = 1
     musicgen: MusicGenChoice | None = None
+    keep: int = 0
 
     def params(self) -> tuple[tuple[str, object], ...]:
         """The job's params: MusicGen's settings, or none for generators without options."""

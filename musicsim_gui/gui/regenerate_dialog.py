@@ -4,7 +4,9 @@ Every generator takes a seed and a number of takes. MusicGen models add the mode
 the text prompt (prefilled from the template with the track's instrument and the song's tempo, editable),
 the take's duration and audio-prompt length, and sampling: temperature, top-k, top-p and guidance scale.
 The MusicGen group shows only while a MusicGen generator is selected. `choice()` returns the request as a
-`RegenerateChoice`; the dialog emits `accepted_choice` with it. With a settings object, the generator, mode,
+`RegenerateChoice`; the dialog emits `accepted_choice` with it. "Keep best" keeps only the K best of
+the takes, ranked by the preference scorer trained from the user's ratings (0 = keep all); without a trained
+scorer the box is disabled and says why. With a settings object, the generator, mode,
 durations and sampling values chosen last are offered again (the prompt is per track, so it is not kept).
 """
 
@@ -28,6 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from musicsim_gui.gui.regenerate_choice import MUSICGEN_MODES, MusicGenChoice, RegenerateChoice, is_musicgen
+from musicsim_gui.runtime.paths import scorer_path
 
 SEED_LIMIT = (1 << 31) - 1
 
@@ -53,13 +56,16 @@ class RegenerateDialog(QDialog):
         song_seconds: the reference's length (the default take length is capped by it).
         stem_path: the track's separated stem file, when there is one.
         settings: a QSettings to remember the choices in (under "regenerate/"), or None.
+        scorer_ready: whether a preference scorer is trained (None: look for `runtime.paths.scorer_path()`).
     """
 
     accepted_choice = Signal(object)
 
     def __init__(self, instrument: str, generators: dict[str, str], current: str | None, prompt: str,
-                 song_seconds: float, stem_path: str | None = None, parent=None, settings=None) -> None:
+                 song_seconds: float, stem_path: str | None = None, parent=None, settings=None,
+                 scorer_ready: bool | None = None) -> None:
         super().__init__(parent)
+        self.scorer_ready = scorer_path().exists() if scorer_ready is None else scorer_ready
         self.setWindowTitle(f"Regenerate {instrument}")
         self.setMinimumWidth(480)  # room for a whole prompt
         self.instrument, self.generators, self.stem_path = instrument, dict(generators), stem_path
@@ -102,7 +108,21 @@ class RegenerateDialog(QDialog):
         form.addRow("Generator", self.generator_combo)
         form.addRow("Seed", seed_row)
         form.addRow("Takes", self.takes_spin)
+        form.addRow("Keep best", self._build_keep())
         return form
+
+    def _build_keep(self) -> QSpinBox:
+        """How many of the takes to keep, best first by the preference scorer (0 = all)."""
+        self.keep_spin = QSpinBox()
+        self.keep_spin.setRange(0, self.takes_spin.maximum())
+        self.keep_spin.setSpecialValueText("All takes")
+        self.keep_spin.setEnabled(self.scorer_ready)
+        if self.scorer_ready:
+            self.keep_spin.setToolTip("Keep only this many takes, the best by the scorer trained from your ratings")
+        else:
+            self.keep_spin.setToolTip("No preference scorer trained yet: every take is kept. "
+                                      "Rate some takes, then run: musicsim ratings train-scorer")
+        return self.keep_spin
 
     def _build_musicgen(self, prompt: str, song_seconds: float) -> QGroupBox:
         """MusicGen's mode, prompt, durations and sampling."""
@@ -157,15 +177,16 @@ class RegenerateDialog(QDialog):
                                       seconds, min(self.prompt_seconds_spin.value(), seconds / 2),
                                       self.temperature_spin.value(), self.top_k_spin.value(),
                                       self.top_p_spin.value(), self.guidance_spin.value(), self.stem_path)
+        keep = self.keep_spin.value() if self.scorer_ready else 0
         return RegenerateChoice(self.instrument, self.model, self.seed_spin.value(), self.takes_spin.value(),
-                                musicgen)
+                                musicgen, keep if keep < self.takes_spin.value() else 0)
 
     def _remembered(self) -> dict:
         """Setting key → the widget holding that value."""
         return {"regenerate/seconds": self.seconds_spin, "regenerate/prompt_seconds": self.prompt_seconds_spin,
                 "regenerate/temperature": self.temperature_spin, "regenerate/top_k": self.top_k_spin,
                 "regenerate/top_p": self.top_p_spin, "regenerate/guidance_scale": self.guidance_spin,
-                "regenerate/takes": self.takes_spin}
+                "regenerate/takes": self.takes_spin, "regenerate/keep": self.keep_spin}
 
     def _restore(self) -> None:
         if self.settings is None:
