@@ -18,6 +18,7 @@ import os
 import re
 import shutil
 from pathlib import Path
+from typing import Any
 
 from musicsim_gui.core.errors import ModelError
 from musicsim_gui.core.instruments import INSTRUMENTS
@@ -34,13 +35,18 @@ CHECKPOINT_PATTERNS = ("*.json", "*.safetensors", "*.model", "*.txt", "README.md
 """Files a checkpoint needs (configs, safetensors weights, tokenizer, card); pickled weights are not pulled."""
 
 
-def _config(folder: Path) -> dict:
+def read_config_json(folder: Path, kind_of_folder: str = "Hugging Face model") -> Any:
+    """The parsed `config.json` of a checkpoint folder; ModelError naming the folder when absent or unreadable."""
     try:
-        config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+        return json.loads((folder / "config.json").read_text(encoding="utf-8"))
     except FileNotFoundError as error:
-        raise ModelError(f"{folder}: not a Hugging Face model folder (no config.json)") from error
+        raise ModelError(f"{folder}: not a {kind_of_folder} folder (no config.json)") from error
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
         raise ModelError(f"{folder / 'config.json'}: unreadable ({error})") from error
+
+
+def _config(folder: Path) -> dict:
+    config = read_config_json(folder)
     kind = config.get("model_type") if isinstance(config, dict) else None
     if kind not in HF_FAMILIES:
         raise ModelError(f"{folder}: model_type {kind!r} is not one this build can import "

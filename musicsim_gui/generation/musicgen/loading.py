@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from musicsim_gui.core.errors import ModelError
+from musicsim_gui.runtime.hf_models import read_config_json
 
 KINDS = {"musicgen": "MusicgenForConditionalGeneration", "musicgen_melody": "MusicgenMelodyForConditionalGeneration"}
 WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin", "pytorch_model.bin.index.json")
@@ -111,12 +112,7 @@ def display_name(folder: Path) -> str:
 
 def read_config(folder: Path) -> dict:
     """`config.json` of a checkpoint folder, checked to be a MusicGen model with weights and a tokenizer."""
-    try:
-        config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
-    except FileNotFoundError as error:
-        raise ModelError(f"{folder}: not a MusicGen model folder (no config.json)") from error
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ModelError(f"{folder / 'config.json'}: unreadable ({error})") from error
+    config = read_config_json(folder, "MusicGen model")
     if not isinstance(config, dict) or config.get("model_type") not in KINDS:
         kind = config.get("model_type") if isinstance(config, dict) else None
         raise ModelError(f"{folder}: model_type {kind!r} is not musicgen or musicgen_melody")
