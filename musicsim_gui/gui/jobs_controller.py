@@ -23,6 +23,7 @@ from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QDockWidget
 
 from musicsim_gui.gui.jobs_panel import JobsPanel
+from musicsim_gui.gui.separator_picker import separator_choices
 from musicsim_gui.gui.settings_store import value
 
 POLL_EVERY = 4
@@ -99,6 +100,7 @@ class JobsController(QObject):
         self.window = window
         window.actions.separate.triggered.connect(self.separate)
         window.reference_lane.header.separate_button.clicked.connect(self.separate)
+        window.reference_lane.header.separator_picker.populate(separator_choices(), self.settings)
         for instrument, row in window.track_list.rows.items():
             row.header.regenerate_clicked.connect(lambda name=instrument: self.regenerate(name))
         self.status_changed.connect(window.refresh_tracks)

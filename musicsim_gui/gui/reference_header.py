@@ -1,9 +1,14 @@
-"""`ReferenceHeader`: the left column of the reference lane: file name, format facts and the Separate action."""
+"""`ReferenceHeader`: the left column of the reference lane: file name, format facts and the Separate action.
+
+The separator used by "Separate stems" is picked in the combo box beside it (`SeparatorPicker`).
+"""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFrame, QLabel, QPushButton, QVBoxLayout
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout
+
+from musicsim_gui.gui.separator_picker import SeparatorPicker
 
 HEADER_WIDTH = 270
 
@@ -31,10 +36,15 @@ class ReferenceHeader(QFrame):
         self.separate_button = QPushButton("Separate stems")
         self.separate_button.setToolTip("Split the reference into bass, drums, piano and other")
         self.separate_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.separator_picker = SeparatorPicker()
+        separate_row = QHBoxLayout()
+        separate_row.addWidget(QLabel("Separator"))
+        separate_row.addWidget(self.separator_picker, 1)
         for widget in (title, self.file_label, self.info_label):
             layout.addWidget(widget)
         layout.addStretch(1)
         layout.addWidget(self.listen_button)
+        layout.addLayout(separate_row)
         layout.addWidget(self.separate_button)
 
     def show_reference(self, name: str, info: str) -> None:
