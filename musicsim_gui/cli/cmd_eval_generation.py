@@ -1,12 +1,16 @@
-"""`musicsim eval generation --data CORPUS --model NAME ... -o evaluation.json`: FAD and MSE of generators.
+"""`musicsim eval generation --models A,B --data CORPUS --out REPORT_DIR`: FAD, MSE, match and HE of generators.
 
 Prints one row per system (each model, shuffled real stems, white and pink noise) with the FAD per instrument
-on the hand-crafted embedding (see `evaluation.generation`), and writes the full result as JSON.
+and the match rate; `--out` writes report.md (the MuSiC paper's Table I layout), results.json and a PNG;
+`-o` writes the raw result JSON only. The embedding is named beside every number (offline hand-crafted by
+default; VGGish with locally stored weights on request).
 """
 
 from __future__ import annotations
 
 import argparse
+import shlex
+import sys
 from pathlib import Path
 
 from musicsim_gui.cli.groups import command_group
@@ -14,39 +18,70 @@ from musicsim_gui.cli.groups import command_group
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     group = command_group(subparsers, "eval", "evaluate models")
-    parser = group.add_parser("generation", help="FAD per instrument vs shuffled-real and noise baselines")
-    parser.add_argument("--data", required=True, help="corpus root with a test/ split")
-    parser.add_argument("--model", action="append", required=True,
-                        help="generator name or model folder; repeat to compare several")
-    parser.add_argument("--label", action="append", default=None, help="a display name per --model")
+    parser = group.add_parser("generation", help="FAD/MSE/HE per instrument vs shuffled-real and noise baselines")
+    parser.add_argument("--data", required=True, help="corpus root with a test/ split (or the test/ folder)")
+    parser.add_argument("--models", default=None, help="comma-separated generator names or model folders")
+    parser.add_argument("--model", action="append", default=None, help="one generator; repeat to compare several")
+    parser.add_argument("--label", action="append", default=None, help="a display name per model")
     parser.add_argument("--songs", type=int, default=10, help="test songs to use (default 10)")
     parser.add_argument("--seconds", type=float, default=20.0, help="seconds per song and system (default 20)")
     parser.add_argument("--offset", type=float, default=20.0, help="where the real stems start, in s (default 20)")
+    parser.add_argument("--seed", type=int, default=0, help="base seed: noise, and generation seed + song index")
+    parser.add_argument("--embedding", choices=("offline", "vggish"), default="offline")
+    parser.add_argument("--vggish-weights", default=None, help="released VGGish weights file (local)")
+    parser.add_argument("--vggish-pca", default=None, help="VGGish PCA parameters file (local, optional)")
+    parser.add_argument("--fad-inf", action="store_true", help="also report FAD∞ (extrapolated to N → ∞)")
+    parser.add_argument("--ratings", default=None, help="ratings database for HE (default: the user's)")
+    parser.add_argument("--report-name", default="report.md", help="name of the Markdown report in --out")
     parser.add_argument("--backend", choices=("auto", "onnx", "torch"), default="auto")
-    parser.add_argument("-o", "--output", default=None, help="write the result as JSON here")
+    parser.add_argument("--out", default=None, help="report folder: report.md, results.json, PNG plots")
+    parser.add_argument("-o", "--output", default=None, help="write the raw result as JSON here")
     parser.set_defaults(handler=run)
+
+
+def _corpus_root(data: Path) -> Path:
+    """Accept the corpus root or its test/ folder."""
+    return data.parent if data.name == "test" and not (data / "test").is_dir() else data
 
 
 def run(args: argparse.Namespace) -> int:
     from musicsim_gui.core.errors import MusicSimError
+    from musicsim_gui.evaluation.embedders import make_embedder
+    from musicsim_gui.evaluation.report import write_report
     from musicsim_gui.generation.base import get_generator
+    from musicsim_gui.runtime.paths import ratings_db_path
     from musicsim_gui.training.vit_wavegan.evaluate import evaluate
 
-    labels = args.label or [Path(m).name for m in args.model]
-    if len(labels) != len(args.model):
-        raise MusicSimError("give one --label per --model")
-    generators = {label: get_generator(model, backend=args.backend) for label, model in zip(labels, args.model, strict=True)}
+    names = [m for m in (args.models or "").split(",") if m] + (args.model or [])
+    if not names:
+        raise MusicSimError("give the generators to evaluate with --models A,B,...")
+    labels = args.label or [Path(m).name if "/" in m and ":" not in m else m for m in names]
+    if len(labels) != len(names):
+        raise MusicSimError("give one --label per model")
+    embedder = make_embedder(args.embedding, args.vggish_weights, args.vggish_pca)
+    generators = {label: get_generator(model, backend=args.backend) for label, model in zip(labels, names, strict=True)}
     try:
-        result = evaluate(Path(args.data), generators, Path(args.output) if args.output else None,
-                          songs=args.songs, seconds=args.seconds, offset=args.offset, log=lambda m: None)
+        result = evaluate(_corpus_root(Path(args.data)), generators, Path(args.output) if args.output else None,
+                          songs=args.songs, seconds=args.seconds, offset=args.offset, log=lambda m: None,
+                          embedder=embedder, seed=args.seed, fad_inf=args.fad_inf)
     except ValueError as error:
         raise MusicSimError(str(error)) from error
+    result["model_names"] = dict(zip(labels, names, strict=True))
+    _print_tables(result)
+    if args.out:
+        command = "musicsim " + shlex.join(sys.argv[1:])
+        db = Path(args.ratings) if args.ratings else ratings_db_path()
+        report = write_report(result, Path(args.out), command, db, args.report_name)
+        print(f"report: {report}")
+    return 0
+
+
+def _print_tables(result: dict) -> None:
     instruments = [k for k in next(iter(result["fad"].values())) if k != "mean"]
-    print(f"FAD ({result['songs']} songs × {result['seconds_per_song']:.0f} s; {result['embedding'].split(' (')[0]})")
+    print(f"FAD ({result['songs']} songs × {result['seconds_per_song']:.0f} s; embedding {result['embedding']})")
     print(f"{'system':<24}" + "".join(f"{i:>9}" for i in [*instruments, "mean"]))
     for system, row in result["fad"].items():
         print(f"{system:<24}" + "".join(f"{row[i]:>9.2f}" for i in [*instruments, "mean"]))
     print(f"match rate (own song nearest; chance {1 / result['songs']:.2f})")
     for system, row in result["match"].items():
         print(f"{system:<24}" + "".join(f"{row[i]:>9.2f}" for i in [*instruments, "mean"]))
-    return 0

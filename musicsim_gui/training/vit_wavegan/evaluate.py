@@ -1,20 +1,23 @@
-"""Evaluating ViT+WaveGAN generators on the corpus test split: FAD per instrument against baselines, paper MSE.
+"""Evaluating generators on the corpus test split: FAD per instrument against baselines, paper MSE, match rate.
 
+Works for any registered generator (ViT+WaveGAN models, MusicGen, ...): takes are converted to mono 16 kHz.
 Protocol (all audio mono 16 kHz, `seconds` long, every candidate RMS-matched to the real stem it stands in for):
 - real: each test song's true stems from `offset` s on — the reference set of the FAD.
 - shuffled real: the true stems of ANOTHER test song (the next one, cyclically) from `offset + seconds` s —
   real music of the right kind that does not belong to the reference (the target a generator should approach).
-- white / pink noise: the floor.
-- each generator: one take per (song, instrument) from the song's mix, seed = song index.
-FAD uses `evaluation.generation.EMBEDDING`, standardised by the real set per instrument; MSE is the paper's
-waveform MSE between a candidate and the real stem of the same song. "Match" measures conditioning: the share of
-songs whose candidate's mean (standardised) embedding is nearer to its OWN song's real stem than to any other
-test song's (chance = 1 / songs; FAD alone cannot see whether a take belongs to its reference).
+- white / pink noise: the floor (drawn from a generator seeded with `seed`).
+- each generator: one take per (song, instrument) from the song's mix, generation seed = `seed` + song index.
+FAD uses the chosen embedding (default `evaluation.generation.EMBEDDING`, standardised by the real set per
+instrument; see `evaluation.embedders`); MSE is the paper's waveform MSE between a candidate and the real stem
+of the same song. "Match" measures conditioning: the share of songs whose candidate's mean embedding is nearer
+to its OWN song's real stem than to any other test song's (chance = 1 / songs; FAD alone cannot see whether a
+take belongs to its reference). With `fad_inf`, FAD∞ (extrapolated to infinitely many segments) is added.
 """
 
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -24,10 +27,13 @@ from musicsim_gui.audio.io import load_audio
 from musicsim_gui.core.atomic import atomic_write_text
 from musicsim_gui.core.instruments import INSTRUMENTS
 from musicsim_gui.evaluation import generation as metrics
-from musicsim_gui.evaluation.fad import fad
+from musicsim_gui.evaluation.embedders import Embedder, offline_embedder
+from musicsim_gui.evaluation.fad import fad, fad_infinity
 from musicsim_gui.generation.base import GenerationRequest, Generator
 from musicsim_gui.generation.vit_wavegan.features import to_model_audio
 from musicsim_gui.training.vit_wavegan.dataset import song_folders
+
+BASELINES = ("shuffled real", "white noise", "pink noise")
 
 
 def _segment(audio: np.ndarray, start_s: float, seconds: float) -> np.ndarray:
@@ -38,21 +44,30 @@ def _segment(audio: np.ndarray, start_s: float, seconds: float) -> np.ndarray:
     return out
 
 
+def _generate(generator: Generator, mix, seed: int, seconds: float) -> dict[str, np.ndarray]:
+    """instrument → the generator's take for `mix` as mono 16 kHz `[T]`."""
+    request = GenerationRequest(mix, INSTRUMENTS, (seed,), 1, {"seconds": seconds, "output_rate": metrics.RATE})
+    return {t.instrument: to_model_audio(t.clip, metrics.RATE) for t in generator.generate(request)}
+
+
 def _candidates(folders: list[Path], generators: dict[str, Generator], seconds: float, offset: float,
-                log) -> dict[str, dict[str, list[np.ndarray]]]:
+                log, seed: int = 0, timings: dict[str, float] | None = None) -> dict[str, dict[str, list[np.ndarray]]]:
     """system → instrument → one `[seconds * 16000]` clip per song (RMS-matched; "real" first)."""
     stems = [{name: to_model_audio(load_audio(f / f"{name}.flac"), metrics.RATE) for name in INSTRUMENTS}
              for f in folders]
-    rng = np.random.default_rng(0)
+    rng = np.random.default_rng(seed)
+    timings = {} if timings is None else timings
     systems: dict[str, dict[str, list[np.ndarray]]] = {
-        s: {i: [] for i in INSTRUMENTS} for s in ("real", "shuffled real", "white noise", "pink noise", *generators)}
+        s: {i: [] for i in INSTRUMENTS} for s in ("real", *BASELINES, *generators)}
     frames = int(seconds * metrics.RATE)
     for index, folder in enumerate(folders):
         log(f"evaluating on {folder.name}")
         mix = load_audio(folder / "mix.flac")
-        takes = {name: {t.instrument: t.clip.samples[0] for t in gen.generate(GenerationRequest(
-            mix, INSTRUMENTS, (index,), 1, {"seconds": seconds, "output_rate": metrics.RATE}))}
-            for name, gen in generators.items()}
+        takes = {}
+        for name, gen in generators.items():
+            started = time.perf_counter()
+            takes[name] = _generate(gen, mix, seed + index, seconds)
+            timings[name] = timings.get(name, 0.0) + time.perf_counter() - started
         other = stems[(index + 1) % len(folders)]
         for inst in INSTRUMENTS:
             real = _segment(stems[index][inst], offset, seconds)
@@ -62,7 +77,10 @@ def _candidates(folders: list[Path], generators: dict[str, Generator], seconds: 
             systems["white noise"][inst].append(metrics.match_rms(metrics.white_noise(frames, rng), real))
             systems["pink noise"][inst].append(metrics.match_rms(metrics.pink_noise(frames, rng), real))
             for name in generators:
-                systems[name][inst].append(metrics.match_rms(takes[name][inst][:frames], real))
+                take = np.zeros(frames, np.float32)
+                piece = takes[name][inst][:frames]
+                take[: piece.shape[0]] = piece
+                systems[name][inst].append(metrics.match_rms(take, real))
     return systems
 
 
@@ -74,31 +92,63 @@ def _match_rate(real: np.ndarray, candidate: np.ndarray, songs: int) -> float:
     return float(np.mean(np.argmin(distances, axis=1) == np.arange(songs)))
 
 
-def evaluate(corpus: Path, generators: dict[str, Generator], out: Path | None = None, songs: int = 10,
-             seconds: float = 20.0, offset: float = 20.0, log=print) -> dict[str, Any]:
-    """FAD (per instrument and pooled) and paper MSE for each generator and baseline; optionally saved as JSON."""
-    folders = song_folders(corpus, "test")[:songs]
-    if len(folders) < 2:
-        raise ValueError(f"{corpus}/test: need at least 2 test songs, found {len(folders)}")
-    systems = _candidates(folders, generators, seconds, offset, log)
-    embeddings = {s: {i: np.concatenate([metrics.embed(c) for c in clips]) for i, clips in by.items()}
-                  for s, by in systems.items()}
-    result: dict[str, Any] = {"embedding": metrics.EMBEDDING, "songs": len(folders), "seconds_per_song": seconds,
-                              "segments_per_set": int(len(folders) * int(seconds)), "fad": {}, "mse": {},
-                              "match": {}}
+def _score(systems, embeddings, songs: int, embedder: Embedder, fad_inf: bool, seed: int) -> dict[str, Any]:
+    """FAD, (FAD∞,) MSE and match rate per system (baselines and models) and instrument, plus their means."""
+    scores: dict[str, Any] = {"fad": {}, "mse": {}, "match": {}}
+    if fad_inf:
+        scores["fad_inf"] = {}
     for system in systems:
         if system == "real":
             continue
-        row, mse, match = {}, {}, {}
+        rows: dict[str, dict[str, float]] = {key: {} for key in scores}
         for inst in INSTRUMENTS:
-            real, candidate = metrics.standardise(embeddings["real"][inst], embeddings[system][inst])
-            row[inst] = fad(real, candidate)
-            match[inst] = _match_rate(real, candidate, len(folders))
-            mse[inst] = float(np.mean([metrics.paper_mse(c, r) for c, r in
-                                       zip(systems[system][inst], systems["real"][inst], strict=True)]))
-        row["mean"] = float(np.mean([row[i] for i in INSTRUMENTS]))
-        match["mean"] = float(np.mean([match[i] for i in INSTRUMENTS]))
-        result["fad"][system], result["mse"][system], result["match"][system] = row, mse, match
+            real, candidate = embeddings["real"][inst], embeddings[system][inst]
+            if embedder.standardise:
+                real, candidate = metrics.standardise(real, candidate)
+            rows["fad"][inst] = fad(real, candidate)
+            if fad_inf:
+                rows["fad_inf"][inst] = fad_infinity(real, candidate, seed=seed)[0]
+            rows["match"][inst] = _match_rate(real, candidate, songs)
+            rows["mse"][inst] = float(np.mean([metrics.paper_mse(c, r) for c, r in
+                                               zip(systems[system][inst], systems["real"][inst], strict=True)]))
+        for key, row in rows.items():
+            row["mean"] = float(np.mean([row[i] for i in INSTRUMENTS]))
+            scores[key][system] = row
+    return scores
+
+
+def evaluate(corpus: Path, generators: dict[str, Generator], out: Path | None = None, songs: int = 10,
+             seconds: float = 20.0, offset: float = 20.0, log=print, embedder: Embedder | None = None,
+             seed: int = 0, fad_inf: bool = False) -> dict[str, Any]:
+    """FAD (per instrument and mean), paper MSE and match rate for each generator and baseline.
+
+    Returns a JSON-ready dict (also written to `out` when given) with the scores, the settings, the models'
+    ids and versions, sample counts and timings in seconds.
+    """
+    embedder = embedder or offline_embedder()
+    started = time.perf_counter()
+    folders = song_folders(corpus, "test")[:songs]
+    if len(folders) < 2:
+        raise ValueError(f"{corpus}/test: need at least 2 test songs, found {len(folders)}")
+    generation_s: dict[str, float] = {}
+    systems = _candidates(folders, generators, seconds, offset, log, seed, generation_s)
+    embed_started = time.perf_counter()
+    embeddings = {s: {i: np.concatenate([embedder.embed(c) for c in clips]) for i, clips in by.items()}
+                  for s, by in systems.items()}
+    embed_s = time.perf_counter() - embed_started
+    counts = {i: int(embeddings["real"][i].shape[0]) for i in INSTRUMENTS}
+    result: dict[str, Any] = {
+        "embedding": embedder.description, "embedding_name": embedder.name, "standardised": embedder.standardise,
+        "songs": len(folders), "song_names": [f.name for f in folders], "corpus": str(Path(corpus).resolve()),
+        "seconds_per_song": seconds, "offset_s": offset, "seed": seed,
+        "generation_seeds": [seed + i for i in range(len(folders))], "sample_rate": metrics.RATE,
+        "segments_per_set": int(min(counts.values())), "segments_per_instrument": counts,
+        "models": {name: {"id": getattr(g, "id", name), "version": str(getattr(g, "version", ""))}
+                   for name, g in generators.items()},
+        "baselines": list(BASELINES)}
+    result.update(_score(systems, embeddings, len(folders), embedder, fad_inf, seed))
+    result["timings_s"] = {"generation": generation_s, "embedding": embed_s,
+                           "total": time.perf_counter() - started}
     if out is not None:
         atomic_write_text(out, json.dumps(result, indent=2) + "\n")
     return result

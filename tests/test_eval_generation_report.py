@@ -1,0 +1,97 @@
+"""`musicsim eval generation` end to end on a tiny corpus made here: report.md, results.json, plots, HE."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from musicsim_gui.core.instruments import INSTRUMENTS
+from musicsim_gui.core.ratings import RatingStore
+from musicsim_gui.evaluation.report import human_results
+
+RATE = 22050
+
+
+def make_song(folder, seed: int, seconds: float = 4.0) -> None:
+    """Stems: a tone per instrument at a song-specific pitch plus a little noise; mix = their sum."""
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * RATE)) / RATE
+    stems = {name: (0.1 * np.sin(2 * np.pi * (110 + 40 * seed) * (i + 1) * t)
+                    + 0.01 * rng.standard_normal(t.size)).astype(np.float32) for i, name in enumerate(INSTRUMENTS)}
+    for name, audio in [("mix", sum(stems.values()) * 0.25), *stems.items()]:
+        sf.write(folder / f"{name}.flac", np.stack([audio, audio], 1), RATE)
+    (folder / "meta.json").write_text(json.dumps({"tempo_bpm": 100.0 + 10 * seed}))
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    root = tmp_path_factory.mktemp("corpus")
+    for index in range(3):
+        make_song(root / "test" / f"song_{index}", index)
+    return root
+
+
+def _run(*args):
+    return subprocess.run([sys.executable, "-m", "musicsim_gui", "eval", "generation", *args],
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_report_has_table_plots_json_and_human_results(corpus, tmp_path):
+    db = tmp_path / "ratings.sqlite"
+    with RatingStore(db) as store:
+        for fooled in (True, False, True, True):
+            store.add_blind_trial("vit-wavegan-debug", "0-random", "bass", "g.wav", "r.wav", fooled)
+        store.add_blind_trial("other-model", "1", "bass", "g.wav", "r.wav", True)
+    out = tmp_path / "report"
+    result = _run("--models", "vit-wavegan-debug", "--data", str(corpus / "test"), "--out", str(out),
+                  "--seconds", "2", "--offset", "0", "--fad-inf", "--ratings", str(db), "--seed", "3")
+    assert result.returncode == 0, result.stderr
+    data = json.loads((out / "results.json").read_text())
+    assert data["models"]["vit-wavegan-debug"]["id"] == "vit-wavegan-debug"
+    assert data["models"]["vit-wavegan-debug"]["version"] == "0-random"
+    assert data["songs"] == 3 and data["seed"] == 3 and data["generation_seeds"] == [3, 4, 5]
+    assert data["embedding_name"] == "offline" and data["segments_per_set"] == 6
+    assert set(data["fad"]) == set(data["fad_inf"]) == {"vit-wavegan-debug", "shuffled real", "white noise",
+                                                         "pink noise"}
+    assert data["fad"]["white noise"]["mean"] > data["fad"]["shuffled real"]["mean"] > 0
+    assert data["timings_s"]["total"] > 0 and "--fad-inf" in data["command"]
+    report = (out / "report.md").read_text()
+    assert report.splitlines()[0] == "# Generation evaluation" and "--fad-inf" in report
+    assert "NOT comparable with VGGish" in report and "FAD∞" in report
+    row = next(line for line in report.splitlines() if line.startswith("| vit-wavegan-debug | "))
+    assert f"{data['fad']['vit-wavegan-debug']['mean']:.2f}" in row
+    assert data["human"]["vit-wavegan-debug"]["bass"]["trials"] == 4
+    assert "75 % [" in row and "(n=4)" in row and "n/a" in report  # no trials for the other instruments
+    assert (out / "eval_plots.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_same_seed_gives_same_numbers(corpus, tmp_path):
+    runs = [_run("--models", "vit-wavegan-debug", "--data", str(corpus), "--seconds", "2", "--offset", "0",
+                 "--songs", "2", "-o", str(tmp_path / f"{k}.json")) for k in range(2)]
+    assert all(r.returncode == 0 for r in runs), runs[0].stderr
+    first, second = (json.loads((tmp_path / f"{k}.json").read_text()) for k in range(2))
+    assert first["fad"] == second["fad"] and first["mse"] == second["mse"]
+
+
+def test_human_results_pool_instruments_and_match_version(tmp_path):
+    db = tmp_path / "r.sqlite"
+    with RatingStore(db) as store:
+        for instrument, fooled in (("bass", True), ("drums", False), ("drums", True)):
+            store.add_blind_trial("m", "2", instrument, "g", "r", fooled)
+        store.add_blind_trial("m", "1", "bass", "g", "r", False)
+    he = human_results(db, {"M": {"id": "m", "version": "2"}, "X": {"id": "x", "version": ""}})
+    assert he["M"]["all"]["trials"] == 3 and he["M"]["all"]["rate"] == pytest.approx(2 / 3)
+    assert he["M"]["bass"]["fooled"] == 1 and he["M"]["piano"]["rate"] is None
+    assert he["X"]["all"]["trials"] == 0
+    assert not (tmp_path / "absent.sqlite").exists() and human_results(tmp_path / "absent.sqlite", {}) == {}
+
+
+def test_vggish_without_weights_is_a_clear_error(corpus, tmp_path):
+    result = _run("--models", "vit-wavegan-debug", "--data", str(corpus), "--embedding", "vggish")
+    assert result.returncode == 2 and "--vggish-weights" in result.stderr
