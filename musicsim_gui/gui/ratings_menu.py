@@ -1,5 +1,5 @@
-"""The Ratings menu: blind tests per instrument or for the whole mix, their results, A/B preferences, and
-fine-tuning the generator from the ratings (a background job).
+"""The Ratings menu: blind tests per instrument or for the whole mix, their results, A/B preferences, a blind
+comparison of two model versions (`gui.model_compare`), and fine-tuning the generator from the ratings (a background job).
 
 Dialogs play through the window's engine with an `Audition` and record through the project controller's
 `RatingLog` (the ratings database in the user data folder).
@@ -24,8 +24,15 @@ def add_ratings_menu(window) -> None:
     menu.addAction("Blind test: whole mix\u2026", lambda: open_blind_test(window, "mix"))
     menu.addSeparator()
     menu.addAction("Blind-test results\u2026", lambda: open_results(window))
+    menu.addAction("Compare model versions\u2026", lambda: _compare_models(window))
     menu.addSeparator()
     menu.addAction("Fine-tune ViT+WaveGAN from ratings", lambda: start_finetune(window))
+
+
+def _compare_models(window):
+    from musicsim_gui.gui.model_compare import open_model_comparison
+
+    return open_model_comparison(window)
 
 
 def blind_trials_for(controller, scope: str, rng: random.Random | None = None) -> list:
