@@ -95,3 +95,12 @@ def test_human_results_pool_instruments_and_match_version(tmp_path):
 def test_vggish_without_weights_is_a_clear_error(corpus, tmp_path):
     result = _run("--models", "vit-wavegan-debug", "--data", str(corpus), "--embedding", "vggish")
     assert result.returncode == 2 and "--vggish-weights" in result.stderr
+
+
+def test_model_names_expand_all_to_registered_generators():
+    from musicsim_gui.cli.cmd_eval_generation import model_names
+    from musicsim_gui.generation.base import available_generators
+
+    assert model_names("a, b", ["c"]) == ["a", "b", "c"]
+    expanded = model_names("all", None)
+    assert set(expanded) == set(available_generators()) and "vit-wavegan-debug" in expanded

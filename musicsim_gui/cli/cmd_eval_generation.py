@@ -20,7 +20,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     group = command_group(subparsers, "eval", "evaluate models")
     parser = group.add_parser("generation", help="FAD/MSE/HE per instrument vs shuffled-real and noise baselines")
     parser.add_argument("--data", required=True, help="corpus root with a test/ split (or the test/ folder)")
-    parser.add_argument("--models", default=None, help="comma-separated generator names or model folders")
+    parser.add_argument("--models", default=None,
+                        help="comma-separated generator names or model folders; 'all' = every registered one")
     parser.add_argument("--model", action="append", default=None, help="one generator; repeat to compare several")
     parser.add_argument("--label", action="append", default=None, help="a display name per model")
     parser.add_argument("--songs", type=int, default=10, help="test songs to use (default 10)")
@@ -44,6 +45,16 @@ def _corpus_root(data: Path) -> Path:
     return data.parent if data.name == "test" and not (data / "test").is_dir() else data
 
 
+def model_names(models: str | None, repeated: list[str] | None) -> list[str]:
+    """The generators named by `--models A,B` (or `all`: every registered one) and repeated `--model`."""
+    names = [m.strip() for m in (models or "").split(",") if m.strip()] + (repeated or [])
+    if "all" in names:
+        from musicsim_gui.generation.base import available_generators
+
+        names = [n for n in names if n != "all"] + [n for n in available_generators() if n not in names]
+    return names
+
+
 def run(args: argparse.Namespace) -> int:
     from musicsim_gui.core.errors import MusicSimError
     from musicsim_gui.evaluation.embedders import make_embedder
@@ -52,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
     from musicsim_gui.runtime.paths import ratings_db_path
     from musicsim_gui.training.vit_wavegan.evaluate import evaluate
 
-    names = [m for m in (args.models or "").split(",") if m] + (args.model or [])
+    names = model_names(args.models, args.model)
     if not names:
         raise MusicSimError("give the generators to evaluate with --models A,B,...")
     labels = args.label or [Path(m).name if "/" in m and ":" not in m else m for m in names]
