@@ -39,7 +39,9 @@ if command -v jackd >/dev/null 2>&1; then
     jack_mode=--realtime
     export MUSICSIM_TEST_JACK_RT=1
   fi
-  jackd -n "$JACK_DEFAULT_SERVER" "$jack_mode" -d dummy -r 48000 -p 256 >"$scratch/jackd.log" 2>&1 &
+  # -t: client timeout (ms); a long one keeps a busy machine from timing out PortAudio's client at exit,
+  # which pa_jack answers with an assertion failure
+  jackd -n "$JACK_DEFAULT_SERVER" "$jack_mode" -t 2000 -d dummy -r 48000 -p 256 >"$scratch/jackd.log" 2>&1 &
   jack_pid=$!
   for _ in $(seq 50); do
     if jack_lsp >/dev/null 2>&1; then break; fi

@@ -41,6 +41,7 @@ class ModelCompareDialog(QDialog):
     def __init__(self, instrument: str, generators: dict[str, str], parent=None) -> None:
         super().__init__(parent)
         self.setWindowTitle(f"Compare model versions ({instrument})")
+        self.setMinimumWidth(380)
         self.instrument = instrument
         names = list(generators)
         pair = default_pair(names) or ("", "")
