@@ -67,3 +67,17 @@ def test_compare_two_models_with_one_seed_and_record_the_blind_preference(qtbot,
     with RatingStore(tmp_path / "data" / "ratings.sqlite") as store:
         assert store.preferences() == [(prefer.takes[0].id, prefer.takes[1].id, "a")]
     window.close()
+
+
+def test_compare_says_why_when_fewer_than_two_generators(qtbot, tmp_path):
+    project = demo_project(make_demo_folder(tmp_path / "demo-source"), tmp_path / "project")
+    window = create_main_window(project.folder, audio=False)
+    window.confirm_unsaved = False
+    qtbot.addWidget(window)
+    wait_loaded(qtbot, window)
+    notices = []
+    window.project.notice.connect(lambda text, details: notices.append(text))
+    window.jobs.generators, window.jobs.generator_reason = {"vit-wavegan-lofi": ""}, ""
+    assert open_model_comparison(window) is None
+    assert notices == ["Comparing needs two installed generators (see `musicsim models`)"]
+    window.close()

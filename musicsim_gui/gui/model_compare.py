@@ -135,7 +135,9 @@ def open_model_comparison(window, rng: random.Random | None = None):
         return None
     generators = dict(window.jobs.generators)
     if len(generators) < 2:
-        controller.notice.emit("Comparing needs two installed generators (see `musicsim models`)", "")
+        still_looking = not generators and window.jobs.generator_reason.startswith("Looking")
+        controller.notice.emit(window.jobs.generator_reason if still_looking else
+                               "Comparing needs two installed generators (see `musicsim models`)", "")
         return None
     dialog = ModelCompareDialog(controller.focused, generators, window)
 
