@@ -99,7 +99,12 @@ def render_markdown(result: dict[str, Any], he: dict[str, dict[str, Any]], comma
         "Baselines: *shuffled real* = real stems of another test song (the attainable floor), white/pink noise "
         "(the ceiling); all candidates are RMS-matched to the real stem. MSE is the paper's waveform MSE against "
         "the song's own stem. *match* = share of songs whose candidate is nearest its own song's stem (chance "
-        f"{1 / result['songs']:.2f}). HE = blind-test fooled rate with 95 % Wilson interval and trial count.", "",
+        f"{1 / result['songs']:.2f}; shuffled real is another song by construction, so it sits at or below "
+        "chance). HE = blind-test fooled rate with 95 % Wilson interval and trial count (n/a: no blind trials "
+        "recorded for that model id and version in the ratings store).", "",
+        "Reading MSE: for a candidate uncorrelated with the stem and RMS-matched to it, MSE ≈ 2 × the stem's "
+        "power whatever it sounds like, so the paper's MSE barely separates systems; FAD and match carry the "
+        "comparison.", "",
         f"## Table I layout (means over instruments; embedding: {result['embedding_name']})", "",
         *_main_table(result, he), "", f"## FAD per instrument (embedding: {result['embedding_name']})", "",
         *_instrument_table(result, "fad", ".2f"), ""]
