@@ -176,12 +176,25 @@ class Trainer:
     def _prefetch(self) -> None:
         """Read and augment the next batches on a helper thread (file decoding releases the GIL)."""
         self.batches: queue.Queue = queue.Queue(maxsize=2)
+        self.stop = threading.Event()
 
         def fill() -> None:
-            while True:
-                self.batches.put(self.features(self.sampler.batch(self.config.batch)))
+            while not self.stop.is_set():
+                batch = self.features(self.sampler.batch(self.config.batch))
+                while not self.stop.is_set():
+                    try:
+                        self.batches.put(batch, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
 
-        threading.Thread(target=fill, name="separator-batches", daemon=True).start()
+        self.filler = threading.Thread(target=fill, name="separator-batches", daemon=True)
+        self.filler.start()
+
+    def _stop_prefetch(self) -> None:
+        """Stop the batch thread before the interpreter exits (a thread inside C code at exit can abort)."""
+        self.stop.set()
+        self.filler.join()
 
     def run(self, progress: bool = True) -> dict[str, Any]:
         """Train until `steps` or the time budget; returns the final state."""
@@ -207,6 +220,7 @@ class Trainer:
                 self.log(f"time budget of {config.minutes} min reached at step {step + 1}")
                 break
         bar.close()
+        self._stop_prefetch()
         if running:
             self._record(self.state["step"], float(np.mean(running)))
         save_checkpoint(self.run_dir, self.model, self.optimizer, self.state)
