@@ -64,8 +64,9 @@ Steps: {training.get("steps", "?")}, batch {training.get("batch", "?")}, AdamW, 
 
 {_metrics_table(manifest.metrics)}
 
-SDR figures come from `musicsim eval separation` (fast_bss_eval, whole-song, per stem) on the corpus test
-split unless stated otherwise.
+`test_*` figures come from `musicsim eval separation` on the corpus test split: fast_bss_eval SDR and
+SI-SDR per stem on the mono downmix of the middle `test_excerpt_s` seconds of each song (all songs if
+absent); the validation figures during training are STFT-domain SDRs of 3 s segments.
 
 ## Limits
 
