@@ -64,3 +64,20 @@ def test_separate_uses_the_picked_separator(qtbot, tmp_path, monkeypatch):
     assert [spec.model for spec in specs] == ["dsp"]
     window.settings.remove(SETTING)
     window.close()
+
+
+@pytest.mark.qt_log_ignore("This plugin does not support")  # popups under the offscreen platform
+def test_opening_the_list_shows_models_imported_meanwhile(qtbot, tmp_path, monkeypatch):
+    settings = QSettings(str(tmp_path / "studio.ini"), QSettings.Format.IniFormat)
+    monkeypatch.setenv("MUSICSIM_MODELS_DIR", str(tmp_path / "models"))
+    picker = SeparatorPicker()
+    qtbot.addWidget(picker)
+    picker.populate(separator_choices(), settings)
+    assert picker.findData("demucs-htdemucs") == -1
+    folder = tmp_path / "models" / "demucs-htdemucs"
+    folder.mkdir(parents=True)
+    write_manifest(folder, Manifest("demucs", "separation", "demucs-htdemucs", "4", 44100, {}, license="MIT"))
+    picker.show()
+    picker.showPopup()
+    picker.hidePopup()
+    assert picker.findData("demucs-htdemucs") >= 0 and picker.model == "separation-builtin"

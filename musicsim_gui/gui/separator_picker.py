@@ -4,6 +4,7 @@
 imported Spleeter/Demucs/other model folder, from `separation.base.available_separators()`), each labelled
 with its name and, where its manifest says, its license. The picker remembers the choice in the studio's
 settings under "separation/model" (the key the Separate job reads); "builtin" names the bundled model.
+The list is read again each time it opens, so models imported meanwhile appear.
 """
 
 from __future__ import annotations
@@ -90,6 +91,10 @@ class SeparatorPicker(QComboBox):
         self._show_tooltip()
         if self.model and _canonical(remembered) != self.model:  # the remembered one is gone: use this one
             self._remember()
+
+    def showPopup(self) -> None:  # Qt override: models imported since the last look show up
+        self.populate(separator_choices(), self.settings)
+        super().showPopup()
 
     @property
     def model(self) -> str:
