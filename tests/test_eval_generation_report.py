@@ -71,12 +71,13 @@ def test_report_has_table_plots_json_and_human_results(corpus, tmp_path):
     assert (out / "eval_plots.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_same_seed_gives_same_numbers(corpus, tmp_path):
-    runs = [_run("--models", "vit-wavegan-debug", "--data", str(corpus), "--seconds", "2", "--offset", "0",
-                 "--songs", "2", "-o", str(tmp_path / f"{k}.json")) for k in range(2)]
-    assert all(r.returncode == 0 for r in runs), runs[0].stderr
-    first, second = (json.loads((tmp_path / f"{k}.json").read_text()) for k in range(2))
-    assert first["fad"] == second["fad"] and first["mse"] == second["mse"]
+def test_same_seed_gives_same_numbers(corpus):
+    from musicsim_gui.generation.base import get_generator
+    from musicsim_gui.training.vit_wavegan.evaluate import evaluate
+
+    first, second = (evaluate(corpus, {"debug": get_generator("vit-wavegan-debug")}, songs=2, seconds=2.0,
+                              offset=0.0, log=lambda m: None, seed=7) for _ in range(2))
+    assert first["fad"] == second["fad"] and first["mse"] == second["mse"] and first["match"] == second["match"]
 
 
 def test_human_results_pool_instruments_and_match_version(tmp_path):
@@ -104,3 +105,26 @@ def test_model_names_expand_all_to_registered_generators():
     assert model_names("a, b", ["c"]) == ["a", "b", "c"]
     expanded = model_names("all", None)
     assert set(expanded) == set(available_generators()) and "vit-wavegan-debug" in expanded
+
+
+def test_vggish_embedding_labels_the_report(corpus, tmp_path):
+    import torch
+
+    from musicsim_gui.evaluation.embedders import make_embedder
+    from musicsim_gui.evaluation.report import write_report
+    from musicsim_gui.evaluation.vggish import build_vggish
+    from musicsim_gui.generation.base import get_generator
+    from musicsim_gui.training.vit_wavegan.evaluate import evaluate
+
+    torch.manual_seed(0)
+    weights = tmp_path / "vggish.pt"
+    torch.save(build_vggish().state_dict(), weights)
+    embedder = make_embedder("vggish", weights)
+    result = evaluate(corpus, {"debug": get_generator("vit-wavegan-debug")}, songs=2, seconds=1.0, offset=0.0,
+                      log=lambda m: None, embedder=embedder)
+    assert result["embedding_name"] == "vggish" and not result["standardised"]
+    assert result["segments_per_set"] == 2 and result["fad"]["white noise"]["mean"] > 0
+    report = write_report(result, tmp_path / "out", "musicsim eval generation ...", tmp_path / "none.sqlite")
+    text = report.read_text()
+    assert "**Embedding: VGGish (vggish.pt" in text and "NOT comparable" not in text
+    assert "FAD per instrument (embedding: vggish)" in text and "| debug | " in text
