@@ -128,3 +128,20 @@ def test_vggish_embedding_labels_the_report(corpus, tmp_path):
     text = report.read_text()
     assert "**Embedding: VGGish (vggish.pt" in text and "NOT comparable" not in text
     assert "FAD per instrument (embedding: vggish)" in text and "| debug | " in text
+
+
+def test_params_parse_json_values_and_reach_the_settings(corpus):
+    from musicsim_gui.cli.cmd_eval_generation import parse_params
+    from musicsim_gui.core.errors import MusicSimError
+    from musicsim_gui.training.vit_wavegan.evaluate import _generate
+
+    assert parse_params(["mode=audio", "prompt_seconds=0", "top_k=50.5"]) == {
+        "mode": "audio", "prompt_seconds": 0, "top_k": 50.5}
+    with pytest.raises(MusicSimError):
+        parse_params(["novalue"])
+    from musicsim_gui.audio.io import load_audio
+    from musicsim_gui.generation.base import get_generator
+
+    mix = load_audio(corpus / "test" / "song_0" / "mix.flac")
+    takes = _generate(get_generator("vit-wavegan-debug"), mix, 0, 1.0, {"seconds": 1.5})
+    assert set(takes) == set(INSTRUMENTS) and takes["bass"].shape == (24000,)

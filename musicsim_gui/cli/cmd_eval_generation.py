@@ -34,6 +34,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--fad-inf", action="store_true", help="also report FAD∞ (extrapolated to N → ∞)")
     parser.add_argument("--ratings", default=None, help="ratings database for HE (default: the user's)")
     parser.add_argument("--report-name", default="report.md", help="name of the Markdown report in --out")
+    parser.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
+                        help="extra generation parameter for every model (JSON value, else text), e.g. mode=audio")
     parser.add_argument("--backend", choices=("auto", "onnx", "torch"), default="auto")
     parser.add_argument("--out", default=None, help="report folder: report.md, results.json, PNG plots")
     parser.add_argument("-o", "--output", default=None, help="write the raw result as JSON here")
@@ -43,6 +45,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _corpus_root(data: Path) -> Path:
     """Accept the corpus root or its test/ folder."""
     return data.parent if data.name == "test" and not (data / "test").is_dir() else data
+
+
+def parse_params(items: list[str]) -> dict:
+    """`["mode=audio", "prompt_seconds=0"]` → `{"mode": "audio", "prompt_seconds": 0}` (JSON values, else text)."""
+    import json
+
+    from musicsim_gui.core.errors import MusicSimError
+
+    params = {}
+    for item in items:
+        key, equals, value = item.partition("=")
+        if not equals or not key.strip():
+            raise MusicSimError(f"--param needs KEY=VALUE, got {item!r}")
+        try:
+            params[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            params[key.strip()] = value
+    return params
 
 
 def model_names(models: str | None, repeated: list[str] | None) -> list[str]:
@@ -74,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         result = evaluate(_corpus_root(Path(args.data)), generators, Path(args.output) if args.output else None,
                           songs=args.songs, seconds=args.seconds, offset=args.offset, log=lambda m: None,
-                          embedder=embedder, seed=args.seed, fad_inf=args.fad_inf)
+                          embedder=embedder, seed=args.seed, fad_inf=args.fad_inf, params=parse_params(args.param))
     except ValueError as error:
         raise MusicSimError(str(error)) from error
     result["model_names"] = dict(zip(labels, names, strict=True))

@@ -95,7 +95,8 @@ def render_markdown(result: dict[str, Any], he: dict[str, dict[str, Any]], comma
         "", f"Models: {models}. Corpus: `{result['corpus']}` ({result['songs']} test songs, "
         f"{result['seconds_per_song']:g} s each from {result['offset_s']:g} s, mono {result['sample_rate']} Hz; "
         f"{result['segments_per_set']} embedding segments per set and instrument). Seed {result['seed']} "
-        f"(generation seed = seed + song index). Run time {times['total']:.0f} s.", "",
+        f"(generation seed = seed + song index; extra generation parameters: "
+        f"{json.dumps(result.get('generation_params') or {})}). Run time {times['total']:.0f} s.", "",
         "Baselines: *shuffled real* = real stems of another test song (the attainable floor), white/pink noise "
         "(the ceiling); all candidates are RMS-matched to the real stem. MSE is the paper's waveform MSE against "
         "the song's own stem. *match* = share of songs whose candidate is nearest its own song's stem (chance "

@@ -44,14 +44,17 @@ def _segment(audio: np.ndarray, start_s: float, seconds: float) -> np.ndarray:
     return out
 
 
-def _generate(generator: Generator, mix, seed: int, seconds: float) -> dict[str, np.ndarray]:
-    """instrument → the generator's take for `mix` as mono 16 kHz `[T]`."""
-    request = GenerationRequest(mix, INSTRUMENTS, (seed,), 1, {"seconds": seconds, "output_rate": metrics.RATE})
+def _generate(generator: Generator, mix, seed: int, seconds: float,
+              params: dict[str, Any] | None = None) -> dict[str, np.ndarray]:
+    """instrument → the generator's take for `mix` as mono 16 kHz `[T]` (`params` added to the request's)."""
+    request = GenerationRequest(mix, INSTRUMENTS, (seed,), 1,
+                                {"seconds": seconds, "output_rate": metrics.RATE, **(params or {})})
     return {t.instrument: to_model_audio(t.clip, metrics.RATE) for t in generator.generate(request)}
 
 
 def _candidates(folders: list[Path], generators: dict[str, Generator], seconds: float, offset: float,
-                log, seed: int = 0, timings: dict[str, float] | None = None) -> dict[str, dict[str, list[np.ndarray]]]:
+                log, seed: int = 0, timings: dict[str, float] | None = None,
+                params: dict[str, Any] | None = None) -> dict[str, dict[str, list[np.ndarray]]]:
     """system → instrument → one `[seconds * 16000]` clip per song (RMS-matched; "real" first)."""
     stems = [{name: to_model_audio(load_audio(f / f"{name}.flac"), metrics.RATE) for name in INSTRUMENTS}
              for f in folders]
@@ -66,7 +69,7 @@ def _candidates(folders: list[Path], generators: dict[str, Generator], seconds: 
         takes = {}
         for name, gen in generators.items():
             started = time.perf_counter()
-            takes[name] = _generate(gen, mix, seed + index, seconds)
+            takes[name] = _generate(gen, mix, seed + index, seconds, params)
             timings[name] = timings.get(name, 0.0) + time.perf_counter() - started
         other = stems[(index + 1) % len(folders)]
         for inst in INSTRUMENTS:
@@ -119,11 +122,12 @@ def _score(systems, embeddings, songs: int, embedder: Embedder, fad_inf: bool, s
 
 def evaluate(corpus: Path, generators: dict[str, Generator], out: Path | None = None, songs: int = 10,
              seconds: float = 20.0, offset: float = 20.0, log=print, embedder: Embedder | None = None,
-             seed: int = 0, fad_inf: bool = False) -> dict[str, Any]:
+             seed: int = 0, fad_inf: bool = False, params: dict[str, Any] | None = None) -> dict[str, Any]:
     """FAD (per instrument and mean), paper MSE and match rate for each generator and baseline.
 
     Returns a JSON-ready dict (also written to `out` when given) with the scores, the settings, the models'
-    ids and versions, sample counts and timings in seconds.
+    ids and versions, sample counts and timings in seconds. `params` go into every generation request
+    (e.g. MusicGen's `mode`, `prompt_seconds`).
     """
     embedder = embedder or offline_embedder()
     started = time.perf_counter()
@@ -131,7 +135,7 @@ def evaluate(corpus: Path, generators: dict[str, Generator], out: Path | None = 
     if len(folders) < 2:
         raise ValueError(f"{corpus}/test: need at least 2 test songs, found {len(folders)}")
     generation_s: dict[str, float] = {}
-    systems = _candidates(folders, generators, seconds, offset, log, seed, generation_s)
+    systems = _candidates(folders, generators, seconds, offset, log, seed, generation_s, params)
     embed_started = time.perf_counter()
     embeddings = {s: {i: np.concatenate([embedder.embed(c) for c in clips]) for i, clips in by.items()}
                   for s, by in systems.items()}
@@ -145,7 +149,7 @@ def evaluate(corpus: Path, generators: dict[str, Generator], out: Path | None = 
         "segments_per_set": int(min(counts.values())), "segments_per_instrument": counts,
         "models": {name: {"id": getattr(g, "id", name), "version": str(getattr(g, "version", ""))}
                    for name, g in generators.items()},
-        "baselines": list(BASELINES)}
+        "baselines": list(BASELINES), "generation_params": dict(params or {})}
     result.update(_score(systems, embeddings, len(folders), embedder, fad_inf, seed))
     result["timings_s"] = {"generation": generation_s, "embedding": embed_s,
                            "total": time.perf_counter() - started}
