@@ -27,6 +27,9 @@ from musicsim_gui.audio.spectral import melspectrogram, power_to_db
 SOURCE_RATE = 44100
 TARGET_RATE = 32000
 MEL = {"n_fft": 2048, "hop_length": 512, "n_mels": 128}
+SETTLE_SECONDS = 0.5
+"""Pause before each timed run: OpenBLAS worker threads keep spinning for a while after a matrix product, and a
+run that starts meanwhile competes with them for the two cores. The pause gives both pipelines a quiet start."""
 
 
 def synthesize(path: Path, seconds: float) -> None:
@@ -67,6 +70,7 @@ def compare(path: Path, repeats: int) -> dict[str, tuple[float, float, np.ndarra
     runs: dict[str, list] = {name: [] for name in pipelines}
     for _ in range(repeats):
         for name, function in pipelines.items():
+            time.sleep(SETTLE_SECONDS)
             runs[name].append(timed(function, path))
     return {name: (statistics.median(r[0] for r in results), statistics.median(r[1] for r in results),
                    results[-1][2]) for name, results in runs.items()}
