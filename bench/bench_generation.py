@@ -1,8 +1,8 @@
 """Benchmark: ViT+WaveGAN, 4 stems × 30 s, ONNX Runtime vs torch eager — same model, same process, same inputs.
 
 Usage: python bench/bench_generation.py [MODEL_FOLDER] [--repeats 5] [--threads N]
-(default folder: models/vit-wavegan-lofi; without it, the `small` config with random weights is exported to a
-temporary folder — the timing does not depend on the weights).
+(default folder: models/vit-wavegan-lofi; when it is missing or ships ONNX only, the `small` config with random
+weights is exported to a temporary folder — the timing does not depend on the weights).
 
 Three timings per backend (median of `repeats`, after one warm-up):
 - take: `Generator.generate` of 4 instruments × 30 s, end to end with the embedding cache emptied first
@@ -16,6 +16,7 @@ Goal: take ≤ 2 s on this CPU and ORT ≥ 1.5× faster than torch on the model 
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import tempfile
 import time
@@ -26,6 +27,7 @@ import torch
 
 from musicsim_gui.audio.clip import AudioClip
 from musicsim_gui.generation.base import GenerationRequest
+from musicsim_gui.generation.vit_wavegan.config import ModelConfig, get_config
 from musicsim_gui.generation.vit_wavegan.export import example_inputs, export_folder
 from musicsim_gui.generation.vit_wavegan.loading import load_folder
 from musicsim_gui.generation.vit_wavegan.model import build_model
@@ -70,6 +72,14 @@ def bench(folder: Path, repeats: int) -> dict[str, dict[str, float]]:
     return results
 
 
+def shipped_config(folder: Path) -> ModelConfig:
+    """The architecture recorded in a model folder's manifest, or the `small` config when there is none."""
+    try:
+        return ModelConfig.from_dict(json.loads((folder / "manifest.json").read_text())["config"]["model"])
+    except (OSError, KeyError, ValueError):
+        return get_config("small")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folder", nargs="?", default=str(bundled_models_dir() / "vit-wavegan-lofi"))
@@ -79,10 +89,11 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     folder = Path(args.folder)
     with tempfile.TemporaryDirectory() as scratch:
-        if not (folder / "manifest.json").is_file():
-            folder = Path(scratch) / "small-random"
-            export_folder(build_model("small"), folder, "small-random", "0")
-            print("(no trained model found: timing the small config with random weights)")
+        if not (folder / "manifest.json").is_file() or not (folder / "weights.safetensors").is_file():
+            config = shipped_config(folder)
+            folder = Path(scratch) / "random-weights"
+            export_folder(build_model(config), folder, "random-weights", "0")
+            print(f"(no torch weights in {args.folder}: timing its architecture ({config.name}) with random weights)")
         results = bench(folder, args.repeats)
     print(f"model folder: {args.folder}; torch threads {torch.get_num_threads()}; median of {args.repeats}")
     print(f"{'backend':<36}{'take 4×30 s':>14}{'model':>10}{'dense 30 s':>12}")
