@@ -6,8 +6,8 @@ through torch, and the DSP fallback, on the same audio in the same run.
    (all threads of this process) are printed, with the ratio to real time.
 3. A repeat request served from the separation cache is timed last.
 
-Audio: the middle `--seconds` of a corpus test mix if `--song` is given or found, else a synthetic stereo
-signal. The network is `models/separation-builtin` if installed, else the same architecture with random
+Audio: the middle `--seconds` of `--song`, by default the bundled demo song (a synthetic stereo signal if
+neither can be read). The network is `models/separation-builtin` if installed, else the same architecture with random
 weights (identical cost), exported to a temporary folder.
 
 Run: `.venv/bin/python bench/bench_separation.py [--seconds 60] [--repeats 3] [--threads 2]`
@@ -30,13 +30,14 @@ from musicsim_gui.separation.builtin import open_masknet
 from musicsim_gui.separation.cache import CachedSeparator
 from musicsim_gui.separation.dsp import DspSeparator
 
-CORPUS_TEST = Path("/work/data/corpus/test")
+DEMO_SONG = Path(__file__).resolve().parents[1] / "resources" / "demo" / "reference.flac"
+"""The default input: the bundled demo song, present on every checkout."""
 
 
 def test_audio(song: Path | None, seconds: float) -> AudioClip:
     from musicsim_gui.audio.io import load_audio
 
-    candidates = [song] if song else sorted(CORPUS_TEST.glob("*/mix.flac"))[:1]
+    candidates = [song] if song else [DEMO_SONG]
     for path in candidates:
         if path and path.is_file():
             clip = load_audio(path)

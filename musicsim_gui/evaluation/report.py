@@ -92,7 +92,7 @@ def render_markdown(result: dict[str, Any], he: dict[str, dict[str, Any]], comma
         "# Generation evaluation", "", "Regenerate with:", "", "```", command, "```", "",
         f"**Embedding: {emb}**" + ("" if result["embedding_name"] == "vggish" else
                                    " — these FAD values are NOT comparable with VGGish-based published FAD."),
-        "", f"Models: {models}. Corpus: `{result['corpus']}` ({result['songs']} test songs, "
+        "", f"Models: {models}. Corpus: the synthetic corpus's test split ({result['songs']} songs, "
         f"{result['seconds_per_song']:g} s each from {result['offset_s']:g} s, mono {result['sample_rate']} Hz; "
         f"{result['segments_per_set']} embedding segments per set and instrument). Seed {result['seed']} "
         f"(generation seed = seed + song index; extra generation parameters: "

@@ -129,10 +129,10 @@ def empty_past(model, rows: int) -> torch.Tensor:
 
 def export_decoder_step(model, path: str | Path, metadata: dict[str, str] | None = None) -> Path:
     """Export the decoder step of `model` to `path` (atomically) with ONNX `metadata_props`."""
-    import onnx
     import torch
 
     from musicsim_gui.core.atomic import atomic_path
+    from musicsim_gui.runtime.onnx_files import finish_onnx_file
 
     step = decoder_step(model)
     config = model.decoder.config
@@ -153,11 +153,7 @@ def export_decoder_step(model, path: str | Path, metadata: dict[str, str] | None
         torch.onnx.export(step, (ids, past, cross, bias), str(tmp), dynamo=False, opset_version=OPSET,
                           input_names=list(INPUTS), output_names=list(OUTPUTS), dynamic_axes=axes,
                           do_constant_folding=True)
-        graph = onnx.load(str(tmp))
-        for key, value in {"family": "musicgen", "part": "decoder_step", **(metadata or {})}.items():
-            entry = graph.metadata_props.add()
-            entry.key, entry.value = key, str(value)
-        onnx.save(graph, str(tmp))
+        finish_onnx_file(tmp, {"family": "musicgen", "part": "decoder_step", **(metadata or {})})
     return path
 
 

@@ -20,6 +20,7 @@ import numpy as np
 
 from musicsim_gui.core.atomic import atomic_path, atomic_write_text
 from musicsim_gui.runtime.manifest import Manifest, file_sha256, write_manifest
+from musicsim_gui.runtime.onnx_files import finish_onnx_file
 
 FAMILY = "vit-wavegan"
 OPSET = 17
@@ -38,7 +39,6 @@ def example_inputs(config: Any, batch: int = 1, seed: int = 0) -> dict[str, np.n
 
 
 def _export(module: Any, args: tuple, path: Path, inputs: list[str], output: str, metadata: dict[str, str]) -> None:
-    import onnx
     import torch
 
     axes = {name: {0: "batch"} for name in [*inputs, output]}
@@ -46,11 +46,7 @@ def _export(module: Any, args: tuple, path: Path, inputs: list[str], output: str
         warnings.simplefilter("ignore")
         torch.onnx.export(module, args, str(tmp), dynamo=False, opset_version=OPSET, input_names=inputs,
                           output_names=[output], dynamic_axes=axes, do_constant_folding=True)
-        graph = onnx.load(str(tmp))
-        for key, value in metadata.items():
-            entry = graph.metadata_props.add()
-            entry.key, entry.value = key, value
-        onnx.save(graph, str(tmp))
+        finish_onnx_file(tmp, metadata)
 
 
 def export_onnx(model: Any, folder: Path, name: str, version: str) -> list[str]:

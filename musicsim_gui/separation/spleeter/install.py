@@ -14,6 +14,7 @@ import numpy as np
 
 from musicsim_gui.core.atomic import atomic_path
 from musicsim_gui.runtime.manifest import Manifest, file_sha256, write_manifest
+from musicsim_gui.runtime.onnx_files import finish_onnx_file
 from musicsim_gui.runtime.paths import user_models_dir
 from musicsim_gui.separation.spleeter.config import SpleeterConfig, variant_name
 from musicsim_gui.separation.spleeter.convert import convert_release
@@ -42,7 +43,6 @@ def export_onnx(tensors: dict[str, np.ndarray], config: SpleeterConfig, path: Pa
     """
     import warnings
 
-    import onnx
     import torch
 
     from musicsim_gui.separation.spleeter.unet import build_spleeter
@@ -55,10 +55,8 @@ def export_onnx(tensors: dict[str, np.ndarray], config: SpleeterConfig, path: Pa
         torch.onnx.export(model, (example,), str(tmp), input_names=["magnitude"],
                           output_names=["masks", "estimates"],
                           opset_version=17, dynamo=False)
-        graph = onnx.load(str(tmp))
-        for key, value in {"family": FAMILY, "variant": variant_name(config), "config": json.dumps(config.to_dict())}.items():
-            graph.metadata_props.append(onnx.StringStringEntryProto(key=key, value=value))
-        onnx.save(graph, str(tmp))
+        finish_onnx_file(tmp, {"family": FAMILY, "variant": variant_name(config),
+                               "config": json.dumps(config.to_dict())})
 
 
 def install_spleeter(source: str | Path, models_dir: Path | None = None, name: str | None = None,

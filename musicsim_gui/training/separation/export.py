@@ -15,6 +15,7 @@ import numpy as np
 
 from musicsim_gui.core.atomic import atomic_path, atomic_write_text
 from musicsim_gui.runtime.manifest import Manifest, file_sha256, write_manifest
+from musicsim_gui.runtime.onnx_files import finish_onnx_file
 from musicsim_gui.separation.builtin import ONNX_FILE, WEIGHTS_FILE
 from musicsim_gui.separation.masknet_config import MaskNetConfig
 from musicsim_gui.training.separation.checkpoint import save_weights
@@ -28,7 +29,6 @@ def export_onnx(model: Any, config: MaskNetConfig, path: Path, metadata: dict[st
     """Write `model` as ONNX (opset 18, torch.export exporter) to `path` atomically, plus `metadata` props."""
     import logging
 
-    import onnx
     import torch
 
     logging.getLogger("torch.onnx").setLevel(logging.ERROR)  # optional-operator notices, not problems
@@ -40,10 +40,7 @@ def export_onnx(model: Any, config: MaskNetConfig, path: Path, metadata: dict[st
         torch.onnx.export(model, (example,), str(tmp), input_names=["magnitude"], output_names=["masks"],
                           dynamic_shapes=dynamic, opset_version=18, dynamo=True, external_data=False,
                           verbose=False)
-        graph = onnx.load(str(tmp))
-        for key, value in metadata.items():
-            graph.metadata_props.append(onnx.StringStringEntryProto(key=key, value=str(value)))
-        onnx.save(graph, str(tmp))
+        finish_onnx_file(tmp, metadata)
     return path
 
 
@@ -104,7 +101,11 @@ def export_run(run_dir: str | Path, out_dir: str | Path, *, weights: str = "best
     config = MaskNetConfig.from_dict(settings["model"])
     model = load_torch_masknet(run_dir / weights, config)
     rows = (run_dir / "metrics.csv").read_text().splitlines() if (run_dir / "metrics.csv").exists() else []
-    training = {"corpus": settings["corpus"], "batch": settings["batch"],
+    corpus = Path(settings["corpus"])
+    train_songs = sum(1 for _ in (corpus / "train").glob("*/mix.flac")) if (corpus / "train").is_dir() else 0
+    training = {"corpus": f"the project's synthetic multi-stem corpus ({train_songs} train songs)"
+                          if train_songs else "the project's synthetic multi-stem corpus",
+                "batch": settings["batch"],
                 "steps": int(rows[-1].split(",")[0]) if len(rows) > 1 else 0}
     return export_model(model, config, out_dir, version=version, metrics=metrics, training=training,
                         mask_power=mask_power,
