@@ -56,3 +56,36 @@ def wait_loaded(qtbot, window, timeout: float = 20.0) -> None:
             return
         qtbot.wait(20)
     raise AssertionError("the window did not finish loading its audio")
+
+
+def new_demo_project(tmp_path: Path):
+    """A project made from a small demo folder of real audio files, under `tmp_path`."""
+    from musicsim_gui.gui.demo_project import demo_project
+
+    return demo_project(make_demo_folder(tmp_path / "demo-source"), tmp_path / "project")
+
+
+def open_studio(qtbot, folder: Path, audio: bool = False, show: bool = True, size: tuple[int, int] | None = None):
+    """The fully wired main window on `folder`, loaded; closing it never asks about unsaved edits."""
+    from musicsim_gui.app import create_main_window
+
+    window = create_main_window(folder, audio=audio)
+    window.confirm_unsaved = False
+    qtbot.addWidget(window)
+    if size is not None:
+        window.resize(*size)
+    if show:
+        window.show()
+    wait_loaded(qtbot, window)
+    return window
+
+
+def wait_regenerate_ready(qtbot, window, instrument: str, timeout: float = 30.0):
+    """Tick the window until the track's Regenerate button is enabled (generators found); returns the header."""
+    header = window.track_list.rows[instrument].header
+    deadline = time.monotonic() + timeout
+    while not header.regenerate_button.isEnabled():
+        assert time.monotonic() < deadline, header.regenerate_button.toolTip()
+        window.tick()
+        qtbot.wait(30)
+    return header

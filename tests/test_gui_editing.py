@@ -5,12 +5,11 @@ from __future__ import annotations
 import time
 
 import pytest
-from gui_helpers import make_demo_folder, wait_loaded
+from gui_helpers import make_demo_folder, open_studio, wait_regenerate_ready
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QMessageBox
 
-from musicsim_gui.app import create_main_window
 from musicsim_gui.core.projectfile import load_project
 from musicsim_gui.gui.demo_project import demo_project
 from musicsim_gui.gui.settings_dialog import SettingsDialog
@@ -23,12 +22,7 @@ def project(tmp_path):
 
 
 def open_window(qtbot, folder, audio=False):
-    win = create_main_window(folder, audio=audio)
-    win.confirm_unsaved = False  # windows closed by the fixtures never ask
-    qtbot.addWidget(win)
-    win.show()
-    wait_loaded(qtbot, win)
-    return win
+    return open_studio(qtbot, folder, audio=audio)
 
 
 def test_space_plays_and_home_returns(qtbot, project):
@@ -81,12 +75,7 @@ def test_regenerate_adds_a_take_from_the_debug_generator(qtbot, project):
     studio_settings().setValue("generation/model", "vit-wavegan-debug")
     try:
         window = open_window(qtbot, project.folder)
-        header = window.track_list.rows["piano"].header
-        deadline = time.monotonic() + 30
-        while not header.regenerate_button.isEnabled():
-            assert time.monotonic() < deadline, header.regenerate_button.toolTip()
-            window.tick()
-            qtbot.wait(30)
+        header = wait_regenerate_ready(qtbot, window, "piano")
         qtbot.mouseClick(header.regenerate_button, Qt.MouseButton.LeftButton)
         dialog = window.jobs.regenerate_dialog
         assert dialog.model == "vit-wavegan-debug" and not dialog.musicgen_box.isVisibleTo(dialog)

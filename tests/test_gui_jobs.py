@@ -8,25 +8,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from gui_helpers import make_demo_folder, wait_loaded
+from gui_helpers import new_demo_project, open_studio, wait_loaded
 from PySide6.QtCore import Qt
 
-from musicsim_gui.app import create_main_window
 from musicsim_gui.audio.project_render import render_project
 from musicsim_gui.core import commands
-from musicsim_gui.gui.demo_project import demo_project
 from musicsim_gui.gui.export_dialog import ExportDialog
 from musicsim_gui.jobs import SleepSteps
 
 
 @pytest.fixture
 def window(qtbot, tmp_path):
-    project = demo_project(make_demo_folder(tmp_path / "demo-source"), tmp_path / "project")
-    win = create_main_window(project.folder, audio=False)
-    win.confirm_unsaved = False
-    qtbot.addWidget(win)
-    win.show()
-    wait_loaded(qtbot, win)
+    win = open_studio(qtbot, new_demo_project(tmp_path).folder)
     yield win
     win.close()
 

@@ -5,12 +5,10 @@ from __future__ import annotations
 import random
 import time
 
-from gui_helpers import make_demo_folder, wait_loaded
+from gui_helpers import new_demo_project, open_studio
 from PySide6.QtCore import Qt
 
-from musicsim_gui.app import create_main_window
 from musicsim_gui.core.ratings import RatingStore
-from musicsim_gui.gui.demo_project import demo_project
 from musicsim_gui.gui.model_compare import ModelCompareDialog, default_pair, open_model_comparison
 
 
@@ -27,12 +25,8 @@ def test_default_pair_is_the_newest_finetune_and_its_parent(qtbot):
 
 def test_compare_two_models_with_one_seed_and_record_the_blind_preference(qtbot, tmp_path, monkeypatch):
     monkeypatch.setenv("MUSICSIM_DATA_DIR", str(tmp_path / "data"))
-    project = demo_project(make_demo_folder(tmp_path / "demo-source"), tmp_path / "project")
-    window = create_main_window(project.folder, audio=False)
-    window.confirm_unsaved = False
-    qtbot.addWidget(window)
-    window.show()
-    wait_loaded(qtbot, window)
+    project = new_demo_project(tmp_path)
+    window = open_studio(qtbot, project.folder)
     deadline = time.monotonic() + 30
     while len(window.jobs.generators) < 2:
         assert time.monotonic() < deadline, window.jobs.generator_reason
@@ -70,11 +64,8 @@ def test_compare_two_models_with_one_seed_and_record_the_blind_preference(qtbot,
 
 
 def test_compare_says_why_when_fewer_than_two_generators(qtbot, tmp_path):
-    project = demo_project(make_demo_folder(tmp_path / "demo-source"), tmp_path / "project")
-    window = create_main_window(project.folder, audio=False)
-    window.confirm_unsaved = False
-    qtbot.addWidget(window)
-    wait_loaded(qtbot, window)
+    project = new_demo_project(tmp_path)
+    window = open_studio(qtbot, project.folder, show=False)
     notices = []
     window.project.notice.connect(lambda text, details: notices.append(text))
     window.jobs.generators, window.jobs.generator_reason = {"vit-wavegan-lofi": ""}, ""

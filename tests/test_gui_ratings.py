@@ -5,13 +5,11 @@ from __future__ import annotations
 import random
 
 import pytest
-from gui_helpers import make_demo_folder, wait_loaded
+from gui_helpers import new_demo_project, open_studio
 from PySide6.QtCore import Qt
 
-from musicsim_gui.app import create_main_window
 from musicsim_gui.core.ratings import RatingStore
 from musicsim_gui.gui.blind_trials import BlindTrial
-from musicsim_gui.gui.demo_project import demo_project
 from musicsim_gui.gui.prefer_dialog import PreferDialog
 from musicsim_gui.gui.ratings_menu import open_blind_test
 from musicsim_gui.gui.take_menu import build_take_menu
@@ -20,12 +18,7 @@ from musicsim_gui.gui.take_menu import build_take_menu
 @pytest.fixture
 def window(qtbot, tmp_path, monkeypatch):
     monkeypatch.setenv("MUSICSIM_DATA_DIR", str(tmp_path / "data"))
-    project = demo_project(make_demo_folder(tmp_path / "demo-source"), tmp_path / "project")
-    win = create_main_window(project.folder, audio=True)
-    win.confirm_unsaved = False
-    qtbot.addWidget(win)
-    win.show()
-    wait_loaded(qtbot, win)
+    win = open_studio(qtbot, new_demo_project(tmp_path).folder, audio=True)
     yield win
     win.close()
 

@@ -5,11 +5,9 @@ from __future__ import annotations
 import time
 
 import pytest
-from gui_helpers import make_demo_folder, wait_loaded
+from gui_helpers import new_demo_project, open_studio, wait_regenerate_ready
 from PySide6.QtCore import Qt
 
-from musicsim_gui.app import create_main_window
-from musicsim_gui.gui.demo_project import demo_project
 from musicsim_gui.gui.regenerate_choice import MusicGenChoice, RegenerateChoice, is_musicgen
 from musicsim_gui.gui.regenerate_dialog import RegenerateDialog
 from musicsim_gui.gui.settings_store import studio_settings
@@ -93,18 +91,9 @@ def installed_musicgen(tmp_path, monkeypatch):
 
 
 def test_regenerate_piano_with_musicgen_text_and_audio(qtbot, tmp_path, installed_musicgen):
-    project = demo_project(make_demo_folder(tmp_path / "demo-source"), tmp_path / "project")
-    window = create_main_window(project.folder, audio=False)
-    window.confirm_unsaved = False
-    qtbot.addWidget(window)
-    window.show()
-    wait_loaded(qtbot, window)
-    header = window.track_list.rows["piano"].header
-    deadline = time.monotonic() + 30
-    while not header.regenerate_button.isEnabled():
-        assert time.monotonic() < deadline, header.regenerate_button.toolTip()
-        window.tick()
-        qtbot.wait(30)
+    project = new_demo_project(tmp_path)
+    window = open_studio(qtbot, project.folder)
+    header = wait_regenerate_ready(qtbot, window, "piano")
     qtbot.mouseClick(header.regenerate_button, Qt.MouseButton.LeftButton)
     dialog = window.jobs.regenerate_dialog
     assert dialog.model == "mg-debug" and dialog.musicgen_box.isVisibleTo(dialog)
@@ -152,11 +141,8 @@ def test_keep_best_is_passed_on_and_disabled_without_a_scorer(qtbot):
 
 
 def test_regenerate_with_passes_keep_to_the_generate_job(qtbot, tmp_path, monkeypatch):
-    project = demo_project(make_demo_folder(tmp_path / "demo-source"), tmp_path / "project")
-    window = create_main_window(project.folder, audio=False)
-    window.confirm_unsaved = False
-    qtbot.addWidget(window)
-    wait_loaded(qtbot, window)
+    project = new_demo_project(tmp_path)
+    window = open_studio(qtbot, project.folder, show=False)
     specs = []
     monkeypatch.setattr(window.jobs, "submit", lambda spec, done: specs.append(spec))
     window.jobs.regenerate_with(RegenerateChoice("drums", "vit-wavegan-debug", 11, takes=4, keep=1))

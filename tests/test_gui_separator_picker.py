@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from gui_helpers import make_demo_folder, wait_loaded
+from gui_helpers import new_demo_project, open_studio
 from PySide6.QtCore import QSettings, Qt
 
-from musicsim_gui.app import create_main_window
-from musicsim_gui.gui.demo_project import demo_project
 from musicsim_gui.gui.separator_picker import SETTING, SeparatorPicker, separator_choices
 from musicsim_gui.runtime.manifest import Manifest, write_manifest
 
@@ -49,11 +47,8 @@ def test_picker_remembers_the_choice_and_falls_back_when_it_is_gone(qtbot, tmp_p
 
 
 def test_separate_uses_the_picked_separator(qtbot, tmp_path, monkeypatch):
-    project = demo_project(make_demo_folder(tmp_path / "demo-source"), tmp_path / "project")
-    window = create_main_window(project.folder, audio=False)
-    window.confirm_unsaved = False
-    qtbot.addWidget(window)
-    wait_loaded(qtbot, window)
+    project = new_demo_project(tmp_path)
+    window = open_studio(qtbot, project.folder, show=False)
     header = window.reference_lane.header
     picker = header.separator_picker
     picker.setCurrentIndex(picker.findData("dsp"))

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from gui_helpers import make_demo_folder, wait_loaded, write_stereo
+from gui_helpers import (
+    make_demo_folder,
+    open_studio,
+    wait_loaded,
+    write_stereo,
+)
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 
-from musicsim_gui.app import create_main_window
 from musicsim_gui.gui.demo_project import demo_project
 
 
@@ -19,13 +23,7 @@ def demo(tmp_path):
 
 
 def open_window(qtbot, folder, audio: bool):
-    win = create_main_window(folder, audio=audio)
-    win.confirm_unsaved = False  # windows closed by the fixtures never ask
-    qtbot.addWidget(win)
-    win.resize(1400, 900)
-    win.show()
-    wait_loaded(qtbot, win)
-    return win
+    return open_studio(qtbot, folder, audio=audio, size=(1400, 900))
 
 
 @pytest.fixture
