@@ -9,11 +9,11 @@ holds that split's first N seeds (plus an optional offset), so growing a corpus 
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
 from musicsim_gui.core.errors import MusicSimError
+from musicsim_gui.runtime.manifest import file_sha256 as sha256_file
 
 SPLITS: dict[str, tuple[int, int]] = {"test": (0, 10_000), "valid": (10_000, 20_000), "train": (20_000, 2**31 - 1)}
 """Split -> [first seed, end seed)."""
@@ -82,14 +82,6 @@ def song_dir(root: Path, seed: int) -> Path:
 
 def audio_path(folder: Path, name: str) -> Path:
     return Path(folder) / f"{name}.flac"
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def read_meta(folder: Path) -> dict:
