@@ -147,3 +147,12 @@ def test_cli_errors_are_one_line(tmp_path):
         assert result.returncode == 2
         assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
         assert result.stderr.startswith("musicsim: error: ")
+
+
+def test_cli_file_system_errors_are_one_line(tmp_path, song):
+    reference, _ = song
+    not_a_folder = tmp_path / "a-file"
+    not_a_folder.write_text("x")
+    result = run_cli("project", "new", reference, "-o", not_a_folder)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.count("\n") == 1 and str(not_a_folder) in result.stderr

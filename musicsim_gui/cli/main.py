@@ -4,8 +4,9 @@ Architecture:
 1. Each subcommand lives in its own module `cli/cmd_*.py` with `register(subparsers)`, which adds its
    parser and sets `handler=function(args) -> int`. Modules are discovered by name; nothing else needs editing.
    Command modules import their services inside the handler, so `musicsim --help` stays fast.
-2. `main(argv, launch_studio)` parses, runs the handler and turns a `MusicSimError` into one line on
-   stderr with exit code 2 (`--debug` re-raises it with its traceback).
+2. `main(argv, launch_studio)` parses, runs the handler and turns a `MusicSimError`, or an `OSError` from
+   the file system (no such folder, no permission, disk full), into one line on stderr with exit code 2
+   (`--debug` re-raises it with its traceback).
 3. The studio is launched through the `launch_studio` callback the composition root (`app.py`) passes
    in, so the CLI never imports Qt; with no subcommand, `musicsim` opens the studio.
 """
@@ -47,6 +48,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def describe_os_error(error: OSError) -> str:
+    """One line naming the file and what the system said, e.g. `/x/y: Not a directory`."""
+    reason = error.strerror or str(error)
+    names = [name for name in (error.filename, error.filename2) if name]
+    return f"{' -> '.join(map(str, names))}: {reason}" if names else reason
+
+
 def main(argv: Sequence[str] | None = None, launch_studio: StudioLauncher | None = None) -> int:
     """Run `musicsim` with `argv` (default: the process arguments) and return the exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -65,6 +73,11 @@ def main(argv: Sequence[str] | None = None, launch_studio: StudioLauncher | None
         if args.debug:
             raise
         print(f"musicsim: error: {error}", file=sys.stderr)
+        return 2
+    except OSError as error:  # the file system refused: a missing folder, no permission, a full disk...
+        if args.debug:
+            raise
+        print(f"musicsim: error: {describe_os_error(error)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("musicsim: interrupted", file=sys.stderr)
