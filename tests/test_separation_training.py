@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,6 +15,8 @@ from musicsim_gui.training.separation.dataset import Augmentation, ExampleSample
 from musicsim_gui.training.separation.export import export_run
 from musicsim_gui.training.separation.metrics import read_rows
 from musicsim_gui.training.separation.train import TrainConfig, learning_rate, train
+
+BUNDLED_SEPARATOR = Path(__file__).resolve().parents[1] / "models" / "separation-builtin"
 
 
 @pytest.fixture(scope="module")
@@ -71,3 +74,34 @@ def test_training_resumes_improves_and_exports(corpus, tmp_path):
     saved = json.loads((tmp_path / "model" / "manifest.json").read_text())
     assert set(saved["files"]) == {"model.onnx", "weights.safetensors"}
     assert "## Training" in (tmp_path / "model" / "MODEL_CARD.md").read_text()
+
+
+def test_new_run_starts_from_an_exported_model(corpus, tmp_path):
+    first = TrainConfig(corpus=str(corpus), run_dir=str(tmp_path / "first"), steps=20, batch=4,
+                        segment_seconds=1.0, val_every=10, ckpt_every=10, val_count=4, warmup=5, lr=3e-3,
+                        model=debug_config())
+    train(first, progress=False)
+    export_run(tmp_path / "first", tmp_path / "model")
+    exported_loss = read_rows(tmp_path / "first")[-1]["val_loss"]
+
+    second = TrainConfig(corpus=str(corpus), run_dir=str(tmp_path / "second"), steps=10, batch=4,
+                         segment_seconds=1.0, val_every=10, ckpt_every=10, val_count=4, warmup=5, lr=1e-4,
+                         model=debug_config(), init_from=str(tmp_path / "model"))
+    state = train(second, progress=False)
+    assert state["prior_steps"] == 20
+    # a small learning rate keeps it near the loaded weights, far below a random network's loss
+    assert read_rows(tmp_path / "second")[-1]["val_loss"] < exported_loss * 1.2
+    manifest = export_run(tmp_path / "second", tmp_path / "model2")
+    assert manifest.config["training"]["steps"] == 30
+    assert "20 in a first run" in (tmp_path / "model2" / "MODEL_CARD.md").read_text()
+
+
+def test_initial_weights_of_another_network_are_a_clear_error(corpus, tmp_path):
+    from musicsim_gui.core.errors import ModelError
+    from musicsim_gui.separation.masknet_config import MaskNetConfig
+
+    config = TrainConfig(corpus=str(corpus), run_dir=str(tmp_path / "run"), steps=1, batch=2,
+                         segment_seconds=1.0, val_count=2, model=debug_config(), init_from=str(BUNDLED_SEPARATOR))
+    assert MaskNetConfig().hidden != debug_config().hidden
+    with pytest.raises(ModelError, match="do not fit the configured network"):
+        train(config, progress=False)

@@ -18,6 +18,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--batch", type=int, default=16, help="examples per step (default 16)")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
     parser.add_argument("--lr", type=float, default=1e-3, help="peak learning rate")
+    parser.add_argument("--warmup", type=int, default=200, help="learning-rate warm-up steps (default 200)")
+    parser.add_argument("--remix", type=float, default=0.5,
+                        help="share of examples whose stems come from different songs (default 0.5)")
+    parser.add_argument("--init-from", metavar="MODEL", help="start a new run from these weights (a model folder "
+                                                            "such as models/separation-builtin, or a .safetensors file)")
     parser.add_argument("--val-every", type=int, default=200, help="steps between validations")
     parser.add_argument("--tiny", action="store_true", help="a tiny network and short segments (smoke tests)")
     parser.add_argument("--export", metavar="DIR", help="export the best weights into this model folder")
@@ -28,12 +33,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from musicsim_gui.separation.masknet import debug_config
     from musicsim_gui.separation.masknet_config import MaskNetConfig
+    from musicsim_gui.training.separation.dataset import Augmentation
     from musicsim_gui.training.separation.export import export_run
     from musicsim_gui.training.separation.train import TrainConfig, train
 
     config = TrainConfig(corpus=args.corpus, run_dir=args.run_dir, steps=args.steps, minutes=args.minutes,
                          batch=args.batch, threads=args.threads, lr=args.lr, val_every=args.val_every,
-                         ckpt_every=min(100, args.val_every),
+                         ckpt_every=min(100, args.val_every), warmup=args.warmup, init_from=args.init_from,
+                         augmentation=Augmentation(remix=args.remix),
                          model=debug_config() if args.tiny else MaskNetConfig())
     if args.tiny:
         config.segment_seconds, config.val_count, config.warmup = 1.0, 4, 5

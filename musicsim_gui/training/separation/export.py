@@ -106,7 +106,9 @@ def export_run(run_dir: str | Path, out_dir: str | Path, *, weights: str = "best
     training = {"corpus": f"the project's synthetic multi-stem corpus ({train_songs} train songs)"
                           if train_songs else "the project's synthetic multi-stem corpus",
                 "batch": settings["batch"],
-                "steps": int(rows[-1].split(",")[0]) if len(rows) > 1 else 0}
+                "remix": settings.get("augmentation", {}).get("remix", 0.5),
+                "prior_steps": settings.get("prior_steps", 0),
+                "steps": settings.get("prior_steps", 0) + (int(rows[-1].split(",")[0]) if len(rows) > 1 else 0)}
     return export_model(model, config, out_dir, version=version, metrics=metrics, training=training,
                         mask_power=mask_power,
                         provenance=f"trained by `musicsim train separator` (run {run_dir.name})")

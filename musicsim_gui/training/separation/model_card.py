@@ -38,6 +38,13 @@ def _metrics_table(metrics: dict) -> str:
     return "\n".join(lines)
 
 
+def _steps(training: dict) -> str:
+    steps, prior = training.get("steps", "?"), training.get("prior_steps", 0)
+    if not prior:
+        return str(steps)
+    return f"{steps} in all ({prior} in a first run, the rest continuing from its weights with a new schedule)"
+
+
 def model_card(manifest: Manifest) -> str:
     """Markdown describing the model, its training data, metrics and limits."""
     config = manifest.config
@@ -46,6 +53,7 @@ def model_card(manifest: Manifest) -> str:
                             parameters=config.get("parameters", 0), **{k: v for k, v in config.items()
                                                                       if k not in ("parameters", "mask_power")})
     data = training.get("corpus", "the project's synthetic multi-stem corpus")
+    remix = f"{training.get('remix', 0.5):.0%}"
     return f"""# {manifest.name} {manifest.version}
 
 Separates a song into {", ".join(manifest.instruments)} ({manifest.task}, family `{manifest.family}`).
@@ -55,10 +63,10 @@ License: {manifest.license}. Provenance: {manifest.provenance}.
 ## Training
 
 Data: {data} (train split; validation on the valid split). Each example draws one channel of a 3 s
-segment; half the examples remix stems across songs, every stem gets a random gain (and is occasionally
+segment; {remix} of the examples remix stems across songs, every stem gets a random gain (and is occasionally
 silenced) and a small varispeed change (±3 %, pitch and tempo together), and the whole example a random
 level. Loss: L1 between masked mix magnitudes and true stem magnitudes, relative to the mix magnitude.
-Steps: {training.get("steps", "?")}, batch {training.get("batch", "?")}, AdamW, warm-up then cosine decay.
+Steps: {_steps(training)}, batch {training.get("batch", "?")}, AdamW, warm-up then cosine decay.
 
 ## Metrics
 

@@ -10,6 +10,9 @@ Architecture:
    a CSV row and a refreshed plot; the best weights go to `best.safetensors`.
 3. Every `ckpt_every` steps and at the end: `checkpoint.safetensors` (model + optimizer + state). Starting
    again with the same run folder resumes from it. Stops at `steps` or after `minutes` of wall time.
+4. A new run may start from trained weights (`init_from`: an exported model folder or a safetensors file)
+   instead of random ones; the steps behind those weights are kept in the state (`prior_steps`) so the
+   exported model card states the whole training.
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ from typing import Any
 
 import numpy as np
 
+from musicsim_gui.core.atomic import atomic_write_text
+from musicsim_gui.core.errors import ModelError
 from musicsim_gui.separation.masknet_config import MaskNetConfig
 from musicsim_gui.training.separation.checkpoint import (
     BEST,
@@ -56,6 +61,7 @@ class TrainConfig:
     val_count: int = 48
     threads: int = 1
     seed: int = 0
+    init_from: str | None = None
     model: MaskNetConfig = field(default_factory=MaskNetConfig)
     augmentation: Augmentation = field(default_factory=Augmentation)
 
@@ -63,6 +69,33 @@ class TrainConfig:
         data = asdict(self)
         data["model"] = self.model.to_dict()
         return data
+
+
+def load_initial_weights(source: Path, model: Any) -> int:
+    """Load weights from a model folder (`weights.safetensors` + `manifest.json`) or a safetensors file.
+
+    Returns the number of training steps behind them (from the folder's manifest; 0 if unknown). The network
+    configuration must match: a different shape is a `ModelError` naming the file and the mismatch.
+    """
+    from safetensors.torch import load_file
+
+    prior_steps = 0
+    weights = source
+    if source.is_dir():
+        from musicsim_gui.runtime.manifest import load_manifest
+
+        weights = source / "weights.safetensors"
+        prior_steps = int(load_manifest(source).config.get("training", {}).get("steps", 0))
+    try:
+        state = load_file(str(weights))
+    except Exception as error:  # safetensors raises its own error types for missing or truncated files
+        raise ModelError(f"{weights}: cannot read initial weights ({error})") from error
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as error:
+        first = str(error).strip().splitlines()[-1].strip()
+        raise ModelError(f"{weights}: these weights do not fit the configured network ({first})") from error
+    return prior_steps
 
 
 def learning_rate(config: TrainConfig, step: int) -> float:
@@ -122,12 +155,17 @@ class Trainer:
         self.sampler = ExampleSampler(train_index, frames, config.augmentation, config.seed)
         valid_dir = corpus / "valid" if (corpus / "valid").is_dir() else corpus / "train"
         self.valid = validation_batch(SongIndex(valid_dir, config.model.stems), frames, config.val_count)
-        self.state: dict[str, Any] = {"step": 0, "best_sdr": -math.inf, "elapsed_s": 0.0}
+        self.state: dict[str, Any] = {"step": 0, "best_sdr": -math.inf, "elapsed_s": 0.0, "prior_steps": 0}
+        if config.init_from and not (self.run_dir / CHECKPOINT).exists():
+            self.state["prior_steps"] = load_initial_weights(Path(config.init_from), self.model)
+            self.log(f"starting from the weights in {config.init_from} "
+                     f"({self.state['prior_steps']} earlier steps)")
         if (self.run_dir / CHECKPOINT).exists():
             self.state = load_checkpoint(self.run_dir, self.model, self.optimizer)
             self.sampler.rng = np.random.default_rng(config.seed + self.state["step"])
             self.log(f"resumed from {self.run_dir / CHECKPOINT} at step {self.state['step']}")
-        (self.run_dir / "config.json").write_text(json.dumps(config.to_json(), indent=2))
+        settings = dict(config.to_json(), prior_steps=self.state.get("prior_steps", 0))
+        atomic_write_text(self.run_dir / "config.json", json.dumps(settings, indent=2))
 
     def validate(self) -> tuple[float, np.ndarray]:
         import torch
