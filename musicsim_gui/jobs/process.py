@@ -8,6 +8,9 @@ Architecture:
    `grace_seconds`, it is terminated (then killed), and the handle reports `Cancelled`.
 3. A worker that dies without a terminal event (a crash, the OOM killer) is reported as `Failed` with its
    exit code. The worker runs at a lower CPU priority (`nice`) than the audio callback.
+4. A worker's thread cap goes into the thread variables before any model library starts: torch and BLAS
+   read them at start-up, and every ONNX Runtime session the worker opens takes its intra-op thread count
+   from `OMP_NUM_THREADS` (`runtime.backend.session_threads`).
 """
 
 from __future__ import annotations
@@ -21,8 +24,9 @@ from musicsim_gui.core.errors import CancelledError
 from musicsim_gui.jobs.events import Cancelled, Failed, JobEvent
 from musicsim_gui.jobs.handle import JobHandle
 from musicsim_gui.jobs.spec import JobContext, JobSpec, run_job
+from musicsim_gui.runtime.backend import THREADS_VARIABLE
 
-THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+THREAD_VARIABLES = (THREADS_VARIABLE, "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 REAP_SECONDS = 10.0
 """How long a worker may take to exit after its last event before it is terminated."""
 
@@ -31,7 +35,7 @@ def _worker_main(spec: JobSpec, pipe, cancel_event, nice: int, threads: int) -> 
     """Entry point of a worker process: run `spec`, send its events through `pipe`."""
     if nice:
         os.nice(nice)
-    for name in THREAD_VARIABLES:  # read by torch, ONNX Runtime and BLAS when they start in this worker
+    for name in THREAD_VARIABLES:  # read by torch and BLAS when they start, and by each new ONNX session
         os.environ[name] = str(threads)
 
     def emit(event: JobEvent) -> None:
@@ -113,7 +117,7 @@ class ProcessRunner:
     Args:
         grace_seconds: after a cancel, how long a worker may take to stop by itself before it is terminated.
         nice: CPU priority increment for workers (higher = yields more to the audio callback).
-        threads: torch/BLAS/OpenMP threads per worker (default: all cores but one, at least one; more
+        threads: torch/BLAS/OpenMP/ONNX Runtime threads per worker (default: all cores but one, at least one; more
             threads than free cores made MusicGen about 12x slower here, as the threads wait for each other).
     """
 

@@ -4,15 +4,21 @@ Architecture:
 1. `Backend` is the protocol every model runner satisfies: `run(inputs) -> outputs` on NumPy arrays,
    with `.name` saying what actually ran (e.g. "onnxruntime:CPUExecutionProvider").
 2. `OnnxBackend` opens an InferenceSession with the best installed execution providers (TensorRT, CUDA,
-   CPU, in that order) and logs which one ran. Sessions are cached per (file, mtime, providers) so a
-   second separation does not pay the load again; `unload_all()` drops them and frees GPU memory.
-3. `TorchBackend` wraps an `nn.Module` whose forward takes the inputs as keyword tensors.
-4. `choose_backend` resolves "auto" preferences into a concrete (kind, device) with a reason.
+   CPU, in that order) and logs which one ran. Sessions are cached per (file, mtime, providers, threads) so
+   a second separation does not pay the load again; `unload_all()` drops them and frees GPU memory.
+3. Thread budget: a session uses `session_threads()` intra-op threads, which is `$OMP_NUM_THREADS` unless
+   the caller passes `threads`. Job workers set that variable to their cap, the same one torch and BLAS
+   read when they start; ONNX Runtime itself ignores it and would otherwise start one thread per core.
+4. `TorchBackend` wraps an `nn.Module` whose forward takes the inputs as keyword tensors.
+5. `choose_backend` resolves "auto" preferences into a concrete (kind, device) with a reason. A device
+   that cannot run (device "cuda" without a usable GPU) is a ModelError naming the problem; nothing
+   falls back to the CPU behind the user's back.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +31,10 @@ from musicsim_gui.core.errors import ModelError
 log = logging.getLogger(__name__)
 
 _PROVIDER_ORDER = ("TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider")
-_sessions: dict[tuple[str, float, tuple[str, ...]], Any] = {}
+_GPU_PROVIDERS = frozenset(_PROVIDER_ORDER[:2])
+THREADS_VARIABLE = "OMP_NUM_THREADS"
+"""This process's thread budget for model code (job workers set it to their cap; see `session_threads`)."""
+_sessions: dict[tuple[str, float, tuple[str, ...], int], Any] = {}
 _lock = threading.Lock()
 
 
@@ -35,6 +44,20 @@ class Backend(Protocol):
     name: str
 
     def run(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]: ...
+
+
+def session_threads(threads: int | None = None) -> int:
+    """Intra-op threads for a new ONNX Runtime session.
+
+    `threads` when given (an explicit override), else `$OMP_NUM_THREADS` (the budget a job worker sets), else 0,
+    which is ONNX Runtime's default of one thread per physical core.
+    """
+    if threads is None:
+        raw = os.environ.get(THREADS_VARIABLE, "").strip()
+        threads = int(raw) if raw.isdecimal() else 0
+    if threads < 0:
+        raise ModelError(f"ONNX Runtime threads must be 0 (automatic) or more, got {threads}")
+    return threads
 
 
 def _resolve_providers(providers: str | list[str] | tuple[str, ...], device: str = "auto") -> tuple[str, ...]:
@@ -48,28 +71,44 @@ def _resolve_providers(providers: str | list[str] | tuple[str, ...], device: str
         chosen = tuple(p for p in wanted if p in installed)
     else:
         chosen = tuple(p for p in providers if p in installed)
+    if not chosen and device == "cuda":
+        raise ModelError("device 'cuda' requested but ONNX Runtime has no CUDA provider installed "
+                         f"(installed: {', '.join(installed)}); choose device 'cpu' or 'auto'")
     if not chosen:
         raise ModelError(f"none of the execution providers {providers!r} (device {device}) is installed; "
                          f"installed: {', '.join(installed)}")
     return chosen
 
 
-def _open_session(path: Path, providers: tuple[str, ...]) -> Any:
+def _session_options(threads: int) -> Any:
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1  # sequential execution: graph nodes run one after another
+    return options
+
+
+def _open_session(path: Path, providers: tuple[str, ...], threads: int) -> Any:
     import onnxruntime as ort
 
     try:
-        key = (str(path.resolve()), path.stat().st_mtime, providers)
+        key = (str(path.resolve()), path.stat().st_mtime, providers, threads)
     except OSError as error:
         raise ModelError(f"{path}: cannot read the ONNX model ({error.strerror})") from error
     with _lock:
         if key in _sessions:
             return _sessions[key]
-        options = ort.SessionOptions()
-        options.log_severity_level = 3
         try:
-            session = ort.InferenceSession(str(path), sess_options=options, providers=list(providers))
+            session = ort.InferenceSession(str(path), sess_options=_session_options(threads),
+                                           providers=list(providers))
         except Exception as error:  # ORT raises its own exception types for corrupt or unsupported graphs
             raise ModelError(f"{path}: not a valid ONNX model ({str(error).splitlines()[0][:200]})") from error
+        ran = session.get_providers()[0]
+        if "CPUExecutionProvider" not in providers and ran not in _GPU_PROVIDERS:
+            raise ModelError(f"{path}: device 'cuda' requested but ONNX Runtime could not start "
+                             f"{' or '.join(providers)} (no usable GPU or driver); choose device 'cpu' or 'auto'")
         _sessions[key] = session
         return session
 
@@ -80,17 +119,27 @@ class OnnxBackend:
     Args:
         path: the .onnx file.
         providers: "auto" (TensorRT, CUDA, CPU — whichever are installed) or an explicit list.
-        device: "auto", "cpu" or "cuda"; narrows the automatic provider choice.
+        device: "auto", "cpu" or "cuda"; narrows the automatic provider choice ("cuda" without a usable GPU
+            raises ModelError).
+        threads: intra-op threads; None takes this process's budget (see `session_threads`).
+
+    Attributes:
+        providers: the execution providers the session runs with, best first.
+        device: "cuda" when a GPU provider runs the model, else "cpu".
+        threads: the intra-op thread count the session was opened with (0: ONNX Runtime's default).
     """
 
-    def __init__(self, path: str | Path, providers: str | list[str] = "auto", device: str = "auto") -> None:
+    def __init__(self, path: str | Path, providers: str | list[str] = "auto", device: str = "auto",
+                 threads: int | None = None) -> None:
         self.path = Path(path)
-        self.session = _open_session(self.path, _resolve_providers(providers, device))
-        ran = self.session.get_providers()[0]
-        self.name = f"onnxruntime:{ran}"
+        self.session = _open_session(self.path, _resolve_providers(providers, device), session_threads(threads))
+        self.providers = tuple(self.session.get_providers())
+        self.device = "cuda" if self.providers[0] in _GPU_PROVIDERS else "cpu"
+        self.threads = self.session.get_session_options().intra_op_num_threads
+        self.name = f"onnxruntime:{self.providers[0]}"
         self.input_names = [i.name for i in self.session.get_inputs()]
         self.output_names = [o.name for o in self.session.get_outputs()]
-        log.info("%s runs on %s", self.path.name, self.name)
+        log.info("%s runs on %s with %s intra-op threads", self.path.name, self.name, self.threads or "default")
 
     def metadata(self) -> dict[str, str]:
         """The model's ONNX `metadata_props` as a dict."""
@@ -129,8 +178,8 @@ def _torch_device(device: str) -> str:
 
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
-    if device == "cuda" and not torch.cuda.is_available():
-        raise ModelError("device 'cuda' requested but torch sees no CUDA GPU")
+    if device == "cuda":
+        _require_torch_cuda()
     return device
 
 
@@ -167,14 +216,28 @@ def choose_backend(preference: str = "auto", device: str = "auto") -> BackendCho
         cuda = _onnx_has_cuda()
         if device == "cuda" and not cuda:
             if preference == "onnx":
-                raise ModelError("device 'cuda' requested but ONNX Runtime has no CUDA provider installed")
+                raise ModelError("device 'cuda' requested but ONNX Runtime has no CUDA provider installed; "
+                                 "choose device 'cpu' or 'auto'")
         else:
             chosen = device if device != "auto" else ("cuda" if cuda else "cpu")
             return BackendChoice("onnx", chosen, f"ONNX Runtime on {chosen}")
+    if preference == "auto" and device == "cuda":
+        _require_torch_cuda("ONNX Runtime has no CUDA provider installed and ")
     if not _torch_available():
         raise ModelError("the torch backend was requested but torch is not installed")
     chosen = _torch_device(device)
     return BackendChoice("torch", chosen, f"torch on {chosen}")
+
+
+def _require_torch_cuda(before: str = "") -> None:
+    """Raise ModelError unless torch is installed and sees a CUDA GPU (`before` starts the reason)."""
+    if not _torch_available():
+        raise ModelError(f"device 'cuda' requested but {before}torch is not installed; choose device 'cpu' or 'auto'")
+    import torch
+
+    if not torch.cuda.is_available():
+        raise ModelError(f"device 'cuda' requested but {before}torch sees no CUDA GPU; "
+                         "choose device 'cpu' or 'auto'")
 
 
 def unload_all() -> int:
