@@ -9,12 +9,16 @@ Architecture:
    the take and, for melody checkpoints, the chroma the take follows.
 4. Takes longer than one decoding window are made window by window (`windows.plan_windows`) and crossfaded
    (`windows.crossfade_join`). Progress, ETA and cancel run per decoding step (`decoding.StepSampler`).
+5. A window is decoded by our own loop (`fast_decode`: static KV cache, CUDA graphs, bf16 on CUDA) unless the
+   `fast_decoding` setting is off or the model's decoder layout is not the one it knows; then by transformers'
+   `generate()`. The ONNX backend decodes with its exported step.
 """
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -41,6 +45,11 @@ from musicsim_gui.generation.musicgen.loading import (
 from musicsim_gui.generation.musicgen.settings import MusicGenSettings
 from musicsim_gui.generation.musicgen.windows import Window, crossfade_join, plan_windows
 
+if TYPE_CHECKING:
+    from musicsim_gui.generation.musicgen.fast_decode import FastDecoder
+
+log = logging.getLogger(__name__)
+
 
 class MusicGenGenerator:
     """Composes instrument takes with a MusicGen checkpoint (see the module doc).
@@ -65,6 +74,7 @@ class MusicGenGenerator:
         self.device = device
         self.backend = backend
         self._loaded: MusicGenModel | None = None
+        self._fast: FastDecoder | None = None
 
     @property
     def loaded(self) -> MusicGenModel:
@@ -77,6 +87,7 @@ class MusicGenGenerator:
 
     def unload(self) -> None:
         """Free the weights; the next `generate` loads them again."""
+        self._fast = None
         if self._loaded is not None:
             self._loaded.unload()
             self._loaded = None
@@ -94,7 +105,8 @@ class MusicGenGenerator:
         seeds = request.take_seeds()
         rows = [(instrument, seed) for instrument in request.instruments for seed in seeds]
         sources = {name: _source(request, settings, name, loaded) for name in request.instruments}
-        audio = compose(loaded, settings, rows, sources, progress, cancel)
+        self._fast = fast_decoder(loaded, settings, self._fast)
+        audio = compose(loaded, settings, rows, sources, progress, cancel, self._fast)
         total = int(round(settings.seconds * loaded.sample_rate))
         return [GeneratedTake(instrument, AudioClip(audio[i][:, :total], loaded.sample_rate, source=self.id),
                               seed, self.id, self.version, settings.to_params(instrument))
@@ -111,6 +123,23 @@ def _onnx_runner(loaded: MusicGenModel):
         path.parent.mkdir(parents=True, exist_ok=True)
         export_decoder_step(loaded.model, path, {"name": loaded.folder.name, "version": loaded.version})
     return OnnxDecoderStep(path, device=loaded.device)
+
+
+def fast_decoder(loaded: MusicGenModel, settings: MusicGenSettings,
+                 cached: FastDecoder | None = None) -> FastDecoder | None:
+    """The fast decoding loop for `settings` (`cached` when it already fits), or None when `generate()` decodes:
+    the setting is off, the ONNX step decodes, or the decoder is not the layout the loop knows (logged)."""
+    from musicsim_gui.generation.musicgen.fast_decode import FastDecoder, resolve_dtype, supports
+
+    if not settings.fast_decoding or loaded.runner is not None:
+        return None
+    if not supports(loaded.model):
+        log.warning("%s: decoder layout not known to the fast decoding loop; decoding with generate()", loaded.folder)
+        return None
+    if cached is not None and cached.dtype == resolve_dtype(settings.dtype, loaded.device) \
+            and cached.graphs == settings.cuda_graphs and cached.model is loaded.model:
+        return cached
+    return FastDecoder(loaded, settings.dtype, settings.cuda_graphs)
 
 
 def _source(request: GenerationRequest, settings: MusicGenSettings, instrument: str,
@@ -130,7 +159,8 @@ def _source(request: GenerationRequest, settings: MusicGenSettings, instrument: 
 
 
 def compose(loaded: MusicGenModel, settings: MusicGenSettings, rows: list[tuple[str, int]],
-             sources: dict[str, np.ndarray], progress: ProgressFn | None, cancel: CancelFn | None) -> np.ndarray:
+            sources: dict[str, np.ndarray], progress: ProgressFn | None, cancel: CancelFn | None,
+            fast: FastDecoder | None = None) -> np.ndarray:
     """Decode every row window by window; returns `[rows, C, frames * hop]` float32.
 
     Args:
@@ -138,6 +168,7 @@ def compose(loaded: MusicGenModel, settings: MusicGenSettings, rows: list[tuple[
         settings: what to make; `settings.seconds` is rounded up to whole codec frames.
         rows: (instrument, seed) per take, in batch order.
         sources: instrument → source audio `[C, T]` at the codec rate (prompt and chroma).
+        fast: the fast decoding loop to use (None: `fast_decoder(loaded, settings)` decides).
     """
     frames = int(np.ceil(settings.seconds * loaded.frame_rate))
     window = loaded.max_frames
@@ -156,13 +187,14 @@ def compose(loaded: MusicGenModel, settings: MusicGenSettings, rows: list[tuple[
                           SamplingSettings(settings.temperature, settings.top_k, settings.top_p,
                                            settings.guidance_scale), clock, progress, cancel, loaded.device)
     texts = [settings.text_for(name) for name, _ in rows]
+    fast = fast or fast_decoder(loaded, settings)
     made = None
     for win in plan:
         check_cancel(cancel, "MusicGen generation")
         prompt_audio = row_sources if made is None else made
         hop = loaded.hop
         prompt = prompt_audio[..., win.start_frame * hop:(win.start_frame + win.prompt_frames) * hop]
-        out = _decode_window(loaded, win, prompt, texts, row_sources, sampler)
+        out = _decode_window(loaded, win, prompt, texts, row_sources, sampler, fast)
         if made is None:
             made = out
         else:
@@ -179,13 +211,15 @@ def _padded(source: np.ndarray, samples: int) -> np.ndarray:
 
 
 def _decode_window(loaded: MusicGenModel, win: Window, prompt: np.ndarray, texts: list[str | None],
-                   row_sources: np.ndarray, sampler: StepSampler) -> np.ndarray:
+                   row_sources: np.ndarray, sampler: StepSampler, fast: FastDecoder | None = None) -> np.ndarray:
     """Generate one window for every row: `[rows, C, (prompt_frames + new_frames) * hop]`."""
     import torch
     from transformers import LogitsProcessorList
 
     if loaded.runner is not None:
         return _decode_window_onnx(loaded, win, prompt, texts, sampler)
+    if fast is not None:
+        return _decode_window_fast(loaded, win, prompt, texts, row_sources, sampler, fast)
     kwargs: dict[str, Any] = text_inputs(loaded, texts, sampler.settings.guidance_scale)
     guidance = kwargs.pop("guidance_scale")
     if win.prompt_frames > 0:
@@ -202,7 +236,27 @@ def _decode_window(loaded: MusicGenModel, win: Window, prompt: np.ndarray, texts
                                            logits_processor=LogitsProcessorList([sampler]))
         except (RuntimeError, ValueError) as error:
             raise ModelError(f"{loaded.folder}: MusicGen decoding failed ({error})") from error
-    values = values.float().cpu().numpy()
+    return _window_audio(loaded, win, values.float().cpu().numpy())
+
+
+def _decode_window_fast(loaded: MusicGenModel, win: Window, prompt: np.ndarray, texts: list[str | None],
+                        row_sources: np.ndarray, sampler: StepSampler, fast: FastDecoder) -> np.ndarray:
+    """`_decode_window` with our own decoding loop (same output layout)."""
+    from musicsim_gui.generation.musicgen.fast_decode import decode_audio
+
+    codes = encode_prompt(loaded, prompt) if win.prompt_frames > 0 else None
+    chroma = None
+    if loaded.is_melody:
+        chroma = chroma_inputs(loaded, row_sources, win.start_frame * loaded.hop, win.end_frame * loaded.hop)
+    try:
+        codes = fast.window_codes(loaded, texts, codes, chroma, win.new_frames, sampler)
+    except (RuntimeError, ValueError) as error:
+        raise ModelError(f"{loaded.folder}: MusicGen decoding failed ({error})") from error
+    return _window_audio(loaded, win, decode_audio(loaded, codes).float().cpu().numpy())
+
+
+def _window_audio(loaded: MusicGenModel, win: Window, values: np.ndarray) -> np.ndarray:
+    """Decoded window audio padded or cut to exactly `(prompt_frames + new_frames) * hop` samples, float32."""
     want = (win.prompt_frames + win.new_frames) * loaded.hop
     if values.shape[-1] < want:
         values = np.pad(values, ((0, 0), (0, 0), (0, want - values.shape[-1])))
@@ -216,7 +270,4 @@ def _decode_window_onnx(loaded: MusicGenModel, win: Window, prompt: np.ndarray, 
 
     codes = encode_prompt(loaded, prompt) if win.prompt_frames > 0 else None
     values = decode_codes(loaded, onnx_window_codes(loaded, loaded.runner, texts, codes, win.new_frames, sampler))
-    want = (win.prompt_frames + win.new_frames) * loaded.hop
-    if values.shape[-1] < want:
-        values = np.pad(values, ((0, 0), (0, 0), (0, want - values.shape[-1])))
-    return np.ascontiguousarray(values[..., :want], dtype=np.float32)
+    return _window_audio(loaded, win, values)

@@ -16,6 +16,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 MODES = ("audio", "text+audio")
+DTYPES = ("auto", "float32", "bfloat16", "float16")
+"""Decoder compute dtypes of the fast decoding loop; "auto" = float32 on the CPU, bf16 on CUDA (fp16 without bf16)."""
 DEFAULT_TEMPLATE = "lofi hip hop {instrument}, {tempo} bpm, {key}"
 
 
@@ -48,6 +50,9 @@ class MusicGenSettings:
         window_seconds: longest decoding window (None = the model's limit); overlap_seconds: audio prompt of
             each later window (None = 40% of the window); crossfade_seconds: the join's crossfade.
         stem_paths: instrument → separated stem file used as that instrument's source.
+        fast_decoding: decode with our own loop (`fast_decode`: static KV cache, CUDA graphs) instead of
+            transformers' `generate()`; both give the same tokens in float32.
+        dtype: the fast loop's decoder dtype (one of `DTYPES`); cuda_graphs: replay its CUDA step as a graph.
     """
 
     mode: str = "text+audio"
@@ -65,6 +70,9 @@ class MusicGenSettings:
     overlap_seconds: float | None = None
     crossfade_seconds: float = 0.25
     stem_paths: dict[str, str] = field(default_factory=dict)
+    fast_decoding: bool = True
+    dtype: str = "auto"
+    cuda_graphs: bool = True
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -73,6 +81,10 @@ class MusicGenSettings:
             raise ValueError(f"need 0 <= prompt_seconds ({self.prompt_seconds}) < seconds ({self.seconds})")
         if self.top_k < 0 or not 0.0 <= self.top_p <= 1.0 or self.temperature < 0:
             raise ValueError("top_k must be >= 0, top_p in [0, 1] and temperature >= 0")
+        if not isinstance(self.fast_decoding, bool) or not isinstance(self.cuda_graphs, bool):
+            raise ValueError("fast_decoding and cuda_graphs must be true or false")
+        if self.dtype not in DTYPES:
+            raise ValueError(f"dtype must be one of {', '.join(DTYPES)}, got {self.dtype!r}")
 
     @classmethod
     def from_params(cls, params: dict[str, Any], default_seconds: float) -> MusicGenSettings:

@@ -1,0 +1,425 @@
+"""Our own MusicGen decoding loop over the torch decoder: a preallocated static key/value cache, the codebook
+delay pattern, classifier-free guidance and seeded per-take sampling, one decoder call per step.
+
+`generate()` rebuilds inputs, masks and a growing cache in Python at every step. This loop fixes every shape for
+a window, so a step is the same few kernels each time (on CUDA: one graph replay). It gives the tokens
+`generate(do_sample=False, logits_processor=[StepSampler])` gives (tested on the debug checkpoints).
+
+Architecture:
+1. `condition_window` builds the decoder's condition as transformers' `generate` does. MusicGen attends to text
+   states (T5, projected to the decoder width, zeroed where masked) through cross-attention; their keys/values
+   are computed once per window (`cross_cache`). MusicGen-melody puts chroma and text states in front of its own
+   sequence, so they are prefilled into the self-attention cache. With guidance the batch is doubled: the
+   conditional rows first, then the same rows with the null condition.
+2. `StaticDecoder` runs the decoder layers (the model's weights; on CUDA a bf16/fp16 copy) with the
+   self-attention cache preallocated as `[L, N, H, M, Dh]` (M = the window's positions). A call writes its keys
+   and values at their slots in place and attends to all M slots under the mask `slot <= position`.
+3. `delay_grid` lays codec frames out in the delay pattern: codebook k of frame f sits at position
+   `1 + f + k // channels`; position 0 and every cell outside a codebook's frames hold the start token; audio
+   prompt frames are placed and kept. Positions `0 .. prompt` run as one prefill call, then one step per
+   position; `StepSampler` picks the tokens (progress, ETA and cancel per step) and only free cells take them.
+4. `StepRunner` holds the one-position step at a fixed shape; on CUDA it captures it as a CUDA graph and falls
+   back to eager steps with a log line when capture fails.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from musicsim_gui.generation.musicgen.conditioning import text_inputs
+from musicsim_gui.generation.musicgen.settings import DTYPES
+
+if TYPE_CHECKING:
+    import torch
+
+    from musicsim_gui.generation.musicgen.decoding import StepSampler
+    from musicsim_gui.generation.musicgen.loading import MusicGenModel
+
+log = logging.getLogger(__name__)
+
+
+def resolve_dtype(name: str, device: str) -> torch.dtype:
+    """The decoder's compute dtype: "auto" is float32 on the CPU and bf16 on CUDA (fp16 where bf16 is missing)."""
+    import torch
+
+    if name not in DTYPES:
+        raise ValueError(f"dtype must be one of {', '.join(DTYPES)}, got {name!r}")
+    if name != "auto":
+        return getattr(torch, name)
+    if not str(device).startswith("cuda"):
+        return torch.float32
+    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+
+
+def supports(model: Any) -> bool:
+    """Whether `model` has the decoder layout this loop runs (the transformers MusicGen/-melody decoder)."""
+    causal_lm = getattr(model, "decoder", None)
+    decoder = getattr(getattr(causal_lm, "model", None), "decoder", None)
+    if decoder is None or not hasattr(causal_lm, "lm_heads"):
+        return False
+    layer = decoder.layers[0]
+    return all(hasattr(decoder, name) for name in ("embed_tokens", "embed_positions", "layer_norm")) and all(
+        hasattr(layer, name) for name in ("self_attn", "self_attn_layer_norm", "fc1", "fc2", "final_layer_norm"))
+
+
+@dataclass
+class KVCache:
+    """Keys and values `[L, N, H, M, Dh]`; `slots` = `arange(M)` (for the causal mask) on the same device."""
+
+    keys: torch.Tensor
+    values: torch.Tensor
+    slots: torch.Tensor
+
+    @classmethod
+    def allocate(cls, layers: int, rows: int, heads: int, length: int, head_dim: int, dtype, device) -> KVCache:
+        import torch
+
+        shape = (layers, rows, heads, length, head_dim)
+        return cls(torch.zeros(shape, dtype=dtype, device=device), torch.zeros(shape, dtype=dtype, device=device),
+                   torch.arange(length, device=device))
+
+
+@dataclass
+class CrossCache:
+    """Cross-attention keys and values `[L, N, H, S, Dh]` of the condition, and its additive mask `[N, 1, 1, S]`."""
+
+    keys: torch.Tensor
+    values: torch.Tensor
+    bias: torch.Tensor
+
+
+def _weights_module():
+    import torch
+
+    class DecoderWeights(torch.nn.Module):
+        """The decoder's token embeddings, layers, final norm and heads (shared with the model, not copied)."""
+
+        def __init__(self, model) -> None:
+            super().__init__()
+            decoder = model.decoder.model.decoder
+            self.embed = decoder.embed_tokens
+            self.layers = decoder.layers
+            self.norm = decoder.layer_norm
+            self.heads = model.decoder.lm_heads
+            self.positions = decoder.embed_positions
+
+    return DecoderWeights
+
+
+class StaticDecoder:
+    """The MusicGen(-melody) decoder as plain tensor code over a `KVCache` (see the module doc).
+
+    Args:
+        model: the transformers conditional-generation model.
+        dtype: compute dtype; the weights are copied once when it (or the device) differs from the model's.
+    """
+
+    def __init__(self, model, dtype) -> None:
+        weights = _weights_module()(model)
+        param = next(model.decoder.parameters())
+        if param.dtype != dtype:
+            import torch
+
+            memo = {id(p): torch.nn.Parameter(p.detach().to(dtype), requires_grad=False) for p in weights.parameters()}
+            memo.update({id(b): b.detach().to(dtype) for b in weights.buffers()})
+            weights = copy.deepcopy(weights, memo)
+        self.weights = weights.eval()
+        config = model.decoder.config
+        self.dtype, self.device = dtype, param.device
+        self.heads = config.num_attention_heads
+        self.head_dim = config.hidden_size // self.heads
+        self.layers = config.num_hidden_layers
+        self.cross = hasattr(weights.layers[0], "encoder_attn")
+        self.table = weights.positions.weights.to(dtype)
+
+    def position_table(self, length: int) -> None:
+        """Make sure the sinusoidal position table covers `length` positions."""
+        if self.table.shape[0] < length:
+            self.table = self.weights.positions.get_embedding(length, self.table.shape[1]).to(self.table.device,
+                                                                                            self.dtype)
+
+    def embed(self, ids: torch.Tensor) -> torch.Tensor:
+        """Token embeddings `[N, Q, D]` of `ids [N, K, Q]` (the sum over codebooks)."""
+        return sum(self.weights.embed[k](ids[:, k]) for k in range(ids.shape[1]))
+
+    def _split(self, x: torch.Tensor) -> torch.Tensor:
+        """[N, T, D] -> [N, H, T, Dh]."""
+        return x.view(x.shape[0], x.shape[1], self.heads, self.head_dim).transpose(1, 2)
+
+    def _attend(self, attn, h: torch.Tensor, keys: torch.Tensor, values: torch.Tensor, bias) -> torch.Tensor:
+        from torch.nn.functional import scaled_dot_product_attention
+
+        out = scaled_dot_product_attention(self._split(attn.q_proj(h)), keys, values, attn_mask=bias,
+                                           scale=attn.scaling)
+        return attn.out_proj(out.transpose(1, 2).reshape(h.shape))
+
+    def forward(self, embeds: torch.Tensor, slots: torch.Tensor, cache: KVCache,
+                cross: CrossCache | None) -> torch.Tensor:
+        """Run `embeds [N, Q, D]` at cache `slots [Q]` (written in place); the last position's hidden `[N, D]`."""
+        import torch
+
+        x = embeds + self.table.index_select(0, slots)[None]
+        visible = cache.slots[None, :] <= slots[:, None]
+        causal = torch.where(visible, 0.0, float("-inf")).to(self.dtype)
+        for index, layer in enumerate(self.weights.layers):
+            h = layer.self_attn_layer_norm(x)
+            keys, values = cache.keys[index], cache.values[index]
+            keys.index_copy_(2, slots, self._split(layer.self_attn.k_proj(h)))
+            values.index_copy_(2, slots, self._split(layer.self_attn.v_proj(h)))
+            x = x + self._attend(layer.self_attn, h, keys, values, causal)
+            if cross is not None:
+                h = layer.encoder_attn_layer_norm(x)
+                x = x + self._attend(layer.encoder_attn, h, cross.keys[index], cross.values[index], cross.bias)
+            x = x + layer.fc2(layer.activation_fn(layer.fc1(layer.final_layer_norm(x))))
+        return self.weights.norm(x[:, -1])
+
+    def logits(self, hidden: torch.Tensor) -> torch.Tensor:
+        """Float32 scores `[N * K, V]` of the last position (rows ordered as `generate()` orders them)."""
+        import torch
+
+        scores = torch.stack([head(hidden) for head in self.weights.heads], dim=1)
+        return scores.reshape(-1, scores.shape[-1]).float()
+
+    def cross_cache(self, states: torch.Tensor, mask: torch.Tensor) -> CrossCache:
+        """Cross-attention keys/values of condition `states [N, S, D]` (already zeroed where `mask [N, S]` is 0)."""
+        import torch
+
+        keys, values = [], []
+        for layer in self.weights.layers:
+            keys.append(self._split(layer.encoder_attn.k_proj(states)))
+            values.append(self._split(layer.encoder_attn.v_proj(states)))
+        bias = torch.where(mask.bool(), 0.0, torch.finfo(self.dtype).min).to(self.dtype)[:, None, None, :]
+        return CrossCache(torch.stack(keys), torch.stack(values), bias)
+
+
+@dataclass
+class Condition:
+    """One window's condition: `cross` states `[N, S, D]` and mask (MusicGen) or a `prefix` `[N, S, D]`
+    (MusicGen-melody); `copies` is 2 with guidance (conditional rows, then null rows), else 1."""
+
+    copies: int
+    states: torch.Tensor | None = None
+    mask: torch.Tensor | None = None
+    prefix: torch.Tensor | None = None
+
+
+def condition_window(loaded: MusicGenModel, texts: list[str | None], guidance: float,
+                     chroma: torch.Tensor | None) -> Condition:
+    """The decoder condition of one window, built as `generate()` builds it (see the module doc)."""
+    import torch
+
+    model = loaded.model
+    kwargs = text_inputs(loaded, texts, guidance)
+    copies = 2 if kwargs["guidance_scale"] > 1 else 1
+    mask = kwargs["attention_mask"]
+    with torch.no_grad():
+        if "encoder_outputs" in kwargs:
+            states = kwargs["encoder_outputs"][0]
+        else:
+            states = model.text_encoder(input_ids=kwargs["input_ids"], attention_mask=mask).last_hidden_state
+        if _projects_text(model):
+            states = model.enc_to_dec_proj(states)
+        if copies == 2:
+            states, mask = torch.cat([states, torch.zeros_like(states)]), torch.cat([mask, torch.zeros_like(mask)])
+        states = states * mask[..., None]
+        if not loaded.is_melody:
+            return Condition(copies, states=states, mask=mask)
+        return Condition(copies, prefix=torch.cat([_melody_states(model, chroma, copies), states], dim=1))
+
+
+def _projects_text(model) -> bool:
+    """Whether the model projects text states to the decoder width (as its `forward` decides)."""
+    text, decoder = model.config.text_encoder.hidden_size, model.decoder.config.hidden_size
+    if model.config.model_type == "musicgen_melody":
+        return text != decoder
+    return text != decoder and model.decoder.config.cross_attention_hidden_size is None
+
+
+def _melody_states(model, chroma: torch.Tensor, copies: int) -> torch.Tensor:
+    """Chroma states `[N, chroma_length, D]`: the null chroma (pitch class 0 on) for guidance rows, projected,
+    looped or cut to `chroma_length`."""
+    import math
+
+    import torch
+
+    if copies == 2:
+        null = torch.zeros_like(chroma)
+        null[:, :, 0] = 1
+        chroma = torch.cat([chroma, null])
+    if model.config.num_chroma != model.decoder.config.hidden_size:
+        chroma = model.audio_enc_to_dec_proj(chroma)
+    length = model.config.chroma_length
+    if chroma.shape[1] < length:
+        chroma = chroma.repeat(1, math.ceil(length / chroma.shape[1]), 1)
+    return chroma[:, :length]
+
+
+def delay_grid(prompt: torch.Tensor | None, rows: int, codebooks: int, channels: int, frames: int, start: int,
+               device) -> tuple[torch.Tensor, torch.Tensor]:
+    """The delay-pattern grid `[rows, K, frames + K // channels]` (start token everywhere, prompt frames
+    `[rows * K, P]` placed) and a boolean `[K, positions]` marking the cells sampling fills."""
+    import torch
+
+    positions = frames + codebooks // channels
+    grid = torch.full((rows, codebooks, positions), start, dtype=torch.long, device=device)
+    free = torch.zeros((codebooks, positions), dtype=torch.bool, device=device)
+    known = 0 if prompt is None else prompt.shape[-1]
+    codes = None if prompt is None else prompt.reshape(rows, codebooks, known)
+    for k in range(codebooks):
+        first = 1 + k // channels
+        free[k, first + known:first + frames] = True
+        if known:
+            grid[:, k, first:first + known] = codes[:, k]
+    return grid, free
+
+
+def grid_frames(grid: torch.Tensor, channels: int, frames: int) -> torch.Tensor:
+    """Codec codes `[rows, K, frames]` read back out of a delay-pattern grid."""
+    import torch
+
+    return torch.stack([grid[:, k, 1 + k // channels:1 + k // channels + frames] for k in range(grid.shape[1])], 1)
+
+
+class StepRunner:
+    """The one-position decoder step at a fixed shape: `step(ids [N, K], slot) -> scores [N * K, V]`.
+
+    On CUDA (with `graphs`) the step is captured as a CUDA graph on its first call and replayed after; the input
+    buffers are filled in place and the scores tensor is reused by every replay.
+    """
+
+    def __init__(self, decoder: StaticDecoder, cache: KVCache, cross: CrossCache | None, rows: int,
+                 codebooks: int, graphs: bool) -> None:
+        import torch
+
+        self.decoder, self.cache, self.cross = decoder, cache, cross
+        self.ids = torch.zeros((rows, codebooks, 1), dtype=torch.long, device=decoder.device)
+        self.slot = torch.zeros(1, dtype=torch.long, device=decoder.device)
+        self.graphs = graphs and decoder.device.type == "cuda"
+        self.graph = None
+        self.scores = None
+
+    def _eager(self) -> torch.Tensor:
+        decoder = self.decoder
+        return decoder.logits(decoder.forward(decoder.embed(self.ids), self.slot, self.cache, self.cross))
+
+    def step(self, ids: torch.Tensor, slot: int) -> torch.Tensor:
+        self.ids.copy_(ids[..., None])
+        self.slot.fill_(slot)
+        if self.graphs and self.graph is None:
+            self._capture()
+        if self.graph is None:
+            return self._eager()
+        self.graph.replay()
+        return self.scores
+
+    def _capture(self) -> None:
+        """Record the step as a CUDA graph (warm-up on a side stream first); on failure decode eagerly. The
+        warm-up writes the current slot with the current inputs, as the replay does, so it changes nothing."""
+        import time
+
+        import torch
+
+        self.graphs = False
+        started = time.perf_counter()
+        try:
+            side = torch.cuda.Stream()
+            side.wait_stream(torch.cuda.current_stream())
+            with torch.cuda.stream(side):
+                for _ in range(2):
+                    self._eager()
+            torch.cuda.current_stream().wait_stream(side)
+            graph = torch.cuda.CUDAGraph()
+            with torch.cuda.graph(graph):
+                scores = self._eager()
+        except RuntimeError as error:
+            log.warning("MusicGen: CUDA graph capture failed (%s); decoding without graphs", error)
+            return
+        self.graph, self.scores = graph, scores
+        log.info("MusicGen: decoder step captured as a CUDA graph in %.2f s", time.perf_counter() - started)
+
+
+class FastDecoder:
+    """Decodes MusicGen windows with this module's loop for one loaded checkpoint.
+
+    Args:
+        loaded: the checkpoint (torch weights on its device).
+        dtype: "auto", "float32", "bfloat16" or "float16" (see `resolve_dtype`).
+        graphs: capture the CUDA step as a CUDA graph (ignored on the CPU).
+    """
+
+    def __init__(self, loaded: MusicGenModel, dtype: str = "auto", graphs: bool = True) -> None:
+        self.dtype = resolve_dtype(dtype, loaded.device)
+        self.model = loaded.model
+        self.decoder = StaticDecoder(loaded.model, self.dtype)
+        self.graphs = graphs
+
+    def window_codes(self, loaded: MusicGenModel, texts: list[str | None], prompt: torch.Tensor | None,
+                     chroma: torch.Tensor | None, new_frames: int, sampler: StepSampler) -> torch.Tensor:
+        """Codec codes `[rows, K, P + new_frames]` of one window.
+
+        Args:
+            texts: one text per row (None = no text).
+            prompt: audio-prompt codes `[rows * K, P]` (as `conditioning.encode_prompt` gives them) or None.
+            chroma: melody features `[rows, frames, 12]` (MusicGen-melody), else None.
+            sampler: the job's step sampler (its guidance scale, seeds, progress and cancel).
+        """
+        import torch
+
+        condition = condition_window(loaded, texts, sampler.settings.guidance_scale, chroma)
+        with torch.no_grad():
+            return self._decode(loaded, condition, len(texts), prompt, new_frames, sampler)
+
+    def _decode(self, loaded: MusicGenModel, condition: Condition, rows: int, prompt: torch.Tensor | None,
+                new_frames: int, sampler: StepSampler) -> torch.Tensor:
+        import torch
+
+        decoder, copies, codebooks = self.decoder, condition.copies, loaded.codebooks
+        known = 0 if prompt is None else prompt.shape[-1]
+        frames = known + new_frames
+        grid, free = delay_grid(prompt, rows, codebooks, loaded.channels, frames, _start_token(loaded.model),
+                                decoder.device)
+        prefix = 0 if condition.prefix is None else condition.prefix.shape[1]
+        length = prefix + grid.shape[-1] - 1  # the last position is chosen, never fed
+        decoder.position_table(length)
+        cache = KVCache.allocate(decoder.layers, rows * copies, decoder.heads, length, decoder.head_dim,
+                                 self.dtype, decoder.device)
+        cross = None
+        if condition.states is not None:
+            cross = decoder.cross_cache(condition.states.to(self.dtype), condition.mask)
+        first = known + 1  # positions 0 .. known are all given: one prefill call
+        embeds = decoder.embed(grid[:, :, :first].repeat(copies, 1, 1))
+        if condition.prefix is not None:
+            embeds = torch.cat([condition.prefix.to(self.dtype), embeds], dim=1)
+        scores = decoder.logits(decoder.forward(embeds, torch.arange(prefix + first, device=decoder.device),
+                                                cache, cross))
+        runner = StepRunner(decoder, cache, cross, rows * copies, codebooks, self.graphs)
+        for position in range(first, grid.shape[-1]):
+            chosen = sampler(None, scores)[:rows * codebooks].argmax(-1).reshape(rows, codebooks)
+            grid[:, :, position] = torch.where(free[:, position], chosen, grid[:, :, position])
+            if position + 1 < grid.shape[-1]:
+                scores = runner.step(grid[:, :, position].repeat(copies, 1), prefix + position)
+        return grid_frames(grid, loaded.channels, frames)
+
+
+def _start_token(model) -> int:
+    """The decoder start token, as `generate()` picks it (the start id, else the bos id)."""
+    config = model.generation_config
+    start = config.decoder_start_token_id
+    return int(config.bos_token_id if start is None else start)
+
+
+def decode_audio(loaded: MusicGenModel, codes: torch.Tensor) -> torch.Tensor:
+    """Audio `[rows, C, frames * hop]` of codec codes `[rows, K, frames]` (stereo: interleaved left/right codebooks)."""
+    import torch
+
+    codec = loaded.model.audio_encoder
+    scales = [None] * codes.shape[0]
+    with torch.no_grad():
+        if loaded.channels == 1:
+            return codec.decode(codes[None], audio_scales=scales).audio_values
+        left = codec.decode(codes[None, :, ::2], audio_scales=scales).audio_values
+        right = codec.decode(codes[None, :, 1::2], audio_scales=scales).audio_values
+    return torch.cat([left, right], dim=1)
