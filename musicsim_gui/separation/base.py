@@ -9,7 +9,8 @@ Architecture:
    `separation-builtin`) or any installed model folder whose manifest task is "separation": the
    manifest's `family` picks the loader (`FAMILY_MODULES`, imported lazily, or one added with
    `register_family`), so a new model family plugs in without touching the lookup code. A missing "builtin" model falls back to "dsp" and the
-   separator's `fallback_reason` says why.
+   separator's `fallback_reason` says why. A device that cannot run (device "cuda" without a usable GPU) is
+   not a missing model: it raises ModelError naming the problem, for any model but "dsp".
 3. Results are cached by (content hash, model id, version) unless `cache=False` (see `cache.py`).
 """
 
@@ -23,6 +24,7 @@ from typing import Protocol
 from musicsim_gui.audio.clip import AudioClip
 from musicsim_gui.core.errors import ModelError
 from musicsim_gui.core.instruments import INSTRUMENTS
+from musicsim_gui.runtime.backend import choose_backend
 from musicsim_gui.runtime.registry import ModelEntry, ModelRegistry
 
 log = logging.getLogger(__name__)
@@ -122,9 +124,12 @@ def get_separator(name: str = "builtin", backend: str = "auto", device: str = "a
     """The separator called `name` ("builtin", "dsp" or an installed model's name).
 
     If "builtin" cannot be loaded (missing or corrupt), the DSP fallback is returned with
-    `fallback_reason` set and a warning logged; any other failure raises ModelError.
+    `fallback_reason` set and a warning logged; any other failure (device "cuda" without a usable GPU
+    included) raises ModelError.
     """
     registry = registry or ModelRegistry()
+    if device == "cuda" and name != "dsp":  # the user's device setting to change, not a reason to use DSP
+        choose_backend(backend, device)
     try:
         separator = _load_named(name, backend, device, registry)
     except ModelError as error:

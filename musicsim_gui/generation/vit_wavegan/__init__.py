@@ -13,16 +13,16 @@ from musicsim_gui.generation.base import register_family, register_generator
 FAMILY = "vit-wavegan"
 
 
-def _folder(folder: Path, backend: str):
+def _folder(folder: Path, backend: str, device: str = "auto"):
     from musicsim_gui.generation.vit_wavegan.loading import load_folder
 
-    return load_folder(folder, backend)
+    return load_folder(folder, backend, device)
 
 
-def _debug(name: str, backend: str):
+def _debug(name: str, backend: str, device: str = "auto"):
     from musicsim_gui.generation.vit_wavegan.loading import debug_generator
 
-    return debug_generator(backend)
+    return debug_generator(backend, device)
 
 
 register_family(FAMILY, _folder)
