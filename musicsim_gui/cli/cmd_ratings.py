@@ -80,13 +80,10 @@ def run_export(args: argparse.Namespace) -> int:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from musicsim_gui.evaluation.preference import train_from_store
-    from musicsim_gui.runtime.paths import scorer_path
+    from musicsim_gui.evaluation.preference import summary, train_scorer_file
+    from musicsim_gui.runtime.paths import ratings_db_path, scorer_path
 
     out = Path(args.output) if args.output else scorer_path()
-    with _open(args) as store:
-        scorer, report = train_from_store(store, l2=args.l2)
-    scorer.save(out)
-    print(f"trained on {report['pairs']} pairs from {report['takes']} takes "
-          f"(training pairwise accuracy {100 * report['train_accuracy']:.1f}%) -> {out}")
+    report = train_scorer_file(Path(args.db) if args.db else ratings_db_path(), out, l2=args.l2)
+    print(f"{summary(report)} -> {out}")
     return 0

@@ -15,12 +15,19 @@ P(a preferred over b) = sigmoid(w · (x_a - x_b)), fitted by Newton's method on 
 `l2 · |w|²`, in NumPy. Training pairs: every two takes of the same track (same project and instrument) whose
 latest star ratings differ (the higher-rated one wins), plus every non-tie pairwise preference. The scorer is
 saved as JSON; `rerank(clips, keep)` returns the indices of the `keep` highest-scoring clips.
+
+Training from the ratings database (`train_scorer_file`) is one implementation shared by `musicsim ratings
+train-scorer` and the studio's "Train taste model" job: it reports progress per take, stops on cancel without
+touching the previous scorer file, refuses too few ratings with one message, and reports how often the scorer
+agrees with the user's comparisons: those it learned from, and (4-fold cross-validation over takes) those
+between takes it did not learn from, the case "keep best" meets with new takes.
 """
 
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,7 +37,7 @@ import numpy as np
 from musicsim_gui.audio.clip import AudioClip
 from musicsim_gui.audio.spectral import mel_filterbank, stft
 from musicsim_gui.core.atomic import atomic_write_text
-from musicsim_gui.core.errors import ModelError, MusicSimError
+from musicsim_gui.core.errors import CancelledError, ModelError, MusicSimError
 
 EMBEDDING = "prefmel-v1"
 RATE, N_FFT, HOP, MELS, FMIN, FMAX, LOW_HZ = 16000, 1024, 256, 24, 30.0, 8000.0, 150.0
@@ -38,6 +45,8 @@ FEATURE_NAMES = tuple([f"logmel{b}_mean" for b in range(MELS)] + [f"logmel{b}_st
                       + ["centroid_log2hz", "rolloff_log2hz", "flatness_log10", "rms_db", "low_share_db",
                          "onsets_per_s"])
 _EPS = 1e-10
+VALIDATION_FOLDS = 4
+"""Folds (groups of takes) of the held-out agreement `train_from_store` reports."""
 
 
 def _mono16k(clip: AudioClip) -> np.ndarray:
@@ -174,33 +183,108 @@ def rating_pairs(takes: list[tuple[str, str, str, int]]) -> list[tuple[str, str]
     return pairs
 
 
-def train_from_store(store, l2: float = 1.0) -> tuple[PreferenceScorer, dict[str, Any]]:
-    """Fit a scorer on a `RatingStore`'s star ratings and preferences, reading each take's audio file.
+def cross_validated_accuracy(features: np.ndarray, pairs: list[tuple[int, int]], l2: float = 1.0,
+                             folds: int = VALIDATION_FOLDS) -> tuple[float | None, int]:
+    """How well a scorer orders takes it has not heard, as "keep best" must: `folds`-fold over the takes.
 
-    Takes whose audio file is gone are skipped. Raises MusicSimError when no usable pair remains.
+    The takes (rows of `features` [n_takes, D]) are split into `folds` groups with a fixed seed; for each group,
+    a scorer fitted on the (winner, loser) index pairs that involve none of its takes orders the pairs made
+    only of its takes. Returns (share ordered correctly, pairs tested); the share is None with fewer than
+    `2 * folds` takes or no pair to test. Folds over pairs, or pairs with one heard take, would flatter it: with
+    as many features as takes the scorer can fit any ordering of the takes it heard.
     """
-    from musicsim_gui.audio.io import load_audio
+    if len(features) < 2 * folds:
+        return None, 0
+    fold_of = np.random.default_rng(0).permutation(len(features)) % folds
+    correct = tested = 0
+    for fold in range(folds):
+        held_out = [(a, b) for a, b in pairs if fold_of[a] == fold and fold_of[b] == fold]
+        train = [(a, b) for a, b in pairs if fold not in (fold_of[a], fold_of[b])]
+        if not held_out or not train:
+            continue
+        scores = PreferenceScorer.fit(features, train, l2=l2).score_features(features)
+        correct += sum(scores[a] > scores[b] for a, b in held_out)
+        tested += len(held_out)
+    return (correct / tested if tested else None), tested
 
+
+def _judged_pairs(store) -> tuple[list[tuple[str, str]], dict[str, str]]:
+    """(winner id, loser id) pairs from a store's star ratings and non-tie preferences; take id → audio path."""
     rated = store.rated_takes()
-    paths = {take.take_id: take.audio_path for take, _ in rated}
     pair_ids = rating_pairs([(t.take_id, t.project, t.instrument, stars) for t, stars in rated])
-    paths.update({take_id: take.audio_path for take_id, take in store.takes().items()})
+    paths = {take_id: take.audio_path for take_id, take in store.takes().items()}
     for a, b, winner in store.preferences():
         if winner != "tie":
             pair_ids.append((a, b) if winner == "a" else (b, a))
+    return pair_ids, paths
+
+
+def train_from_store(store, l2: float = 1.0, progress: Callable[[float, str], None] | None = None,
+                     cancel: Callable[[], bool] | None = None) -> tuple[PreferenceScorer, dict[str, Any]]:
+    """Fit a scorer on a `RatingStore`'s star ratings and preferences, reading each take's audio file.
+
+    Takes whose audio file is gone are skipped. `progress(fraction, message)` hears of each take listened to;
+    `cancel()` returning True stops it between takes with `CancelledError`. The report holds "pairs",
+    "takes", "train_accuracy", "validation_accuracy" and "validation_pairs" (`cross_validated_accuracy`).
+    Raises MusicSimError when no usable pair remains: the one rule for "too few ratings" (CLI and studio).
+    """
+    from musicsim_gui.audio.io import load_audio
+
+    report = progress or (lambda fraction, message: None)
+    pair_ids, paths = _judged_pairs(store)
+    take_ids = list(dict.fromkeys(i for pair in pair_ids for i in pair))
     index: dict[str, int] = {}
     features = []
-    for take_id in dict.fromkeys(i for pair in pair_ids for i in pair):
+    for count, take_id in enumerate(take_ids):
+        if cancel is not None and cancel():
+            raise CancelledError("training the taste model")
+        report(0.9 * count / len(take_ids), f"Listening to take {count + 1} of {len(take_ids)}")
         path = paths.get(take_id, "")
         if path and Path(path).is_file():
             index[take_id] = len(features)
             features.append(embed(load_audio(path)))
     pairs = [(index[a], index[b]) for a, b in pair_ids if a in index and b in index]
     if not pairs:
-        raise MusicSimError("no preference pairs with audio on disk to learn from "
-                            "(rate at least two takes of one track differently)")
-    scorer = PreferenceScorer.fit(np.array(features), pairs, l2=l2)
-    return scorer, {"pairs": len(pairs), "takes": len(features), "train_accuracy": scorer.info["train_accuracy"]}
+        raise MusicSimError(f"Too few ratings to learn from: {len(store.rated_takes())} rated takes give no "
+                            "comparison with audio on disk (rate at least two takes of one track differently)")
+    report(0.9, f"Learning from {len(pairs)} comparisons")
+    features = np.array(features)
+    scorer = PreferenceScorer.fit(features, pairs, l2=l2)
+    validation, tested = cross_validated_accuracy(features, pairs, l2=l2)
+    scorer.info.update(validation_accuracy=validation, validation_pairs=tested)
+    return scorer, {"pairs": len(pairs), "takes": len(features), "train_accuracy": scorer.info["train_accuracy"],
+                    "validation_accuracy": validation, "validation_pairs": tested}
+
+
+def train_scorer_file(db: str | os.PathLike[str], out: str | os.PathLike[str], l2: float = 1.0,
+                      progress: Callable[[float, str], None] | None = None,
+                      cancel: Callable[[], bool] | None = None) -> dict[str, Any]:
+    """Train on the ratings database `db` and write the scorer to `out` (atomically, only when training
+    finished and was not cancelled, so a stopped run leaves the previous scorer as it was).
+
+    Returns `train_from_store`'s report plus "path". Raises MusicSimError when `db` does not exist or holds
+    too few ratings, CancelledError when `cancel()` turned True.
+    """
+    from musicsim_gui.core.ratings import RatingStore
+
+    if not Path(db).is_file():
+        raise MusicSimError(f"{db}: no ratings database yet (rate a take in the studio first)")
+    with RatingStore(db) as store:
+        scorer, report = train_from_store(store, l2=l2, progress=progress, cancel=cancel)
+    if cancel is not None and cancel():
+        raise CancelledError("training the taste model")
+    scorer.save(out)
+    return {**report, "path": str(out)}
+
+
+def summary(report: dict[str, Any]) -> str:
+    """One line for the user about a `train_scorer_file` / `train_from_store` report."""
+    validation = report.get("validation_accuracy")
+    held_out = (f"it orders {100 * validation:.0f}% of {report['validation_pairs']} comparisons between takes "
+                "it did not learn from" if validation is not None
+                else "too few rated takes to check it on takes it did not learn from")
+    return (f"Learned from {report['pairs']} comparisons of {report['takes']} rated takes "
+            f"({100 * report['train_accuracy']:.0f}% ordered right); {held_out}.")
 
 
 def default_scorer(path: str | os.PathLike[str] | None = None) -> PreferenceScorer | None:
