@@ -1,5 +1,7 @@
 """The Ratings menu: blind tests per instrument or for the whole mix, their results, A/B preferences, a blind
-comparison of two model versions (`gui.model_compare`), and fine-tuning the generator from the ratings (a background job).
+comparison of two model versions (`gui.model_compare`), and learning from the ratings as background jobs:
+training the taste model (the preference scorer Regenerate's "keep best" ranks takes with) and fine-tuning
+the generator.
 
 Dialogs play through the window's engine with an `Audition` and record through the project controller's
 `RatingLog` (the ratings database in the user data folder).
@@ -15,6 +17,9 @@ from PySide6.QtWidgets import QDialog, QDialogButtonBox, QVBoxLayout
 from musicsim_gui.core.errors import MusicSimError
 from musicsim_gui.core.instruments import INSTRUMENTS
 
+TRAIN_SCORER_ACTION = "Train taste model from my ratings\u2026"
+STATUS_SECONDS = 15
+
 
 def add_ratings_menu(window) -> None:
     """Add "Ratings" to `window`'s menu bar (the window has `.project`, a `ProjectController`)."""
@@ -26,6 +31,9 @@ def add_ratings_menu(window) -> None:
     menu.addAction("Blind-test results\u2026", lambda: open_results(window))
     menu.addAction("Compare model versions\u2026", lambda: _compare_models(window))
     menu.addSeparator()
+    train = menu.addAction(TRAIN_SCORER_ACTION, lambda: start_scorer_training(window))
+    train.setStatusTip("Learn which takes you like from your star ratings and A/B choices, so Regenerate "
+                       "can keep the best takes")
     menu.addAction("Fine-tune ViT+WaveGAN from ratings", lambda: start_finetune(window))
 
 
@@ -107,3 +115,47 @@ def start_finetune(window, steps: int = 40) -> int | None:
     model = jobs.generator if jobs.generator and "vit-wavegan" in jobs.generator else "vit-wavegan-lofi"
     spec = FinetuneFromRatings(model, str(ratings_db_path()), str(user_models_dir()), steps=steps)
     return jobs.submit(spec, on_done=lambda folder: f"New model {Path(folder).name} (choose it in Settings)")
+
+
+def start_scorer_training(window) -> int | None:
+    """Train the taste model from the ratings database as a background job (Cancel keeps the previous model);
+    the outcome goes to the status bar. Returns the job's key."""
+    from musicsim_gui.jobs.scorer import TrainPreferenceScorer
+    from musicsim_gui.runtime.paths import ratings_db_path, scorer_path
+
+    jobs = window.jobs
+    if jobs is None:
+        return None
+    status = window.statusBar()
+
+    def finished(report: dict) -> str:
+        text = f"Taste model ready: Regenerate can keep the best takes. {report['summary']}"
+        status.showMessage(text, STATUS_SECONDS * 1000)
+        return text
+
+    key = jobs.submit(TrainPreferenceScorer(str(ratings_db_path()), str(scorer_path())), on_done=finished)
+    if key in jobs.handles:  # it started: hear how it ends
+        _on_failure(jobs, key, lambda message: status.showMessage(
+            "Taste model training cancelled; the previous model is kept" if message == "cancelled"
+            else f"Taste model not trained: {message}", STATUS_SECONDS * 1000))
+    return key
+
+
+def _on_failure(jobs, key: int, callback) -> None:
+    """Call `callback(message)` if job `key` fails or is cancelled ("cancelled"); stop listening when it ends."""
+
+    def failed(failed_key: int, message: str) -> None:
+        if failed_key == key:
+            stop()
+            callback(message)
+
+    def done(done_key: int, _result) -> None:
+        if done_key == key:
+            stop()
+
+    def stop() -> None:
+        jobs.job_failed.disconnect(failed)
+        jobs.job_done.disconnect(done)
+
+    jobs.job_failed.connect(failed)
+    jobs.job_done.connect(done)

@@ -6,8 +6,9 @@ the take's duration and audio-prompt length, and sampling: temperature, top-k, t
 The MusicGen group shows only while a MusicGen generator is selected. `choice()` returns the request as a
 `RegenerateChoice`; the dialog emits `accepted_choice` with it. "Keep best" keeps only the K best of
 the takes, ranked by the preference scorer trained from the user's ratings (0 = keep all); without a trained
-scorer the box is disabled and says why. With a settings object, the generator, mode,
-durations and sampling values chosen last are offered again (the prompt is per track, so it is not kept).
+scorer the box is disabled and points to Ratings > "Train taste model from my ratings". With a settings
+object, the generator, mode, durations and sampling values chosen last are offered again (the prompt is per
+track, so it is not kept).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
+from musicsim_gui.gui.ratings_menu import TRAIN_SCORER_ACTION
 from musicsim_gui.gui.regenerate_choice import MUSICGEN_MODES, MusicGenChoice, RegenerateChoice, is_musicgen
 from musicsim_gui.runtime.paths import scorer_path
 
@@ -120,8 +122,9 @@ class RegenerateDialog(QDialog):
         if self.scorer_ready:
             self.keep_spin.setToolTip("Keep only this many takes, the best by the scorer trained from your ratings")
         else:
-            self.keep_spin.setToolTip("No preference scorer trained yet: every take is kept. "
-                                      "Rate some takes, then run: musicsim ratings train-scorer")
+            self.keep_spin.setToolTip("No preference scorer (taste model) trained yet: every take is kept. "
+                                      "Rate takes of a track differently, then choose Ratings \u25b8 "
+                                      f"{TRAIN_SCORER_ACTION} (or run: musicsim ratings train-scorer)")
         return self.keep_spin
 
     def _build_musicgen(self, prompt: str, song_seconds: float) -> QGroupBox:
