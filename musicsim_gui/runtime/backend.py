@@ -105,9 +105,8 @@ def _open_session(path: Path, providers: tuple[str, ...], threads: int) -> Any:
                                            providers=list(providers))
         except Exception as error:  # ORT raises its own exception types for corrupt or unsupported graphs
             raise ModelError(f"{path}: not a valid ONNX model ({str(error).splitlines()[0][:200]})") from error
-        ran = session.get_providers()[0]
-        if "CPUExecutionProvider" not in providers and ran not in _GPU_PROVIDERS:
-            raise ModelError(f"{path}: device 'cuda' requested but ONNX Runtime could not start "
+        if set(providers) <= _GPU_PROVIDERS and session.get_providers()[0] not in _GPU_PROVIDERS:
+            raise ModelError(f"{path}: the GPU was requested but ONNX Runtime could not start "
                              f"{' or '.join(providers)} (no usable GPU or driver); choose device 'cpu' or 'auto'")
         _sessions[key] = session
         return session
