@@ -9,6 +9,7 @@ import sys
 import numpy as np
 import pytest
 import soundfile as sf
+import torch
 
 from musicsim_gui.audio.clip import AudioClip
 from musicsim_gui.core.errors import CancelledError, ModelError
@@ -115,3 +116,15 @@ def test_generate_cli_reports_bad_instrument(tmp_path):
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 2
     assert "kazoo" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message on a machine without a GPU")
+def test_generate_cli_on_cuda_without_a_gpu_names_the_problem(tmp_path):
+    ref = tmp_path / "ref.wav"
+    sf.write(ref, np.zeros((4410, 2), np.float32), 44100)
+    result = subprocess.run([sys.executable, "-m", "musicsim_gui", "generate", str(ref), "--model",
+                             "vit-wavegan-debug", "--device", "cuda", "-o", str(tmp_path / "o")],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    assert "'cuda' requested" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "o").exists()

@@ -245,7 +245,7 @@ def test_generate_job_saves_takes_with_their_provenance(tmp_path):
     song = tmp_path / "song.wav"
     write_song(song)
     spec = Generate(str(song), str(tmp_path / "takes"), model="vit-wavegan-debug", instruments=("bass",),
-                    seeds=(7,), params=(("seconds", 1.0),), device="cpu")  # a family without a device choice
+                    seeds=(7,), params=(("seconds", 1.0),), device="cpu")
     handle = SyncRunner().submit(spec)
     assert isinstance(terminal(handle.poll()), Done), handle.error
     (take,) = handle.result

@@ -32,12 +32,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--takes", type=int, default=1, help="takes per instrument (default 1)")
     parser.add_argument("--keep", type=int, default=None,
                         help="keep only the best K takes per instrument, ranked by the preference scorer trained "
-                             "with `musicsim ratings train-scorer` (e.g. --takes 8 --keep 2)")
+                             "from your ratings (studio: Ratings > Train taste model; or `musicsim ratings "
+                             "train-scorer`), e.g. --takes 8 --keep 2")
     parser.add_argument("--scorer", default=None, help="preference scorer JSON (default: the user's)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the first take; later takes count up")
     parser.add_argument("--seconds", type=float, default=None, help="take length (default: the reference's)")
     parser.add_argument("--tempo", type=float, default=None, help="tempo in BPM (default: estimated)")
-    parser.add_argument("--backend", choices=("auto", "onnx", "torch"), default="auto")
+    parser.add_argument("--backend", choices=("auto", "onnx", "torch"), default="auto", help="model runtime")
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="compute device")
     parser.add_argument("--format", choices=("flac", "wav"), default="flac", help="take file format")
     parser.add_argument("--spectrogram", default=None, help="also write a mel spectrogram PNG here")
     add_musicgen_options(parser)
@@ -65,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
         raise MusicSimError("--takes must be at least 1")
     instruments = _instruments(args.instruments)
     reference = load_audio(args.reference)
-    generator = get_generator(generator_name(args), backend=args.backend)
+    generator = get_generator(generator_name(args), backend=args.backend, device=args.device)
     seeds = tuple(range(args.seed, args.seed + args.takes))
     params = {key: value for key, value in (("seconds", args.seconds), ("tempo_bpm", args.tempo)) if value}
     params.update(musicgen_params(args))
@@ -104,8 +106,8 @@ def _keep_best(takes: list, args: argparse.Namespace) -> list:
         raise MusicSimError(f"--keep must be between 1 and --takes ({args.takes})")
     scorer = default_scorer(args.scorer)
     if scorer is None:
-        raise MusicSimError("--keep needs a preference scorer: rate takes in the studio, then run "
-                            "`musicsim ratings train-scorer`")
+        raise MusicSimError("--keep needs a preference scorer: rate takes in the studio, then choose "
+                            "Ratings > Train taste model (or run `musicsim ratings train-scorer`)")
     return keep_best(takes, args.keep, scorer)
 
 
