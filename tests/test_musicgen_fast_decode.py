@@ -98,8 +98,9 @@ class RecordingSampler(StepSampler):
         return super().__call__(input_ids, scores)
 
 
-def _scores(generator, reference, fast: bool, texts: list[str | None], guidance: float) -> torch.Tensor:
-    """The scores `[steps, rows (x2 with guidance) * K, V]` each decoding step of one window sees."""
+def _scores(generator, reference, fast: bool | FastDecoder, texts: list[str | None], guidance: float) -> torch.Tensor:
+    """The scores `[steps, rows (x2 with guidance) * K, V]` each decoding step of one window sees (`fast`: our
+    loop, or this fast decoder; False: `generate()`)."""
     loaded = generator.loaded
     win = Window(0, 6, 14)
     sources = np.stack([reference.samples[:, :RATE // 2], reference.samples[:, RATE // 2:]])
@@ -107,7 +108,7 @@ def _scores(generator, reference, fast: bool, texts: list[str | None], guidance:
     delay = loaded.codebooks // loaded.channels - 1
     sampler = RecordingSampler([3, 4], loaded.codebooks, SamplingSettings(guidance_scale=guidance),
                                StepClock(win.new_frames + delay))
-    decoder = fast_decoder(loaded, MusicGenSettings()) if fast else None
+    decoder = fast if isinstance(fast, FastDecoder) else fast_decoder(loaded, MusicGenSettings()) if fast else None
     _decode_window(loaded, win, sources[..., :win.prompt_frames * loaded.hop], texts, sources, sampler, decoder)
     return torch.stack(sampler.seen)
 
@@ -140,6 +141,23 @@ def test_the_generator_uses_the_fast_loop_by_default(generators, reference):
     assert fast_decoder(generator.loaded, settings, generator._fast) is generator._fast
     unknown = dataclasses.replace(generator.loaded, model=generator.loaded.model.text_encoder)
     assert fast_decoder(unknown, settings) is None  # not a MusicGen decoder: generate() decodes
+
+
+def test_kept_step_runners_serve_later_windows_and_calls(generators, reference):
+    """Reused caches (stale slots from the previous window) and reloaded conditions (a new text of the same
+    length) decode exactly as `generate()` does; on CUDA this is how captured graphs are replayed."""
+    generator = generators["plain"]
+    kept = FastDecoder(generator.loaded, keep_runners=True)
+    windowed = CASES["windowed continuation"]
+    for template in ("lofi hip hop {instrument}, {tempo} bpm", "jazz slow dusty {instrument}, {tempo} bpm"):
+        generator._fast = kept  # the generator keeps a fast decoder that fits the settings
+        fast = _takes(generator, reference, True, prompt=template, **windowed)
+        assert generator._fast is kept
+        np.testing.assert_array_equal(fast, _takes(generator, reference, False, prompt=template, **windowed))
+    assert len(kept._runners) == FastDecoder.KEPT_RUNNERS
+    for texts in (["lofi hip hop piano", "jazz"], ["dusty warm slow keys", "groove"]):  # same shape, new text
+        torch.testing.assert_close(_scores(generator, reference, kept, texts, 3.0),
+                                   _scores(generator, reference, False, texts, 3.0), atol=2e-6, rtol=1e-5)
 
 
 def _pattern_of_transformers(decoder, prompt: torch.Tensor, start: int, length: int) -> torch.Tensor:

@@ -20,6 +20,11 @@ Architecture:
    position; `StepSampler` picks the tokens (progress, ETA and cancel per step) and only free cells take them.
 4. `StepRunner` holds the one-position step at a fixed shape; on CUDA it captures it as a CUDA graph and falls
    back to eager steps with a log line when capture fails.
+
+transformers' own `StaticCache` does work with this decoder in transformers 5.23 (`generate(cache_implementation=
+"static")` gives the same tokens; `bench/bench_musicgen.py --static` times it), but it is filled through the
+transformers decoder's `forward`, whose per-call Python (mask building, output recording, cache bookkeeping) is
+what this loop removes; here the cache is two plain tensors written by slot, which a CUDA graph can replay.
 """
 
 from __future__ import annotations
@@ -287,19 +292,30 @@ class StepRunner:
     """The one-position decoder step at a fixed shape: `step(ids [N, K], slot) -> scores [N * K, V]`.
 
     On CUDA (with `graphs`) the step is captured as a CUDA graph on its first call and replayed after; the input
-    buffers are filled in place and the scores tensor is reused by every replay.
+    buffers, the cache and the cross-attention tensors are filled in place and the scores tensor is reused by
+    every replay. A runner can serve later windows of the same shape (`use_cross` loads their condition): a
+    stale cache slot is never read, since every slot up to the current position is written first.
     """
 
-    def __init__(self, decoder: StaticDecoder, cache: KVCache, cross: CrossCache | None, rows: int,
-                 codebooks: int, graphs: bool) -> None:
+    def __init__(self, decoder: StaticDecoder, cache: KVCache, rows: int, codebooks: int, graphs: bool) -> None:
         import torch
 
-        self.decoder, self.cache, self.cross = decoder, cache, cross
+        self.decoder, self.cache = decoder, cache
+        self.cross: CrossCache | None = None
         self.ids = torch.zeros((rows, codebooks, 1), dtype=torch.long, device=decoder.device)
         self.slot = torch.zeros(1, dtype=torch.long, device=decoder.device)
-        self.graphs = graphs and decoder.device.type == "cuda"
+        self.wants_graph = graphs and decoder.device.type == "cuda"
         self.graph = None
         self.scores = None
+
+    def use_cross(self, cross: CrossCache | None) -> None:
+        """Attend to `cross` from now on (copied into the tensors a captured graph reads)."""
+        if self.cross is None or cross is None:
+            self.cross = cross
+            return
+        for mine, new in zip((self.cross.keys, self.cross.values, self.cross.bias), (cross.keys, cross.values,
+                                                                                      cross.bias), strict=True):
+            mine.copy_(new)
 
     def _eager(self) -> torch.Tensor:
         decoder = self.decoder
@@ -308,7 +324,7 @@ class StepRunner:
     def step(self, ids: torch.Tensor, slot: int) -> torch.Tensor:
         self.ids.copy_(ids[..., None])
         self.slot.fill_(slot)
-        if self.graphs and self.graph is None:
+        if self.wants_graph:
             self._capture()
         if self.graph is None:
             return self._eager()
@@ -322,7 +338,7 @@ class StepRunner:
 
         import torch
 
-        self.graphs = False
+        self.wants_graph = False
         started = time.perf_counter()
         try:
             side = torch.cuda.Stream()
@@ -348,13 +364,38 @@ class FastDecoder:
         loaded: the checkpoint (torch weights on its device).
         dtype: "auto", "float32", "bfloat16" or "float16" (see `resolve_dtype`).
         graphs: capture the CUDA step as a CUDA graph (ignored on the CPU).
+        keep_runners: keep step runners (with their caches) for the `KEPT_RUNNERS` latest window shapes, so later
+            windows and calls reuse them; None = only where graphs are captured (a new capture per window
+            would cost more than it saves; on the CPU a kept cache only holds memory).
     """
 
-    def __init__(self, loaded: MusicGenModel, dtype: str = "auto", graphs: bool = True) -> None:
+    KEPT_RUNNERS = 2
+
+    def __init__(self, loaded: MusicGenModel, dtype: str = "auto", graphs: bool = True,
+                 keep_runners: bool | None = None) -> None:
         self.dtype = resolve_dtype(dtype, loaded.device)
         self.model = loaded.model
         self.decoder = StaticDecoder(loaded.model, self.dtype)
         self.graphs = graphs
+        self.keep_runners = keep_runners
+        self._runners: dict[tuple, StepRunner] = {}
+
+    def _runner(self, rows: int, codebooks: int, length: int, cross: CrossCache | None) -> StepRunner:
+        """A step runner for `rows` and a cache of `length` slots: a kept one of that shape, else a new one."""
+        decoder = self.decoder
+        key = (rows, length, None if cross is None else tuple(cross.keys.shape))
+        runner = self._runners.pop(key, None)
+        if runner is None:
+            cache = KVCache.allocate(decoder.layers, rows, decoder.heads, length, decoder.head_dim, self.dtype,
+                                     decoder.device)
+            runner = StepRunner(decoder, cache, rows, codebooks, self.graphs)
+        runner.use_cross(cross)
+        keep = self.keep_runners
+        if keep or (keep is None and (runner.wants_graph or runner.graph is not None)):
+            self._runners[key] = runner
+            while len(self._runners) > self.KEPT_RUNNERS:
+                self._runners.pop(next(iter(self._runners)))
+        return runner
 
     def window_codes(self, loaded: MusicGenModel, texts: list[str | None], prompt: torch.Tensor | None,
                      chroma: torch.Tensor | None, new_frames: int, sampler: StepSampler) -> torch.Tensor:
@@ -384,18 +425,16 @@ class FastDecoder:
         prefix = 0 if condition.prefix is None else condition.prefix.shape[1]
         length = prefix + grid.shape[-1] - 1  # the last position is chosen, never fed
         decoder.position_table(length)
-        cache = KVCache.allocate(decoder.layers, rows * copies, decoder.heads, length, decoder.head_dim,
-                                 self.dtype, decoder.device)
         cross = None
         if condition.states is not None:
             cross = decoder.cross_cache(condition.states.to(self.dtype), condition.mask)
+        runner = self._runner(rows * copies, codebooks, length, cross)
         first = known + 1  # positions 0 .. known are all given: one prefill call
         embeds = decoder.embed(grid[:, :, :first].repeat(copies, 1, 1))
         if condition.prefix is not None:
             embeds = torch.cat([condition.prefix.to(self.dtype), embeds], dim=1)
         scores = decoder.logits(decoder.forward(embeds, torch.arange(prefix + first, device=decoder.device),
-                                                cache, cross))
-        runner = StepRunner(decoder, cache, cross, rows * copies, codebooks, self.graphs)
+                                                runner.cache, runner.cross))
         for position in range(first, grid.shape[-1]):
             chosen = sampler(None, scores)[:rows * codebooks].argmax(-1).reshape(rows, codebooks)
             grid[:, :, position] = torch.where(free[:, position], chosen, grid[:, :, position])
