@@ -18,16 +18,10 @@ from musicsim_gui.core.errors import CancelledError, MusicSimError
 from musicsim_gui.generation.base import GenerationRequest
 from musicsim_gui.generation.musicgen.debug import build_debug_model, debug_config
 from musicsim_gui.generation.musicgen.decoding import SamplingSettings, StepClock, StepSampler
-from musicsim_gui.generation.musicgen.fast_decode import (
-    FastDecoder,
-    KVCache,
-    StaticDecoder,
-    delay_grid,
-    grid_frames,
-    resolve_dtype,
-)
+from musicsim_gui.generation.musicgen.fast_decode import FastDecoder, KVCache, StaticDecoder, resolve_dtype
 from musicsim_gui.generation.musicgen.generator import MusicGenGenerator, _decode_window, fast_decoder
 from musicsim_gui.generation.musicgen.settings import MusicGenSettings
+from musicsim_gui.generation.musicgen.window_inputs import delay_grid, grid_frames
 from musicsim_gui.generation.musicgen.windows import Window
 
 RATE = 8000  # the debug codec's rate; 200 codec frames per second

@@ -6,7 +6,7 @@ a window, so a step is the same few kernels each time (on CUDA: one graph replay
 `generate(do_sample=False, logits_processor=[StepSampler])` gives (tested on the debug checkpoints).
 
 Architecture:
-1. `condition_window` builds the decoder's condition as transformers' `generate` does. MusicGen attends to text
+1. `window_inputs.condition_window` builds the decoder's condition as `generate` does. MusicGen attends to text
    states (T5, projected to the decoder width, zeroed where masked) through cross-attention; their keys/values
    are computed once per window (`cross_cache`). MusicGen-melody puts chroma and text states in front of its own
    sequence, so they are prefilled into the self-attention cache. With guidance the batch is doubled: the
@@ -14,12 +14,13 @@ Architecture:
 2. `StaticDecoder` runs the decoder layers (the model's weights; on CUDA a bf16/fp16 copy) with the
    self-attention cache preallocated as `[L, N, H, M, Dh]` (M = the window's positions). A call writes its keys
    and values at their slots in place and attends to all M slots under the mask `slot <= position`.
-3. `delay_grid` lays codec frames out in the delay pattern: codebook k of frame f sits at position
+3. `window_inputs.delay_grid` lays codec frames out in the delay pattern: codebook k of frame f sits at position
    `1 + f + k // channels`; position 0 and every cell outside a codebook's frames hold the start token; audio
    prompt frames are placed and kept. Positions `0 .. prompt` run as one prefill call, then one step per
    position; `StepSampler` picks the tokens (progress, ETA and cancel per step) and only free cells take them.
 4. `StepRunner` holds the one-position step at a fixed shape; on CUDA it captures it as a CUDA graph and falls
-   back to eager steps with a log line when capture fails.
+   back to eager steps with a log line when capture fails. `FastDecoder` keeps captured runners for the latest
+   window shapes, so later windows and calls replay their graphs.
 
 transformers' own `StaticCache` does work with this decoder in transformers 5.23 (`generate(cache_implementation=
 "static")` gives the same tokens; `bench/bench_musicgen.py --static` times it), but it is filled through the
@@ -34,8 +35,14 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from musicsim_gui.generation.musicgen.conditioning import text_inputs
 from musicsim_gui.generation.musicgen.settings import DTYPES
+from musicsim_gui.generation.musicgen.window_inputs import (
+    Condition,
+    condition_window,
+    delay_grid,
+    grid_frames,
+    start_token,
+)
 
 if TYPE_CHECKING:
     import torch
@@ -119,7 +126,7 @@ class StaticDecoder:
 
     Args:
         model: the transformers conditional-generation model.
-        dtype: compute dtype; the weights are copied once when it (or the device) differs from the model's.
+        dtype: compute dtype; the weights are copied once (in that dtype) when it differs from the model's.
     """
 
     def __init__(self, model, dtype) -> None:
@@ -137,7 +144,6 @@ class StaticDecoder:
         self.heads = config.num_attention_heads
         self.head_dim = config.hidden_size // self.heads
         self.layers = config.num_hidden_layers
-        self.cross = hasattr(weights.layers[0], "encoder_attn")
         self.table = weights.positions.weights.to(dtype)
 
     def position_table(self, length: int) -> None:
@@ -198,94 +204,6 @@ class StaticDecoder:
             values.append(self._split(layer.encoder_attn.v_proj(states)))
         bias = torch.where(mask.bool(), 0.0, torch.finfo(self.dtype).min).to(self.dtype)[:, None, None, :]
         return CrossCache(torch.stack(keys), torch.stack(values), bias)
-
-
-@dataclass
-class Condition:
-    """One window's condition: `cross` states `[N, S, D]` and mask (MusicGen) or a `prefix` `[N, S, D]`
-    (MusicGen-melody); `copies` is 2 with guidance (conditional rows, then null rows), else 1."""
-
-    copies: int
-    states: torch.Tensor | None = None
-    mask: torch.Tensor | None = None
-    prefix: torch.Tensor | None = None
-
-
-def condition_window(loaded: MusicGenModel, texts: list[str | None], guidance: float,
-                     chroma: torch.Tensor | None) -> Condition:
-    """The decoder condition of one window, built as `generate()` builds it (see the module doc)."""
-    import torch
-
-    model = loaded.model
-    kwargs = text_inputs(loaded, texts, guidance)
-    copies = 2 if kwargs["guidance_scale"] > 1 else 1
-    mask = kwargs["attention_mask"]
-    with torch.no_grad():
-        if "encoder_outputs" in kwargs:
-            states = kwargs["encoder_outputs"][0]
-        else:
-            states = model.text_encoder(input_ids=kwargs["input_ids"], attention_mask=mask).last_hidden_state
-        if _projects_text(model):
-            states = model.enc_to_dec_proj(states)
-        if copies == 2:
-            states, mask = torch.cat([states, torch.zeros_like(states)]), torch.cat([mask, torch.zeros_like(mask)])
-        states = states * mask[..., None]
-        if not loaded.is_melody:
-            return Condition(copies, states=states, mask=mask)
-        return Condition(copies, prefix=torch.cat([_melody_states(model, chroma, copies), states], dim=1))
-
-
-def _projects_text(model) -> bool:
-    """Whether the model projects text states to the decoder width (as its `forward` decides)."""
-    text, decoder = model.config.text_encoder.hidden_size, model.decoder.config.hidden_size
-    if model.config.model_type == "musicgen_melody":
-        return text != decoder
-    return text != decoder and model.decoder.config.cross_attention_hidden_size is None
-
-
-def _melody_states(model, chroma: torch.Tensor, copies: int) -> torch.Tensor:
-    """Chroma states `[N, chroma_length, D]`: the null chroma (pitch class 0 on) for guidance rows, projected,
-    looped or cut to `chroma_length`."""
-    import math
-
-    import torch
-
-    if copies == 2:
-        null = torch.zeros_like(chroma)
-        null[:, :, 0] = 1
-        chroma = torch.cat([chroma, null])
-    if model.config.num_chroma != model.decoder.config.hidden_size:
-        chroma = model.audio_enc_to_dec_proj(chroma)
-    length = model.config.chroma_length
-    if chroma.shape[1] < length:
-        chroma = chroma.repeat(1, math.ceil(length / chroma.shape[1]), 1)
-    return chroma[:, :length]
-
-
-def delay_grid(prompt: torch.Tensor | None, rows: int, codebooks: int, channels: int, frames: int, start: int,
-               device) -> tuple[torch.Tensor, torch.Tensor]:
-    """The delay-pattern grid `[rows, K, frames + K // channels]` (start token everywhere, prompt frames
-    `[rows * K, P]` placed) and a boolean `[K, positions]` marking the cells sampling fills."""
-    import torch
-
-    positions = frames + codebooks // channels
-    grid = torch.full((rows, codebooks, positions), start, dtype=torch.long, device=device)
-    free = torch.zeros((codebooks, positions), dtype=torch.bool, device=device)
-    known = 0 if prompt is None else prompt.shape[-1]
-    codes = None if prompt is None else prompt.reshape(rows, codebooks, known)
-    for k in range(codebooks):
-        first = 1 + k // channels
-        free[k, first + known:first + frames] = True
-        if known:
-            grid[:, k, first:first + known] = codes[:, k]
-    return grid, free
-
-
-def grid_frames(grid: torch.Tensor, channels: int, frames: int) -> torch.Tensor:
-    """Codec codes `[rows, K, frames]` read back out of a delay-pattern grid."""
-    import torch
-
-    return torch.stack([grid[:, k, 1 + k // channels:1 + k // channels + frames] for k in range(grid.shape[1])], 1)
 
 
 class StepRunner:
@@ -420,7 +338,7 @@ class FastDecoder:
         decoder, copies, codebooks = self.decoder, condition.copies, loaded.codebooks
         known = 0 if prompt is None else prompt.shape[-1]
         frames = known + new_frames
-        grid, free = delay_grid(prompt, rows, codebooks, loaded.channels, frames, _start_token(loaded.model),
+        grid, free = delay_grid(prompt, rows, codebooks, loaded.channels, frames, start_token(loaded.model),
                                 decoder.device)
         prefix = 0 if condition.prefix is None else condition.prefix.shape[1]
         length = prefix + grid.shape[-1] - 1  # the last position is chosen, never fed
@@ -441,24 +359,3 @@ class FastDecoder:
             if position + 1 < grid.shape[-1]:
                 scores = runner.step(grid[:, :, position].repeat(copies, 1), prefix + position)
         return grid_frames(grid, loaded.channels, frames)
-
-
-def _start_token(model) -> int:
-    """The decoder start token, as `generate()` picks it (the start id, else the bos id)."""
-    config = model.generation_config
-    start = config.decoder_start_token_id
-    return int(config.bos_token_id if start is None else start)
-
-
-def decode_audio(loaded: MusicGenModel, codes: torch.Tensor) -> torch.Tensor:
-    """Audio `[rows, C, frames * hop]` of codec codes `[rows, K, frames]` (stereo: interleaved left/right codebooks)."""
-    import torch
-
-    codec = loaded.model.audio_encoder
-    scales = [None] * codes.shape[0]
-    with torch.no_grad():
-        if loaded.channels == 1:
-            return codec.decode(codes[None], audio_scales=scales).audio_values
-        left = codec.decode(codes[None, :, ::2], audio_scales=scales).audio_values
-        right = codec.decode(codes[None, :, 1::2], audio_scales=scales).audio_values
-    return torch.cat([left, right], dim=1)

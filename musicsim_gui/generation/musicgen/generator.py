@@ -242,7 +242,7 @@ def _decode_window(loaded: MusicGenModel, win: Window, prompt: np.ndarray, texts
 def _decode_window_fast(loaded: MusicGenModel, win: Window, prompt: np.ndarray, texts: list[str | None],
                         row_sources: np.ndarray, sampler: StepSampler, fast: FastDecoder) -> np.ndarray:
     """`_decode_window` with our own decoding loop (same output layout)."""
-    from musicsim_gui.generation.musicgen.fast_decode import decode_audio
+    from musicsim_gui.generation.musicgen.window_inputs import decode_audio
 
     codes = encode_prompt(loaded, prompt) if win.prompt_frames > 0 else None
     chroma = None
