@@ -154,6 +154,21 @@ def test_kept_step_runners_serve_later_windows_and_calls(generators, reference):
                                    _scores(generator, reference, False, texts, 3.0), atol=2e-6, rtol=1e-5)
 
 
+def test_a_window_past_the_position_table_grows_it_as_transformers_does(generators, reference):
+    """Melody windows put the condition in front of the tokens: a long window needs positions past the
+    decoder's table (256); the table grows, and kept runners (captured with the old one) are dropped."""
+    generator = generators["melody"]
+    kept = FastDecoder(generator.loaded, keep_runners=True)
+    counts = []
+    for seconds in (0.1, 1.2, 0.1):
+        generator._fast = kept
+        fast = _takes(generator, reference, True, seconds=seconds, temperature=0.0)
+        np.testing.assert_array_equal(fast, _takes(generator, reference, False, seconds=seconds, temperature=0.0))
+        counts.append(len(kept._runners))
+    assert counts == [1, 1, 2]  # the long window dropped the short one's runner
+    assert kept.decoder.table.shape[0] > generator.loaded.model.config.decoder.max_position_embeddings
+
+
 def _pattern_of_transformers(decoder, prompt: torch.Tensor, start: int, length: int) -> torch.Tensor:
     """transformers' delay pattern for `[rows * K, P]` prompt codes after the start token (-1 = to predict)."""
     ids = torch.cat([torch.full((prompt.shape[0], 1), start), prompt], dim=1)

@@ -146,11 +146,14 @@ class StaticDecoder:
         self.layers = config.num_hidden_layers
         self.table = weights.positions.weights.to(dtype)
 
-    def position_table(self, length: int) -> None:
-        """Make sure the sinusoidal position table covers `length` positions."""
-        if self.table.shape[0] < length:
-            self.table = self.weights.positions.get_embedding(length, self.table.shape[1]).to(self.table.device,
-                                                                                            self.dtype)
+    def position_table(self, length: int) -> bool:
+        """Make sure the sinusoidal position table covers `length` positions; True when it had to grow (a new
+        tensor: graphs captured with the old one must not be replayed)."""
+        if self.table.shape[0] >= length:
+            return False
+        table = self.weights.positions.get_embedding(length, self.table.shape[1])
+        self.table = table.to(self.table.device, self.dtype)
+        return True
 
     def embed(self, ids: torch.Tensor) -> torch.Tensor:
         """Token embeddings `[N, Q, D]` of `ids [N, K, Q]` (the sum over codebooks)."""
@@ -342,7 +345,8 @@ class FastDecoder:
                                 decoder.device)
         prefix = 0 if condition.prefix is None else condition.prefix.shape[1]
         length = prefix + grid.shape[-1] - 1  # the last position is chosen, never fed
-        decoder.position_table(length)
+        if decoder.position_table(length):
+            self._runners.clear()
         cross = None
         if condition.states is not None:
             cross = decoder.cross_cache(condition.states.to(self.dtype), condition.mask)
