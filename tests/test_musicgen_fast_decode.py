@@ -169,6 +169,33 @@ def test_a_window_past_the_position_table_grows_it_as_transformers_does(generato
     assert kept.decoder.table.shape[0] > generator.loaded.model.config.decoder.max_position_embeddings
 
 
+needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+
+
+@pytest.fixture(scope="module")
+def cuda_generator(generators):
+    return MusicGenGenerator(generators["plain"].folder, device="cuda")
+
+
+@needs_cuda
+def test_on_cuda_the_graph_loop_in_float32_gives_the_tokens_of_generate(cuda_generator, reference, caplog):
+    caplog.set_level("INFO", logger="musicsim_gui.generation.musicgen.fast_decode")
+    for params in (CASES["greedy, guidance"], CASES["sampled, guidance"], CASES["windowed continuation"]):
+        fast = _takes(cuda_generator, reference, True, dtype="float32", **params)
+        np.testing.assert_allclose(fast, _takes(cuda_generator, reference, False, **params), atol=1e-5)
+    assert "captured as a CUDA graph" in caplog.text
+
+
+@needs_cuda
+def test_on_cuda_graph_replays_match_eager_steps_in_bf16(cuda_generator, reference):
+    params = CASES["windowed continuation"]
+    graphs = _takes(cuda_generator, reference, True, **params)
+    assert cuda_generator._fast.dtype in (torch.bfloat16, torch.float16) and cuda_generator._fast._runners
+    eager = _takes(cuda_generator, reference, True, cuda_graphs=False, **params)
+    assert np.isfinite(graphs).all()
+    np.testing.assert_allclose(graphs, eager, atol=1e-5)
+
+
 def _pattern_of_transformers(decoder, prompt: torch.Tensor, start: int, length: int) -> torch.Tensor:
     """transformers' delay pattern for `[rows * K, P]` prompt codes after the start token (-1 = to predict)."""
     ids = torch.cat([torch.full((prompt.shape[0], 1), start), prompt], dim=1)
