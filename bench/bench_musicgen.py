@@ -19,6 +19,12 @@ depend on the weight values.
 On a CPU that other processes keep busy, give torch no more threads than there are free cores (`--threads`):
 on 2 shared cores one musicgen-small decoder step took 0.35 s with 1 thread and 4.1-4.5 s with 2.
 
+Measured on 2 CPU cores shared with a training run (1 thread, 2026-11): tiny, 4 takes x 0.5 s: plain 0.173 s,
+fast loop 0.073 s (2.37x; transformers' static cache 1.10x, ONNX step 1.88x). musicgen-small, 1 take x 1-2 s:
+weight-bandwidth bound, one decoder step (batch 2) 126 ms ours vs 129 ms transformers in isolation; end to end
+RTF 7-16 for both, the run-to-run spread on the shared machine (+-40%) is larger than any difference. The GPU
+figures (goal: >= 2x plain generate, RTF <= 0.15 for small on an H100) are still to be taken.
+
 Run: `.venv/bin/python bench/bench_musicgen.py --config tiny --tokens 100 --takes 4 --threads 1`
      `.venv/bin/python bench/bench_musicgen.py --config small --seconds 2 --takes 1 --repeats 1 --threads 1`
      on a GPU: `.venv/bin/python bench/bench_musicgen.py --config small --seconds 10 --takes 4 --static`
