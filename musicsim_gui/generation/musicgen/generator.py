@@ -57,7 +57,8 @@ class MusicGenGenerator:
     Args:
         spec: a checkpoint folder, an installed model name, or a hub repo id in the local Hugging Face cache.
         device: "auto", "cpu" or "cuda".
-        backend: "auto"/"torch" (transformers decoding) or "onnx" (the decoder step exported once to the cache
+        backend: "auto"/"torch" (torch decoding: our fast loop, or transformers' `generate()` with the
+            `fast_decoding` setting off) or "onnx" (the decoder step exported once to the cache
             folder and run on ONNX Runtime; mono MusicGen checkpoints only).
     """
 
