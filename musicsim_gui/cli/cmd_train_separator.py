@@ -26,6 +26,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--val-every", type=int, default=200, help="steps between validations")
     parser.add_argument("--tiny", action="store_true", help="a tiny network and short segments (smoke tests)")
     parser.add_argument("--export", metavar="DIR", help="export the best weights into this model folder")
+    parser.add_argument("--mask-power", type=float, default=1.0,
+                        help="post-filter of the exported model: masks sharpened as m^p / sum m^p (default 1)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(handler=run)
 
@@ -47,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
     state = train(config, progress=not args.no_progress)
     print(f"trained to step {state['step']}; best validation SDR {state['best_sdr']:.2f} dB; run: {args.run_dir}")
     if args.export:
-        manifest = export_run(args.run_dir, args.export)
+        manifest = export_run(args.run_dir, args.export, mask_power=args.mask_power)
         print(f"exported {manifest.name} {manifest.version} to {args.export} "
               f"(ONNX parity {manifest.metrics['onnx_parity_max_abs']:.2e})")
     return 0
