@@ -11,7 +11,9 @@ Architecture:
    (`windows.crossfade_join`). Progress, ETA and cancel run per decoding step (`decoding.StepSampler`).
 5. A window is decoded by our own loop (`fast_decode`: static KV cache, CUDA graphs, bf16 on CUDA) unless the
    `fast_decoding` setting is off or the model's decoder layout is not the one it knows; then by transformers'
-   `generate()`. The ONNX backend decodes with its exported step.
+   `generate()`. The ONNX backend decodes with its exported step. Each take's params record what decoded it
+   (`decoding_params`: "fast", "generate" or "onnx", and the dtype actually used), so its seed and params make
+   it again token for token.
 """
 
 from __future__ import annotations
@@ -100,6 +102,9 @@ class MusicGenGenerator:
             settings = MusicGenSettings.from_params(request.params, request.reference.duration)
         except (TypeError, ValueError) as error:
             raise MusicSimError(f"MusicGen settings: {error}") from error
+        if self.backend == "onnx" and settings.dtype not in ("auto", "float32"):
+            raise MusicSimError(f"MusicGen settings: the ONNX backend decodes in float32, not {settings.dtype}; "
+                                "choose the torch backend for another dtype")
         check_cancel(cancel, "MusicGen generation")
         report(progress, 0.0, f"loading {self.id}")
         loaded = self.loaded
@@ -109,9 +114,26 @@ class MusicGenGenerator:
         self._fast = fast_decoder(loaded, settings, self._fast)
         audio = compose(loaded, settings, rows, sources, progress, cancel, self._fast)
         total = int(round(settings.seconds * loaded.sample_rate))
+        used = decoding_params(loaded, self._fast)
         return [GeneratedTake(instrument, AudioClip(audio[i][:, :total], loaded.sample_rate, source=self.id),
-                              seed, self.id, self.version, settings.to_params(instrument))
+                              seed, self.id, self.version, {**settings.to_params(instrument), **used})
                 for i, (instrument, seed) in enumerate(rows)]
+
+
+def decoding_params(loaded: MusicGenModel, fast: FastDecoder | None) -> dict[str, Any]:
+    """What decodes with `fast` (from `fast_decoder`), as take params: `decoder` ("fast", "generate" or "onnx"),
+    `dtype` as resolved (never "auto") and, for torch, the `fast_decoding` setting that makes the same again."""
+    if loaded.runner is not None:
+        return {"decoder": "onnx", "dtype": "float32"}
+    if fast is not None:
+        return {"decoder": "fast", "fast_decoding": True, "dtype": _dtype_name(fast.dtype)}
+    weights = next(loaded.model.decoder.parameters()).dtype
+    return {"decoder": "generate", "fast_decoding": False, "dtype": _dtype_name(weights)}
+
+
+def _dtype_name(dtype) -> str:
+    """"float32" for `torch.float32`."""
+    return str(dtype).removeprefix("torch.")
 
 
 def _onnx_runner(loaded: MusicGenModel):

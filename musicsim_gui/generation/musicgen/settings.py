@@ -1,7 +1,8 @@
 """What a MusicGen take is made from: the user's settings, read from `GenerationRequest.params`.
 
 Every setting a take depends on is echoed back by `MusicGenSettings.to_params()` and stored with the take, so
-a take can be reproduced from its model id, version, seed and params.
+a take can be reproduced from its model id, version, seed and params. The generator replaces the decoding
+choices there by what it actually used (`decoder`, the resolved `dtype`), so "auto" never reaches a take.
 
 Modes:
 - "audio": continue an audio prompt (the instrument's stem when `stem_paths` names one, else the reference);
@@ -18,6 +19,9 @@ from typing import Any
 MODES = ("audio", "text+audio")
 DTYPES = ("auto", "float32", "bfloat16", "float16")
 """Decoder compute dtypes of the fast decoding loop; "auto" = float32 on the CPU, bf16 on CUDA (fp16 without bf16)."""
+DECODERS = ("fast", "generate")
+"""Torch decoding loops: "fast" = our own (`fast_decode`), "generate" = transformers' `generate()`. A take made by
+the ONNX backend records "onnx", which leaves the choice to the backend when the take is made again."""
 DEFAULT_TEMPLATE = "lofi hip hop {instrument}, {tempo} bpm, {key}"
 
 
@@ -51,8 +55,10 @@ class MusicGenSettings:
             each later window (None = 40% of the window); crossfade_seconds: the join's crossfade.
         stem_paths: instrument → separated stem file used as that instrument's source.
         fast_decoding: decode with our own loop (`fast_decode`: static KV cache, CUDA graphs) instead of
-            transformers' `generate()`; both give the same tokens in float32.
-        dtype: the fast loop's decoder dtype (one of `DTYPES`); cuda_graphs: replay its CUDA step as a graph.
+            transformers' `generate()`; both give the same tokens in float32. Params may spell it
+            `decoder` ("fast" or "generate", see `DECODERS`).
+        dtype: the fast loop's decoder dtype (one of `DTYPES`); `generate()` decodes with the model's float32
+            weights, so it takes only "auto" or "float32". cuda_graphs: replay the fast loop's CUDA step as a graph.
     """
 
     mode: str = "text+audio"
@@ -85,6 +91,9 @@ class MusicGenSettings:
             raise ValueError("fast_decoding and cuda_graphs must be true or false")
         if self.dtype not in DTYPES:
             raise ValueError(f"dtype must be one of {', '.join(DTYPES)}, got {self.dtype!r}")
+        if not self.fast_decoding and self.dtype not in ("auto", "float32"):
+            raise ValueError(f"dtype {self.dtype} needs the fast decoder: transformers' generate() decodes with "
+                             "the model's float32 weights (choose dtype auto or float32, or the fast decoder)")
 
     @classmethod
     def from_params(cls, params: dict[str, Any], default_seconds: float) -> MusicGenSettings:
@@ -94,6 +103,9 @@ class MusicGenSettings:
             if name in known:
                 known[name] = dict(known[name])
         known.setdefault("seconds", default_seconds)
+        decoder = params.get("decoder")
+        if decoder is not None and decoder != "onnx":  # an ONNX take was decoded by the backend the caller picks
+            known["fast_decoding"] = _fast_decoding(decoder, known.get("fast_decoding"))
         if "prompt" in params and params["prompt"]:
             known["template"] = str(params["prompt"])
         return cls(**known)
@@ -111,4 +123,15 @@ class MusicGenSettings:
         data.pop("prompts")
         data["stem_paths"] = {k: v for k, v in self.stem_paths.items() if k == instrument}
         data["prompt"] = self.text_for(instrument)
+        data["decoder"] = "fast" if self.fast_decoding else "generate"
         return data
+
+
+def _fast_decoding(decoder: str, fast_decoding: bool | None) -> bool:
+    """`fast_decoding` from a `decoder` param ("fast" or "generate"), checked against a `fast_decoding` given too."""
+    if decoder not in DECODERS:
+        raise ValueError(f"decoder must be one of {', '.join(DECODERS)}, got {decoder!r}")
+    fast = decoder == "fast"
+    if fast_decoding is not None and fast_decoding != fast:
+        raise ValueError(f"decoder {decoder!r} contradicts fast_decoding={fast_decoding}")
+    return fast
