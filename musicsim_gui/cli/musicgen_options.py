@@ -1,4 +1,5 @@
-"""The MusicGen options of `musicsim generate` (mode, prompt, sampling, windows, stems) and their parsing.
+"""The MusicGen options of `musicsim generate` (mode, prompt, sampling, windows, stems, decoder and dtype) and
+their parsing.
 
 `--model musicgen --model-path DIR` is spelled out as the generator name `musicgen:DIR`; the options become
 request params that `generation.musicgen.settings.MusicGenSettings` reads (other generators ignore them).
@@ -31,6 +32,12 @@ def add_musicgen_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--guidance", type=float, default=None, help="classifier-free guidance scale (default 3)")
     group.add_argument("--window-seconds", type=float, default=None,
                        help="decoding window (default: the model's, 30 s); longer takes continue window by window")
+    group.add_argument("--decoder", choices=("fast", "generate"), default=None,
+                       help="fast: our decoding loop (default); generate: transformers' generate(), slower, "
+                            "same tokens in float32")
+    group.add_argument("--dtype", choices=("auto", "float32", "bfloat16", "float16"), default=None,
+                       help="the fast decoder's precision (default auto: float32 on the CPU, bfloat16 on CUDA); "
+                            "takes.json records the one used")
     group.add_argument("--progress", action="store_true", help="print decoding progress with an ETA on stderr")
 
 
@@ -57,7 +64,8 @@ def musicgen_params(args: argparse.Namespace) -> dict:
         stems[instrument.strip()] = path
     given = {"mode": args.mode, "prompt": args.prompt, "key": args.key, "prompt_seconds": args.prompt_seconds,
              "top_k": args.top_k, "top_p": args.top_p, "temperature": args.temperature,
-             "guidance_scale": args.guidance, "window_seconds": args.window_seconds, "stem_paths": stems or None}
+             "guidance_scale": args.guidance, "window_seconds": args.window_seconds, "stem_paths": stems or None,
+             "decoder": args.decoder, "dtype": args.dtype}
     return {key: value for key, value in given.items() if value is not None}
 
 
