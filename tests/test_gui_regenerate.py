@@ -49,6 +49,30 @@ def test_dialog_shows_musicgen_settings_only_for_musicgen(qtbot):
     assert choice.musicgen.seconds == 12.0 and choice.musicgen.temperature == pytest.approx(0.7)
 
 
+def test_advanced_decoder_and_precision_reach_the_choice(qtbot):
+    dialog = RegenerateDialog("bass", GENERATORS, "mg-debug", "lofi hip hop bass", 30.0)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    advanced = dialog.advanced
+    assert not advanced.body.isVisible() and (dialog.choice().musicgen.decoder, dialog.choice().musicgen.dtype) == (
+        "fast", "auto")
+    qtbot.mouseClick(advanced.toggle, Qt.MouseButton.LeftButton)
+    assert advanced.body.isVisible()
+    advanced.precision_combo.setCurrentText("bfloat16")
+    advanced.decoder_combo.setCurrentText("transformers generate()")  # runs float32 weights: precision goes back
+    assert not advanced.precision_combo.isEnabled() and "float32" in advanced.precision_combo.toolTip()
+    assert dict(dialog.choice().params())["dtype"] == "auto" and dict(dialog.choice().params())["decoder"] == "generate"
+    advanced.decoder_combo.setCurrentText("Fast loop")
+    advanced.precision_combo.setCurrentText("bfloat16")
+    chosen = []
+    dialog.accepted_choice.connect(chosen.append)
+    qtbot.mouseClick(dialog.generate_button, Qt.MouseButton.LeftButton)
+    (choice,) = chosen
+    assert (choice.musicgen.decoder, choice.musicgen.dtype) == ("fast", "bfloat16")
+    params = dict(choice.params())
+    assert (params["decoder"], params["dtype"]) == ("fast", "bfloat16")
+
+
 def test_dialog_offers_the_last_choices_again(qtbot, tmp_path):
     from PySide6.QtCore import QSettings
 
@@ -120,6 +144,7 @@ def test_regenerate_piano_with_musicgen_text_and_audio(qtbot, tmp_path, installe
     assert params["mode"] == "text+audio" and params["prompt"] == "dusty piano, slow"
     assert params["seconds"] == pytest.approx(0.1) and params["temperature"] == pytest.approx(0.9)
     assert params["top_k"] == 20 and params["guidance_scale"] == pytest.approx(2.0)
+    assert (params["decoder"], params["dtype"]) == ("fast", "float32")  # what made it, not "auto"
     assert project.take_audio_path(take).is_file()
     window.close()
 

@@ -27,6 +27,8 @@ class MusicGenChoice:
         seconds: the take's length; prompt_seconds: how much of the source starts it as audio prompt.
         temperature, top_k, top_p, guidance_scale: sampling settings (top_k 0 / top_p 0 = off).
         stem_path: the instrument's separated stem (the audio prompt and melody source), or None.
+        decoder: "fast" (our decoding loop) or "generate" (transformers' `generate()`).
+        dtype: the fast loop's precision, "auto", "float32", "bfloat16" or "float16".
     """
 
     mode: str = "text+audio"
@@ -38,6 +40,8 @@ class MusicGenChoice:
     top_p: float = 0.0
     guidance_scale: float = 3.0
     stem_path: str | None = None
+    decoder: str = "fast"
+    dtype: str = "auto"
 
 
 @dataclass(frozen=True)
@@ -63,7 +67,8 @@ class RegenerateChoice:
             ("mode", settings.mode), ("seconds", float(settings.seconds)),
             ("prompt_seconds", float(settings.prompt_seconds)), ("temperature", float(settings.temperature)),
             ("top_k", int(settings.top_k)), ("top_p", float(settings.top_p)),
-            ("guidance_scale", float(settings.guidance_scale))]
+            ("guidance_scale", float(settings.guidance_scale)), ("decoder", settings.decoder),
+            ("dtype", settings.dtype)]
         if settings.mode == "text+audio" and settings.prompt.strip():
             params.append(("prompt", settings.prompt.strip()))
         if settings.stem_path:

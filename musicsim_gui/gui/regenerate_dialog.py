@@ -2,7 +2,8 @@
 
 Every generator takes a seed and a number of takes. MusicGen models add the mode (audio, or text + audio),
 the text prompt (prefilled from the template with the track's instrument and the song's tempo, editable),
-the take's duration and audio-prompt length, and sampling: temperature, top-k, top-p and guidance scale.
+the take's duration and audio-prompt length, sampling: temperature, top-k, top-p and guidance scale, and a
+folded "Advanced" section with the decoder and its precision (`musicgen_advanced`; defaults each time).
 The MusicGen group shows only while a MusicGen generator is selected. `choice()` returns the request as a
 `RegenerateChoice`; the dialog emits `accepted_choice` with it. "Keep best" keeps only the K best of
 the takes, ranked by the preference scorer trained from the user's ratings (0 = keep all); without a trained
@@ -30,6 +31,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
+from musicsim_gui.gui.musicgen_advanced import MusicGenAdvanced
 from musicsim_gui.gui.ratings_menu import TRAIN_SCORER_ACTION
 from musicsim_gui.gui.regenerate_choice import MUSICGEN_MODES, MusicGenChoice, RegenerateChoice, is_musicgen
 from musicsim_gui.runtime.paths import scorer_path
@@ -128,7 +130,7 @@ class RegenerateDialog(QDialog):
         return self.keep_spin
 
     def _build_musicgen(self, prompt: str, song_seconds: float) -> QGroupBox:
-        """MusicGen's mode, prompt, durations and sampling."""
+        """MusicGen's mode, prompt, durations, sampling and the folded decoder settings."""
         self.musicgen_box = QGroupBox("MusicGen")
         self.mode_combo = QComboBox()
         self.mode_combo.addItems(list(MUSICGEN_MODES))
@@ -157,6 +159,8 @@ class RegenerateDialog(QDialog):
         form.addRow("Top-k", self.top_k_spin)
         form.addRow("Top-p", self.top_p_spin)
         form.addRow("Guidance", self.guidance_spin)
+        self.advanced = MusicGenAdvanced()
+        form.addRow(self.advanced)
         return self.musicgen_box
 
     @property
@@ -179,7 +183,8 @@ class RegenerateDialog(QDialog):
             musicgen = MusicGenChoice(MUSICGEN_MODES[self.mode_combo.currentText()], self.prompt_edit.text(),
                                       seconds, min(self.prompt_seconds_spin.value(), seconds / 2),
                                       self.temperature_spin.value(), self.top_k_spin.value(),
-                                      self.top_p_spin.value(), self.guidance_spin.value(), self.stem_path)
+                                      self.top_p_spin.value(), self.guidance_spin.value(), self.stem_path,
+                                      self.advanced.decoder(), self.advanced.dtype())
         keep = self.keep_spin.value() if self.scorer_ready else 0
         return RegenerateChoice(self.instrument, self.model, self.seed_spin.value(), self.takes_spin.value(),
                                 musicgen, keep if keep < self.takes_spin.value() else 0)
