@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from musicgen_support import DEBUG_RATE as RATE
+from musicgen_support import one_thread  # noqa: F401 (autouse fixture)
 
 from musicsim_gui.audio.clip import AudioClip
 from musicsim_gui.audio.io import save_audio
@@ -25,22 +27,9 @@ from musicsim_gui.generation.musicgen.debug import build_debug_model
 from musicsim_gui.generation.musicgen.generator import MusicGenGenerator
 from musicsim_gui.generation.musicgen.loading import load_musicgen
 
-RATE = 8000  # the debug codec's rate; 200 codec frames per second
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Tiny models run fastest single-threaded (and the test machine is shared)."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
 
 @pytest.fixture(scope="module")
-def checkpoints(tmp_path_factory, one_thread):
+def checkpoints(tmp_path_factory):
     root = tmp_path_factory.mktemp("musicgen")
     return {"plain": build_debug_model(root / "musicgen-debug"),
             "melody": build_debug_model(root / "musicgen-melody-debug", melody=True)}

@@ -12,6 +12,8 @@ import dataclasses
 import numpy as np
 import pytest
 import torch
+from musicgen_support import DEBUG_RATE as RATE
+from musicgen_support import one_thread  # noqa: F401 (autouse fixture)
 
 from musicsim_gui.audio.clip import AudioClip
 from musicsim_gui.core.errors import CancelledError, MusicSimError
@@ -24,19 +26,9 @@ from musicsim_gui.generation.musicgen.settings import MusicGenSettings
 from musicsim_gui.generation.musicgen.window_inputs import delay_grid, grid_frames
 from musicsim_gui.generation.musicgen.windows import Window
 
-RATE = 8000  # the debug codec's rate; 200 codec frames per second
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
 
 @pytest.fixture(scope="module")
-def generators(tmp_path_factory, one_thread):
+def generators(tmp_path_factory):
     root = tmp_path_factory.mktemp("musicgen-fast")
     folders = {"plain": build_debug_model(root / "plain"), "melody": build_debug_model(root / "melody", melody=True),
                "stereo": build_debug_model(root / "stereo", stereo=True)}

@@ -10,7 +10,8 @@ import json
 
 import numpy as np
 import pytest
-import torch
+from musicgen_support import DEBUG_RATE as RATE
+from musicgen_support import one_thread  # noqa: F401 (autouse fixture)
 
 from musicsim_gui.audio.clip import AudioClip
 from musicsim_gui.audio.io import load_audio, save_audio
@@ -20,19 +21,9 @@ from musicsim_gui.generation.base import GenerationRequest
 from musicsim_gui.generation.musicgen.debug import build_debug_model
 from musicsim_gui.generation.musicgen.generator import MusicGenGenerator
 
-RATE = 8000  # the debug codec's rate
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
 
 @pytest.fixture(scope="module")
-def checkpoint(tmp_path_factory, one_thread):
+def checkpoint(tmp_path_factory):
     return build_debug_model(tmp_path_factory.mktemp("provenance") / "musicgen-debug")
 
 
