@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import subprocess
 import sys
@@ -64,6 +65,39 @@ def test_stft_loss_is_zero_for_identical_audio_and_grows_with_difference():
     assert float(losses.stft_loss(real * 0.5, real)) < float(losses.stft_loss(torch.zeros_like(real), real))
 
 
+def test_sliced_distance_ignores_frame_order_but_not_content():
+    torch.manual_seed(0)
+    frames = torch.randn(3, 40, 25)
+    shuffled = frames[:, :, torch.randperm(25)]
+    assert float(losses.sliced_wasserstein(shuffled, frames)) == pytest.approx(0.0, abs=1e-6)
+    assert float(losses.sliced_wasserstein(frames + 0.5, frames)) > 0.4
+
+
+def test_sliced_objective_lets_a_phrase_come_in_another_order_but_not_as_noise():
+    t = torch.arange(6144) / 12000.0
+    phrase = torch.cat([0.3 * torch.sin(2 * torch.pi * f * t) * torch.exp(-3 * t) for f in (220, 330, 440, 550)])
+    real = phrase.reshape(1, 1, -1).repeat(2, 4, 1)
+    reordered = torch.roll(real, 2 * 6144, dims=-1)  # the same four notes, the last two first
+    noise = torch.randn_like(real) * real.std()
+    assert float(losses.sliced_loss(real, real)) == pytest.approx(0.0, abs=1e-5)
+    sliced = float(losses.sliced_loss(reordered, real)) / float(losses.sliced_loss(noise, real))
+    aligned = float(losses.stft_loss(reordered, real)) / float(losses.stft_loss(noise, real))
+    assert sliced < 0.1 and aligned > 2 * sliced
+
+
+@pytest.mark.parametrize("objective", ["stft", "sliced"])
+def test_both_objectives_train_and_log_both_validation_losses(corpus, tmp_path, objective):
+    run = tmp_path / "run"
+    settings = TrainSettings(config="debug", steps=2, batch=2, checkpoint_every=2, sample_every=2, objective=objective,
+                             log_every=1)
+    result = train(corpus, run, settings, log=lambda m: None, progress_bar=False)
+    assert np.isfinite(result["valid_stft"]) and np.isfinite(result["valid_sliced"])
+    header = (run / "metrics.csv").read_text().splitlines()[0].split(",")
+    rows = list(csv.DictReader((run / "metrics.csv").open()))
+    assert {"stft", "sliced", "valid_stft", "valid_sliced"} <= set(header)
+    assert rows[0][objective] and not rows[0]["stft" if objective == "sliced" else "sliced"]
+
+
 def test_train_resume_export_generate_and_evaluate(corpus, tmp_path):
     run = tmp_path / "run"
     settings = TrainSettings(config="debug", steps=4, batch=2, checkpoint_every=2, sample_every=4, adv_start=1,
@@ -72,7 +106,7 @@ def test_train_resume_export_generate_and_evaluate(corpus, tmp_path):
     assert result["step"] == 4 and (run / "checkpoint.safetensors").is_file() and (run / "losses.png").is_file()
     assert sorted(p.name for p in (run / "samples").iterdir())[0] == "step_000004_bass.wav"
     logged = (run / "metrics.csv").read_text().splitlines()
-    assert logged[0].startswith("step,seconds,stft") and len(logged) == 1 + 4 + 2
+    assert logged[0].startswith("step,seconds,stft,sliced") and len(logged) == 1 + 4 + 2
     messages = []
     result = train(corpus, run, TrainSettings(**{**settings.__dict__, "steps": 6}), log=messages.append,
                    progress_bar=False)

@@ -18,6 +18,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--pairing", default="same-song", choices=("same-song", "paper"),
                         help="what a reference is trained to produce (default: another section of the same song)")
+    parser.add_argument("--objective", default="stft", choices=("stft", "sliced"),
+                        help="reconstruction objective: frame-aligned multi-resolution STFT, or the alignment-free "
+                             "sliced Wasserstein distance of spectral frames")
     parser.add_argument("--adv-weight", type=float, default=0.05, help="weight of the WGAN term (0 = off)")
     parser.add_argument("--checkpoint-every", type=int, default=200)
     parser.add_argument("--sample-every", type=int, default=500)
@@ -34,10 +37,11 @@ def run(args: argparse.Namespace) -> int:
     from musicsim_gui.training.vit_wavegan.train import TrainSettings, train
 
     settings = TrainSettings(
-        config=args.config, steps=args.steps, batch=args.batch, pairing=args.pairing, adv_weight=args.adv_weight,
+        config=args.config, steps=args.steps, batch=args.batch, pairing=args.pairing, objective=args.objective,
+        adv_weight=args.adv_weight,
         checkpoint_every=args.checkpoint_every, sample_every=args.sample_every, max_songs=args.max_songs, snapshot_every=args.snapshot_every,
         time_limit_s=args.minutes * 60.0 if args.minutes else None, threads=args.threads, seed=args.seed)
     result = train(Path(args.data), Path(args.out), settings, progress_bar=not args.quiet)
     print(f"stopped at step {result['step']} after {result['elapsed_s'] / 60:.1f} min; "
-          f"validation STFT loss {result['valid_stft']:.4f}; run folder {args.out}")
+          f"validation STFT loss {result['valid_stft']:.4f}, sliced {result['valid_sliced']:.4f}; run folder {args.out}")
     return 0

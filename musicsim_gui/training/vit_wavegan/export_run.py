@@ -28,7 +28,16 @@ def run_summary(run: Path) -> dict[str, Any]:
         info = json.loads(handle.metadata().get("info", "{}"))
     songs = len(list((run / "prepared").glob("train-*/*.npz"))) or None
     return {"step": info.get("step"), "elapsed_s": info.get("elapsed"), "valid_stft": info.get("valid_stft"),
+            "valid_sliced": info.get("valid_sliced"),
             "settings": info.get("settings", {}), "train_songs": songs}
+
+
+_OBJECTIVE_TEXT = {
+    "stft": "multi-resolution STFT loss (log + linear magnitude, 4 sizes, frame-aligned with the target)",
+    "sliced": ("alignment-free sliced Wasserstein distance between the sets of log-magnitude frames of take and "
+               "target (2 STFT sizes) with a light aligned broad-band envelope term for timing"),
+}
+"""Model-card wording of each reconstruction objective (`losses.OBJECTIVES`)."""
 
 
 def _table(evaluation: dict[str, Any], key: str = "fad", digits: int = 2) -> str:
@@ -40,6 +49,10 @@ def _table(evaluation: dict[str, Any], key: str = "fad", digits: int = 2) -> str
     lines = ["| system | " + " | ".join(columns) + " |", "|---" * (len(columns) + 1) + "|"]
     lines += [f"| {s} | " + " | ".join(f"{rows[s][c]:.{digits}f}" for c in columns) + " |" for s in systems]
     return "\n".join(lines) + "\n"
+
+
+def _maybe(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.4f}"
 
 
 def model_card(name: str, summary: dict[str, Any], evaluation: dict[str, Any], notes: str, parity_error: float,
@@ -69,14 +82,14 @@ reference chunk into a song embedding; one WaveGAN head per instrument (bass, dr
 - Data: {summary['train_songs']} songs of the project's synthetic LoFi corpus (train split), ground-truth stems.
 - Pairing: `{s.get('pairing')}` (`same-song`: a beat-aligned window of another section of the reference's own song;
   `paper`: stems of a random chunk of another song, as in the MuSiC paper).
-- Objective: multi-resolution STFT loss (log + linear magnitude, 4 sizes) **plus** WGAN-GP
+- Objective: {_OBJECTIVE_TEXT[s.get('objective', 'stft')]} **plus** WGAN-GP
   (average weight {s.get('adv_weight')}, from step {s.get('adv_start')}, a critic update every {s.get('critic_every')} steps;
   phase-shuffle critic with an embedding projection).
   The spectral term is our addition to the paper's purely adversarial objective.
 - Config `{s.get('config')}`, batch {s.get('batch')}, {summary['step']} steps, {minutes:.0f} min on
   {s.get('threads')} CPU thread(s); Adam β=(0.5, 0.9), lr heads {s.get('lr_heads')}, encoder {s.get('lr_encoder')},
   critic {s.get('lr_critic')}.
-- Validation STFT loss at export: {summary['valid_stft']:.4f} (before any post-processing filter).
+- Validation losses at export: STFT {summary['valid_stft']:.4f}, sliced {_maybe(summary.get('valid_sliced'))} (before any post-processing filter).
 - Post-processing filter: {f"{head['post_filter']}-tap FIR per instrument, fitted after training by matching the average spectrum of the heads' output to the training stems' (cuts the transposed-convolution artifact lines; see `training/vit_wavegan/postfilter.py`)" if head.get('post_filter') else "none"}.
 
 ## Evaluation
@@ -130,7 +143,8 @@ def export_run(run: Path, out: Path, name: str, version: str, weights: bool = Tr
                              training={"steps": summary["step"], "elapsed_s": summary["elapsed_s"],
                                        "train_songs": summary["train_songs"], **summary["settings"]})
     error = parity(model, out)
-    metrics = {"valid_stft": summary["valid_stft"], "onnx_parity_max_abs": error, **evaluation}
+    metrics = {"valid_stft": summary["valid_stft"], "valid_sliced": summary["valid_sliced"],
+               "onnx_parity_max_abs": error, **evaluation}
     card = model_card(name, summary, evaluation, notes, error, model.config.to_dict())
     (out / "MODEL_CARD.md").write_text(card, encoding="utf-8")
     files = dict(manifest.files)

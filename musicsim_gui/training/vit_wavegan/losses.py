@@ -1,8 +1,16 @@
-"""Losses for ViT+WaveGAN: a multi-resolution STFT reconstruction term and the WGAN-GP adversarial terms.
+"""Losses for ViT+WaveGAN: reconstruction objectives and the WGAN-GP adversarial terms.
 
-The reconstruction term (log- and linear-magnitude L1 at four STFT sizes) is our addition to the paper's purely
-adversarial WaveGAN objective: with about an hour of CPU training, a critic alone teaches the heads little more
-than loudness, while a spectral term on beat-aligned targets gives them pitch, timbre and rhythm to imitate.
+Two reconstruction objectives (`OBJECTIVES`):
+- `stft`: log- and linear-magnitude L1 at four STFT sizes, frame by frame against the target window. Our
+  first addition to the paper's purely adversarial objective. Its weakness: the target is another section of
+  the song, which the heads cannot predict note for note, so a frame-aligned loss is lowest for the *average*
+  of the possible targets, a smeared, noise-like spectrogram.
+- `sliced`: alignment-free. The target says which spectra occur, not when, so the generated window is asked to
+  contain the same *set* of spectral frames: the sliced Wasserstein-1 distance between the two sets of
+  log-magnitude frames (projections on random directions and on every bin, sorted over time and compared) at
+  two STFT sizes. Frames stay sharp (a kick frame must look like a kick frame) while their order is free. A
+  light frame-aligned term on the log energy of three broad bands keeps the timing the loops rely on (the
+  window starts on a beat, so where the hits fall is predictable; their exact spectra are not).
 Tensors: audio `[B, H, T]` float32 in [-1, 1]; critic scores `[B, H]`.
 """
 
@@ -19,6 +27,11 @@ def _magnitude(audio: torch.Tensor, n_fft: int, hop: int) -> torch.Tensor:
     window = torch.hann_window(n_fft, device=audio.device)
     spectrum = torch.stft(flat, n_fft, hop, window=window, return_complex=True, center=True)
     return spectrum.abs()
+
+
+def _log_magnitude(audio: torch.Tensor, n_fft: int, hop: int) -> torch.Tensor:
+    """`[B, H, T]` → log(|STFT| + 1e-3) `[B·H, bins, frames]`."""
+    return torch.log(_magnitude(audio, n_fft, hop) + 1e-3)
 
 
 def stft_loss(fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
@@ -56,3 +69,52 @@ def critic_loss(critic, real: torch.Tensor, fake: torch.Tensor, embedding: torch
 def generator_adversarial_loss(critic, fake: torch.Tensor, embedding: torch.Tensor) -> torch.Tensor:
     """The generator's WGAN term: −mean critic score of its output."""
     return -critic(fake, embedding).mean()
+
+
+SLICED_RESOLUTIONS = ((1024, 256), (256, 64))
+"""(n_fft, hop) pairs of the sliced objective: pitch and timbre (85 ms at 12 kHz), and transients (21 ms)."""
+
+ENVELOPE_EDGES = (0.0, 1 / 32, 1 / 4, 1.0)
+"""Band edges (fractions of the Nyquist frequency) of the frame-aligned envelope term of `sliced`: at 12 kHz
+below 190 Hz (kick, bass), 190 Hz–1.5 kHz (snare body, chords), above 1.5 kHz (hats, attacks). Broad on
+purpose: they carry when things happen, not which notes."""
+
+
+def sliced_wasserstein(fake_frames: torch.Tensor, real_frames: torch.Tensor, projections: int = 64) -> torch.Tensor:
+    """Sliced Wasserstein-1 distance between two equal-size sets of frames `[N, D, frames]` (one set per row).
+
+    Directions: `projections` random unit vectors plus every coordinate axis (the per-bin marginals); each
+    set is projected, sorted over frames and compared by mean absolute difference.
+    """
+    dims = fake_frames.shape[1]
+    directions = torch.randn(dims, projections, device=fake_frames.device)
+    directions = directions / directions.norm(dim=0, keepdim=True)
+    fake_proj = torch.einsum("ndt,dp->npt", fake_frames, directions).sort(dim=-1).values
+    real_proj = torch.einsum("ndt,dp->npt", real_frames, directions).sort(dim=-1).values
+    random_term = (fake_proj - real_proj).abs().mean()
+    marginal_term = (fake_frames.sort(dim=-1).values - real_frames.sort(dim=-1).values).abs().mean()
+    return random_term + marginal_term
+
+
+def _band_envelope(log_magnitude: torch.Tensor) -> torch.Tensor:
+    """Log energy `[N, bands, frames]` in the `ENVELOPE_EDGES` bands of a log-magnitude `[N, bins, frames]`."""
+    bins = log_magnitude.shape[1]
+    power = torch.exp(2 * log_magnitude)
+    edges = [round(edge * bins) for edge in ENVELOPE_EDGES]
+    rows = [power[:, lo:max(hi, lo + 1)].mean(dim=1) for lo, hi in zip(edges[:-1], edges[1:], strict=True)]
+    return torch.log(torch.stack(rows, dim=1) + 1e-6)
+
+
+def sliced_loss(fake: torch.Tensor, real: torch.Tensor, envelope_weight: float = 0.5) -> torch.Tensor:
+    """The `sliced` objective (see the module docstring): mean over resolutions of the sliced Wasserstein
+    distance of log-magnitude frames, plus `envelope_weight` × the L1 of the aligned broad-band envelopes."""
+    total = fake.new_zeros(())
+    for n_fft, hop in SLICED_RESOLUTIONS:
+        fake_log, real_log = _log_magnitude(fake, n_fft, hop), _log_magnitude(real, n_fft, hop)
+        total = total + sliced_wasserstein(fake_log, real_log)
+        total = total + envelope_weight * (_band_envelope(fake_log) - _band_envelope(real_log)).abs().mean()
+    return total / len(SLICED_RESOLUTIONS)
+
+
+OBJECTIVES = {"stft": stft_loss, "sliced": sliced_loss}
+"""Reconstruction objectives by name: `(fake, real) -> scalar loss`."""

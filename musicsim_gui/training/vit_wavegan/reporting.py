@@ -17,7 +17,7 @@ from musicsim_gui.audio.io import save_audio
 from musicsim_gui.core.atomic import atomic_path
 from musicsim_gui.generation.vit_wavegan.loops import render_stem
 
-COLUMNS = ("step", "seconds", "stft", "adv", "critic", "wasserstein", "gp", "valid_stft")
+COLUMNS = ("step", "seconds", "stft", "sliced", "adv", "critic", "wasserstein", "gp", "valid_stft", "valid_sliced")
 
 
 def append_metrics(path: Path, row: dict[str, float]) -> None:
@@ -39,7 +39,7 @@ def read_metrics(path: Path) -> dict[str, np.ndarray]:
 
 
 def plot_losses(metrics_csv: Path, png: Path) -> Path:
-    """Two panels: reconstruction (train/valid STFT loss) and the adversarial terms, against steps."""
+    """Two panels: reconstruction (train/valid loss of each objective logged) and the adversarial terms."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -47,11 +47,13 @@ def plot_losses(metrics_csv: Path, png: Path) -> Path:
 
     m = read_metrics(metrics_csv)
     figure, (top, bottom) = plt.subplots(2, 1, figsize=(9, 6), sharex=True, constrained_layout=True)
-    train = ~np.isnan(m["stft"])
-    top.plot(m["step"][train], m["stft"][train], label="train STFT loss", lw=0.8)
-    valid = ~np.isnan(m["valid_stft"])
-    top.plot(m["step"][valid], m["valid_stft"][valid], "o-", label="valid STFT loss")
-    top.set_ylabel("multi-resolution STFT loss")
+    for key, label in (("stft", "STFT"), ("sliced", "sliced")):
+        train, valid = ~np.isnan(m[key]), ~np.isnan(m[f"valid_{key}"])
+        if train.any():
+            top.plot(m["step"][train], m[key][train], label=f"train {label} loss", lw=0.8)
+        if valid.any():
+            top.plot(m["step"][valid], m[f"valid_{key}"][valid], "o-", label=f"valid {label} loss")
+    top.set_ylabel("reconstruction loss")
     top.legend()
     for key, label in (("wasserstein", "critic: real − fake score"), ("adv", "generator adversarial loss")):
         seen = ~np.isnan(m[key])

@@ -3,7 +3,8 @@
 Architecture:
 1. Data: `dataset.prepare_split` (cached in `RUN/prepared/`), batches from `dataset.sample_batch` with the
    chosen pairing. A fixed validation batch (same-song pairing) measures reconstruction at each checkpoint.
-2. Each step: one generator update on the multi-resolution STFT loss. Every `critic_every` steps, first a
+2. Each step: one generator update on the reconstruction objective (`objective`: `sliced`, alignment-free,
+   or `stft`, frame-aligned; see `losses`). Every `critic_every` steps, first a
    critic update (WGAN-GP; the penalty on every `gp_every`-th critic update with its weight scaled by
    `gp_every`, "lazy regularisation") and, once `step ≥ adv_start`, the adversarial term in the generator loss
    (weight `adv_weight × critic_every`, so its average weight is `adv_weight`). Adam, β = (0.5, 0.9) as in
@@ -11,6 +12,7 @@ Architecture:
    steps: on a CPU the critic and its penalty cost more than the generator.
 3. Every `checkpoint_every` steps (and at the end, on Ctrl-C, or when `time_limit_s` runs out): the checkpoint,
    the validation loss, `metrics.csv` and `losses.png`; then songs added to the corpus since are picked up.
+   Both reconstruction losses are measured on the validation batch whichever one trains.
    Every `sample_every` steps: WAV samples; every `snapshot_every` steps (at a checkpoint) a copy of the
    generator weights in `snapshots/`, to compare runs at equal steps.
 Rerunning with the same RUN folder resumes from its checkpoint (same settings required for a faithful resume).
@@ -44,6 +46,7 @@ class TrainSettings:
     steps: int = 3000
     batch: int = 8
     pairing: str = "same-song"
+    objective: str = "stft"
     lr_heads: float = 1e-3
     lr_encoder: float = 3e-4
     lr_critic: float = 3e-4
@@ -140,7 +143,7 @@ def train_step(run: Run) -> dict[str, float]:
     fake = model.heads(embedding, tempo, z)
     adversarial_step = run.step % s.critic_every == 0
     terms = _critic_update(run, target, fake, embedding) if adversarial_step else {}
-    reconstruction = losses.stft_loss(fake, target)
+    reconstruction = losses.OBJECTIVES[s.objective](fake, target)
     loss = reconstruction
     if adversarial_step and run.step >= s.adv_start and s.adv_weight > 0:
         adversarial = losses.generator_adversarial_loss(run.critic, fake, embedding.detach())
@@ -149,11 +152,11 @@ def train_step(run: Run) -> dict[str, float]:
     run.optimizers["generator"].zero_grad(set_to_none=True)
     loss.backward()
     run.optimizers["generator"].step()
-    return {"stft": float(reconstruction.detach()), **terms}
+    return {s.objective: float(reconstruction.detach()), **terms}
 
 
-def validation_loss(run: Run) -> float:
-    """STFT loss on a fixed same-song batch of validation songs (fixed z)."""
+def validation_losses(run: Run) -> dict[str, float]:
+    """`valid_stft` and `valid_sliced` on a fixed same-song batch of validation songs (fixed z and projections)."""
     config = run.model.config
     batch = dataset.sample_batch(run.valid_songs, 16, config.head.window, config.features, "same-song",
                                  np.random.default_rng(1234))
@@ -162,10 +165,13 @@ def validation_loss(run: Run) -> float:
     tempo = tempo_feature(torch.from_numpy(batch["tempo"]), run.model.window_seconds)
     z = torch.randn(mel.shape[0], len(config.instruments), config.head.latent, generator=generator)
     run.model.eval()
-    with torch.no_grad():
-        loss = float(losses.stft_loss(run.model(mel, tempo, z), torch.from_numpy(batch["target"])))
+    target = torch.from_numpy(batch["target"])
+    with torch.no_grad(), torch.random.fork_rng():
+        torch.manual_seed(4321)
+        fake = run.model(mel, tempo, z)
+        result = {f"valid_{name}": float(objective(fake, target)) for name, objective in losses.OBJECTIVES.items()}
     run.model.train()
-    return loss
+    return result
 
 
 def _samples(run: Run) -> None:
@@ -191,15 +197,15 @@ def _refresh(run: Run, log) -> None:
 
 
 def _checkpoint(run: Run, log) -> None:
-    valid = validation_loss(run)
-    reporting.append_metrics(run.out / "metrics.csv", {"step": run.step, "seconds": run.elapsed, "valid_stft": valid})
+    valid = validation_losses(run)
+    reporting.append_metrics(run.out / "metrics.csv", {"step": run.step, "seconds": run.elapsed, **valid})
     info = {"step": run.step, "elapsed": run.elapsed, "rng": run.rng.bit_generator.state,
-            "settings": asdict(run.settings), "valid_stft": valid}
+            "settings": asdict(run.settings), **valid}
     save_checkpoint(run.out / CHECKPOINT_FILE, run.model, run.critic, run.optimizers, info)
     if run.settings.snapshot_every and run.step % run.settings.snapshot_every == 0:
         save_weights(run.model, run.out / "snapshots" / f"step_{run.step:06d}.safetensors")
     reporting.plot_losses(run.out / "metrics.csv", run.out / "losses.png")
-    log(f"step {run.step}: valid STFT loss {valid:.4f}, checkpoint saved ({run.elapsed / 60:.1f} min)")
+    log(f"step {run.step}: valid STFT loss {valid['valid_stft']:.4f}, sliced {valid['valid_sliced']:.4f}, checkpoint saved ({run.elapsed / 60:.1f} min)")
 
 
 def _stop_on_sigterm():
@@ -241,7 +247,7 @@ def train(corpus: Path, out: Path, settings: TrainSettings, log=print, progress_
             bar.update(1)
             if run.step % settings.log_every == 0:
                 reporting.append_metrics(out / "metrics.csv", {"step": run.step, "seconds": run.elapsed, **terms})
-                bar.set_postfix(stft=f"{terms['stft']:.3f}")
+                bar.set_postfix({settings.objective: f"{terms[settings.objective]:.3f}"})
             if run.step % settings.sample_every == 0:
                 _samples(run)
             if run.step % settings.checkpoint_every == 0:
@@ -259,4 +265,4 @@ def train(corpus: Path, out: Path, settings: TrainSettings, log=print, progress_
         _checkpoint(run, log)
     if run.step % settings.sample_every:
         _samples(run)
-    return {"step": run.step, "elapsed_s": run.elapsed, "valid_stft": validation_loss(run)}
+    return {"step": run.step, "elapsed_s": run.elapsed, **validation_losses(run)}
