@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -105,3 +106,73 @@ def test_initial_weights_of_another_network_are_a_clear_error(corpus, tmp_path):
     assert MaskNetConfig().hidden != debug_config().hidden
     with pytest.raises(ModelError, match="do not fit the configured network"):
         train(config, progress=False)
+
+
+def test_stereo_sampler_keeps_both_channels_of_the_same_draw(corpus):
+    index = SongIndex(corpus / "train")
+    plain = Augmentation(remix=0.0, stem_gain_db=(0, 0), level_db=(0, 0), silence=0.0, jitter=0.0)
+    mono = ExampleSampler(index, 22050, plain, seed=3).example()
+    stereo = ExampleSampler(index, 22050, plain, seed=3, stereo=True).example()
+    assert stereo.shape == (4, 2, 22050)
+    assert any(np.array_equal(mono, stereo[:, c]) for c in (0, 1))  # the same song and offset, every channel
+    valid = validation_batch(SongIndex(corpus / "valid"), 22050, 3, stereo=True)
+    assert valid.shape == (3, 4, 2, 22050) and not np.allclose(valid[:, :, 0], valid[:, :, 1])
+
+
+def test_stereo_features_pair_each_channel_with_the_other():
+    from musicsim_gui.training.separation.features import BandFeatures
+
+    features = BandFeatures(debug_config())
+    stems = np.random.default_rng(0).standard_normal((3, 4, 2, 4096)).astype(np.float32)
+    stem_sums, mix_sums, partner_sums = features(stems)
+    left_stems, left_mix = features(stems[:, :, 0])
+    right_mix = features(stems[:, :, 1])[1]
+    assert stem_sums.shape[0] == mix_sums.shape[0] == partner_sums.shape[0] == 6
+    np.testing.assert_allclose(stem_sums[:3], left_stems, rtol=1e-6)
+    np.testing.assert_allclose(mix_sums[:3], left_mix, rtol=1e-6)
+    np.testing.assert_allclose(partner_sums[:3], right_mix, rtol=1e-6)
+    np.testing.assert_allclose(partner_sums[3:], left_mix, rtol=1e-6)
+
+
+def test_stereo_cue_network_starts_as_the_mono_one_it_was_made_from(corpus, tmp_path):
+    import torch
+
+    from musicsim_gui.separation.masknet import build_masknet
+    from musicsim_gui.training.separation.train import load_initial_weights
+
+    first = TrainConfig(corpus=str(corpus), run_dir=str(tmp_path / "mono"), steps=10, batch=4, segment_seconds=1.0,
+                        val_every=10, ckpt_every=10, val_count=4, warmup=5, lr=3e-3, model=debug_config())
+    train(first, progress=False)
+    export_run(tmp_path / "mono", tmp_path / "mono-model")
+    mono = build_masknet(debug_config())
+    load_initial_weights(tmp_path / "mono-model", mono)
+    stereo = build_masknet(replace(debug_config(), stereo_cue=True))
+    assert load_initial_weights(tmp_path / "mono-model", stereo) == 10
+    magnitude, partner = torch.rand(2, 257, 40), torch.rand(2, 257, 40) * 5
+    with torch.no_grad():
+        torch.testing.assert_close(stereo(magnitude, partner), mono(magnitude))
+
+
+def test_stereo_cue_training_exports_a_two_input_graph_that_separates(corpus, tmp_path):
+    from musicsim_gui.audio.clip import AudioClip
+    from musicsim_gui.separation.builtin import open_masknet
+
+    config = TrainConfig(corpus=str(corpus), run_dir=str(tmp_path / "run"), steps=20, batch=4, segment_seconds=1.0,
+                         val_every=10, ckpt_every=10, val_count=4, warmup=5, lr=3e-3,
+                         model=replace(debug_config(), stereo_cue=True))
+    train(config, progress=False)
+    rows = read_rows(tmp_path / "run")
+    assert rows[-1]["val_loss"] < rows[0]["val_loss"] * 1.5 and np.isfinite(rows[-1]["val_sdr_mean"])
+    manifest = export_run(tmp_path / "run", tmp_path / "model")
+    assert set(manifest.inputs) == {"magnitude", "partner"} and manifest.metrics["onnx_parity_max_abs"] < 1e-5
+    assert "Stereo cue" in (tmp_path / "model" / "MODEL_CARD.md").read_text()
+    mix = np.random.default_rng(1).standard_normal((2, 44100)).astype(np.float32) * 0.1
+    outputs = {}
+    for backend in ("onnx", "torch"):
+        separator = open_masknet(tmp_path / "model", backend=backend)
+        stems = separator.separate(AudioClip(mix, 44100))
+        np.testing.assert_allclose(sum(s.samples for s in stems.values()), mix, atol=1e-4)
+        outputs[backend] = stems["piano"].samples
+        mono = separator.separate(AudioClip(mix[:1], 44100))  # a mono clip is its own partner
+        assert mono["bass"].samples.shape == (1, 44100)
+    np.testing.assert_allclose(outputs["onnx"], outputs["torch"], atol=1e-4)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 
 from musicsim_gui.cli.groups import command_group
 
@@ -28,6 +29,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--export", metavar="DIR", help="export the best weights into this model folder")
     parser.add_argument("--mask-power", type=float, default=1.0,
                         help="post-filter of the exported model: masks sharpened as m^p / sum m^p (default 1)")
+    parser.add_argument("--stereo-cue", action="store_true",
+                        help="the network also reads the other channel and uses the level difference between them "
+                             "(mono --init-from weights start it as the mono network)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(handler=run)
 
@@ -43,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
                          batch=args.batch, threads=args.threads, lr=args.lr, val_every=args.val_every,
                          ckpt_every=min(100, args.val_every), warmup=args.warmup, init_from=args.init_from,
                          augmentation=Augmentation(remix=args.remix),
-                         model=debug_config() if args.tiny else MaskNetConfig())
+                         model=replace(debug_config() if args.tiny else MaskNetConfig(), stereo_cue=args.stereo_cue))
     if args.tiny:
         config.segment_seconds, config.val_count, config.warmup = 1.0, 4, 5
     state = train(config, progress=not args.no_progress)

@@ -1,6 +1,7 @@
 """The built-in separator: the mask network (`masknet.py`) run through ONNX Runtime or torch.
 
-A model folder holds `model.onnx` (the network only: magnitude `[B, F, T]` → masks `[B, S, F, T]`),
+A model folder holds `model.onnx` (the network only: magnitude `[B, F, T]` → masks `[B, S, F, T]`; a
+stereo-cue network also takes `partner`, the other channel's magnitude),
 optionally `weights.safetensors` (the same weights for the torch backend) and `manifest.json` whose
 `config` is a `MaskNetConfig`. Hashes are verified on load; STFT, chunking and resampling happen here,
 outside the graph.
@@ -20,7 +21,7 @@ from musicsim_gui.runtime.manifest import Manifest, load_manifest
 from musicsim_gui.runtime.registry import ModelEntry
 from musicsim_gui.separation.chunking import CancelFn, ProgressFn
 from musicsim_gui.separation.masking import MaskSettings, separate_with_masks
-from musicsim_gui.separation.masknet_config import MaskNetConfig
+from musicsim_gui.separation.masknet_config import MaskNetConfig, partner_channels
 
 ONNX_FILE = "model.onnx"
 WEIGHTS_FILE = "weights.safetensors"
@@ -62,7 +63,10 @@ class MaskNetSeparator:
         With `mask_power` p ≠ 1 (manifest config), masks are sharpened as m^p / Σ m^p: p = 2 is the
         Wiener gain when each mask times the mix magnitude estimates a stem's magnitude.
         """
-        masks = self.backend.run({"magnitude": magnitude.astype(np.float32, copy=False)})["masks"]
+        inputs = {"magnitude": magnitude.astype(np.float32, copy=False)}
+        if self.config.stereo_cue:
+            inputs["partner"] = partner_channels(inputs["magnitude"])
+        masks = self.backend.run(inputs)["masks"]
         if self.mask_power != 1.0:
             masks = masks**self.mask_power
             masks /= masks.sum(axis=1, keepdims=True) + 1e-12

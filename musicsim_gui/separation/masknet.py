@@ -10,6 +10,10 @@ Architecture (input magnitude `[B, F, T]` of one channel, output masks `[B, S, F
    statistics anywhere: batch norm's running averages did not match single songs at inference.
 3. A linear decoder from (features, pooled input) to S × K logits, softmax across stems, and a gather that
    expands each band's mask back to its bins. The masks sum to 1, so the stems sum to the mix.
+4. With `stereo_cue`, a second input `partner` `[B, F, T]` is the other channel's magnitude; the per-band
+   level difference log(own / partner), clipped to ±`ILD_LIMIT`, enters the encoder through its own linear
+   map. That map starts at zero, so a stereo-cue network made from mono weights starts as the mono network
+   (`ILD_WEIGHT` is the only new tensor) and learns from there how far to trust the panning.
 STFT and iSTFT stay outside (see `stft.py`); the exported ONNX graph is exactly this module.
 """
 
@@ -19,6 +23,12 @@ from functools import lru_cache
 from typing import Any
 
 from musicsim_gui.separation.masknet_config import MaskNetConfig, band_index, band_pooling
+
+ILD_LIMIT = 6.0
+"""Clip of the log level difference between the channels (natural log: about ±52 dB)."""
+
+ILD_WEIGHT = "ild_encoder.weight"
+"""The one parameter a stereo-cue network has beyond the mono one."""
 
 
 @lru_cache(maxsize=1)
@@ -67,6 +77,9 @@ def _classes() -> Any:
             self.register_buffer("expand_index", torch.from_numpy(band_index(config)), persistent=False)
             self.in_norm = nn.LayerNorm(bands)
             self.encoder = nn.Linear(bands, config.hidden)
+            if config.stereo_cue:
+                self.ild_encoder = nn.Linear(bands, config.hidden, bias=False)
+                nn.init.zeros_(self.ild_encoder.weight)
             self.blocks = nn.Sequential(*[TemporalBlock(config.hidden, config.kernel, 2 ** (i % 4))
                                           for i in range(config.blocks)])
             self.decoder = nn.Linear(config.hidden + bands, len(config.stems) * bands)
@@ -76,11 +89,17 @@ def _classes() -> Any:
             """Band means `[B, K, T]` of magnitude `[B, F, T]`."""
             return torch.matmul(magnitude.transpose(1, 2), self.pool).transpose(1, 2)
 
-        def band_masks(self, pooled: torch.Tensor) -> torch.Tensor:
-            """Masks per band `[B, S, K, T]` (softmax over S) from band means `[B, K, T]`."""
+        def band_masks(self, pooled: torch.Tensor, partner: torch.Tensor | None = None) -> torch.Tensor:
+            """Masks per band `[B, S, K, T]` (softmax over S) from band means `[B, K, T]` (and the other
+            channel's, `partner`, for a stereo-cue network; None reads as a centred, mono source)."""
             batch, frames = pooled.shape[0], pooled.shape[2]
-            feats = self.in_norm(torch.log(pooled.transpose(1, 2) + 1e-5))                 # [B, T, K]
-            hidden = self.act(self.encoder(feats)).transpose(1, 2)                         # [B, H, T]
+            own = torch.log(pooled.transpose(1, 2) + 1e-5)                                  # [B, T, K]
+            feats = self.in_norm(own)
+            encoded = self.encoder(feats)
+            if self.config.stereo_cue and partner is not None:
+                ild = (own - torch.log(partner.transpose(1, 2) + 1e-5)).clamp(-ILD_LIMIT, ILD_LIMIT)
+                encoded = encoded + self.ild_encoder(ild)
+            hidden = self.act(encoded).transpose(1, 2)                                      # [B, H, T]
             hidden = self.blocks(hidden).transpose(1, 2)                                   # [B, T, H]
             logits = self.decoder(torch.cat([hidden, feats], dim=-1))                      # [B, T, S*K]
             logits = logits.reshape(batch, frames, len(self.config.stems), -1)
@@ -90,8 +109,9 @@ def _classes() -> Any:
             """Band masks `[B, S, K, T]` → bin masks `[B, S, F, T]`."""
             return torch.index_select(masks, 2, self.expand_index)
 
-        def forward(self, magnitude: torch.Tensor) -> torch.Tensor:
-            return self.expand(self.band_masks(self.pool_bands(magnitude)))
+        def forward(self, magnitude: torch.Tensor, partner: torch.Tensor | None = None) -> torch.Tensor:
+            pooled_partner = None if partner is None else self.pool_bands(partner)
+            return self.expand(self.band_masks(self.pool_bands(magnitude), pooled_partner))
 
     return MaskNet
 

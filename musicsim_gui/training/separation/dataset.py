@@ -4,7 +4,8 @@ Architecture:
 1. `SongIndex` lists the song folders of one corpus split (`<split>/<song>/{bass,drums,piano,other}.flac`
    + `meta.json`) and their lengths; audio is read segment by segment, so a corpus of hundreds of songs
    needs no more memory than one batch.
-2. `ExampleSampler.example()` builds one mono training example `[S, n]` (one random channel):
+2. `ExampleSampler.example()` builds one training example `[S, n]` of one random channel, or `[S, 2, n]`
+   of both channels for a stereo-cue network (`stereo`):
    - with probability `remix`, each stem comes from a different random song and offset (cross-song
      remixing: new combinations of parts the model has never heard together), else all from one song;
    - each stem gets a random gain (dB) and, rarely, is silenced; the whole example a random level;
@@ -68,12 +69,17 @@ class SongIndex:
     def sample_rate(self) -> int:
         return self.songs[0].sample_rate
 
-    def read(self, song: Song, stem: str, start: int, frames: int, channel: int) -> np.ndarray:
-        """float32 `[frames]` of one channel of a stem from `start` (zero-padded past the end)."""
+    def read(self, song: Song, stem: str, start: int, frames: int, channel: int | None) -> np.ndarray:
+        """float32 `[frames]` of one channel of a stem from `start` (zero-padded past the end), or `[2, frames]`
+        of both channels with `channel=None` (a mono file gives its one channel twice)."""
         data, _ = sf.read(str(song.folder / f"{stem}.flac"), start=start, frames=frames, dtype="float32",
                           always_2d=True)
-        out = data[:, min(channel, data.shape[1] - 1)]
-        return np.pad(out, (0, frames - out.shape[0])) if out.shape[0] < frames else out
+        if channel is None:
+            out = data[:, [0, min(1, data.shape[1] - 1)]].T
+        else:
+            out = data[:, min(channel, data.shape[1] - 1)]
+        missing = frames - out.shape[-1]
+        return np.pad(out, [(0, 0)] * (out.ndim - 1) + [(0, missing)]) if missing > 0 else out
 
     def meta(self, song: Song) -> dict:
         return json.loads((song.folder / "meta.json").read_text())
@@ -93,8 +99,9 @@ class Augmentation:
 class ExampleSampler:
     """Random augmented training examples `[S, frames]` from a `SongIndex` (see the module docstring)."""
 
-    def __init__(self, index: SongIndex, frames: int, augmentation: Augmentation, seed: int = 0) -> None:
-        self.index, self.frames, self.aug = index, frames, augmentation
+    def __init__(self, index: SongIndex, frames: int, augmentation: Augmentation, seed: int = 0,
+                 stereo: bool = False) -> None:
+        self.index, self.frames, self.aug, self.stereo = index, frames, augmentation, stereo
         self.rng = np.random.default_rng(seed)
         self.songs: list[Song] = []
         self.refresh()
@@ -107,12 +114,15 @@ class ExampleSampler:
         self.songs = [s for s in self.index.songs if s.frames > self.frames * (1 + self.aug.jitter) + 2]
         return len(self.songs)
 
-    def _segment(self, song: Song, stem: str, start: int, rate: float, channel: int) -> np.ndarray:
+    def _segment(self, song: Song, stem: str, start: int, rate: float, channel: int | None) -> np.ndarray:
         need = int(np.ceil(self.frames * rate)) + 1
         raw = self.index.read(song, stem, start, need, channel)
         if rate == 1.0:
-            return raw[: self.frames]
-        return np.interp(np.arange(self.frames) * rate, np.arange(need), raw).astype(np.float32)
+            return raw[..., : self.frames]
+        positions = np.arange(self.frames) * rate
+        if raw.ndim == 1:
+            return np.interp(positions, np.arange(need), raw).astype(np.float32)
+        return np.stack([np.interp(positions, np.arange(need), row) for row in raw]).astype(np.float32)
 
     def _pick(self) -> tuple[Song, int]:
         song = self.songs[self.rng.integers(len(self.songs))]
@@ -134,7 +144,8 @@ class ExampleSampler:
     def _example(self) -> np.ndarray:
         rng, aug = self.rng, self.aug
         remix = rng.random() < aug.remix
-        channel = int(rng.integers(2))
+        channel = int(rng.integers(2))  # drawn in stereo too, so both modes consume the generator alike
+        channel_or_both = None if self.stereo else channel
         song, start = self._pick()
         shared_rate = 1.0 + rng.uniform(-aug.jitter, aug.jitter)
         stems = []
@@ -143,17 +154,18 @@ class ExampleSampler:
                 song, start = self._pick()
             rate = 1.0 + rng.uniform(-aug.jitter, aug.jitter) if remix else shared_rate
             gain_db = rng.uniform(*aug.stem_gain_db) if rng.random() >= aug.silence else -120.0
-            stems.append(self._segment(song, stem, start, rate, channel) * np.float32(10 ** (gain_db / 20)))
+            stems.append(self._segment(song, stem, start, rate, channel_or_both) * np.float32(10 ** (gain_db / 20)))
         out = np.stack(stems)
         return out * np.float32(10 ** (rng.uniform(*aug.level_db) / 20))
 
     def batch(self, size: int) -> np.ndarray:
-        """float32 `[B, S, frames]`."""
+        """float32 `[B, S, frames]` (`[B, S, 2, frames]` in stereo)."""
         return np.stack([self.example() for _ in range(size)])
 
 
-def validation_batch(index: SongIndex, frames: int, count: int, seed: int = 1234) -> np.ndarray:
-    """A fixed float32 `[count, S, frames]` of aligned, unaugmented segments spread over the split's songs."""
+def validation_batch(index: SongIndex, frames: int, count: int, seed: int = 1234, stereo: bool = False) -> np.ndarray:
+    """A fixed float32 `[count, S, frames]` of aligned, unaugmented segments spread over the split's songs
+    (alternate channels), or `[count, S, 2, frames]` of both channels with `stereo`."""
     rng = np.random.default_rng(seed)
     songs = [s for s in index.songs if s.frames > frames]
     if not songs:
@@ -162,6 +174,6 @@ def validation_batch(index: SongIndex, frames: int, count: int, seed: int = 1234
     for i in range(count):
         song = songs[i % len(songs)]
         start = int(rng.integers(song.frames - frames))
-        channel = i % 2
+        channel = None if stereo else i % 2
         examples.append(np.stack([index.read(song, s, start, frames, channel) for s in index.stems]))
     return np.stack(examples)

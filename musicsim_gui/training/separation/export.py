@@ -1,7 +1,7 @@
 """Export a trained separator to a model folder: ONNX graph, safetensors weights, manifest and model card.
 
-The ONNX graph is the network only (magnitude `[B, F, T]` → masks `[B, S, F, T]`, batch and frames
-dynamic); its `metadata_props` repeat the manifest's identity and STFT settings. `onnx_parity` runs the
+The ONNX graph is the network only (magnitude `[B, F, T]`, and `partner` alike for a stereo-cue network →
+masks `[B, S, F, T]`, batch and frames dynamic); its `metadata_props` repeat the manifest's identity and STFT settings. `onnx_parity` runs the
 exported file and the torch module on the same input and returns the max abs difference of the masks.
 """
 
@@ -25,6 +25,11 @@ FAMILY = "masknet"
 LICENSE = "MIT (weights trained by the project on its own synthetic corpus)"
 
 
+def input_names(config: MaskNetConfig) -> tuple[str, ...]:
+    """The graph's inputs: `magnitude`, and `partner` (the other channel) for a stereo-cue network."""
+    return ("magnitude", "partner") if config.stereo_cue else ("magnitude",)
+
+
 def export_onnx(model: Any, config: MaskNetConfig, path: Path, metadata: dict[str, str]) -> Path:
     """Write `model` as ONNX (opset 18, torch.export exporter) to `path` atomically, plus `metadata` props."""
     import logging
@@ -33,11 +38,12 @@ def export_onnx(model: Any, config: MaskNetConfig, path: Path, metadata: dict[st
 
     logging.getLogger("torch.onnx").setLevel(logging.ERROR)  # optional-operator notices, not problems
     model = model.eval()
-    example = torch.rand(2, config.bins, 64)
-    dynamic = {"magnitude": {0: torch.export.Dim("batch", min=1, max=256),
-                             2: torch.export.Dim("frames", min=16, max=1 << 20)}}
+    names = input_names(config)
+    examples = tuple(torch.rand(2, config.bins, 64) for _ in names)
+    batch, frames = torch.export.Dim("batch", min=1, max=256), torch.export.Dim("frames", min=16, max=1 << 20)
+    dynamic = {name: {0: batch, 2: frames} for name in names}
     with atomic_path(path) as tmp:
-        torch.onnx.export(model, (example,), str(tmp), input_names=["magnitude"], output_names=["masks"],
+        torch.onnx.export(model, examples, str(tmp), input_names=list(names), output_names=["masks"],
                           dynamic_shapes=dynamic, opset_version=18, dynamo=True, external_data=False,
                           verbose=False)
         finish_onnx_file(tmp, metadata)
@@ -50,11 +56,11 @@ def onnx_parity(model: Any, onnx_path: Path, config: MaskNetConfig, frames: int 
     import torch
 
     rng = np.random.default_rng(seed)
-    magnitude = (rng.random((2, config.bins, frames)) ** 4 * 10).astype(np.float32)
+    inputs = {name: (rng.random((2, config.bins, frames)) ** 4 * 10).astype(np.float32) for name in input_names(config)}
     session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
-    ours = session.run(["masks"], {"magnitude": magnitude})[0]
+    ours = session.run(["masks"], inputs)[0]
     with torch.inference_mode():
-        reference = model.eval()(torch.from_numpy(magnitude)).numpy()
+        reference = model.eval()(*(torch.from_numpy(a) for a in inputs.values())).numpy()
     return float(np.abs(ours - reference).max())
 
 
@@ -74,7 +80,7 @@ def export_model(model: Any, config: MaskNetConfig, out_dir: str | Path, *, name
     manifest = Manifest(
         family=FAMILY, task="separation", name=name, version=version, sample_rate=config.sample_rate,
         channels=1, instruments=config.stems,
-        inputs={"magnitude": {"shape": ["batch", config.bins, "frames"], "dtype": "float32"}},
+        inputs={name: {"shape": ["batch", config.bins, "frames"], "dtype": "float32"} for name in input_names(config)},
         outputs={"masks": {"shape": ["batch", len(config.stems), config.bins, "frames"], "dtype": "float32"}},
         files={f: file_sha256(out_dir / f) for f in (ONNX_FILE, WEIGHTS_FILE)},
         license=LICENSE,

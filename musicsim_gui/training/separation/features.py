@@ -30,7 +30,25 @@ class BandFeatures:
         """float32 `[..., K, T]`: the sum of magnitude `[..., F, T]` over each band's bins."""
         return np.add.reduceat(magnitude, self.starts, axis=-2).astype(np.float32, copy=False)
 
-    def __call__(self, stems: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(stem band sums `[B, S, K, T]`, mix band sums `[B, K, T]`) for stems `[B, S, n]`."""
-        spec = self.spectra(stems)
-        return self.band_sums(np.abs(spec)), self.band_sums(np.abs(spec.sum(axis=1)))
+    def __call__(self, stems: np.ndarray) -> tuple[np.ndarray, ...]:
+        """`sums` of the spectra of mono stems `[B, S, n]` or stereo stems `[B, S, 2, n]`."""
+        return self.sums(self.spectra(stems), stereo=stems.ndim == 4)
+
+    def sums(self, spec: np.ndarray, stereo: bool) -> tuple[np.ndarray, ...]:
+        """(stem band sums `[B, S, K, T]`, mix band sums `[B, K, T]`) of mono stem spectra `[B, S, F, T]`.
+
+        For stereo spectra `[B, S, 2, F, T]` each channel is an example of its own (`2B` of them, as
+        `stereo_examples` orders them) and a third array follows: the band sums of the other channel's mix.
+        """
+        if stereo:
+            spec = stereo_examples(spec)
+        stems, mix = self.band_sums(np.abs(spec)), self.band_sums(np.abs(spec.sum(axis=1)))
+        if not stereo:
+            return stems, mix
+        half = mix.shape[0] // 2
+        return stems, mix, np.concatenate([mix[half:], mix[:half]])
+
+
+def stereo_examples(spec: np.ndarray) -> np.ndarray:
+    """`[B, S, 2, ...]` → `[2B, S, ...]`: channel 0 of every item, then channel 1 (so item i's partner is i ± B)."""
+    return np.concatenate([spec[:, :, 0], spec[:, :, 1]])

@@ -30,6 +30,14 @@ Post-filter: masks are sharpened as m^p / Σ m^p with p = {mask_power} (p = 2 is
 """
 
 
+_STEREO = """
+Stereo cue: the network also reads the other channel (`partner` input) and adds a linear map of the per-band
+level difference between the two channels (natural log, clipped to ±6) to its encoder. Each channel is still
+masked on its own, but an instrument's place in the stereo field now counts as well as its sound; a mono
+input is its own partner (no difference, a centred source). The map started at zero on the mono weights.
+"""
+
+
 def _metrics_table(metrics: dict) -> str:
     lines = ["| metric | value |", "| --- | --- |"]
     for key, value in sorted(metrics.items()):
@@ -52,7 +60,11 @@ def model_card(manifest: Manifest) -> str:
     design = _DESIGN.format(mask_power=config.get("mask_power", 1.0), full_hz=config["full_bins"] * config["sample_rate"] / config["n_fft"],
                             parameters=config.get("parameters", 0), **{k: v for k, v in config.items()
                                                                       if k not in ("parameters", "mask_power")})
+    if config.get("stereo_cue"):
+        design += _STEREO
     data = training.get("corpus", "the project's synthetic multi-stem corpus")
+    examples = ("is both channels of a 3 s segment (each separated with the other as its partner)"
+                if config.get("stereo_cue") else "draws one channel of a 3 s segment")
     remix = f"{training.get('remix', 0.5):.0%}"
     return f"""# {manifest.name} {manifest.version}
 
@@ -62,8 +74,8 @@ License: {manifest.license}. Provenance: {manifest.provenance}.
 {design}
 ## Training
 
-Data: {data} (train split; validation on the valid split). Each example draws one channel of a 3 s
-segment; {remix} of the examples remix stems across songs, every stem gets a random gain (and is occasionally
+Data: {data} (train split; validation on the valid split). Each example {examples};
+{remix} of the examples remix stems across songs, every stem gets a random gain (and is occasionally
 silenced) and a small varispeed change (±3 %, pitch and tempo together), and the whole example a random
 level. Loss: L1 between masked mix magnitudes and true stem magnitudes, relative to the mix magnitude.
 Steps: {_steps(training)}, batch {training.get("batch", "?")}, AdamW, warm-up then cosine decay.

@@ -12,7 +12,10 @@ Architecture:
    again with the same run folder resumes from it. Stops at `steps` or after `minutes` of wall time.
 4. A new run may start from trained weights (`init_from`: an exported model folder or a safetensors file)
    instead of random ones; the steps behind those weights are kept in the state (`prior_steps`) so the
-   exported model card states the whole training.
+   exported model card states the whole training. Mono weights may start a stereo-cue network: its one
+   extra tensor starts at zero, so it starts as the mono network.
+5. A stereo-cue network trains on both channels of each example (half as many examples per batch, so a step
+   costs the same): each channel is separated with the other as `partner`.
 """
 
 from __future__ import annotations
@@ -40,7 +43,7 @@ from musicsim_gui.training.separation.checkpoint import (
     save_weights,
 )
 from musicsim_gui.training.separation.dataset import Augmentation, ExampleSampler, SongIndex, validation_batch
-from musicsim_gui.training.separation.features import BandFeatures
+from musicsim_gui.training.separation.features import BandFeatures, stereo_examples
 from musicsim_gui.training.separation.metrics import append_row, plot_metrics
 
 
@@ -90,6 +93,10 @@ def load_initial_weights(source: Path, model: Any) -> int:
         state = load_file(str(weights))
     except Exception as error:  # safetensors raises its own error types for missing or truncated files
         raise ModelError(f"{weights}: cannot read initial weights ({error})") from error
+    from musicsim_gui.separation.masknet import ILD_WEIGHT
+
+    if ILD_WEIGHT in model.state_dict() and ILD_WEIGHT not in state:  # mono weights into a stereo-cue network
+        state = {**state, ILD_WEIGHT: model.state_dict()[ILD_WEIGHT]}
     try:
         model.load_state_dict(state)
     except RuntimeError as error:
@@ -106,14 +113,16 @@ def learning_rate(config: TrainConfig, step: int) -> float:
     return config.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
-def masking_loss(model: Any, stem_sums: Any, mix_sums: Any, widths: Any) -> tuple[Any, Any]:
-    """(loss, band masks `[B, S, K, T]`) from band sums of stems `[B, S, K, T]` and mix `[B, K, T]`.
+def masking_loss(model: Any, stem_sums: Any, mix_sums: Any, widths: Any, partner_sums: Any = None) -> tuple[Any, Any]:
+    """(loss, band masks `[B, S, K, T]`) from band sums of stems `[B, S, K, T]` and mix `[B, K, T]` (and of the
+    other channel's mix `[B, K, T]` for a stereo-cue network).
 
     Bins below `full_bins` are their own band, so there the loss is the exact bin-wise L1 between masked
     mix magnitudes and stem magnitudes; above, masks are constant per band and the L1 of band sums
     stands in. Each example's error is relative to its mix magnitude, so loud and quiet count alike.
     """
-    masks = model.band_masks(mix_sums / widths[:, None])
+    partner = None if partner_sums is None else partner_sums / widths[:, None]
+    masks = model.band_masks(mix_sums / widths[:, None], partner)
     error = (masks * mix_sums[:, None] - stem_sums).abs().sum(dim=(1, 2, 3))
     return (error / (mix_sums.sum(dim=(1, 2)) + 1e-6)).mean(), masks
 
@@ -152,9 +161,11 @@ class Trainer:
         corpus = Path(config.corpus)
         frames = int(config.segment_seconds * config.model.sample_rate)
         train_index = SongIndex(corpus / "train", config.model.stems)
-        self.sampler = ExampleSampler(train_index, frames, config.augmentation, config.seed)
+        self.stereo = config.model.stereo_cue
+        self.sampler = ExampleSampler(train_index, frames, config.augmentation, config.seed, stereo=self.stereo)
         valid_dir = corpus / "valid" if (corpus / "valid").is_dir() else corpus / "train"
-        self.valid = validation_batch(SongIndex(valid_dir, config.model.stems), frames, config.val_count)
+        self.valid = validation_batch(SongIndex(valid_dir, config.model.stems), frames,
+                                      config.val_count // 2 if self.stereo else config.val_count, stereo=self.stereo)
         self.state: dict[str, Any] = {"step": 0, "best_sdr": -math.inf, "elapsed_s": 0.0, "prior_steps": 0}
         if config.init_from and not (self.run_dir / CHECKPOINT).exists():
             self.state["prior_steps"] = load_initial_weights(Path(config.init_from), self.model)
@@ -174,10 +185,11 @@ class Trainer:
         losses, sdrs = [], []
         with torch.no_grad():
             for start in range(0, len(self.valid), 8):
-                spec = self.features.spectra(self.valid[start:start + 8])
-                stem_sums = torch.from_numpy(self.features.band_sums(np.abs(spec)))
-                mix_sums = torch.from_numpy(self.features.band_sums(np.abs(spec.sum(axis=1))))
-                loss, masks = masking_loss(self.model, stem_sums, mix_sums, self.widths)
+                items = self.valid[start:start + 8]
+                spec = self.features.spectra(items)
+                sums = [torch.from_numpy(a) for a in self.features.sums(spec, self.stereo)]
+                spec = stereo_examples(spec) if self.stereo else spec
+                loss, masks = masking_loss(self.model, sums[0], sums[1], self.widths, *sums[2:])
                 losses.append(loss.item())
                 sdrs.append(stft_sdr(self.model.expand(masks).numpy(), spec))
         self.model.train()
@@ -203,8 +215,8 @@ class Trainer:
 
         for group in self.optimizer.param_groups:
             group["lr"] = learning_rate(self.config, step)
-        stem_sums, mix_sums = (torch.from_numpy(a) for a in self.batches.get())
-        loss, _ = masking_loss(self.model, stem_sums, mix_sums, self.widths)
+        sums = [torch.from_numpy(a) for a in self.batches.get()]
+        loss, _ = masking_loss(self.model, sums[0], sums[1], self.widths, *sums[2:])
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(self.model.parameters(), 5.0)
@@ -218,7 +230,7 @@ class Trainer:
 
         def fill() -> None:
             while not self.stop.is_set():
-                batch = self.features(self.sampler.batch(self.config.batch))
+                batch = self.features(self.sampler.batch(self.config.batch // 2 if self.stereo else self.config.batch))
                 while not self.stop.is_set():
                     try:
                         self.batches.put(batch, timeout=0.1)
