@@ -81,3 +81,23 @@ def test_eval_and_train_separator(tmp_path):
     assert report["summary"]["sdr"]["oracle-irm"]["mean"] > report["summary"]["sdr"]["dsp"]["mean"]
     assert (tmp_path / "eval" / "separation_sdr.png").stat().st_size > 5000
     assert "| dsp |" in (tmp_path / "eval" / "separation.md").read_text()
+
+
+def test_eval_separation_records_its_figures_in_the_model_folder(tmp_path):
+    corpus = write_corpus(tmp_path / "corpus", {"test": 2}, seconds=2.0)
+    data = tmp_path / "data"
+    model = build_debug_model(data / "models" / "separation-debug")
+    result = musicsim("eval", "separation", "--model", "separation-debug", "--model", "dsp", "--data", corpus / "test",
+                      "--out", tmp_path / "eval", "--seconds", 1, "--record", model, env={"MUSICSIM_DATA_DIR": str(data)})
+    assert result.returncode == 0, result.stderr
+    summary = json.loads((tmp_path / "eval" / "separation.json").read_text())["summary"]["sdr"]
+    metrics = json.loads((model / "manifest.json").read_text())["metrics"]
+    assert metrics["test_sdr_mean_db"] == round(summary["separation-debug"]["mean"], 2)
+    assert metrics["test_sdr_mean_dsp_db"] == round(summary["dsp"]["mean"], 2)
+    assert metrics["test_songs"] == 2 and metrics["test_excerpt_s"] == 1 and "onnx_parity_max_abs" in metrics
+    card = (model / "MODEL_CARD.md").read_text()
+    assert "## Evaluation table" in card and "| separation-debug |" in card and "| oracle-irm |" in card
+    assert (model / "eval_sdr.png").stat().st_size > 5000
+    again = musicsim("separate", corpus / "test" / "song000" / "mix.flac", "-o", tmp_path / "stems", "--model",
+                     "separation-debug", env={"MUSICSIM_DATA_DIR": str(data)})
+    assert again.returncode == 0, again.stderr  # the folder still verifies and loads

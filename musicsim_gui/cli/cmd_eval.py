@@ -23,6 +23,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--max-songs", type=int, default=None, help="use at most this many songs")
     parser.add_argument("--no-oracle", action="store_true", help="skip the ideal-ratio-mask reference")
     parser.add_argument("--backend", default="auto", choices=("auto", "onnx", "torch"), help="model runtime")
+    parser.add_argument("--record", default=None, metavar="MODEL_DIR",
+                        help="write the first --model's figures into this model folder (manifest metrics, "
+                             "MODEL_CARD.md with the table, eval_sdr.png)")
     parser.set_defaults(handler=run)
 
 
@@ -51,4 +54,10 @@ def run(args: argparse.Namespace) -> int:
     save_bar_chart(result, out / "separation_sdr.png")
     print(table)
     print(f"wrote {out / 'separation.md'}, {out / 'separation.json'}, {out / 'separation_sdr.png'}")
+    if args.record:
+        from musicsim_gui.training.separation.model_card import record_test_evaluation
+
+        key = next(iter(separators))
+        manifest = record_test_evaluation(args.record, result, key, args.seconds or None, table)
+        print(f"recorded {key}'s figures in {args.record} (test SDR {manifest.metrics['test_sdr_mean_db']} dB mean)")
     return 0

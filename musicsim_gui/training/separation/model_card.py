@@ -1,7 +1,14 @@
-"""The model card (`MODEL_CARD.md`) of an exported separator, generated from its manifest."""
+"""The model card (`MODEL_CARD.md`) of an exported separator, generated from its manifest, and the step that
+records test-split figures in a model folder (`record_test_evaluation`)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+from pathlib import Path
+
+from musicsim_gui.core.atomic import atomic_write_text
+from musicsim_gui.core.errors import MusicSimError
+from musicsim_gui.evaluation.separation import Evaluation
 from musicsim_gui.runtime.manifest import Manifest
 
 _DESIGN = """\
@@ -94,3 +101,34 @@ Trained only on synthetic songs rendered with General MIDI instruments; on comme
 much lower quality, in particular between piano and other harmonic instruments. No vocals stem: voices
 end up in "other".
 """
+
+
+def record_test_evaluation(model_dir: str | Path, evaluation: Evaluation, key: str, excerpt_seconds: float | None,
+                           report: str) -> Manifest:
+    """Write the test-split figures of separator `key` in `evaluation` into the model folder.
+
+    The manifest's metrics get `test_sdr_<stem>_db`, the means (SDR, SI-SDR, and those of the `dsp` and
+    `oracle-irm` rows when they were scored alongside), the song count and the excerpt length; `MODEL_CARD.md`
+    is regenerated with `report` (the evaluation's Markdown) appended and `eval_sdr.png` is the bar chart.
+    """
+    from musicsim_gui.evaluation.separation import save_bar_chart
+    from musicsim_gui.runtime.manifest import load_manifest, write_manifest
+
+    model_dir = Path(model_dir)
+    manifest = load_manifest(model_dir, verify=True)
+    sdr, si_sdr = evaluation.summary("sdr"), evaluation.summary("si_sdr")
+    if key not in sdr:
+        raise MusicSimError(f"{model_dir}: the evaluation has no scores for {key!r} (it has {', '.join(sdr)})")
+    metrics = {k: v for k, v in manifest.metrics.items() if not k.startswith("test_")}
+    metrics.update({f"test_sdr_{stem}_db": round(value, 2) for stem, value in sdr[key].items() if stem != "mean"})
+    metrics.update(test_sdr_mean_db=round(sdr[key]["mean"], 2), test_si_sdr_mean_db=round(si_sdr[key]["mean"], 2),
+                   test_songs=len(evaluation.scores[key]), test_excerpt_s=excerpt_seconds or "whole songs")
+    for other, label in (("dsp", "dsp"), ("oracle-irm", "oracle_irm")):
+        if other in sdr and other != key:
+            metrics[f"test_sdr_mean_{label}_db"] = round(sdr[other]["mean"], 2)
+    updated = replace(manifest, metrics=metrics)
+    write_manifest(model_dir, updated)
+    atomic_write_text(model_dir / "MODEL_CARD.md", model_card(updated) + "\n## Evaluation table\n\n"
+                      + report.split("\n", 1)[1].lstrip("\n"))
+    save_bar_chart(evaluation, model_dir / "eval_sdr.png")
+    return updated
