@@ -108,23 +108,24 @@ def test_generate_cli_writes_takes_and_manifest(tmp_path):
     assert png.stat().st_size > 10_000
 
 
-def test_generate_cli_reports_bad_instrument(tmp_path):
+def generate_silence(tmp_path, *options: str) -> subprocess.CompletedProcess:
+    """`musicsim generate` with the debug model on 0.1 s of silence, writing to `tmp_path/o`."""
     ref = tmp_path / "ref.wav"
     sf.write(ref, np.zeros((4410, 2), np.float32), 44100)
-    result = subprocess.run([sys.executable, "-m", "musicsim_gui", "generate", str(ref), "--model",
-                             "vit-wavegan-debug", "--instruments", "kazoo", "-o", str(tmp_path / "o")],
-                            capture_output=True, text=True, timeout=120)
+    return subprocess.run([sys.executable, "-m", "musicsim_gui", "generate", str(ref), "--model",
+                           "vit-wavegan-debug", *options, "-o", str(tmp_path / "o")],
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_generate_cli_reports_bad_instrument(tmp_path):
+    result = generate_silence(tmp_path, "--instruments", "kazoo")
     assert result.returncode == 2
     assert "kazoo" in result.stderr and "Traceback" not in result.stderr
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message on a machine without a GPU")
 def test_generate_cli_on_cuda_without_a_gpu_names_the_problem(tmp_path):
-    ref = tmp_path / "ref.wav"
-    sf.write(ref, np.zeros((4410, 2), np.float32), 44100)
-    result = subprocess.run([sys.executable, "-m", "musicsim_gui", "generate", str(ref), "--model",
-                             "vit-wavegan-debug", "--device", "cuda", "-o", str(tmp_path / "o")],
-                            capture_output=True, text=True, timeout=120)
+    result = generate_silence(tmp_path, "--device", "cuda")
     assert result.returncode == 2
     assert "'cuda' requested" in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "o").exists()
