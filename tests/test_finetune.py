@@ -96,16 +96,17 @@ def test_cli_finetunes_from_the_ratings_database_into_a_new_version(tmp_path):
             store.rate(f"t{seed}", stars)
     result = _musicsim("finetune", "vit-wavegan", "--from-ratings", "--steps", "2", data_dir=tmp_path / "data")
     assert result.returncode == 0, result.stderr
-    assert "vit-wavegan-lofi-ft1 1.0+ft1 (from vit-wavegan-lofi 1.0, 4 ratings)" in result.stdout
+    v = parent.version
+    assert f"vit-wavegan-lofi-ft1 {v}+ft1 (from vit-wavegan-lofi {v}, 4 ratings)" in result.stdout
     folder = tmp_path / "data" / "models" / "vit-wavegan-lofi-ft1"
     lineage = load_manifest(folder, verify=True).config["training"]["lineage"]
-    assert (lineage["parent"], lineage["parent_version"], lineage["targets"]) == ("vit-wavegan-lofi", "1.0", 2)
+    assert (lineage["parent"], lineage["parent_version"], lineage["targets"]) == ("vit-wavegan-lofi", v, 2)
     assert lineage["parent_heads_sha256"] == load_manifest(PARENT, verify=True).files["heads.onnx"]
     result = _musicsim("generate", str(song), "-o", str(tmp_path / "out"), "--model", "vit-wavegan-lofi-ft1",
                        "--instruments", "bass", "--seconds", "1", data_dir=tmp_path / "data")
     assert result.returncode == 0, result.stderr
     takes = json.loads((tmp_path / "out" / "takes.json").read_text())["takes"]
-    assert takes[0]["model_id"] == "vit-wavegan-lofi-ft1" and takes[0]["model_version"] == "1.0+ft1"
+    assert takes[0]["model_id"] == "vit-wavegan-lofi-ft1" and takes[0]["model_version"] == f"{v}+ft1"
     from musicsim_gui.jobs import SyncRunner
     from musicsim_gui.jobs.finetune import FinetuneFromRatings
 
@@ -114,6 +115,6 @@ def test_cli_finetunes_from_the_ratings_database_into_a_new_version(tmp_path):
     handle = SyncRunner().submit(spec)
     handle.poll()
     assert handle.result == str(tmp_path / "data" / "models" / "vit-wavegan-lofi-ft2"), handle.error
-    assert load_manifest(folder, verify=True).version == "1.0+ft1"  # earlier versions stay
+    assert load_manifest(folder, verify=True).version == f"{v}+ft1"  # earlier versions stay
     result = _musicsim("finetune", "vit-wavegan", "--from-ratings", data_dir=tmp_path / "empty")
     assert result.returncode == 2 and "no ratings database" in result.stderr

@@ -40,6 +40,11 @@ _OBJECTIVE_TEXT = {
 """Model-card wording of each reconstruction objective (`losses.OBJECTIVES`)."""
 
 
+EVALUATION_METRICS = ("embedding", "fad", "fad_inf", "match", "mse", "songs", "seconds_per_song", "segments_per_set")
+"""What of `RUN/evaluation.json` goes into the manifest's metrics: the figures and what they were measured on,
+not the command line or the local corpus path it ran with."""
+
+
 def _table(evaluation: dict[str, Any], key: str = "fad", digits: int = 2) -> str:
     rows = evaluation.get(key, {})
     if not rows:
@@ -72,7 +77,7 @@ reference chunk into a song embedding; one WaveGAN head per instrument (bass, dr
 - {window} samples of {feats['sample_rate'] // 1000} kHz mono per head call ({window / feats['sample_rate']:.2f} s).
   The app keeps the largest power-of-two number of beats at the reference tempo that fits, loops it with
   20 ms equal-power crossfades to the requested length, and resamples to 44.1 kHz stereo.
-- Why: this model was trained on 2 shared CPU cores for about an hour. At {feats['sample_rate'] // 1000} kHz mono a head
+- Why: this model was trained on 2 shared CPU cores for {minutes:.0f} minutes. At {feats['sample_rate'] // 1000} kHz mono a head
   produces {88200 / feats['sample_rate']:.1f}× fewer samples per second than 44.1 kHz stereo, and a short window
   that starts on a beat is what such a budget can teach; looping it at the reference tempo makes the stem line
   up with the song's beat, which a longer, unaligned window would not. The price: nothing above
@@ -143,8 +148,9 @@ def export_run(run: Path, out: Path, name: str, version: str, weights: bool = Tr
                              training={"steps": summary["step"], "elapsed_s": summary["elapsed_s"],
                                        "train_songs": summary["train_songs"], **summary["settings"]})
     error = parity(model, out)
+    figures = {k: v for k, v in evaluation.items() if k in EVALUATION_METRICS}
     metrics = {"valid_stft": summary["valid_stft"], "valid_sliced": summary["valid_sliced"],
-               "onnx_parity_max_abs": error, **evaluation}
+               "onnx_parity_max_abs": error, **figures}
     card = model_card(name, summary, evaluation, notes, error, model.config.to_dict())
     (out / "MODEL_CARD.md").write_text(card, encoding="utf-8")
     files = dict(manifest.files)
