@@ -130,8 +130,7 @@ def test_process_job_reports_progress_eta_and_result():
     progress = [event for event in events if isinstance(event, Progress)]
     assert [p.message for p in progress][-1] == "Step 10 of 10"
     assert any(p.eta_seconds is not None and 0.0 <= p.eta_seconds < 2.0 for p in progress)
-    handle.process.join(5.0)
-    assert handle.process.exitcode == 0
+    assert handle.join(5.0) == 0
 
 
 def test_process_job_error_arrives_as_an_error_event():
@@ -147,12 +146,12 @@ def test_cancelled_process_job_stops_within_a_second():
     started = time.monotonic()
     handle.cancel()
     events = handle.wait(5.0)
-    handle.process.join(5.0)
+    exitcode = handle.join(5.0)
     stopped = time.monotonic() - started
     assert isinstance(terminal(events), Cancelled)
     assert handle.error.message == "Cancelled busy work (mixed, 60 s)."
     assert stopped < 1.0, f"took {stopped:.2f} s to stop"
-    assert handle.process.exitcode == 0  # it stopped by itself, between steps
+    assert exitcode == 0  # it stopped by itself, between steps
 
 
 def test_process_that_ignores_cancel_is_terminated_after_the_grace_period():
@@ -161,10 +160,10 @@ def test_process_that_ignores_cancel_is_terminated_after_the_grace_period():
     started = time.monotonic()
     handle.cancel()
     events = handle.wait(5.0)
-    handle.process.join(5.0)
+    exitcode = handle.join(5.0)
     assert isinstance(terminal(events), Cancelled)
     assert time.monotonic() - started < 1.0
-    assert handle.process.exitcode is not None and handle.process.exitcode < 0  # killed by a signal
+    assert exitcode is not None and exitcode < 0  # killed by a signal
 
 
 def test_worker_that_dies_is_reported_with_its_exit_code():

@@ -8,6 +8,9 @@ Architecture:
    `grace_seconds`, it is terminated (then killed), and the handle reports `Cancelled`.
 3. A worker that dies without a terminal event (a crash, the OOM killer) is reported as `Failed` with its
    exit code. The worker runs at a lower CPU priority (`nice`) than the audio callback.
+   After the last event one reaper thread waits for the worker to exit; `ProcessHandle.join` waits for that
+   thread rather than for the process, because two threads waiting on one child race (the one that loses sees
+   no exit code).
 4. A worker's thread cap goes into the thread variables before any model library starts: torch and BLAS
    read them at start-up, and every ONNX Runtime session the worker opens takes its intra-op thread count
    from `OMP_NUM_THREADS` (`runtime.backend.session_threads`).
@@ -60,6 +63,7 @@ class ProcessHandle(JobHandle):
         self._cancel_event = cancel_event
         self._grace = grace_seconds
         self._timer: threading.Timer | None = None
+        self._reaper: threading.Thread | None = None
 
     def _receive(self, timeout: float) -> JobEvent | None:
         try:
@@ -103,7 +107,16 @@ class ProcessHandle(JobHandle):
         if self._timer is not None:
             self._timer.cancel()
         self._reader.close()
-        threading.Thread(target=self._reap, name=f"reap {self.spec.title}", daemon=True).start()
+        self._reaper = threading.Thread(target=self._reap, name=f"reap {self.spec.title}", daemon=True)
+        self._reaper.start()
+
+    def join(self, timeout: float | None = None) -> int | None:
+        """Wait up to `timeout` s for the worker process to exit; its exit code, or None while it runs."""
+        if self._reaper is not None:
+            self._reaper.join(timeout)
+        else:
+            self.process.join(timeout)
+        return self.process.exitcode
 
     def _reap(self) -> None:
         """Wait for the worker to exit after its last event; stop it if it lingers."""
