@@ -31,19 +31,20 @@ class BandFeatures:
         return np.add.reduceat(magnitude, self.starts, axis=-2).astype(np.float32, copy=False)
 
     def __call__(self, stems: np.ndarray) -> tuple[np.ndarray, ...]:
-        """`sums` of the spectra of mono stems `[B, S, n]` or stereo stems `[B, S, 2, n]`."""
-        return self.sums(self.spectra(stems), stereo=stems.ndim == 4)
+        """`sums` of the spectra of mono stems `[B, S, n]`, or of stereo stems `[B, S, 2, n]` with each channel
+        an example of its own (`stereo_examples`)."""
+        spec = self.spectra(stems)
+        stereo = stems.ndim == 4
+        return self.sums(stereo_examples(spec) if stereo else spec, paired=stereo)
 
-    def sums(self, spec: np.ndarray, stereo: bool) -> tuple[np.ndarray, ...]:
-        """(stem band sums `[B, S, K, T]`, mix band sums `[B, K, T]`) of mono stem spectra `[B, S, F, T]`.
+    def sums(self, spec: np.ndarray, paired: bool) -> tuple[np.ndarray, ...]:
+        """(stem band sums `[N, S, K, T]`, mix band sums `[N, K, T]`) of stem spectra `[N, S, F, T]`.
 
-        For stereo spectra `[B, S, 2, F, T]` each channel is an example of its own (`2B` of them, as
-        `stereo_examples` orders them) and a third array follows: the band sums of the other channel's mix.
+        With `paired` (channel examples laid out by `stereo_examples`), a third array follows: the band sums of
+        each example's partner mix, the other channel of the same item.
         """
-        if stereo:
-            spec = stereo_examples(spec)
         stems, mix = self.band_sums(np.abs(spec)), self.band_sums(np.abs(spec.sum(axis=1)))
-        if not stereo:
+        if not paired:
             return stems, mix
         half = mix.shape[0] // 2
         return stems, mix, np.concatenate([mix[half:], mix[:half]])

@@ -162,10 +162,12 @@ class Trainer:
         frames = int(config.segment_seconds * config.model.sample_rate)
         train_index = SongIndex(corpus / "train", config.model.stems)
         self.stereo = config.model.stereo_cue
+        per_item = 2 if self.stereo else 1  # channel examples per drawn item
+        self.items_per_batch = max(1, config.batch // per_item)
         self.sampler = ExampleSampler(train_index, frames, config.augmentation, config.seed, stereo=self.stereo)
         valid_dir = corpus / "valid" if (corpus / "valid").is_dir() else corpus / "train"
         self.valid = validation_batch(SongIndex(valid_dir, config.model.stems), frames,
-                                      config.val_count // 2 if self.stereo else config.val_count, stereo=self.stereo)
+                                      max(1, config.val_count // per_item), stereo=self.stereo)
         self.state: dict[str, Any] = {"step": 0, "best_sdr": -math.inf, "elapsed_s": 0.0, "prior_steps": 0}
         if config.init_from and not (self.run_dir / CHECKPOINT).exists():
             self.state["prior_steps"] = load_initial_weights(Path(config.init_from), self.model)
@@ -187,8 +189,8 @@ class Trainer:
             for start in range(0, len(self.valid), 8):
                 items = self.valid[start:start + 8]
                 spec = self.features.spectra(items)
-                sums = [torch.from_numpy(a) for a in self.features.sums(spec, self.stereo)]
                 spec = stereo_examples(spec) if self.stereo else spec
+                sums = [torch.from_numpy(a) for a in self.features.sums(spec, paired=self.stereo)]
                 loss, masks = masking_loss(self.model, sums[0], sums[1], self.widths, *sums[2:])
                 losses.append(loss.item())
                 sdrs.append(stft_sdr(self.model.expand(masks).numpy(), spec))
@@ -230,7 +232,7 @@ class Trainer:
 
         def fill() -> None:
             while not self.stop.is_set():
-                batch = self.features(self.sampler.batch(self.config.batch // 2 if self.stereo else self.config.batch))
+                batch = self.features(self.sampler.batch(self.items_per_batch))
                 while not self.stop.is_set():
                     try:
                         self.batches.put(batch, timeout=0.1)
