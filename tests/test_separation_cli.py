@@ -101,3 +101,13 @@ def test_eval_separation_records_its_figures_in_the_model_folder(tmp_path):
     again = musicsim("separate", corpus / "test" / "song000" / "mix.flac", "-o", tmp_path / "stems", "--model",
                      "separation-debug", env={"MUSICSIM_DATA_DIR": str(data)})
     assert again.returncode == 0, again.stderr  # the folder still verifies and loads
+
+
+def test_eval_separation_refuses_to_record_into_another_models_folder(tmp_path):
+    corpus = write_corpus(tmp_path / "corpus", {"test": 1}, seconds=1.0)
+    model = build_debug_model(tmp_path / "separation-debug")
+    before = (model / "manifest.json").read_bytes()
+    result = musicsim("eval", "separation", "--model", "dsp", "--data", corpus / "test", "--out", tmp_path / "eval",
+                      "--record", model)
+    assert result.returncode == 2 and "holds 'separation-debug'" in result.stderr and "Traceback" not in result.stderr
+    assert (model / "manifest.json").read_bytes() == before and not (tmp_path / "eval").exists()

@@ -176,3 +176,16 @@ def test_stereo_cue_training_exports_a_two_input_graph_that_separates(corpus, tm
         mono = separator.separate(AudioClip(mix[:1], 44100))  # a mono clip is its own partner
         assert mono["bass"].samples.shape == (1, 44100)
     np.testing.assert_allclose(outputs["onnx"], outputs["torch"], atol=1e-4)
+
+
+def test_resuming_a_run_with_another_network_is_a_clear_error(corpus, tmp_path):
+    from musicsim_gui.core.errors import ModelError
+
+    config = TrainConfig(corpus=str(corpus), run_dir=str(tmp_path / "run"), steps=2, batch=2, segment_seconds=1.0,
+                         val_every=2, ckpt_every=2, val_count=2, warmup=1, model=debug_config())
+    train(config, progress=False)
+    settings = (tmp_path / "run" / "config.json").read_text()
+    stereo = TrainConfig(**{**config.__dict__, "steps": 4, "model": replace(debug_config(), stereo_cue=True)})
+    with pytest.raises(ModelError, match="started with another network"):
+        train(stereo, progress=False)
+    assert (tmp_path / "run" / "config.json").read_text() == settings  # the run's settings are left as they were

@@ -43,6 +43,8 @@ def run(args: argparse.Namespace) -> int:
         if separator.fallback_reason:
             print(f"musicsim: note: {separator.fallback_reason}", file=sys.stderr)
         separators[name if not separator.fallback_reason else f"{name}→dsp"] = separator
+    if args.record:
+        _check_record_target(args.record, names[0], separators)
     songs = corpus_songs(args.data)[: args.max_songs]
     result = evaluate(separators, songs, seconds=args.seconds or None, oracle=not args.no_oracle,
                       log=lambda text: print(text, file=sys.stderr))
@@ -57,7 +59,22 @@ def run(args: argparse.Namespace) -> int:
     if args.record:
         from musicsim_gui.training.separation.model_card import record_test_evaluation
 
-        key = next(iter(separators))
+        key = names[0]
         manifest = record_test_evaluation(args.record, result, key, args.seconds or None, table)
         print(f"recorded {key}'s figures in {args.record} (test SDR {manifest.metrics['test_sdr_mean_db']} dB mean)")
     return 0
+
+
+def _check_record_target(folder: str, name: str, separators: dict) -> None:
+    """Refuse `--record` before any song is separated when the figures would land in the wrong folder: the first
+    --model must have loaded as itself (no DSP fallback) and be the model that `folder` holds."""
+    from musicsim_gui.core.errors import MusicSimError
+    from musicsim_gui.runtime.manifest import load_manifest
+
+    if name not in separators:
+        raise MusicSimError(f"--record {folder}: {name!r} did not load (it fell back to DSP), so there are no "
+                            "figures of it to record")
+    manifest = load_manifest(Path(folder), verify=True)
+    if separators[name].id != manifest.name:
+        raise MusicSimError(f"--record {folder}: that folder holds {manifest.name!r}, but the first --model is "
+                            f"{name!r} ({separators[name].id}); its figures belong in its own folder")

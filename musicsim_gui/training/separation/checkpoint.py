@@ -67,7 +67,12 @@ def load_checkpoint(run_dir: Path, model: Any, optimizer: Any) -> dict[str, Any]
             tensors = {key: handle.get_tensor(key) for key in handle.keys()}
     except Exception as error:  # safetensors raises its own types for corrupt headers
         raise ModelError(f"{path}: cannot read the checkpoint ({error})") from error
-    model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
+    try:
+        model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
+    except RuntimeError as error:
+        first = str(error).strip().splitlines()[-1].strip()
+        raise ModelError(f"{path}: this run was started with another network ({first}); resume it with the "
+                         f"settings in {run_dir / 'config.json'} (e.g. --stereo-cue) or use a new run folder") from error
     groups = json.loads(meta["param_groups"])
     scalars = groups[0].pop("_scalars", {})
     optim_state: dict[int, dict[str, Any]] = {}
