@@ -175,3 +175,41 @@ def test_embedding_separates_noise_from_tones():
     pink = metrics.pink_noise(t.size, rng)
     assert np.sqrt(np.mean(pink**2)) == pytest.approx(0.1, rel=1e-3)
     assert metrics.paper_mse(tone, tone) == 0.0
+
+
+def test_weights_recovered_from_onnx_only_folder_and_a_new_run_starts_from_them(corpus, tmp_path):
+    """An ONNX-only export (post-filter included) gives back the exact torch weights; training continues from them."""
+    import onnx
+
+    from musicsim_gui.core.errors import ModelError, MusicSimError
+    from musicsim_gui.generation.vit_wavegan.export import export_folder
+    from musicsim_gui.generation.vit_wavegan.model import build_model
+    from musicsim_gui.training.vit_wavegan import postfilter
+    from musicsim_gui.training.vit_wavegan.onnx_weights import encoder_from_onnx, model_from_folder
+
+    model = build_model("debug", seed=3)
+    songs = dataset.prepare_split(corpus, "train", model.config.features, tmp_path / "prepared")
+    folder = tmp_path / "exported"
+    export_folder(postfilter.fit_post_filter(model, songs, taps=63), folder, "exported", "1", weights=False)
+    assert not (folder / "weights.safetensors").exists()
+    recovered = model_from_folder(folder)
+    assert recovered.config == model.config  # the post-filter is dropped for training
+    for name, value in model.state_dict().items():
+        assert torch.equal(recovered.state_dict()[name], value), name
+
+    run = tmp_path / "run"
+    messages = []
+    result = train(corpus, run, TrainSettings(config="debug", steps=2, batch=2, checkpoint_every=2, sample_every=2,
+                                              init_from=str(folder)), log=messages.append, progress_bar=False)
+    assert result["step"] == 2 and not any("resumed" in m for m in messages)
+    with pytest.raises(MusicSimError, match="not the 'small' config"):
+        train(corpus, tmp_path / "other", TrainSettings(config="small", steps=1, init_from=str(folder)),
+              log=lambda m: None, progress_bar=False)
+
+    graph = onnx.load(str(folder / "encoder.onnx"))
+    next(node for node in graph.graph.node if node.op_type == "MatMul").name = "renamed"
+    damaged = tmp_path / "damaged"
+    damaged.mkdir()
+    onnx.save(graph, str(damaged / "encoder.onnx"))
+    with pytest.raises(ModelError, match="cannot recover the torch weights"):
+        encoder_from_onnx(damaged, model.config)

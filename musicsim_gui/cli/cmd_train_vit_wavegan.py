@@ -29,6 +29,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--minutes", type=float, default=None, help="stop (with a checkpoint) after this long")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--init-from", default=None, metavar="MODEL_DIR",
+                        help="start a new run from this exported model's encoder and heads (e.g. "
+                             "models/vit-wavegan-lofi); the critic starts fresh")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(handler=run)
 
@@ -40,7 +43,8 @@ def run(args: argparse.Namespace) -> int:
         config=args.config, steps=args.steps, batch=args.batch, pairing=args.pairing, objective=args.objective,
         adv_weight=args.adv_weight,
         checkpoint_every=args.checkpoint_every, sample_every=args.sample_every, max_songs=args.max_songs, snapshot_every=args.snapshot_every,
-        time_limit_s=args.minutes * 60.0 if args.minutes else None, threads=args.threads, seed=args.seed)
+        time_limit_s=args.minutes * 60.0 if args.minutes else None, threads=args.threads, seed=args.seed,
+        init_from=args.init_from)
     result = train(Path(args.data), Path(args.out), settings, progress_bar=not args.quiet)
     print(f"stopped at step {result['step']} after {result['elapsed_s'] / 60:.1f} min; "
           f"validation STFT loss {result['valid_stft']:.4f}, sliced {result['valid_sliced']:.4f}; run folder {args.out}")

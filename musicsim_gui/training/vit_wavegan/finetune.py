@@ -11,8 +11,8 @@ Architecture:
 3. Loss per step: a batch of rated conditions, each with a fresh random z; the fine-tuned heads' output
    spectrum should be the parent's for the same z plus Δ (so every take moves the way the liked ones
    differ, instead of copying them): mean‖S(new) − S(parent) − Δ‖² + l2 · Σ‖θ − θ₀‖² (drift regulariser).
-   The encoder stays frozen (its ONNX graph is copied); the heads are rebuilt in torch from the
-   initializers of `heads.onnx` (their names are the module's parameter names).
+   The encoder stays frozen (its ONNX graph is copied); the heads are rebuilt in torch from `heads.onnx`
+   (`onnx_weights.heads_from_onnx`, checked against the graph).
 4. The result is a new model folder (`<parent>-ft<k>`, version `<parent version>+ft<k>`) beside the user's
    models: the parent's encoder.onnx, new heads.onnx, a manifest whose `config.training.lineage` names the
    parent (name, version, heads sha256), the ratings used and the settings. The parent stays untouched.
@@ -29,7 +29,8 @@ from typing import Any
 import numpy as np
 
 from musicsim_gui.audio.clip import AudioClip
-from musicsim_gui.core.errors import ModelError, MusicSimError
+from musicsim_gui.core.errors import MusicSimError
+from musicsim_gui.training.vit_wavegan.onnx_weights import heads_from_onnx
 
 
 @dataclass(frozen=True)
@@ -51,25 +52,6 @@ class FinetuneSettings:
     l2: float = 1.0
     seed: int = 0
     threads: int = 1
-
-
-def heads_from_onnx(folder: Path, config) -> Any:
-    """The WaveGAN heads of the model folder `folder` as a torch module, weights read from `heads.onnx`."""
-    import onnx
-    import torch
-    from onnx import numpy_helper
-
-    from musicsim_gui.generation.vit_wavegan.wavegan import WaveGANHeads
-
-    heads = WaveGANHeads(config.head, config.vit.embedding, len(config.instruments))
-    graph = onnx.load(str(folder / "heads.onnx"))
-    tensors = {i.name: torch.from_numpy(numpy_helper.to_array(i).copy()) for i in graph.graph.initializer}
-    state = heads.state_dict()
-    missing = sorted(set(state) - set(tensors))
-    if missing:
-        raise ModelError(f"{folder / 'heads.onnx'}: cannot recover head weights ({', '.join(missing[:3])} missing)")
-    heads.load_state_dict({name: tensors[name] for name in state})
-    return heads
 
 
 def _log_spectrum(audio, n_fft: int = 1024, hop: int = 256):

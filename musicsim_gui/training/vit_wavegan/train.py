@@ -16,6 +16,8 @@ Architecture:
    Every `sample_every` steps: WAV samples; every `snapshot_every` steps (at a checkpoint) a copy of the
    generator weights in `snapshots/`, to compare runs at equal steps.
 Rerunning with the same RUN folder resumes from its checkpoint (same settings required for a faithful resume).
+A new run can start from an exported model folder (`init_from`: encoder and heads recovered from its ONNX
+graphs by `onnx_weights`), e.g. to train a bundled model further.
 """
 
 from __future__ import annotations
@@ -63,6 +65,9 @@ class TrainSettings:
     max_songs: int | None = None
     time_limit_s: float | None = None
     snapshot_every: int = 0
+    init_from: str | None = None
+    """A model folder (e.g. `models/vit-wavegan-lofi`) whose encoder and heads a new run starts from; the
+    critic starts fresh and, as in any run, joins the generator's loss at `adv_start`."""
 
 
 @dataclass
@@ -82,6 +87,19 @@ class Run:
     elapsed: float = 0.0
 
 
+def _initial_model(config, settings: TrainSettings) -> ViTWaveGAN:
+    """Fresh weights, or those of `settings.init_from` (whose model config must be `config`)."""
+    if not settings.init_from:
+        return build_model(config, seed=settings.seed)
+    from musicsim_gui.training.vit_wavegan.onnx_weights import model_from_folder
+
+    model = model_from_folder(Path(settings.init_from))
+    if model.config != config:
+        raise MusicSimError(f"{settings.init_from}: its model is not the {config.name!r} config "
+                            f"(it is {model.config.name!r}: {model.config.to_dict()}); pass its --config")
+    return model
+
+
 def _build(corpus: Path, out: Path, settings: TrainSettings, log) -> Run:
     config = get_config(settings.config)
     cache = out / "prepared"
@@ -91,7 +109,7 @@ def _build(corpus: Path, out: Path, settings: TrainSettings, log) -> Run:
         valid_songs = dataset.prepare_split(corpus, "valid", config.features, cache, 8)
     except MusicSimError:  # a corpus without a validation split: validate on training songs
         valid_songs = train_songs[:8]
-    model = build_model(config, seed=settings.seed).train()
+    model = _initial_model(config, settings).train()
     critic = WaveGANCritic(config.head, config.vit.embedding, len(config.instruments)).train()
     betas = (0.5, 0.9)
     optimizers = {
