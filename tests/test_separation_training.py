@@ -94,7 +94,7 @@ def test_new_run_starts_from_an_exported_model(corpus, tmp_path):
     assert read_rows(tmp_path / "second")[-1]["val_loss"] < exported_loss * 1.2
     manifest = export_run(tmp_path / "second", tmp_path / "model2")
     assert manifest.config["training"]["steps"] == 30
-    assert "20 in a first run" in (tmp_path / "model2" / "MODEL_CARD.md").read_text()
+    assert "20 in earlier runs" in (tmp_path / "model2" / "MODEL_CARD.md").read_text()
 
 
 def test_initial_weights_of_another_network_are_a_clear_error(corpus, tmp_path):
@@ -134,7 +134,7 @@ def test_stereo_features_pair_each_channel_with_the_other():
     np.testing.assert_allclose(partner_sums[3:], left_mix, rtol=1e-6)
 
 
-def test_stereo_cue_network_starts_as_the_mono_one_it_was_made_from(corpus, tmp_path):
+def test_added_parts_start_as_the_network_they_were_made_from(corpus, tmp_path):
     import torch
 
     from musicsim_gui.separation.masknet import build_masknet
@@ -148,9 +148,21 @@ def test_stereo_cue_network_starts_as_the_mono_one_it_was_made_from(corpus, tmp_
     load_initial_weights(tmp_path / "mono-model", mono)
     stereo = build_masknet(replace(debug_config(), stereo_cue=True))
     assert load_initial_weights(tmp_path / "mono-model", stereo) == 10
+    wider = build_masknet(replace(debug_config(), stereo_cue=True, decoder_hidden=24))
+    load_initial_weights(tmp_path / "mono-model", wider)
     magnitude, partner = torch.rand(2, 257, 40), torch.rand(2, 257, 40) * 5
     with torch.no_grad():
         torch.testing.assert_close(stereo(magnitude, partner), mono(magnitude))
+        torch.testing.assert_close(wider(magnitude, partner), mono(magnitude))
+
+    grown = TrainConfig(**{**first.__dict__, "run_dir": str(tmp_path / "grown"), "init_from": str(tmp_path / "mono-model"),
+                           "model": replace(debug_config(), decoder_hidden=24)})
+    train(grown, progress=False)
+    manifest = export_run(tmp_path / "grown", tmp_path / "grown-model")
+    assert manifest.config["decoder_hidden"] == 24 and manifest.metrics["onnx_parity_max_abs"] < 1e-5
+    trained = build_masknet(replace(debug_config(), decoder_hidden=24))
+    load_initial_weights(tmp_path / "grown-model", trained)
+    assert float(trained.refine_out.weight.detach().abs().max()) > 0  # the branch learned something
 
 
 def test_stereo_cue_training_exports_a_two_input_graph_that_separates(corpus, tmp_path):

@@ -32,6 +32,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--stereo-cue", action="store_true",
                         help="the network also reads the other channel and uses the level difference between them "
                              "(mono --init-from weights start it as the mono network)")
+    parser.add_argument("--decoder-hidden", type=int, default=0, metavar="UNITS",
+                        help="add a nonlinear (MLP) decoder branch with this many units; it starts as a no-op, "
+                             "so --init-from weights without it start the network where they were")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(handler=run)
 
@@ -47,7 +50,8 @@ def run(args: argparse.Namespace) -> int:
                          batch=args.batch, threads=args.threads, lr=args.lr, val_every=args.val_every,
                          ckpt_every=min(100, args.val_every), warmup=args.warmup, init_from=args.init_from,
                          augmentation=Augmentation(remix=args.remix),
-                         model=replace(debug_config() if args.tiny else MaskNetConfig(), stereo_cue=args.stereo_cue))
+                         model=replace(debug_config() if args.tiny else MaskNetConfig(), stereo_cue=args.stereo_cue,
+                                       decoder_hidden=args.decoder_hidden))
     if args.tiny:
         config.segment_seconds, config.val_count, config.warmup = 1.0, 4, 5
     state = train(config, progress=not args.no_progress)

@@ -31,6 +31,9 @@ class MaskNetConfig:
             difference between the channel it separates and the other one: instruments panned apart (the
             corpus pans "other" voices 8-30 steps off centre, piano within 12, bass and drums in the middle)
             are then told apart by where they sit as well as by how they sound.
+        decoder_hidden: units of a nonlinear decoder branch beside the linear one (0 = none): an MLP from
+            the same inputs (context features and the frame's log bands) whose output is added to the
+            linear decoder's logits, so masks are no longer a linear read-out of the context features.
     """
 
     sample_rate: int = 44100
@@ -43,6 +46,7 @@ class MaskNetConfig:
     kernel: int = 5
     stems: tuple[str, ...] = INSTRUMENTS
     stereo_cue: bool = False
+    decoder_hidden: int = 0
 
     @property
     def bins(self) -> int:

@@ -93,10 +93,12 @@ def load_initial_weights(source: Path, model: Any) -> int:
         state = load_file(str(weights))
     except Exception as error:  # safetensors raises its own error types for missing or truncated files
         raise ModelError(f"{weights}: cannot read initial weights ({error})") from error
-    from musicsim_gui.separation.masknet import ILD_WEIGHT
+    from musicsim_gui.separation.masknet import added_parameters
 
-    if ILD_WEIGHT in model.state_dict() and ILD_WEIGHT not in state:  # mono weights into a stereo-cue network
-        state = {**state, ILD_WEIGHT: model.state_dict()[ILD_WEIGHT]}
+    # Weights without an optional part (mono weights into a stereo-cue network, a linear decoder into one with
+    # the MLP branch) keep that part's no-op initial values.
+    fresh = {name: value for name, value in model.state_dict().items() if added_parameters(name) and name not in state}
+    state = {**state, **fresh}
     try:
         model.load_state_dict(state)
     except RuntimeError as error:
