@@ -112,10 +112,13 @@ def test_train_resume_export_generate_and_evaluate(corpus, tmp_path):
                    progress_bar=False)
     assert result["step"] == 6 and any("resumed" in m and "step 4" in m for m in messages)
     model_dir = tmp_path / "models" / "vit-wavegan-tiny"
-    exported = subprocess.run([sys.executable, "-m", "musicsim_gui", "export", "onnx", str(run), "-o", str(model_dir)],
-                              capture_output=True, text=True, timeout=120)
+    exported = subprocess.run([sys.executable, "-m", "musicsim_gui", "export", "onnx", str(run), "-o", str(model_dir),
+                               "--bandwidth-corpus", str(corpus)], capture_output=True, text=True, timeout=120)
     assert exported.returncode == 0, exported.stderr
     manifest = json.loads((model_dir / "manifest.json").read_text())
+    extension = manifest["config"]["bandwidth_extension"]
+    assert extension["edges_hz"] == [8000.0, 11000.0, 11025.0] and set(extension["ratios_db"]) == set(INSTRUMENTS)
+    assert "Bandwidth extension: the band above 8 kHz" in (model_dir / "MODEL_CARD.md").read_text()
     assert manifest["metrics"]["onnx_parity_max_abs"] <= 1e-3 and manifest["config"]["training"]["steps"] == 6
     assert "MODEL_CARD.md" in manifest["files"] and "6 steps" in (model_dir / "MODEL_CARD.md").read_text()
     evaluated = subprocess.run([sys.executable, "-m", "musicsim_gui", "eval", "generation", "--data", str(corpus),

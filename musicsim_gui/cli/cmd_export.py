@@ -22,6 +22,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--no-weights", action="store_true", help="ONNX only, no safetensors (no torch backend)")
     parser.add_argument("--post-filter", type=int, default=0, metavar="TAPS",
                         help="fit a TAPS-tap per-instrument FIR post-filter on the run's training songs (e.g. 511)")
+    parser.add_argument("--bandwidth-corpus", metavar="CORPUS", default=None,
+                        help="fit the takes' bandwidth extension (the band above the model's Nyquist frequency, "
+                             "rebuilt per instrument) on this corpus's full-band training stems")
     parser.set_defaults(handler=run)
 
 
@@ -31,7 +34,8 @@ def run(args: argparse.Namespace) -> int:
 
     out = Path(args.output)
     manifest = export_run(Path(args.run), out, args.name or out.name, args.version, weights=not args.no_weights,
-                          post_filter=args.post_filter)
+                          post_filter=args.post_filter,
+                          bandwidth_corpus=Path(args.bandwidth_corpus) if args.bandwidth_corpus else None)
     error = manifest.metrics["onnx_parity_max_abs"]
     if error > 1e-3:
         raise MusicSimError(f"{out}: ONNX Runtime differs from torch by {error:.2e} (> 1e-3)")

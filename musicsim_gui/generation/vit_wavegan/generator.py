@@ -9,7 +9,8 @@ Architecture:
    (seed, instrument) comes from its own random stream, so a take re-rolled alone equals the same take
    generated together with others.
 3. Each window becomes a stem (`loops.render_stem`): a beat-aligned loop at the reference tempo tiled with
-   crossfades to the requested length, at the output rate, stereo.
+   crossfades to the requested length, at the output rate (the band above the model's Nyquist frequency
+   rebuilt by the model's fitted `bandwidth.BandwidthExtension`, when its manifest has one), stereo.
 Two backends run the same two graphs: `encoder` (mel → embedding) and `heads` (embedding, tempo, z → audio).
 """
 
@@ -33,6 +34,7 @@ from musicsim_gui.generation.base import (
     report,
 )
 from musicsim_gui.generation.vit_wavegan import features, loops
+from musicsim_gui.generation.vit_wavegan.bandwidth import BandwidthExtension
 from musicsim_gui.generation.vit_wavegan.config import ModelConfig
 from musicsim_gui.runtime.backend import Backend
 
@@ -61,10 +63,13 @@ class ViTWaveGANGenerator:
         encoder: backend running `mel [B,1,M,F] → embedding [B,E]`.
         heads: backend running `embedding [B,E], tempo [B,1], z [B,H,Z] → audio [B,H,T]`.
         model_id / version: recorded in every take.
+        bandwidth: the fitted bandwidth extension of the takes (None: takes stop at the model's Nyquist).
     """
 
-    def __init__(self, config: ModelConfig, encoder: Backend, heads: Backend, model_id: str, version: str) -> None:
+    def __init__(self, config: ModelConfig, encoder: Backend, heads: Backend, model_id: str, version: str,
+                 bandwidth: BandwidthExtension | None = None) -> None:
         self.config, self.encoder, self.heads = config, encoder, heads
+        self.bandwidth = bandwidth
         self.id, self.version = model_id, version
         self.backend_name = heads.name
         self._conditioning: OrderedDict[tuple[str, int | None, float | None], Conditioning] = OrderedDict()
@@ -129,26 +134,28 @@ class ViTWaveGANGenerator:
             head = self.config.instruments.index(instrument)
             for row, seed in enumerate(seeds):
                 clip = loops.stem_clip(audio[row, head], self.config.features.sample_rate, conditioning.tempo_bpm,
-                                       seconds, output_rate, f"{self.id} {instrument} seed {seed}")
+                                       seconds, output_rate, f"{self.id} {instrument} seed {seed}",
+                                       self.bandwidth, instrument)
                 takes.append(GeneratedTake(instrument, clip, seed, self.id, self.version, dict(used)))
             report(progress, 0.3 + 0.7 * len(takes) / (len(seeds) * len(request.instruments)), f"Rendered {instrument}")
         return takes
 
 
-def torch_generator(model: Any, model_id: str, version: str, device: str = "cpu") -> ViTWaveGANGenerator:
+def torch_generator(model: Any, model_id: str, version: str, device: str = "cpu",
+                    bandwidth: BandwidthExtension | None = None) -> ViTWaveGANGenerator:
     """A generator running a `ViTWaveGAN` torch module eagerly."""
     from musicsim_gui.runtime.backend import TorchBackend
 
     encoder = TorchBackend(model.encoder, device, output_names=("embedding",))
     heads = TorchBackend(model.heads, device, output_names=("audio",))
-    return ViTWaveGANGenerator(model.config, encoder, heads, model_id, version)
+    return ViTWaveGANGenerator(model.config, encoder, heads, model_id, version, bandwidth)
 
 
 def onnx_generator(folder: Path, config: ModelConfig, model_id: str, version: str,
-                   device: str = "auto") -> ViTWaveGANGenerator:
+                   device: str = "auto", bandwidth: BandwidthExtension | None = None) -> ViTWaveGANGenerator:
     """A generator running `folder/encoder.onnx` and `folder/heads.onnx` on ONNX Runtime."""
     from musicsim_gui.runtime.backend import OnnxBackend
 
     encoder = OnnxBackend(folder / "encoder.onnx", device=device)
     heads = OnnxBackend(folder / "heads.onnx", device=device)
-    return ViTWaveGANGenerator(config, encoder, heads, model_id, version)
+    return ViTWaveGANGenerator(config, encoder, heads, model_id, version, bandwidth)

@@ -6,7 +6,9 @@ Architecture:
    that fits the window (1, 2, 4, … beats); a window shorter than one beat is used whole.
 2. The loop is tiled to the requested length; consecutive copies overlap by `fade` seconds with an
    equal-power crossfade (20 ms), so seams neither click nor dip.
-3. DC is removed, the stem is resampled to the output rate, duplicated to stereo and peak-normalised.
+3. DC is removed, the stem is resampled to the output rate, the band above the model's Nyquist frequency is
+   rebuilt when the model has a fitted `BandwidthExtension`, and the stem is duplicated to stereo and
+   peak-normalised.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from musicsim_gui.audio.clip import AudioClip
+from musicsim_gui.generation.vit_wavegan.bandwidth import BandwidthExtension
 
 
 def loop_frames(window: int, sample_rate: int, tempo_bpm: float) -> int:
@@ -48,8 +51,10 @@ def tile(loop: np.ndarray, frames: int, fade: int) -> np.ndarray:
 
 
 def render_stem(window: np.ndarray, sample_rate: int, tempo_bpm: float, seconds: float, output_rate: int,
-                channels: int = 2, peak_dbfs: float = -3.0, fade_seconds: float = 0.02) -> np.ndarray:
-    """One head output `[W]` at `sample_rate` → a stem `[channels, round(seconds * output_rate)]` float32."""
+                channels: int = 2, peak_dbfs: float = -3.0, fade_seconds: float = 0.02,
+                bandwidth: BandwidthExtension | None = None, instrument: str = "") -> np.ndarray:
+    """One head output `[W]` at `sample_rate` → a stem `[channels, round(seconds * output_rate)]` float32
+    (`bandwidth`: the model's fitted extension, applied for `instrument`)."""
     import soxr
 
     loop = window[: loop_frames(window.shape[0], sample_rate, tempo_bpm)]
@@ -58,6 +63,8 @@ def render_stem(window: np.ndarray, sample_rate: int, tempo_bpm: float, seconds:
     if output_rate != sample_rate:
         tiled = soxr.resample(tiled, sample_rate, output_rate, quality="HQ").astype(np.float32)
     tiled = tiled[: int(round(seconds * output_rate))]
+    if bandwidth is not None:
+        tiled = bandwidth.extend(tiled, output_rate, instrument)
     peak = float(np.max(np.abs(tiled))) if tiled.size else 0.0
     if peak > 1e-6:
         tiled = tiled * (10.0 ** (peak_dbfs / 20.0) / peak)
@@ -65,6 +72,7 @@ def render_stem(window: np.ndarray, sample_rate: int, tempo_bpm: float, seconds:
 
 
 def stem_clip(window: np.ndarray, sample_rate: int, tempo_bpm: float, seconds: float, output_rate: int,
-              source: str) -> AudioClip:
+              source: str, bandwidth: BandwidthExtension | None = None, instrument: str = "") -> AudioClip:
     """`render_stem` wrapped as a stereo `AudioClip`."""
-    return AudioClip(render_stem(window, sample_rate, tempo_bpm, seconds, output_rate), output_rate, source)
+    stem = render_stem(window, sample_rate, tempo_bpm, seconds, output_rate, bandwidth=bandwidth, instrument=instrument)
+    return AudioClip(stem, output_rate, source)

@@ -11,7 +11,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from musicsim_gui.core.errors import ModelError
+from musicsim_gui.core.atomic import atomic_write_text
+from musicsim_gui.core.errors import ModelError, MusicSimError
 from musicsim_gui.generation.vit_wavegan.export import export_folder, parity
 from musicsim_gui.runtime.manifest import Manifest, file_sha256, write_manifest
 from musicsim_gui.training.vit_wavegan.checkpoint import CHECKPOINT_FILE, load_model_from_checkpoint
@@ -60,9 +61,22 @@ def _maybe(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.4f}"
 
 
+def _bandwidth_line(extension: dict[str, Any] | None) -> str:
+    if not extension:
+        return "none: takes stop at the model's Nyquist frequency"
+    edges = extension["edges_hz"]
+    bands = ", ".join(f"{lo / 1000:g}-{hi / 1000:g}" for lo, hi in zip(edges[:-1], edges[1:], strict=True))
+    ratios = "; ".join(f"{name} {', '.join(f'{db:+.0f}' for db in values)}"
+                       for name, values in extension["ratios_db"].items())
+    return (f"the band above {edges[0] / 1000:g} kHz is rebuilt at the output rate by spectral band replication "
+            f"of the top octave the heads make, its envelope set per instrument by ratios fitted on the training "
+            f"stems (bands {bands} kHz, dB relative to the {extension['source_hz'][0] / 1000:g}-"
+            f"{extension['source_hz'][1] / 1000:g} kHz octave: {ratios}; see `generation/vit_wavegan/bandwidth.py`)")
+
+
 def model_card(name: str, summary: dict[str, Any], evaluation: dict[str, Any], notes: str, parity_error: float,
-               config: dict[str, Any]) -> str:
-    """The MODEL_CARD.md text for an exported run."""
+               config: dict[str, Any], bandwidth: dict[str, Any] | None = None) -> str:
+    """The MODEL_CARD.md text for an exported run (`bandwidth`: the manifest's fitted bandwidth extension)."""
     s = summary["settings"]
     head, feats = config["head"], config["features"]
     window = head["start"] * 4 ** head["layers"]
@@ -96,6 +110,7 @@ reference chunk into a song embedding; one WaveGAN head per instrument (bass, dr
   critic {s.get('lr_critic')}.
 - Validation losses at export: STFT {summary['valid_stft']:.4f}, sliced {_maybe(summary.get('valid_sliced'))} (before any post-processing filter).
 - Post-processing filter: {f"{head['post_filter']}-tap FIR per instrument, fitted after training by matching the average spectrum of the heads' output to the training stems' (cuts the transposed-convolution artifact lines; see `training/vit_wavegan/postfilter.py`)" if head.get('post_filter') else "none"}.
+- Bandwidth extension: {_bandwidth_line(bandwidth)}.
 
 ## Evaluation
 Corpus test split, {evaluation.get('songs', 'n/a')} songs × {evaluation.get('seconds_per_song', 'n/a')} s per system; every
@@ -122,12 +137,44 @@ no third-party weights or recordings.
 """
 
 
+def fit_bandwidth(corpus: Path, model_rate: int, songs: int = 60, seconds: float = 30.0):
+    """A `BandwidthExtension` fitted on the full-band stems of up to `songs` songs of `corpus`'s train split
+    (the middle `seconds` of each, channels averaged).
+
+    Raises:
+        MusicSimError: no song folder with every stem under `corpus/train`.
+    """
+    import soundfile as sf
+
+    from musicsim_gui.core.instruments import INSTRUMENTS
+    from musicsim_gui.evaluation.separation import corpus_songs
+    from musicsim_gui.generation.vit_wavegan.bandwidth import fit
+
+    folders = corpus_songs(Path(corpus) / "train")
+    chosen = folders[:: max(1, len(folders) // songs)][:songs]
+    stems: dict[str, list] = {name: [] for name in INSTRUMENTS}
+    rate = None
+    for folder in chosen:
+        for name in INSTRUMENTS:
+            path = folder / f"{name}.flac"
+            info = sf.info(str(path))
+            rate = rate or info.samplerate
+            if info.samplerate != rate:
+                raise MusicSimError(f"{path}: {info.samplerate} Hz, the other stems are {rate} Hz")
+            length = int(seconds * rate)
+            start = max(0, (info.frames - length) // 2)
+            audio, _ = sf.read(str(path), start=start, frames=length, dtype="float32", always_2d=True)
+            stems[name].append(audio.mean(axis=1))
+    return fit(stems, rate, model_rate)
+
+
 def export_run(run: Path, out: Path, name: str, version: str, weights: bool = True,
-               post_filter: int = 0) -> Manifest:
+               post_filter: int = 0, bandwidth_corpus: Path | None = None) -> Manifest:
     """Export `run`'s checkpoint into the model folder `out` and return its manifest.
 
     With `post_filter` taps, a per-instrument FIR is fitted on the run's cached training songs first
-    (see `postfilter`).
+    (see `postfilter`). With `bandwidth_corpus`, the takes' bandwidth extension is fitted on that corpus's
+    full-band training stems and stored in the manifest (`config.bandwidth_extension`).
     """
     run, out = Path(run), Path(out)
     summary = run_summary(run)
@@ -151,10 +198,14 @@ def export_run(run: Path, out: Path, name: str, version: str, weights: bool = Tr
     figures = {k: v for k, v in evaluation.items() if k in EVALUATION_METRICS}
     metrics = {"valid_stft": summary["valid_stft"], "valid_sliced": summary["valid_sliced"],
                "onnx_parity_max_abs": error, **figures}
-    card = model_card(name, summary, evaluation, notes, error, model.config.to_dict())
-    (out / "MODEL_CARD.md").write_text(card, encoding="utf-8")
+    config = dict(manifest.config)
+    if bandwidth_corpus is not None:
+        config["bandwidth_extension"] = fit_bandwidth(Path(bandwidth_corpus), model.config.features.sample_rate).to_dict()
+    card = model_card(name, summary, evaluation, notes, error, model.config.to_dict(),
+                      config.get("bandwidth_extension"))
+    atomic_write_text(out / "MODEL_CARD.md", card)
     files = dict(manifest.files)
     files["MODEL_CARD.md"] = file_sha256(out / "MODEL_CARD.md")
-    final = Manifest(**{**manifest.__dict__, "metrics": metrics, "files": files})
+    final = Manifest(**{**manifest.__dict__, "metrics": metrics, "files": files, "config": config})
     write_manifest(out, final)
     return final

@@ -198,7 +198,7 @@ def finetune_folder(parent: Path, examples: list[RatedExample], out_dir: Path,
         channels=manifest.channels, instruments=manifest.instruments, inputs=manifest.inputs,
         outputs=manifest.outputs, files={file: file_sha256(folder / file) for file in files},
         license=manifest.license, provenance=f"fine-tuned from {manifest.name} {manifest.version} on user ratings",
-        metrics={}, config={"model": manifest.config["model"], "training": training}))
+        metrics={}, config={**manifest.config, "training": training}))
     return folder
 
 
