@@ -81,6 +81,9 @@ def model_card(name: str, summary: dict[str, Any], evaluation: dict[str, Any], n
     head, feats = config["head"], config["features"]
     window = head["start"] * 4 ** head["layers"]
     minutes = (summary["elapsed_s"] or 0) / 60
+    nyquist_khz = feats["sample_rate"] / 2000
+    price = (f"nothing the heads make above {nyquist_khz:g} kHz (the band above is rebuilt from the octave "
+             f"below, not generated)" if bandwidth else f"nothing above {nyquist_khz:g} kHz")
     return f"""# {name}
 
 ViT+WaveGAN stem generator (MuSiC architecture): a vision transformer encodes the log-mel image of a 30 s
@@ -94,8 +97,8 @@ reference chunk into a song embedding; one WaveGAN head per instrument (bass, dr
 - Why: this model was trained on 2 shared CPU cores for {minutes:.0f} minutes. At {feats['sample_rate'] // 1000} kHz mono a head
   produces {88200 / feats['sample_rate']:.1f}× fewer samples per second than 44.1 kHz stereo, and a short window
   that starts on a beat is what such a budget can teach; looping it at the reference tempo makes the stem line
-  up with the song's beat, which a longer, unaligned window would not. The price: nothing above
-  {feats['sample_rate'] // 2000} kHz, and a stem that repeats one short loop with no development.
+  up with the song's beat, which a longer, unaligned window would not. The price: {price}, and a stem that
+  repeats one short loop with no development.
 
 ## Training
 - Data: {summary['train_songs']} songs of the project's synthetic LoFi corpus (train split), ground-truth stems.
