@@ -108,6 +108,7 @@ reference chunk into a song embedding; one WaveGAN head per instrument (bass, dr
   (average weight {s.get('adv_weight')}, from step {s.get('adv_start')}, a critic update every {s.get('critic_every')} steps;
   phase-shuffle critic with an embedding projection).
   The spectral term is our addition to the paper's purely adversarial objective.
+- Initial weights: {f"those of `{s['init_from']}` (encoder and heads; a fresh critic); the steps below are this run's" if s.get('init_from') else 'random (trained from scratch)'}.
 - Config `{s.get('config')}`, batch {s.get('batch')}, {summary['step']} steps, {minutes:.0f} min on
   {s.get('threads')} CPU thread(s); Adam β=(0.5, 0.9), lr heads {s.get('lr_heads')}, encoder {s.get('lr_encoder')},
   critic {s.get('lr_critic')}.
