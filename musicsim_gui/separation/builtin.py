@@ -2,7 +2,8 @@
 
 A model folder holds `model.onnx` (the network only: magnitude `[B, F, T]` → masks `[B, S, F, T]`; a
 stereo-cue network also takes `partner`, the other channel's magnitude),
-optionally `weights.safetensors` (the same weights for the torch backend) and `manifest.json` whose
+optionally `weights.safetensors` (the same weights for the torch backend; without it the torch backend reads
+them back from the graph) and `manifest.json` whose
 `config` is a `MaskNetConfig`. Hashes are verified on load; STFT, chunking and resampling happen here,
 outside the graph.
 """
@@ -25,6 +26,24 @@ from musicsim_gui.separation.masknet_config import MaskNetConfig, partner_channe
 
 ONNX_FILE = "model.onnx"
 WEIGHTS_FILE = "weights.safetensors"
+
+
+def masknet_from_onnx(graph: Path, config: MaskNetConfig) -> Any:
+    """A `MaskNet` with the weights read back from its exported graph (checked against it): the torch backend
+    of a model folder that ships only `model.onnx`."""
+    import torch
+
+    from musicsim_gui.runtime.onnx_weights import check_parity, state_from_graph
+    from musicsim_gui.separation.masknet import build_masknet
+    from musicsim_gui.separation.masknet_config import input_names
+
+    model = build_masknet(config).eval()
+    state = state_from_graph(graph, model.state_dict())
+    model.load_state_dict({name: torch.from_numpy(np.ascontiguousarray(value)) for name, value in state.items()})
+    rng = np.random.default_rng(0)
+    inputs = {name: rng.random((1, config.bins, 24), dtype=np.float32) for name in input_names(config)}
+    check_parity(model, graph, inputs)
+    return model
 
 
 def load_torch_masknet(weights: Path, config: MaskNetConfig) -> Any:
@@ -84,11 +103,12 @@ def open_masknet(model_dir: Path, backend: str = "auto", device: str = "auto") -
     if choice.kind == "onnx":
         runner: Backend = OnnxBackend(model_dir / ONNX_FILE, device=choice.device)
     else:
-        weights = model_dir / WEIGHTS_FILE
-        if WEIGHTS_FILE not in manifest.files:
-            raise ModelError(f"{weights}: this model ships no torch weights; use --backend onnx")
         config = MaskNetConfig.from_dict(manifest.config)
-        runner = TorchBackend(load_torch_masknet(weights, config), choice.device, output_names=("masks",))
+        if WEIGHTS_FILE in manifest.files:
+            network = load_torch_masknet(model_dir / WEIGHTS_FILE, config)
+        else:  # a folder that ships only its graph: the same weights, read back from it
+            network = masknet_from_onnx(model_dir / ONNX_FILE, config)
+        runner = TorchBackend(network, choice.device, output_names=("masks",))
     return MaskNetSeparator(manifest, runner)
 
 

@@ -92,3 +92,8 @@ def partner_channels(magnitude: np.ndarray) -> np.ndarray:
     if magnitude.shape[0] == 2:
         return np.ascontiguousarray(magnitude[::-1])
     return np.broadcast_to(magnitude.mean(axis=0, keepdims=True), magnitude.shape).copy()
+
+
+def input_names(config: MaskNetConfig) -> tuple[str, ...]:
+    """The graph's inputs: `magnitude`, and `partner` (the other channel) for a stereo-cue network."""
+    return ("magnitude", "partner") if config.stereo_cue else ("magnitude",)

@@ -17,17 +17,12 @@ from musicsim_gui.core.atomic import atomic_path, atomic_write_text
 from musicsim_gui.runtime.manifest import Manifest, file_sha256, write_manifest
 from musicsim_gui.runtime.onnx_files import finish_onnx_file
 from musicsim_gui.separation.builtin import ONNX_FILE, WEIGHTS_FILE
-from musicsim_gui.separation.masknet_config import MaskNetConfig
+from musicsim_gui.separation.masknet_config import MaskNetConfig, input_names
 from musicsim_gui.training.separation.checkpoint import save_weights
 from musicsim_gui.training.separation.model_card import model_card
 
 FAMILY = "masknet"
 LICENSE = "MIT (weights trained by the project on its own synthetic corpus)"
-
-
-def input_names(config: MaskNetConfig) -> tuple[str, ...]:
-    """The graph's inputs: `magnitude`, and `partner` (the other channel) for a stereo-cue network."""
-    return ("magnitude", "partner") if config.stereo_cue else ("magnitude",)
 
 
 def export_onnx(model: Any, config: MaskNetConfig, path: Path, metadata: dict[str, str]) -> Path:
@@ -66,14 +61,21 @@ def onnx_parity(model: Any, onnx_path: Path, config: MaskNetConfig, frames: int 
 
 def export_model(model: Any, config: MaskNetConfig, out_dir: str | Path, *, name: str = "separation-builtin",
                  version: str = "1.0", metrics: dict[str, Any] | None = None, provenance: str = "",
-                 training: dict[str, Any] | None = None, mask_power: float = 1.0) -> Manifest:
-    """Write `model.onnx`, `weights.safetensors`, `manifest.json` and `MODEL_CARD.md` into `out_dir`."""
+                 training: dict[str, Any] | None = None, mask_power: float = 1.0,
+                 torch_weights: bool = True) -> Manifest:
+    """Write `model.onnx`, `weights.safetensors` (unless not `torch_weights`: the torch backend then reads the
+    weights back from the graph), `manifest.json` and `MODEL_CARD.md` into `out_dir`."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     identity = {"family": FAMILY, "name": name, "version": version, "sample_rate": config.sample_rate,
                 "n_fft": config.n_fft, "hop": config.hop, "stems": ",".join(config.stems)}
     export_onnx(model, config, out_dir / ONNX_FILE, identity)
-    save_weights(out_dir / WEIGHTS_FILE, model, {k: str(v) for k, v in identity.items()})
+    files = [ONNX_FILE]
+    if torch_weights:
+        save_weights(out_dir / WEIGHTS_FILE, model, {k: str(v) for k, v in identity.items()})
+        files.append(WEIGHTS_FILE)
+    elif (out_dir / WEIGHTS_FILE).exists():
+        (out_dir / WEIGHTS_FILE).unlink()  # weights of an earlier version must not sit beside the new graph
     metrics = dict(metrics or {})
     metrics["onnx_parity_max_abs"] = onnx_parity(model, out_dir / ONNX_FILE, config)
     params = sum(p.numel() for p in model.parameters())
@@ -82,7 +84,7 @@ def export_model(model: Any, config: MaskNetConfig, out_dir: str | Path, *, name
         channels=1, instruments=config.stems,
         inputs={name: {"shape": ["batch", config.bins, "frames"], "dtype": "float32"} for name in input_names(config)},
         outputs={"masks": {"shape": ["batch", len(config.stems), config.bins, "frames"], "dtype": "float32"}},
-        files={f: file_sha256(out_dir / f) for f in (ONNX_FILE, WEIGHTS_FILE)},
+        files={f: file_sha256(out_dir / f) for f in files},
         license=LICENSE,
         provenance=provenance or f"exported {datetime.date.today().isoformat()} by musicsim train separator",
         metrics=metrics, config=dict(config.to_dict(), parameters=params, training=training or {}, mask_power=mask_power))
@@ -92,7 +94,8 @@ def export_model(model: Any, config: MaskNetConfig, out_dir: str | Path, *, name
 
 
 def export_run(run_dir: str | Path, out_dir: str | Path, *, weights: str = "best.safetensors",
-               metrics: dict[str, Any] | None = None, version: str = "1.0", mask_power: float = 1.0) -> Manifest:
+               metrics: dict[str, Any] | None = None, version: str = "1.0", mask_power: float = 1.0,
+               torch_weights: bool = True) -> Manifest:
     """Export the best (or named) weights of a training run folder into a model folder."""
     import json
 
@@ -116,5 +119,5 @@ def export_run(run_dir: str | Path, out_dir: str | Path, *, weights: str = "best
                 "prior_steps": settings.get("prior_steps", 0),
                 "steps": settings.get("prior_steps", 0) + (int(rows[-1].split(",")[0]) if len(rows) > 1 else 0)}
     return export_model(model, config, out_dir, version=version, metrics=metrics, training=training,
-                        mask_power=mask_power,
+                        mask_power=mask_power, torch_weights=torch_weights,
                         provenance=f"trained by `musicsim train separator` (run {run_dir.name})")

@@ -75,7 +75,8 @@ class TrainConfig:
 
 
 def load_initial_weights(source: Path, model: Any) -> int:
-    """Load weights from a model folder (`weights.safetensors` + `manifest.json`) or a safetensors file.
+    """Load weights from a model folder (`weights.safetensors`, or else `model.onnx`, + `manifest.json`) or a
+    safetensors file.
 
     Returns the number of training steps behind them (from the folder's manifest; 0 if unknown). The network
     configuration must match: a different shape is a `ModelError` naming the file and the mismatch.
@@ -88,9 +89,20 @@ def load_initial_weights(source: Path, model: Any) -> int:
         from musicsim_gui.runtime.manifest import load_manifest
 
         weights = source / "weights.safetensors"
-        prior_steps = int(load_manifest(source).config.get("training", {}).get("steps", 0))
+        manifest = load_manifest(source)
+        prior_steps = int(manifest.config.get("training", {}).get("steps", 0))
+        if not weights.exists() and (source / "model.onnx").exists():  # a folder that ships only its graph
+            from musicsim_gui.separation.builtin import masknet_from_onnx
+            from musicsim_gui.separation.masknet_config import MaskNetConfig
+
+            weights = source / "model.onnx"
     try:
-        state = load_file(str(weights))
+        if weights.suffix == ".onnx":
+            state = masknet_from_onnx(weights, MaskNetConfig.from_dict(manifest.config)).state_dict()
+        else:
+            state = load_file(str(weights))
+    except ModelError:
+        raise
     except Exception as error:  # safetensors raises its own error types for missing or truncated files
         raise ModelError(f"{weights}: cannot read initial weights ({error})") from error
     from musicsim_gui.separation.masknet import added_parameters
