@@ -89,11 +89,31 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     folder = Path(args.folder)
     with tempfile.TemporaryDirectory() as scratch:
-        if not (folder / "manifest.json").is_file() or not (folder / "weights.safetensors").is_file():
+        if (folder / "manifest.json").is_file() and not (folder / "weights.safetensors").is_file():
+            from musicsim_gui.generation.vit_wavegan.model import ViTWaveGAN
+            from musicsim_gui.runtime.manifest import load_manifest
+            from musicsim_gui.training.vit_wavegan.onnx_weights import encoder_from_onnx, heads_from_onnx
+
+            # An ONNX-only folder: the same weights read back from its graphs, exported with torch weights
+            # (post-filter and bandwidth extension as shipped) so both backends run the shipped model.
+            shipped = load_manifest(folder)
+            config = ModelConfig.from_dict(shipped.config["model"])
+            model = ViTWaveGAN(config)
+            model.encoder.load_state_dict(encoder_from_onnx(folder, config).state_dict())
+            model.heads.load_state_dict(heads_from_onnx(folder, config).state_dict())
+            copy = Path(scratch) / "shipped-with-weights"
+            export_folder(model.eval(), copy, shipped.name, shipped.version)
+            manifest_path = copy / "manifest.json"
+            data = json.loads(manifest_path.read_text())
+            data["config"] = {**data["config"], **{k: v for k, v in shipped.config.items() if k != "model"}}
+            manifest_path.write_text(json.dumps(data))
+            folder = copy
+            print(f"(ONNX-only folder {args.folder}: torch runs the same weights, read back from its graphs)")
+        elif not (folder / "manifest.json").is_file():
             config = shipped_config(folder)
             folder = Path(scratch) / "random-weights"
             export_folder(build_model(config), folder, "random-weights", "0")
-            print(f"(no torch weights in {args.folder}: timing its architecture ({config.name}) with random weights)")
+            print(f"(no model in {args.folder}: timing its architecture ({config.name}) with random weights)")
         results = bench(folder, args.repeats)
     print(f"model folder: {args.folder}; torch threads {torch.get_num_threads()}; median of {args.repeats}")
     print(f"{'backend':<36}{'take 4×30 s':>14}{'model':>10}{'dense 30 s':>12}")
