@@ -90,17 +90,13 @@ def main() -> None:
     folder = Path(args.folder)
     with tempfile.TemporaryDirectory() as scratch:
         if (folder / "manifest.json").is_file() and not (folder / "weights.safetensors").is_file():
-            from musicsim_gui.generation.vit_wavegan.model import ViTWaveGAN
             from musicsim_gui.runtime.manifest import load_manifest
-            from musicsim_gui.training.vit_wavegan.onnx_weights import encoder_from_onnx, heads_from_onnx
+            from musicsim_gui.training.vit_wavegan.onnx_weights import model_from_folder
 
             # An ONNX-only folder: the same weights read back from its graphs, exported with torch weights
             # (post-filter and bandwidth extension as shipped) so both backends run the shipped model.
             shipped = load_manifest(folder)
-            config = ModelConfig.from_dict(shipped.config["model"])
-            model = ViTWaveGAN(config)
-            model.encoder.load_state_dict(encoder_from_onnx(folder, config).state_dict())
-            model.heads.load_state_dict(heads_from_onnx(folder, config).state_dict())
+            model = model_from_folder(folder, keep_post_filter=True)
             copy = Path(scratch) / "shipped-with-weights"
             export_folder(model.eval(), copy, shipped.name, shipped.version)
             manifest_path = copy / "manifest.json"

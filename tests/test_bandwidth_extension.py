@@ -76,3 +76,9 @@ def test_generator_takes_carry_the_extension_up_to_the_output_rate():
     plain_power, extended_power = band_powers(plain.samples[0], RATE, bands), band_powers(extended.samples[0], RATE, bands)
     assert plain_power[1] < 1e-4 * plain_power[0]
     assert 10 * np.log10(extended_power[1] / extended_power[0]) == pytest.approx(-3.0, abs=2.5)
+
+
+def test_inconsistent_stored_extension_is_refused():
+    stored = {"source_hz": [3000.0, 6000.0], "edges_hz": [6000.0, 8000.0, 11000.0], "ratios_db": {"drums": [-3.0]}}
+    with pytest.raises(ValueError, match="2 bands"):
+        BandwidthExtension.from_dict(stored)

@@ -52,9 +52,16 @@ class BandwidthExtension:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> BandwidthExtension:
-        return cls(tuple(float(x) for x in data["source_hz"]), tuple(float(x) for x in data["edges_hz"]),
-                   {name: tuple(10.0 ** (float(db) / 10.0) for db in values)
-                    for name, values in data["ratios_db"].items()})
+        """Raises ValueError (KeyError for a missing field) when the stored extension is inconsistent."""
+        extension = cls(tuple(float(x) for x in data["source_hz"]), tuple(float(x) for x in data["edges_hz"]),
+                        {name: tuple(10.0 ** (float(db) / 10.0) for db in values)
+                         for name, values in data["ratios_db"].items()})
+        bands = len(extension.edges_hz) - 1
+        wrong = [name for name, values in extension.ratios.items() if len(values) != bands]
+        if len(extension.source_hz) != 2 or bands < 1 or wrong:
+            raise ValueError(f"bandwidth extension: {bands} bands but ratios for {', '.join(wrong) or 'none'} "
+                             f"do not match, or the source band is not (low, high)")
+        return extension
 
     def extend(self, audio: np.ndarray, rate: int, instrument: str) -> np.ndarray:
         """`audio [T]` at `rate` (band-limited to `source_hz[1]`) with the band above rebuilt; see the module."""

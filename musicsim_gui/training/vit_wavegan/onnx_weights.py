@@ -45,11 +45,11 @@ def encoder_from_onnx(folder: Path, config: Any) -> Any:
     return encoder
 
 
-def model_from_folder(folder: Path) -> Any:
-    """A trainable `ViTWaveGAN` with the weights of the model folder `folder` (hashes verified).
+def model_from_folder(folder: Path, keep_post_filter: bool = False) -> Any:
+    """A `ViTWaveGAN` with the weights of the model folder `folder` (hashes verified).
 
-    The exported post-filter (fitted after training, see `postfilter.py`) is left out: training continues on
-    the heads' raw output and the export fits a new one.
+    Unless `keep_post_filter` (the model exactly as shipped), the exported post-filter (fitted after training,
+    see `postfilter.py`) is left out: training continues on the heads' raw output and the export fits a new one.
 
     Raises:
         ModelError: not a ViT+WaveGAN folder, damaged files, or weights that do not reproduce the graphs.
@@ -63,8 +63,11 @@ def model_from_folder(folder: Path) -> Any:
         raise ModelError(f"{folder}: not a ViT+WaveGAN model folder (family {manifest.family!r})")
     config = ModelConfig.from_dict(manifest.config["model"])
     encoder, heads = encoder_from_onnx(folder, config), heads_from_onnx(folder, config)
-    training_config = replace(config, head=replace(config.head, post_filter=0))
-    model = ViTWaveGAN(training_config)
+    if keep_post_filter:
+        model = ViTWaveGAN(config)
+        model.heads.load_state_dict(heads.state_dict())
+    else:
+        model = ViTWaveGAN(replace(config, head=replace(config.head, post_filter=0)))
+        model.heads.load_state_dict({name: value for name, value in heads.state_dict().items() if name != "post_filter"})
     model.encoder.load_state_dict(encoder.state_dict())
-    model.heads.load_state_dict({name: value for name, value in heads.state_dict().items() if name != "post_filter"})
     return model
