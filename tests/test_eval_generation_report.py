@@ -145,3 +145,23 @@ def test_params_parse_json_values_and_reach_the_settings(corpus):
     mix = load_audio(corpus / "test" / "song_0" / "mix.flac")
     takes = _generate(get_generator("vit-wavegan-debug"), mix, 0, 1.0, {"seconds": 1.5})
     assert set(takes) == set(INSTRUMENTS) and takes["bass"].shape == (24000,)
+
+
+def test_takes_are_scored_as_the_studio_gets_them(corpus):
+    """Takes are made at the generator's own output rate and only then converted to 16 kHz, like the real stems."""
+    from musicsim_gui.generation.base import get_generator
+    from musicsim_gui.generation.vit_wavegan.generator import DEFAULT_OUTPUT_RATE
+    from musicsim_gui.training.vit_wavegan.evaluate import evaluate
+
+    generator = get_generator("vit-wavegan-debug")
+    made = []
+    original = generator.generate
+
+    def recording(request, *args, **kwargs):
+        takes = original(request, *args, **kwargs)
+        made.extend(take.clip.sample_rate for take in takes)
+        return takes
+
+    generator.generate = recording
+    evaluate(corpus, {"debug": generator}, songs=2, seconds=2.0, offset=0.0, log=lambda m: None)
+    assert made and set(made) == {DEFAULT_OUTPUT_RATE}

@@ -150,20 +150,27 @@ def test_added_parts_start_as_the_network_they_were_made_from(corpus, tmp_path):
     assert load_initial_weights(tmp_path / "mono-model", stereo) == 10
     wider = build_masknet(replace(debug_config(), stereo_cue=True, decoder_hidden=24))
     load_initial_weights(tmp_path / "mono-model", wider)
+    deeper = build_masknet(replace(debug_config(), blocks=debug_config().blocks + 2))
+    load_initial_weights(tmp_path / "mono-model", deeper)
     magnitude, partner = torch.rand(2, 257, 40), torch.rand(2, 257, 40) * 5
     with torch.no_grad():
         torch.testing.assert_close(stereo(magnitude, partner), mono(magnitude))
         torch.testing.assert_close(wider(magnitude, partner), mono(magnitude))
+        torch.testing.assert_close(deeper(magnitude), mono(magnitude))
+    assert float(deeper.blocks[-1].depthwise.weight.abs().max()) > 0  # a new block is initialised, only its output is 0
 
+    grown_config = replace(debug_config(), decoder_hidden=24, blocks=debug_config().blocks + 1)
     grown = TrainConfig(**{**first.__dict__, "run_dir": str(tmp_path / "grown"), "init_from": str(tmp_path / "mono-model"),
-                           "model": replace(debug_config(), decoder_hidden=24)})
+                           "model": grown_config})
     train(grown, progress=False)
     manifest = export_run(tmp_path / "grown", tmp_path / "grown-model", torch_weights=False)
     assert manifest.config["decoder_hidden"] == 24 and manifest.metrics["onnx_parity_max_abs"] < 1e-5
+    assert manifest.config["blocks"] == grown_config.blocks
     assert set(manifest.files) == {"model.onnx", "MODEL_CARD.md"} or set(manifest.files) == {"model.onnx"}
-    trained = build_masknet(replace(debug_config(), decoder_hidden=24))
+    trained = build_masknet(grown_config)
     load_initial_weights(tmp_path / "grown-model", trained)  # read back from the graph: no safetensors shipped
     assert float(trained.refine_out.weight.detach().abs().max()) > 0  # the branch learned something
+    assert float(trained.blocks[-1].project.weight.detach().abs().max()) > 0  # and so did the added block
 
     from musicsim_gui.separation.builtin import open_masknet
 

@@ -35,6 +35,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--decoder-hidden", type=int, default=0, metavar="UNITS",
                         help="add a nonlinear (MLP) decoder branch with this many units; it starts as a no-op, "
                              "so --init-from weights without it start the network where they were")
+    parser.add_argument("--blocks", type=int, default=None, metavar="N",
+                        help="temporal blocks of the network (default 6); blocks beyond those of the --init-from "
+                             "weights start as identities, so the deeper network starts where they were")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(handler=run)
 
@@ -52,6 +55,8 @@ def run(args: argparse.Namespace) -> int:
                          augmentation=Augmentation(remix=args.remix),
                          model=replace(debug_config() if args.tiny else MaskNetConfig(), stereo_cue=args.stereo_cue,
                                        decoder_hidden=args.decoder_hidden))
+    if args.blocks:
+        config.model = replace(config.model, blocks=args.blocks)
     if args.tiny:
         config.segment_seconds, config.val_count, config.warmup = 1.0, 4, 5
     state = train(config, progress=not args.no_progress)

@@ -14,7 +14,8 @@ Architecture (input magnitude `[B, F, T]` of one channel, output masks `[B, S, F
    level difference log(own / partner), clipped to ±`ILD_LIMIT`, enters the encoder through its own linear
    map. That map starts at zero, so a stereo-cue network made from mono weights starts as the mono network
    (`ILD_WEIGHT` is the only new tensor) and learns from there how far to trust the panning.
-5. With `decoder_hidden` > 0, a two-layer MLP (GELU) from the decoder's inputs adds to its logits. Its output
+5. Temporal blocks may be added to trained weights (`grow_blocks`): a new block starts as an identity.
+6. With `decoder_hidden` > 0, a two-layer MLP (GELU) from the decoder's inputs adds to its logits. Its output
    layer starts at zero, so such a network made from weights without it starts as that network
    (`added_parameters` names what it may lack) and learns what a linear read-out of the context features
    cannot express. (The linear-decoder network scored as well on its training songs as on unseen ones: it
@@ -43,6 +44,19 @@ def added_parameters(name: str) -> bool:
     """Whether parameter `name` belongs to an optional part that starts as a no-op (stereo cue, MLP decoder),
     so weights without it can start a network with it."""
     return name == ILD_WEIGHT or name.startswith(REFINE_PREFIX)
+
+
+def grow_blocks(model: Any, state: dict[str, Any]) -> dict[str, Any]:
+    """`state` (weights of a network with fewer temporal blocks, or as many) completed for `model`: every block
+    the weights lack starts as an identity (its output projection at zero, so the residual passes its input
+    through unchanged) and the network starts exactly as the shallower one did."""
+    present = {int(name.split(".")[1]) for name in state if name.startswith("blocks.")}
+    grown = dict(state)
+    for name, value in model.state_dict().items():
+        if not name.startswith("blocks.") or int(name.split(".")[1]) in present:
+            continue
+        grown[name] = value.new_zeros(value.shape) if ".project." in name else value
+    return grown
 
 
 @lru_cache(maxsize=1)

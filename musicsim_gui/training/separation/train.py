@@ -105,12 +105,12 @@ def load_initial_weights(source: Path, model: Any) -> int:
         raise
     except Exception as error:  # safetensors raises its own error types for missing or truncated files
         raise ModelError(f"{weights}: cannot read initial weights ({error})") from error
-    from musicsim_gui.separation.masknet import added_parameters
+    from musicsim_gui.separation.masknet import added_parameters, grow_blocks
 
     # Weights without an optional part (mono weights into a stereo-cue network, a linear decoder into one with
-    # the MLP branch) keep that part's no-op initial values.
+    # the MLP branch, fewer temporal blocks) keep that part's no-op initial values.
     fresh = {name: value for name, value in model.state_dict().items() if added_parameters(name) and name not in state}
-    state = {**state, **fresh}
+    state = grow_blocks(model, {**state, **fresh})
     try:
         model.load_state_dict(state)
     except RuntimeError as error:

@@ -1,6 +1,7 @@
 """Evaluating generators on the corpus test split: FAD per instrument against baselines, paper MSE, match rate.
 
-Works for any registered generator (ViT+WaveGAN models, MusicGen, ...): takes are converted to mono 16 kHz.
+Works for any registered generator (ViT+WaveGAN models, MusicGen, ...): takes are made as the studio gets them
+(the generator's own output rate) and converted to mono 16 kHz by the same resampler as the real stems.
 Protocol (all audio mono 16 kHz, `seconds` long, every candidate RMS-matched to the real stem it stands in for):
 - real: each test song's true stems from `offset` s on — the reference set of the FAD.
 - shuffled real: the true stems of ANOTHER test song (the next one, cyclically) from `offset + seconds` s —
@@ -46,9 +47,12 @@ def _segment(audio: np.ndarray, start_s: float, seconds: float) -> np.ndarray:
 
 def _generate(generator: Generator, mix, seed: int, seconds: float,
               params: dict[str, Any] | None = None) -> dict[str, np.ndarray]:
-    """instrument → the generator's take for `mix` as mono 16 kHz `[T]` (`params` added to the request's)."""
-    request = GenerationRequest(mix, INSTRUMENTS, (seed,), 1,
-                                {"seconds": seconds, "output_rate": metrics.RATE, **(params or {})})
+    """instrument → the generator's take for `mix` as mono 16 kHz `[T]` (`params` added to the request's).
+
+    The take is made at the rate the generator delivers to the studio and converted to 16 kHz exactly as the
+    real stems are, so both lose the same top band to the same anti-alias filter (asking the generator for
+    16 kHz directly filled the band up to 8 kHz that the real stems' conversion attenuates)."""
+    request = GenerationRequest(mix, INSTRUMENTS, (seed,), 1, {"seconds": seconds, **(params or {})})
     return {t.instrument: to_model_audio(t.clip, metrics.RATE) for t in generator.generate(request)}
 
 
