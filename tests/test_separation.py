@@ -126,6 +126,13 @@ def test_debug_model_separates_through_the_registry(debug_model):
     assert np.abs(sum(s.samples for s in stems.values()) - clip.samples).max() < 1e-3
 
 
+def test_a_model_folder_path_loads_without_installing_it(debug_model, tmp_path):
+    separator = get_separator(str(debug_model), registry=ModelRegistry([tmp_path]), cache=False)
+    assert separator.id == "separation-debug"
+    with pytest.raises(ModelError, match="no installed model named"):  # a folder without a manifest is a name
+        get_separator(str(tmp_path), registry=ModelRegistry([tmp_path]))
+
+
 def test_onnx_and_torch_paths_agree(debug_model):
     clip, _ = song_clip(seconds=1.5)
     onnx_stems = open_masknet(debug_model, "onnx").separate(clip)

@@ -15,7 +15,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     group = command_group(subparsers, "eval", "evaluate models (separation quality, ...)")
     parser = group.add_parser("separation", help="per-stem SDR and SI-SDR of separators on corpus songs")
     parser.add_argument("--model", action="append", default=None,
-                        help="separator to score (repeatable; default: builtin and dsp)")
+                        help="separator to score: a name or a model folder (repeatable; default: builtin and dsp)")
     parser.add_argument("--data", required=True, help="a corpus split folder, e.g. CORPUS/test")
     parser.add_argument("--out", default="eval-separation", help="folder for the table, chart and JSON")
     parser.add_argument("--seconds", type=float, default=30.0,

@@ -19,12 +19,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 from musicsim_gui.audio.clip import AudioClip
 from musicsim_gui.core.errors import ModelError
 from musicsim_gui.core.instruments import INSTRUMENTS
 from musicsim_gui.runtime.backend import choose_backend
+from musicsim_gui.runtime.manifest import MANIFEST_FILE, load_manifest
 from musicsim_gui.runtime.registry import ModelEntry, ModelRegistry
 
 log = logging.getLogger(__name__)
@@ -106,10 +108,21 @@ CODE_SEPARATORS: dict[str, tuple[Callable[[str, str], Separator], str]] = {
 """Separators built in code (no model folder): name → (factory(backend, device), description)."""
 
 
+def _is_model_folder(name: str) -> bool:
+    """Whether `name` points at a model folder (a path holding a manifest) rather than naming a model."""
+    return name != "builtin" and name not in CODE_SEPARATORS and (Path(name) / MANIFEST_FILE).is_file()
+
+
+def _folder_entry(folder: Path) -> ModelEntry:
+    """A registry entry for a model folder that need not be installed (a candidate being evaluated)."""
+    return ModelEntry(folder, load_manifest(folder, verify=False), bundled=False)
+
+
 def _load_named(name: str, backend: str, device: str, registry: ModelRegistry) -> Separator:
     if name in CODE_SEPARATORS:
         return CODE_SEPARATORS[name][0](backend, device)
-    entry = registry.get(BUILTIN_MODEL if name == "builtin" else name)
+    entry = _folder_entry(Path(name)) if _is_model_folder(name) else registry.get(
+        BUILTIN_MODEL if name == "builtin" else name)
     if entry.manifest.task != "separation":
         raise ModelError(f"{entry.path}: model {entry.name!r} is a {entry.manifest.task} model, not a separator")
     loader = family_loader(entry.manifest.family)
@@ -121,7 +134,7 @@ def _load_named(name: str, backend: str, device: str, registry: ModelRegistry) -
 
 def get_separator(name: str = "builtin", backend: str = "auto", device: str = "auto", cache: bool = True,
                   registry: ModelRegistry | None = None) -> Separator:
-    """The separator called `name` ("builtin", "dsp" or an installed model's name).
+    """The separator called `name` ("builtin", "dsp", an installed model's name, or the path of a model folder).
 
     If "builtin" cannot be loaded (missing or corrupt), the DSP fallback is returned with
     `fallback_reason` set and a warning logged; any other failure (device "cuda" without a usable GPU
