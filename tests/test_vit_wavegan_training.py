@@ -205,6 +205,12 @@ def test_weights_recovered_from_onnx_only_folder_and_a_new_run_starts_from_them(
     result = train(corpus, run, TrainSettings(config="debug", steps=2, batch=2, checkpoint_every=2, sample_every=2,
                                               init_from=str(folder)), log=messages.append, progress_bar=False)
     assert result["step"] == 2 and not any("resumed" in m for m in messages)
+    from musicsim_gui.training.vit_wavegan.export_run import export_run
+
+    export_folder(model, folder, "exported", "2", weights=False)  # the parent folder moves on to a newer version
+    child = export_run(run, tmp_path / "child", "child", "1.1", weights=False)
+    assert child.config["training"]["parent"] == "exported 1"  # the version the run started from, not the folder's
+    assert "those of exported 1 (0 steps" in (tmp_path / "child" / "MODEL_CARD.md").read_text()
     with pytest.raises(MusicSimError, match="not the 'small' config"):
         train(corpus, tmp_path / "other", TrainSettings(config="small", steps=1, init_from=str(folder)),
               log=lambda m: None, progress_bar=False)

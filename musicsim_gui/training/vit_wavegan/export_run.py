@@ -16,6 +16,7 @@ from musicsim_gui.core.errors import ModelError, MusicSimError
 from musicsim_gui.generation.vit_wavegan.export import export_folder, parity
 from musicsim_gui.runtime.manifest import Manifest, file_sha256, write_manifest
 from musicsim_gui.training.vit_wavegan.checkpoint import CHECKPOINT_FILE, load_model_from_checkpoint
+from musicsim_gui.training.vit_wavegan.train import PARENT_FILE
 
 
 def run_summary(run: Path) -> dict[str, Any]:
@@ -28,9 +29,31 @@ def run_summary(run: Path) -> dict[str, Any]:
     with safe_open(str(checkpoint), framework="pt") as handle:
         info = json.loads(handle.metadata().get("info", "{}"))
     songs = len(list((run / "prepared").glob("train-*/*.npz"))) or None
+    parent_file = run / PARENT_FILE
+    parent = json.loads(parent_file.read_text()) if parent_file.is_file() else None
     return {"step": info.get("step"), "elapsed_s": info.get("elapsed"), "valid_stft": info.get("valid_stft"),
             "valid_sliced": info.get("valid_sliced"),
-            "settings": info.get("settings", {}), "train_songs": songs}
+            "settings": info.get("settings", {}), "train_songs": songs, "parent": parent}
+
+
+def _prior_training(parent: dict[str, Any] | None) -> dict[str, Any]:
+    """Manifest training fields for the models a run grew from (summed along the chain), empty for a fresh run."""
+    if not parent:
+        return {}
+    return {"parent": f"{parent['name']} {parent['version']}", "prior_steps": parent["steps"],
+            "prior_minutes": parent["minutes"]}
+
+
+def _initial_weights_text(summary: dict[str, Any]) -> str:
+    """The model card's "Initial weights" line: random, or the parent model by name and version."""
+    settings, parent = summary["settings"], summary.get("parent")
+    if not settings.get("init_from"):
+        return "random (trained from scratch)"
+    if not parent:
+        return f"those of `{settings['init_from']}` (encoder and heads; a fresh critic); the steps below are this run's"
+    return (f"those of {parent['name']} {parent['version']} ({parent['steps']} steps, {parent['minutes']:.0f} min; "
+            f"encoder and heads, a fresh critic); the steps below are this run's, "
+            f"{parent['steps'] + (summary['step'] or 0)} in all")
 
 
 _OBJECTIVE_TEXT = {
@@ -108,7 +131,7 @@ reference chunk into a song embedding; one WaveGAN head per instrument (bass, dr
   (average weight {s.get('adv_weight')}, from step {s.get('adv_start')}, a critic update every {s.get('critic_every')} steps;
   phase-shuffle critic with an embedding projection).
   The spectral term is our addition to the paper's purely adversarial objective.
-- Initial weights: {f"those of `{s['init_from']}` (encoder and heads; a fresh critic); the steps below are this run's" if s.get('init_from') else 'random (trained from scratch)'}.
+- Initial weights: {_initial_weights_text(summary)}.
 - Config `{s.get('config')}`, batch {s.get('batch')}, {summary['step']} steps, {minutes:.0f} min on
   {s.get('threads')} CPU thread(s); Adam β=(0.5, 0.9), lr heads {s.get('lr_heads')}, encoder {s.get('lr_encoder')},
   critic {s.get('lr_critic')}.
@@ -197,7 +220,8 @@ def export_run(run: Path, out: Path, name: str, version: str, weights: bool = Tr
     provenance = f"trained by `musicsim train vit-wavegan` ({summary['step']} steps) on the synthetic LoFi corpus"
     manifest = export_folder(model, out, name, version, weights=weights, provenance=provenance,
                              training={"steps": summary["step"], "elapsed_s": summary["elapsed_s"],
-                                       "train_songs": summary["train_songs"], **summary["settings"]})
+                                       "train_songs": summary["train_songs"], **summary["settings"],
+                                       **_prior_training(summary.get("parent"))})
     error = parity(model, out)
     figures = {k: v for k, v in evaluation.items() if k in EVALUATION_METRICS}
     metrics = {"valid_stft": summary["valid_stft"], "valid_sliced": summary["valid_sliced"],

@@ -87,6 +87,23 @@ class Run:
     elapsed: float = 0.0
 
 
+PARENT_FILE = "parent.json"
+"""In a run started from a model folder: that model's name, version and training, as they were at the start
+(the folder may hold a newer version by the time the run is exported)."""
+
+
+def _record_parent(folder: Path, out: Path) -> None:
+    from musicsim_gui.runtime.manifest import load_manifest
+
+    manifest = load_manifest(folder, verify=False)
+    training = manifest.config.get("training", {})
+    steps = int(training.get("steps") or 0) + int(training.get("prior_steps") or 0)
+    minutes = float(training.get("elapsed_s") or 0) / 60 + float(training.get("prior_minutes") or 0)
+    parent = {"name": manifest.name, "version": manifest.version, "folder": str(folder),
+              "steps": steps, "minutes": round(minutes, 1)}
+    atomic_write_text(out / PARENT_FILE, json.dumps(parent, indent=2) + "\n")
+
+
 def _initial_model(config, settings: TrainSettings) -> ViTWaveGAN:
     """Fresh weights, or those of `settings.init_from` (whose model config must be `config`)."""
     if not settings.init_from:
@@ -252,6 +269,8 @@ def train(corpus: Path, out: Path, settings: TrainSettings, log=print, progress_
     restore_sigterm = _stop_on_sigterm()
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out / "settings.json", json.dumps(asdict(settings), indent=2) + "\n")
+    if settings.init_from and not (out / PARENT_FILE).exists():
+        _record_parent(Path(settings.init_from), out)
     run = _build(Path(corpus), out, settings, log)
     torch.manual_seed(settings.seed + run.step)
     bar = tqdm(total=settings.steps, initial=run.step, disable=not progress_bar, mininterval=5.0, unit="step")
