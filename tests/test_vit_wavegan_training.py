@@ -210,6 +210,7 @@ def test_weights_recovered_from_onnx_only_folder_and_a_new_run_starts_from_them(
     export_folder(model, folder, "exported", "2", weights=False)  # the parent folder moves on to a newer version
     child = export_run(run, tmp_path / "child", "child", "1.1", weights=False)
     assert child.config["training"]["parent"] == "exported 1"  # the version the run started from, not the folder's
+    assert child.config["training"]["steps"] == 2  # the steps trained, not the step budget asked for
     assert "those of exported 1 (0 steps" in (tmp_path / "child" / "MODEL_CARD.md").read_text()
     with pytest.raises(MusicSimError, match="not the 'small' config"):
         train(corpus, tmp_path / "other", TrainSettings(config="small", steps=1, init_from=str(folder)),

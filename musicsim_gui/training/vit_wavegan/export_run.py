@@ -219,8 +219,8 @@ def export_run(run: Path, out: Path, name: str, version: str, weights: bool = Tr
     notes = notes_path.read_text() if notes_path.is_file() else ""
     provenance = f"trained by `musicsim train vit-wavegan` ({summary['step']} steps) on the synthetic LoFi corpus"
     manifest = export_folder(model, out, name, version, weights=weights, provenance=provenance,
-                             training={"steps": summary["step"], "elapsed_s": summary["elapsed_s"],
-                                       "train_songs": summary["train_songs"], **summary["settings"],
+                             training={**summary["settings"], "steps": summary["step"],
+                                       "elapsed_s": summary["elapsed_s"], "train_songs": summary["train_songs"],
                                        **_prior_training(summary.get("parent"))})
     error = parity(model, out)
     figures = {k: v for k, v in evaluation.items() if k in EVALUATION_METRICS}
