@@ -68,6 +68,33 @@ def test_loop_is_power_of_two_beats_and_tiles_without_seams():
     assert np.all(tiled[100:4800] > 0.99) and np.all(tiled[100:4800] < 1.42)  # equal-power seam, no dropout
 
 
+def test_tiling_with_a_fractional_period_keeps_the_beat():
+    loop = np.zeros(400, dtype=np.float32)
+    loop[50] = 1.0
+    tiled = loops.tile(loop, 120_000, fade=20, period=367.5)
+    hits = np.flatnonzero(tiled > 0.5)
+    expected = np.round(np.arange(hits.size) * 367.5).astype(int) + 50
+    assert hits.size == 327 and np.array_equal(hits, expected)  # no drift after hundreds of copies
+
+
+def test_stem_at_the_output_rate_keeps_the_model_rate_loop_timing():
+    """A loop made at 12 kHz and rendered at 44.1 kHz: every click lands where tiling at 12 kHz puts it."""
+    rate, out_rate, bpm = 12000, 44100, 97.0
+    window = np.zeros(24576, dtype=np.float32)
+    window[600] = 1.0
+    loop_length = loops.loop_frames(window.size, rate, bpm)
+    stem = loops.render_stem(window, rate, bpm, 60.0, out_rate, channels=1)[0]
+    period = (loop_length - int(0.02 * rate)) * out_rate / rate
+    found = []
+    for k in range(int(stem.size / period)):
+        centre = int(round(k * period + 600 * out_rate / rate))
+        near = stem[max(0, centre - 40): centre + 40]
+        found.append(int(np.argmax(np.abs(near))) + max(0, centre - 40) - centre)
+    assert len(found) > 20 and max(abs(f) for f in found) <= 1
+    quiet = np.abs(stem) < 0.02 * np.abs(stem).max()
+    assert quiet.mean() > 0.95  # nothing but the clicks: no transients at the seams or the ends
+
+
 def test_debug_generator_takes_are_reproducible_per_instrument():
     generator = get_generator("vit-wavegan-debug")
     assert isinstance(generator, Generator)
