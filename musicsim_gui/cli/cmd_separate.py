@@ -13,7 +13,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("file", help="an audio file (WAV, FLAC, OGG, MP3, AIFF)")
     parser.add_argument("-o", "--output", required=True, help="folder for the stem files")
     parser.add_argument("--model", default="builtin",
-                        help="builtin (default), dsp, or an installed separation model (see `musicsim models list`)")
+                        help="builtin (default), dsp, an installed separation model (see `musicsim models list`), or a model folder")
     parser.add_argument("--backend", default="auto", choices=("auto", "onnx", "torch"), help="model runtime")
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"), help="compute device")
     parser.add_argument("--format", default="wav", choices=("wav", "flac"), help="stem file format")
