@@ -29,6 +29,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--export", metavar="DIR", help="export the best weights into this model folder")
     parser.add_argument("--mask-power", type=float, default=1.0,
                         help="post-filter of the exported model: masks sharpened as m^p / sum m^p (default 1)")
+    parser.add_argument("--no-wiener", action="store_true",
+                        help="the exported model applies the masks only, without the multichannel Wiener filter "
+                             "over stereo input")
     parser.add_argument("--stereo-cue", action="store_true",
                         help="the network also reads the other channel and uses the level difference between them "
                              "(mono --init-from weights start it as the mono network)")
@@ -62,7 +65,8 @@ def run(args: argparse.Namespace) -> int:
     state = train(config, progress=not args.no_progress)
     print(f"trained to step {state['step']}; best validation SDR {state['best_sdr']:.2f} dB; run: {args.run_dir}")
     if args.export:
-        manifest = export_run(args.run_dir, args.export, mask_power=args.mask_power)
+        manifest = export_run(args.run_dir, args.export, mask_power=args.mask_power,
+                              wiener=not args.no_wiener)
         print(f"exported {manifest.name} {manifest.version} to {args.export} "
               f"(ONNX parity {manifest.metrics['onnx_parity_max_abs']:.2e})")
     return 0

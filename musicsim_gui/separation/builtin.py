@@ -4,7 +4,8 @@ A model folder holds `model.onnx` (the network only: magnitude `[B, F, T]` → m
 stereo-cue network also takes `partner`, the other channel's magnitude),
 optionally `weights.safetensors` (the same weights for the torch backend; without it the torch backend reads
 them back from the graph) and `manifest.json` whose
-`config` is a `MaskNetConfig`. Hashes are verified on load; STFT, chunking and resampling happen here,
+`config` is a `MaskNetConfig` (plus the post-filters: `mask_power`, and with `wiener` the multichannel
+Wiener filter over stereo input, `wiener.py`). Hashes are verified on load; STFT, chunking and resampling happen here,
 outside the graph.
 """
 
@@ -73,8 +74,10 @@ class MaskNetSeparator:
         self.backend_name = backend.name
         self.fallback_reason: str | None = None
         self.mask_power = float(manifest.config.get("mask_power", 1.0))
+        self.wiener = bool(manifest.config.get("wiener", False))
         self.settings = MaskSettings(self.config.sample_rate, self.config.n_fft, self.config.hop,
-                                     self.config.stems, chunk_seconds=chunk_seconds)
+                                     self.config.stems, chunk_seconds=chunk_seconds,
+                                     wiener=self.wiener)
 
     def masks(self, magnitude: np.ndarray) -> np.ndarray:
         """Masks float32 `[C, S, F, T]` for magnitude `[C, F, T]`.

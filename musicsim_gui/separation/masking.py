@@ -3,7 +3,8 @@
 Architecture (per clip):
 1. Resample to the separator's rate, keeping all channels (masks are estimated per channel).
 2. Cut into overlapping chunks (`chunking.overlap_add`); per chunk: STFT → magnitude → `mask_fn` →
-   masked complex spectra → iSTFT. Masks that sum to 1 over stems give stems that sum to the mix.
+   masked complex spectra (with `wiener`, refined by the multichannel Wiener filter, `wiener.py`) →
+   iSTFT. Masks that sum to 1 over stems give stems that sum to the mix.
 3. Resample each stem back to the clip's rate and exact length; the resampling residual goes to the
    last stem, so the stems always sum to the input.
 """
@@ -19,6 +20,7 @@ from musicsim_gui.audio.clip import AudioClip
 from musicsim_gui.separation.chunking import CancelFn, ProgressFn, overlap_add
 from musicsim_gui.separation.resample import resample_samples
 from musicsim_gui.separation.stft import istft, stft
+from musicsim_gui.separation.wiener import wiener_refine
 
 MaskFn = Callable[[np.ndarray], np.ndarray]
 """magnitude float32 `[C, F, T]` → masks float32 `[C, S, F, T]`."""
@@ -34,13 +36,18 @@ class MaskSettings:
     stems: tuple[str, ...]
     chunk_seconds: float = 20.0
     overlap_seconds: float = 1.0
+    wiener: bool = False
 
 
 def apply_masks(samples: np.ndarray, mask_fn: MaskFn, settings: MaskSettings) -> dict[str, np.ndarray]:
     """One chunk: `[C, n]` at the model rate → `{stem: [C, n]}`."""
     spec = stft(samples, settings.n_fft, settings.hop)                    # [C, F, T]
     masks = mask_fn(np.abs(spec))                                          # [C, S, F, T]
-    stems = istft(masks * spec[:, None], samples.shape[-1], settings.n_fft, settings.hop)  # [C, S, n]
+    if settings.wiener:
+        estimates = wiener_refine(spec, masks.transpose(1, 0, 2, 3)).transpose(1, 0, 2, 3)
+    else:
+        estimates = masks * spec[:, None]                                  # [C, S, F, T]
+    stems = istft(estimates, samples.shape[-1], settings.n_fft, settings.hop)  # [C, S, n]
     return {name: stems[:, index] for index, name in enumerate(settings.stems)}
 
 

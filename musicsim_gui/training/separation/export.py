@@ -62,9 +62,10 @@ def onnx_parity(model: Any, onnx_path: Path, config: MaskNetConfig, frames: int 
 def export_model(model: Any, config: MaskNetConfig, out_dir: str | Path, *, name: str = "separation-builtin",
                  version: str = "1.0", metrics: dict[str, Any] | None = None, provenance: str = "",
                  training: dict[str, Any] | None = None, mask_power: float = 1.0,
-                 torch_weights: bool = True) -> Manifest:
+                 wiener: bool = True, torch_weights: bool = True) -> Manifest:
     """Write `model.onnx`, `weights.safetensors` (unless not `torch_weights`: the torch backend then reads the
-    weights back from the graph), `manifest.json` and `MODEL_CARD.md` into `out_dir`."""
+    weights back from the graph), `manifest.json` and `MODEL_CARD.md` into `out_dir`. `mask_power` and
+    `wiener` are the post-filters the separator applies (see `separation.builtin`)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     identity = {"family": FAMILY, "name": name, "version": version, "sample_rate": config.sample_rate,
@@ -87,7 +88,8 @@ def export_model(model: Any, config: MaskNetConfig, out_dir: str | Path, *, name
         files={f: file_sha256(out_dir / f) for f in files},
         license=LICENSE,
         provenance=provenance or f"exported {datetime.date.today().isoformat()} by musicsim train separator",
-        metrics=metrics, config=dict(config.to_dict(), parameters=params, training=training or {}, mask_power=mask_power))
+        metrics=metrics, config=dict(config.to_dict(), parameters=params, training=training or {}, mask_power=mask_power,
+                    wiener=wiener))
     write_manifest(out_dir, manifest)
     atomic_write_text(out_dir / "MODEL_CARD.md", model_card(manifest))
     return manifest
@@ -95,7 +97,7 @@ def export_model(model: Any, config: MaskNetConfig, out_dir: str | Path, *, name
 
 def export_run(run_dir: str | Path, out_dir: str | Path, *, weights: str = "best.safetensors",
                metrics: dict[str, Any] | None = None, version: str = "1.0", mask_power: float = 1.0,
-               torch_weights: bool = True) -> Manifest:
+               wiener: bool = True, torch_weights: bool = True) -> Manifest:
     """Export the best (or named) weights of a training run folder into a model folder."""
     import json
 
@@ -119,5 +121,5 @@ def export_run(run_dir: str | Path, out_dir: str | Path, *, weights: str = "best
                 "prior_steps": settings.get("prior_steps", 0),
                 "steps": settings.get("prior_steps", 0) + (int(rows[-1].split(",")[0]) if len(rows) > 1 else 0)}
     return export_model(model, config, out_dir, version=version, metrics=metrics, training=training,
-                        mask_power=mask_power, torch_weights=torch_weights,
+                        mask_power=mask_power, wiener=wiener, torch_weights=torch_weights,
                         provenance=f"trained by `musicsim train separator` (run {run_dir.name})")

@@ -34,6 +34,7 @@ more slowly on a CPU for the same context. The full 44.1 kHz band is kept (no 22
 cymbals and the top of the "other" stem are separated rather than lost.
 STFT, iSTFT, chunking (20 s chunks, 1 s raised-cosine cross-fades) and resampling live outside the graph.
 Post-filter: masks are sharpened as m^p / Σ m^p with p = {mask_power} (p = 2 is a Wiener gain).
+{wiener}
 """
 
 
@@ -52,6 +53,15 @@ exactly where those weights were; it adds what a linear read-out of the context 
 (the linear-decoder network scored as well on its training songs as on unseen ones: it lacked capacity,
 not data).
 """
+
+
+def _wiener(config: dict) -> str:
+    if not config.get("wiener"):
+        return "No multichannel Wiener filter."
+    return ("Stereo input then gets a multichannel Wiener filter "
+            "(`separation/wiener.py`): each stem's power and stereo image are fitted to the masked estimates "
+            "and every stem is re-estimated from the mix, so stems panned apart are told apart where their "
+            "spectra overlap; the stems still sum to the mix.")
 
 
 def _metrics_table(metrics: dict) -> str:
@@ -73,9 +83,9 @@ def model_card(manifest: Manifest) -> str:
     """Markdown describing the model, its training data, metrics and limits."""
     config = manifest.config
     training = config.get("training", {})
-    design = _DESIGN.format(mask_power=config.get("mask_power", 1.0), full_hz=config["full_bins"] * config["sample_rate"] / config["n_fft"],
+    design = _DESIGN.format(mask_power=config.get("mask_power", 1.0), wiener=_wiener(config), full_hz=config["full_bins"] * config["sample_rate"] / config["n_fft"],
                             parameters=config.get("parameters", 0), **{k: v for k, v in config.items()
-                                                                      if k not in ("parameters", "mask_power")})
+                                                                      if k not in ("parameters", "mask_power", "wiener")})
     if config.get("stereo_cue"):
         design += _STEREO
     if config.get("decoder_hidden"):
