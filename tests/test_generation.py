@@ -133,6 +133,12 @@ def test_generate_cli_writes_takes_and_manifest(tmp_path):
     data, rate = sf.read(out / listing["takes"][0]["file"])
     assert rate == 44100 and data.shape == (3 * 44100, 2)
     assert png.stat().st_size > 10_000
+    assert listing["takes"][0]["params"]["arrangement"] == "phrase"
+    looped = subprocess.run([sys.executable, "-m", "musicsim_gui", "generate", str(ref), "--model",
+                             "vit-wavegan-debug", "--instruments", "bass", "--arrangement", "loop",
+                             "-o", str(tmp_path / "looped")], capture_output=True, text=True, timeout=120)
+    assert looped.returncode == 0, looped.stderr
+    assert json.loads((tmp_path / "looped" / "takes.json").read_text())["takes"][0]["params"]["arrangement"] == "loop"
 
 
 def generate_silence(tmp_path, *options: str) -> subprocess.CompletedProcess:

@@ -92,6 +92,25 @@ def test_dialog_offers_the_last_choices_again(qtbot, tmp_path):
     assert again.takes_spin.value() == 3 and again.prompt_edit.text() == "lofi hip hop drums"
 
 
+def test_loop_generators_offer_their_arrangement_and_it_is_remembered(qtbot, tmp_path):
+    from PySide6.QtCore import QSettings
+
+    settings = QSettings(str(tmp_path / "studio.ini"), QSettings.Format.IniFormat)
+    dialog = RegenerateDialog("bass", GENERATORS, "vit-wavegan-debug", "lofi hip hop bass", 30.0, settings=settings)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    assert dialog.loops_box.isVisible() and dict(dialog.choice().params()) == {"arrangement": "phrase"}
+    dialog.arrangement_combo.setCurrentText("One loop, repeated")
+    assert dict(dialog.choice().params()) == {"arrangement": "loop"}
+    dialog.generator_combo.setCurrentIndex(0)  # MusicGen has no loops
+    assert not dialog.loops_box.isVisible() and "arrangement" not in dict(dialog.choice().params())
+    dialog.generator_combo.setCurrentIndex(1)
+    dialog.accept()
+    again = RegenerateDialog("drums", GENERATORS, "vit-wavegan-debug", "lofi hip hop drums", 30.0, settings=settings)
+    qtbot.addWidget(again)
+    assert again.arrangement_combo.currentText() == "One loop, repeated"
+
+
 @pytest.fixture
 def installed_musicgen(tmp_path, monkeypatch):
     """A tiny random MusicGen checkpoint installed as "mg-debug" in a model folder of its own."""

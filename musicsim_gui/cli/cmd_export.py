@@ -1,4 +1,5 @@
-"""`musicsim export onnx RUN -o models/NAME`: turn a ViT+WaveGAN training run into an installable model folder.
+"""`musicsim export onnx RUN -o models/NAME`: turn a ViT+WaveGAN training run into an installable model folder;
+`musicsim export tone MODEL_DIR --corpus C`: fit a model folder's tone match and store it there.
 
 The folder gets `encoder.onnx`, `heads.onnx`, `weights.safetensors` (unless `--no-weights`), `MODEL_CARD.md`
 and `manifest.json`; the torch-vs-ONNX Runtime parity error is printed and recorded in the manifest.
@@ -25,7 +26,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--bandwidth-corpus", metavar="CORPUS", default=None,
                         help="fit the takes' bandwidth extension (the band above the model's Nyquist frequency, "
                              "rebuilt per instrument) on this corpus's full-band training stems")
+    parser.add_argument("--tone-corpus", metavar="CORPUS", default=None,
+                        help="fit the takes' tone match (a per-instrument equaliser to the training stems' "
+                             "spectral shape) on this corpus's training songs, after the export")
     parser.set_defaults(handler=run)
+    tone = group.add_parser("tone", help="fit a ViT+WaveGAN model folder's tone match on a corpus and store it")
+    tone.add_argument("model", help="the model folder (e.g. models/vit-wavegan-lofi)")
+    tone.add_argument("--corpus", required=True, help="the corpus whose train split the takes are matched to")
+    tone.add_argument("--songs", type=int, default=30, help="training songs to fit on (default 30)")
+    tone.set_defaults(handler=run_tone)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -39,6 +48,20 @@ def run(args: argparse.Namespace) -> int:
     error = manifest.metrics["onnx_parity_max_abs"]
     if error > 1e-3:
         raise MusicSimError(f"{out}: ONNX Runtime differs from torch by {error:.2e} (> 1e-3)")
+    if args.tone_corpus:
+        from musicsim_gui.training.vit_wavegan.tone_fit import fit_model_tone, install_tone_match
+
+        manifest = install_tone_match(out, fit_model_tone(out, Path(args.tone_corpus)))
     size = sum((out / name).stat().st_size for name in manifest.files) / 1e6
     print(f"exported {manifest.name} {manifest.version} to {out} ({size:.1f} MB); ONNX parity {error:.2e}")
+    return 0
+
+
+def run_tone(args: argparse.Namespace) -> int:
+    from musicsim_gui.training.vit_wavegan.tone_fit import card_line, fit_model_tone, install_tone_match
+
+    folder = Path(args.model)
+    match = fit_model_tone(folder, Path(args.corpus), songs=args.songs)
+    manifest = install_tone_match(folder, match)
+    print(f"{manifest.name} {manifest.version}: {card_line(match)}")
     return 0

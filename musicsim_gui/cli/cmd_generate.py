@@ -38,6 +38,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed of the first take; later takes count up")
     parser.add_argument("--seconds", type=float, default=None, help="take length (default: the reference's)")
     parser.add_argument("--tempo", type=float, default=None, help="tempo in BPM (default: estimated)")
+    parser.add_argument("--arrangement", choices=("phrase", "loop"), default=None,
+                        help="ViT+WaveGAN takes: 'phrase' (loop variations in 4-bar phrases, the default) or "
+                             "'loop' (one loop repeated)")
     parser.add_argument("--backend", choices=("auto", "onnx", "torch"), default="auto", help="model runtime")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="compute device")
     parser.add_argument("--format", choices=("flac", "wav"), default="flac", help="take file format")
@@ -69,7 +72,8 @@ def run(args: argparse.Namespace) -> int:
     reference = load_audio(args.reference)
     generator = get_generator(generator_name(args), backend=args.backend, device=args.device)
     seeds = tuple(range(args.seed, args.seed + args.takes))
-    params = {key: value for key, value in (("seconds", args.seconds), ("tempo_bpm", args.tempo)) if value}
+    params = {key: value for key, value in (("seconds", args.seconds), ("tempo_bpm", args.tempo),
+                                            ("arrangement", args.arrangement)) if value}
     params.update(musicgen_params(args))
     request = GenerationRequest(reference, instruments, seeds, args.takes, params)
     started = time.perf_counter()

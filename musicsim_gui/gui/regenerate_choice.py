@@ -11,6 +11,9 @@ from dataclasses import dataclass
 MUSICGEN_MODES = {"Audio": "audio", "Text + audio": "text+audio"}
 """Mode labels shown → MusicGen's mode names."""
 
+ARRANGEMENTS = {"Phrases of loop variations": "phrase", "One loop, repeated": "loop"}
+"""Arrangement labels shown → the ViT+WaveGAN generator's `arrangement` param."""
+
 
 def is_musicgen(name: str, description: str = "") -> bool:
     """True for MusicGen generators ("musicgen:<folder or repo>" names, or installed "musicgen" family folders)."""
@@ -49,6 +52,7 @@ class RegenerateChoice:
     """One Regenerate request for `instrument`: `takes` takes from `seed` upwards with generator `model`.
 
     `keep` > 0 keeps only that many of the takes, the best by the trained preference scorer (0 = keep all).
+    `arrangement` ("phrase" or "loop") lays out a loop-based generator's take; None leaves its default.
     """
 
     instrument: str
@@ -57,12 +61,13 @@ class RegenerateChoice:
     takes: int = 1
     musicgen: MusicGenChoice | None = None
     keep: int = 0
+    arrangement: str | None = None
 
     def params(self) -> tuple[tuple[str, object], ...]:
-        """The job's params: MusicGen's settings, or none for generators without options."""
+        """The job's params: MusicGen's settings, or a loop-based generator's arrangement (none if unset)."""
         settings = self.musicgen
         if settings is None:
-            return ()
+            return (("arrangement", self.arrangement),) if self.arrangement else ()
         params: list[tuple[str, object]] = [
             ("mode", settings.mode), ("seconds", float(settings.seconds)),
             ("prompt_seconds", float(settings.prompt_seconds)), ("temperature", float(settings.temperature)),

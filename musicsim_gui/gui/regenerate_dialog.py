@@ -33,7 +33,13 @@ from PySide6.QtWidgets import (
 
 from musicsim_gui.gui.musicgen_advanced import MusicGenAdvanced
 from musicsim_gui.gui.ratings_menu import TRAIN_SCORER_ACTION
-from musicsim_gui.gui.regenerate_choice import MUSICGEN_MODES, MusicGenChoice, RegenerateChoice, is_musicgen
+from musicsim_gui.gui.regenerate_choice import (
+    ARRANGEMENTS,
+    MUSICGEN_MODES,
+    MusicGenChoice,
+    RegenerateChoice,
+    is_musicgen,
+)
 from musicsim_gui.runtime.paths import scorer_path
 
 SEED_LIMIT = (1 << 31) - 1
@@ -78,6 +84,7 @@ class RegenerateDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addLayout(self._build_common(remembered if remembered in self.generators else current))
         layout.addWidget(self._build_musicgen(prompt, song_seconds))
+        layout.addWidget(self._build_loops())
         self._restore()
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
         self.generate_button = buttons.addButton("Generate", QDialogButtonBox.ButtonRole.AcceptRole)
@@ -163,12 +170,25 @@ class RegenerateDialog(QDialog):
         form.addRow(self.advanced)
         return self.musicgen_box
 
+    def _build_loops(self) -> QGroupBox:
+        """How a loop-based generator (ViT+WaveGAN) lays out its take."""
+        self.loops_box = QGroupBox("Loops")
+        self.arrangement_combo = QComboBox()
+        self.arrangement_combo.addItems(list(ARRANGEMENTS))
+        self.arrangement_combo.setToolTip("Phrases: a one-bar cell repeats and every fourth bar plays a variation; "
+                                          "one loop: the same loop throughout")
+        form = QFormLayout(self.loops_box)
+        form.addRow("Arrangement", self.arrangement_combo)
+        return self.loops_box
+
     @property
     def model(self) -> str:
         return str(self.generator_combo.currentData() or "")
 
     def _generator_changed(self, *_args) -> None:
-        self.musicgen_box.setVisible(is_musicgen(self.model, self.generators.get(self.model, "")))
+        musicgen = is_musicgen(self.model, self.generators.get(self.model, ""))
+        self.musicgen_box.setVisible(musicgen)
+        self.loops_box.setVisible(bool(self.model) and not musicgen)
         self.generate_button.setEnabled(bool(self.model))
         self.adjustSize()
 
@@ -186,8 +206,9 @@ class RegenerateDialog(QDialog):
                                       self.top_p_spin.value(), self.guidance_spin.value(), self.stem_path,
                                       self.advanced.decoder(), self.advanced.dtype())
         keep = self.keep_spin.value() if self.scorer_ready else 0
+        arrangement = None if musicgen else ARRANGEMENTS[self.arrangement_combo.currentText()]
         return RegenerateChoice(self.instrument, self.model, self.seed_spin.value(), self.takes_spin.value(),
-                                musicgen, keep if keep < self.takes_spin.value() else 0)
+                                musicgen, keep if keep < self.takes_spin.value() else 0, arrangement)
 
     def _remembered(self) -> dict:
         """Setting key → the widget holding that value."""
@@ -209,6 +230,9 @@ class RegenerateDialog(QDialog):
         mode = self.settings.value("regenerate/mode")
         if mode in MUSICGEN_MODES:
             self.mode_combo.setCurrentText(mode)
+        arrangement = self.settings.value("regenerate/arrangement")
+        if arrangement in ARRANGEMENTS:
+            self.arrangement_combo.setCurrentText(arrangement)
 
     def _remember(self) -> None:
         if self.settings is None:
@@ -216,6 +240,7 @@ class RegenerateDialog(QDialog):
         for key, spin in self._remembered().items():
             self.settings.setValue(key, spin.value())
         self.settings.setValue("regenerate/mode", self.mode_combo.currentText())
+        self.settings.setValue("regenerate/arrangement", self.arrangement_combo.currentText())
         self.settings.setValue("regenerate/model", self.model)
 
     def accept(self) -> None:

@@ -5,12 +5,15 @@ Architecture:
    the log-mel image; the encoder turns it into the song embedding. The tempo comes from `params["tempo_bpm"]`
    or an onset-autocorrelation estimate. Both are cached per (reference hash, chunk, tempo), so re-rolling one
    instrument reruns only the heads.
-2. Heads: one call computes every instrument's window for every seed at once (`[seeds, H, window]`). The z of
-   (seed, instrument) comes from its own random stream, so a take re-rolled alone equals the same take
-   generated together with others.
-3. Each window becomes a stem (`loops.render_stem`): a beat-aligned loop at the reference tempo tiled with
+2. Heads: one call computes every instrument's windows for every seed at once (`[seeds, V, H, window]`: V
+   loop variations, one z each). The z of (seed, instrument, variation) comes from its own random stream, so
+   a take re-rolled alone equals the same take generated together with others.
+3. The windows become a stem (`loops.render_stem`): beat-aligned loops at the reference tempo tiled with
    crossfades to the requested length, at the output rate (the band above the model's Nyquist frequency
-   rebuilt by the model's fitted `bandwidth.BandwidthExtension`, when its manifest has one), stereo.
+   rebuilt by the model's fitted `bandwidth.BandwidthExtension`, and the loops equalised by its fitted
+   `tone.ToneMatch`, when its manifest has them), stereo. With
+   the default "phrase" arrangement the loops vary like a played part (`loops.phrase_pattern`: a one-bar
+   cell repeated, its fourth bar a variation); "loop" repeats the main loop alone.
 Two backends run the same two graphs: `encoder` (mel → embedding) and `heads` (embedding, tempo, z → audio).
 """
 
@@ -36,9 +39,14 @@ from musicsim_gui.generation.base import (
 from musicsim_gui.generation.vit_wavegan import features, loops
 from musicsim_gui.generation.vit_wavegan.bandwidth import BandwidthExtension
 from musicsim_gui.generation.vit_wavegan.config import ModelConfig
+from musicsim_gui.generation.vit_wavegan.tone import ToneMatch
 from musicsim_gui.runtime.backend import Backend
 
 DEFAULT_OUTPUT_RATE = 44100
+ARRANGEMENTS = ("phrase", "loop")
+"""How a take's loops are laid out: "phrase" (variations in 4-bar phrases, `loops.phrase_pattern`) or
+"loop" (the main loop alone, repeated)."""
+DEFAULT_ARRANGEMENT = "phrase"
 
 
 @dataclass(frozen=True)
@@ -50,9 +58,11 @@ class Conditioning:
     chunk: int
 
 
-def latent(seed: int, instrument_index: int, size: int) -> np.ndarray:
-    """The z `[size]` float32 of one (seed, instrument): its own reproducible random stream."""
-    return np.random.default_rng([int(seed) & 0xFFFFFFFF, instrument_index]).standard_normal(size).astype(np.float32)
+def latent(seed: int, instrument_index: int, size: int, variation: int = 0) -> np.ndarray:
+    """The z `[size]` float32 of one (seed, instrument, loop variation): its own reproducible random stream
+    (variation 0, the take's main loop, keeps the stream of takes made before variations existed)."""
+    key = [int(seed) & 0xFFFFFFFF, instrument_index] + ([int(variation)] if variation else [])
+    return np.random.default_rng(key).standard_normal(size).astype(np.float32)
 
 
 class ViTWaveGANGenerator:
@@ -64,12 +74,13 @@ class ViTWaveGANGenerator:
         heads: backend running `embedding [B,E], tempo [B,1], z [B,H,Z] → audio [B,H,T]`.
         model_id / version: recorded in every take.
         bandwidth: the fitted bandwidth extension of the takes (None: takes stop at the model's Nyquist).
+        tone: the fitted tone match of the takes (None: loops keep the heads' spectral shape).
     """
 
     def __init__(self, config: ModelConfig, encoder: Backend, heads: Backend, model_id: str, version: str,
-                 bandwidth: BandwidthExtension | None = None) -> None:
+                 bandwidth: BandwidthExtension | None = None, tone: ToneMatch | None = None) -> None:
         self.config, self.encoder, self.heads = config, encoder, heads
-        self.bandwidth = bandwidth
+        self.bandwidth, self.tone = bandwidth, tone
         self.id, self.version = model_id, version
         self.backend_name = heads.name
         self._conditioning: OrderedDict[tuple[str, int | None, float | None], Conditioning] = OrderedDict()
@@ -102,14 +113,29 @@ class ViTWaveGANGenerator:
         self._conditioning.clear()
 
     def windows(self, conditioning: Conditioning, seeds: tuple[int, ...]) -> np.ndarray:
-        """Every head's window for every seed in one call: `[len(seeds), H, window]` float32 at the model rate."""
+        """Every head's main window for every seed in one call: `[len(seeds), H, window]` float32 at the model rate."""
+        return self.variation_windows(conditioning, seeds, 1)[:, 0]
+
+    def variation_windows(self, conditioning: Conditioning, seeds: tuple[int, ...], count: int) -> np.ndarray:
+        """`count` loop variations of every head for every seed in one call: `[len(seeds), count, H, window]`."""
         heads, size = len(self.config.instruments), self.config.head.latent
-        z = np.stack([np.stack([latent(seed, h, size) for h in range(heads)]) for seed in seeds])
-        batch = len(seeds)
+        z = np.stack([np.stack([latent(seed, h, size, k) for h in range(heads)])
+                      for seed in seeds for k in range(count)])
+        batch = z.shape[0]
         tempo_feature = np.full((batch, 1), conditioning.tempo_bpm * self.window_seconds / 120.0, np.float32)
         inputs = {"embedding": np.repeat(conditioning.embedding[np.newaxis], batch, axis=0),
                   "tempo": tempo_feature, "z": z}
-        return self.heads.run(inputs)["audio"]
+        audio = self.heads.run(inputs)["audio"]
+        return audio.reshape(len(seeds), count, *audio.shape[1:])
+
+    def pattern(self, tempo_bpm: float, arrangement: str) -> tuple[int, ...]:
+        """The variation each loop copy plays: `loops.phrase_pattern` for "phrase", one loop for "loop"."""
+        if arrangement not in ARRANGEMENTS:
+            raise ModelError(f"unknown arrangement {arrangement!r} (one of {', '.join(ARRANGEMENTS)})")
+        if arrangement == "loop":
+            return (0,)
+        return loops.phrase_pattern(loops.loop_beats(self.config.head.window, self.config.features.sample_rate,
+                                                     tempo_bpm))
 
     def generate(self, request: GenerationRequest, progress: ProgressFn | None = None,
                  cancel: CancelFn | None = None) -> list[GeneratedTake]:
@@ -123,39 +149,43 @@ class ViTWaveGANGenerator:
         check_cancel(cancel)
         report(progress, 0.3, "Generating")
         seeds = request.take_seeds()
-        audio = self.windows(conditioning, seeds)
+        arrangement = str(params.get("arrangement") or DEFAULT_ARRANGEMENT)
+        pattern = self.pattern(conditioning.tempo_bpm, arrangement)
+        audio = self.variation_windows(conditioning, seeds, max(pattern) + 1)
         check_cancel(cancel)
         seconds = float(params.get("seconds") or request.reference.duration)
         output_rate = int(params.get("output_rate") or DEFAULT_OUTPUT_RATE)
         used = {"tempo_bpm": round(conditioning.tempo_bpm, 2), "chunk": conditioning.chunk, "seconds": seconds,
-                "output_rate": output_rate, "backend": self.backend_name}
+                "output_rate": output_rate, "arrangement": arrangement, "backend": self.backend_name}
         takes = []
         for instrument in request.instruments:
             head = self.config.instruments.index(instrument)
             for row, seed in enumerate(seeds):
-                clip = loops.stem_clip(audio[row, head], self.config.features.sample_rate, conditioning.tempo_bpm,
-                                       seconds, output_rate, f"{self.id} {instrument} seed {seed}",
-                                       self.bandwidth, instrument)
+                clip = loops.stem_clip(audio[row, :, head], self.config.features.sample_rate,
+                                       conditioning.tempo_bpm, seconds, output_rate,
+                                       f"{self.id} {instrument} seed {seed}", self.bandwidth, instrument, pattern,
+                                       self.tone)
                 takes.append(GeneratedTake(instrument, clip, seed, self.id, self.version, dict(used)))
             report(progress, 0.3 + 0.7 * len(takes) / (len(seeds) * len(request.instruments)), f"Rendered {instrument}")
         return takes
 
 
 def torch_generator(model: Any, model_id: str, version: str, device: str = "cpu",
-                    bandwidth: BandwidthExtension | None = None) -> ViTWaveGANGenerator:
+                    bandwidth: BandwidthExtension | None = None, tone: ToneMatch | None = None) -> ViTWaveGANGenerator:
     """A generator running a `ViTWaveGAN` torch module eagerly."""
     from musicsim_gui.runtime.backend import TorchBackend
 
     encoder = TorchBackend(model.encoder, device, output_names=("embedding",))
     heads = TorchBackend(model.heads, device, output_names=("audio",))
-    return ViTWaveGANGenerator(model.config, encoder, heads, model_id, version, bandwidth)
+    return ViTWaveGANGenerator(model.config, encoder, heads, model_id, version, bandwidth, tone)
 
 
 def onnx_generator(folder: Path, config: ModelConfig, model_id: str, version: str,
-                   device: str = "auto", bandwidth: BandwidthExtension | None = None) -> ViTWaveGANGenerator:
+                   device: str = "auto", bandwidth: BandwidthExtension | None = None,
+                   tone: ToneMatch | None = None) -> ViTWaveGANGenerator:
     """A generator running `folder/encoder.onnx` and `folder/heads.onnx` on ONNX Runtime."""
     from musicsim_gui.runtime.backend import OnnxBackend
 
     encoder = OnnxBackend(folder / "encoder.onnx", device=device)
     heads = OnnxBackend(folder / "heads.onnx", device=device)
-    return ViTWaveGANGenerator(config, encoder, heads, model_id, version, bandwidth)
+    return ViTWaveGANGenerator(config, encoder, heads, model_id, version, bandwidth, tone)

@@ -7,7 +7,8 @@ Architecture:
 2. DC is removed and the loop alone is brought to the output rate and, when the model has a fitted
    `BandwidthExtension`, given its band above the model's Nyquist frequency. Both see the loop circularly
    padded with its own end and start, as it is heard when tiled, so neither adds an edge transient; working
-   on one loop instead of the whole stem makes a 30 s take about ten times cheaper to finish.
+   on one loop instead of the whole stem makes a 30 s take about ten times cheaper to finish. A model with a
+   fitted `tone.ToneMatch` then equalises the loop (circularly) to its instrument's typical spectral shape.
 3. The loop is tiled to the requested length; consecutive copies overlap by `fade` seconds with an
    equal-power crossfade (20 ms), so seams neither click nor dip. Copy k starts at k × the loop's period at
    the model rate, converted to the output rate and rounded per copy, so the beat does not drift however
@@ -20,6 +21,11 @@ import numpy as np
 
 from musicsim_gui.audio.clip import AudioClip
 from musicsim_gui.generation.vit_wavegan.bandwidth import BandwidthExtension, stft_sizes
+from musicsim_gui.generation.vit_wavegan.tone import ToneMatch
+
+BEATS_PER_BAR = 4
+PHRASE_BARS = 4
+"""Phrases of 4 bars of 4/4: the unit over which a stem's loop variations repeat (`phrase_pattern`)."""
 
 RESAMPLE_PAD_SECONDS = 0.05
 """Circular padding of a loop before resampling: longer than the resampler's filter, so its edges are clean."""
@@ -34,24 +40,27 @@ def loop_frames(window: int, sample_rate: int, tempo_bpm: float) -> int:
     return int(round(beats * beat))
 
 
-def tile(loop: np.ndarray, frames: int, fade: int, period: float | None = None) -> np.ndarray:
-    """Repeat `[L]` to `[frames]` with `fade`-sample equal-power crossfades at the seams.
+def tile(loop: np.ndarray, frames: int, fade: int, period: float | None = None,
+         pattern: tuple[int, ...] | None = None) -> np.ndarray:
+    """Repeat `[L]` (or the variations `[V, L]` in the order `pattern` gives, cyclically) to `[frames]` with
+    `fade`-sample equal-power crossfades at the seams.
 
     Copy k starts at round(k × `period`) (default L - fade, an integer): a fractional period keeps a loop made
     at another rate on its beat, each seam then overlapping by `fade` ± 1 samples."""
-    length = loop.shape[0]
+    variations = loop[np.newaxis] if loop.ndim == 1 else loop
+    pattern = pattern or (0,)
+    length = variations.shape[-1]
     fade = int(min(fade, length // 4))
-    if fade == 0 and period is None:
-        return np.resize(loop, frames).astype(np.float32)
+    if fade == 0 and period is None and variations.shape[0] == 1:
+        return np.resize(variations[0], frames).astype(np.float32)
     step = float(length - fade) if period is None else float(period)
     copies = max(1, int(np.ceil((frames - fade) / step)))
     starts = np.round(np.arange(copies) * step).astype(np.int64)
     out = np.zeros(int(starts[-1]) + length, dtype=np.float32)
     ramp = np.linspace(0.0, np.pi / 2, fade, dtype=np.float32)
     fade_in, fade_out = np.sin(ramp), np.cos(ramp)
-    shaped = loop.astype(np.float32).copy()
     for index, start in enumerate(starts):
-        piece = shaped.copy()
+        piece = variations[pattern[index % len(pattern)]].astype(np.float32)
         if index > 0 and fade:
             piece[:fade] *= fade_in
         if index < copies - 1 and fade:
@@ -60,17 +69,39 @@ def tile(loop: np.ndarray, frames: int, fade: int, period: float | None = None) 
     return out[:frames]
 
 
+def phrase_pattern(loop_beats: int, beats_per_bar: int = BEATS_PER_BAR, bars: int = PHRASE_BARS) -> tuple[int, ...]:
+    """Which variation each loop copy of a phrase plays (cyclic over the stem); `max + 1` variations in all.
+
+    A bar is a cell of `beats_per_bar / loop_beats` different loops (one when a loop fills a bar or more), the
+    cell repeats, and the last quarter of the phrase plays a second cell, the way a part varies its fourth
+    bar: 2-beat loops give AB AB AB CD, bar-long ones A A A B. A loop of a whole phrase (or one shorter than
+    a beat, `loop_beats` 0) is repeated as it is."""
+    units = max(1, (beats_per_bar * bars) // max(1, loop_beats)) if loop_beats else 1
+    if units == 1:
+        return (0,)
+    cell = max(1, beats_per_bar // loop_beats)
+    varied = max(1, units // 4)
+    return tuple((cell if index >= units - varied else 0) + index % cell for index in range(units))
+
+
+def loop_beats(window: int, sample_rate: int, tempo_bpm: float) -> int:
+    """Beats in the loop `loop_frames` cuts (0 when the window is shorter than a beat)."""
+    beat = sample_rate * 60.0 / tempo_bpm
+    return 0 if beat > window else 2 ** int(np.floor(np.log2(window / beat)))
+
+
 def circular(loop: np.ndarray, pad: int) -> np.ndarray:
     """`[L]` with `pad` samples of its own end before it and of its start after it (pad ≤ L)."""
     pad = int(min(pad, loop.shape[0]))
     return np.concatenate([loop[loop.shape[0] - pad:], loop, loop[:pad]]) if pad else loop
 
 
-def render_stem(window: np.ndarray, sample_rate: int, tempo_bpm: float, seconds: float, output_rate: int,
-                channels: int = 2, peak_dbfs: float = -3.0, fade_seconds: float = 0.02,
-                bandwidth: BandwidthExtension | None = None, instrument: str = "") -> np.ndarray:
-    """One head output `[W]` at `sample_rate` → a stem `[channels, round(seconds * output_rate)]` float32
-    (`bandwidth`: the model's fitted extension, applied for `instrument`)."""
+def finish_loop(window: np.ndarray, sample_rate: int, tempo_bpm: float, output_rate: int,
+                bandwidth: BandwidthExtension | None = None, instrument: str = "",
+                fade_seconds: float = 0.02, tone: ToneMatch | None = None) -> tuple[np.ndarray, float, int]:
+    """One head output `[W]` at `sample_rate` → (its loop at `output_rate`, the tiling period and crossfade
+    there): DC removed, resampled and band-extended with circular padding, then tone-matched (circularly;
+    see module docstring)."""
     import soxr
 
     loop = window[: loop_frames(window.shape[0], sample_rate, tempo_bpm)].astype(np.float32)
@@ -86,7 +117,24 @@ def render_stem(window: np.ndarray, sample_rate: int, tempo_bpm: float, seconds:
     if bandwidth is not None:
         pad = min(loop.shape[0], 4 * stft_sizes(output_rate)[0])
         loop = bandwidth.extend(circular(loop, pad), output_rate, instrument)[pad: pad + loop.shape[0]]
-    tiled = tile(loop, int(round(seconds * output_rate)), int(round(fade * ratio)), period * ratio)
+    if tone is not None:
+        loop = tone.apply(loop, output_rate, instrument)
+    return loop, period * ratio, int(round(fade * ratio))
+
+
+def render_stem(window: np.ndarray, sample_rate: int, tempo_bpm: float, seconds: float, output_rate: int,
+                channels: int = 2, peak_dbfs: float = -3.0, fade_seconds: float = 0.02,
+                bandwidth: BandwidthExtension | None = None, instrument: str = "",
+                pattern: tuple[int, ...] | None = None, tone: ToneMatch | None = None) -> np.ndarray:
+    """Head output `[W]` (or its variations `[V, W]`, played in the order `pattern` gives) at `sample_rate`
+    → a stem `[channels, round(seconds * output_rate)]` float32 (`bandwidth` and `tone`: the model's fitted
+    extension and tone match, applied for `instrument`)."""
+    windows = window[np.newaxis] if window.ndim == 1 else window
+    finished = [finish_loop(w, sample_rate, tempo_bpm, output_rate, bandwidth, instrument, fade_seconds, tone)
+                for w in windows]
+    period, fade = finished[0][1], finished[0][2]
+    variations = np.stack([loop for loop, _, _ in finished])
+    tiled = tile(variations, int(round(seconds * output_rate)), fade, period, pattern)
     peak = float(np.max(np.abs(tiled))) if tiled.size else 0.0
     if peak > 1e-6:
         tiled = tiled * (10.0 ** (peak_dbfs / 20.0) / peak)
@@ -94,7 +142,9 @@ def render_stem(window: np.ndarray, sample_rate: int, tempo_bpm: float, seconds:
 
 
 def stem_clip(window: np.ndarray, sample_rate: int, tempo_bpm: float, seconds: float, output_rate: int,
-              source: str, bandwidth: BandwidthExtension | None = None, instrument: str = "") -> AudioClip:
+              source: str, bandwidth: BandwidthExtension | None = None, instrument: str = "",
+              pattern: tuple[int, ...] | None = None, tone: ToneMatch | None = None) -> AudioClip:
     """`render_stem` wrapped as a stereo `AudioClip`."""
-    stem = render_stem(window, sample_rate, tempo_bpm, seconds, output_rate, bandwidth=bandwidth, instrument=instrument)
+    stem = render_stem(window, sample_rate, tempo_bpm, seconds, output_rate, bandwidth=bandwidth,
+                       instrument=instrument, pattern=pattern, tone=tone)
     return AudioClip(stem, output_rate, source)
