@@ -118,3 +118,23 @@ def test_cli_finetunes_from_the_ratings_database_into_a_new_version(tmp_path):
     assert load_manifest(folder, verify=True).version == f"{v}+ft1"  # earlier versions stay
     result = _musicsim("finetune", "vit-wavegan", "--from-ratings", data_dir=tmp_path / "empty")
     assert result.returncode == 2 and "no ratings database" in result.stderr
+
+
+def test_a_rated_phrase_take_counts_every_variation_it_plays():
+    import torch
+
+    from musicsim_gui.generation.vit_wavegan.loading import debug_generator
+    from musicsim_gui.training.vit_wavegan.finetune import _conditions, _log_spectrum
+
+    generator = debug_generator()
+    reference = reference_clip()
+    params = {"tempo_bpm": 480.0}  # the debug window holds 2 beats: AB AB AB CD
+    phrase = RatedExample(reference, "piano", 5, 4, {**params, "arrangement": "phrase"})
+    older = RatedExample(reference, "piano", 5, 2, params)  # recorded before arrangements: one loop
+    _, spectra = _conditions(generator, [phrase, older])
+    conditioning = generator.condition(reference, None, 480.0)
+    windows = generator.variation_windows(conditioning, (5,), 4)[0, :, generator.config.instruments.index("piano")]
+    with torch.no_grad():
+        each = _log_spectrum(torch.from_numpy(np.ascontiguousarray(windows))).numpy()
+    np.testing.assert_allclose(spectra[0], np.array([3, 3, 1, 1]) / 8 @ each, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(spectra[1], each[0], rtol=1e-5, atol=1e-5)

@@ -3,11 +3,12 @@
 Architecture:
 1. Examples are rated takes of the parent model: the reference clip, the instrument, the seed, the take's
    parameters (chunk, tempo) and the stars. The parent generator recomputes each take's conditioning
-   (embedding, tempo) and its model-rate window exactly (takes are reproducible from seed and parameters),
-   so no take file is needed.
+   (embedding, tempo) and its model-rate windows exactly — every loop variation its arrangement plays — (takes
+   are reproducible from seed and parameters), so no take file is needed.
 2. Rewards: r = stars − mean stars of the examples; takes above the mean get weights r / Σr. The preferred
-   spectral shift Δ is their weighted mean log spectrum (1024-point STFT, mean over frames) minus the mean
-   over all rated takes: how the liked takes sound different from the rest.
+   spectral shift Δ is their weighted mean log spectrum (1024-point STFT, mean over frames, and over a take's
+   variations as often as it plays them) minus the mean over all rated takes: how the liked takes sound
+   different from the rest.
 3. Loss per step: a batch of rated conditions, each with a fresh random z; the fine-tuned heads' output
    spectrum should be the parent's for the same z plus Δ (so every take moves the way the liked ones
    differ, instead of copying them): mean‖S(new) − S(parent) − Δ‖² + l2 · Σ‖θ − θ₀‖² (drift regulariser).
@@ -64,15 +65,25 @@ def _log_spectrum(audio, n_fft: int = 1024, hop: int = 256):
 
 
 def _conditions(generator, examples: list[RatedExample]) -> tuple[list[tuple[np.ndarray, float, int]], np.ndarray]:
-    """(embedding, tempo feature, head) per example and each example's model-rate window `[N, T]`."""
-    conditions, windows = [], []
+    """(embedding, tempo feature, head) per example, and each example's log spectrum `[N, bins]`: the mean over
+    the loop variations its take plays, weighted by how often its arrangement plays each (takes recorded
+    without an arrangement were one loop)."""
+    import torch
+
+    conditions, spectra = [], []
     for example in examples:
         conditioning = generator.condition(example.reference, example.params.get("chunk"),
                                            example.params.get("tempo_bpm"))
         head = generator.config.instruments.index(example.instrument)
-        windows.append(generator.windows(conditioning, (example.seed,))[0, head])
+        pattern = generator.pattern(conditioning.tempo_bpm, str(example.params.get("arrangement") or "loop"))
+        count = max(pattern) + 1
+        variations = generator.variation_windows(conditioning, (example.seed,), count)[0, :, head]   # [V, T]
+        share = np.bincount(np.asarray(pattern), minlength=count) / len(pattern)
+        with torch.no_grad():
+            spectrum = _log_spectrum(torch.from_numpy(np.ascontiguousarray(variations))).numpy()
+        spectra.append(share @ spectrum)
         conditions.append((conditioning.embedding, conditioning.tempo_bpm * generator.window_seconds / 120.0, head))
-    return conditions, np.stack(windows)
+    return conditions, np.stack(spectra).astype(np.float32)
 
 
 def preferred_shift(examples: list[RatedExample], spectra: np.ndarray) -> np.ndarray:
@@ -106,9 +117,7 @@ def finetune_heads(generator, heads, examples: list[RatedExample], settings: Fin
         raise MusicSimError(f"model {generator.id} has no head for {', '.join(sorted(set(unknown)))}")
     if settings.threads:
         torch.set_num_threads(settings.threads)
-    conditions, windows = _conditions(generator, examples)
-    with torch.no_grad():
-        spectra = _log_spectrum(torch.from_numpy(windows)).numpy()
+    conditions, spectra = _conditions(generator, examples)
     shift = torch.from_numpy(preferred_shift(examples, spectra).astype(np.float32))
     parent = copy.deepcopy(heads).eval()
     anchor = [p.detach().clone() for p in heads.parameters()]
