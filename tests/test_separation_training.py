@@ -69,6 +69,12 @@ def test_training_resumes_improves_and_exports(corpus, tmp_path):
     assert [r["step"] for r in rows] == [15, 30, 45, 60]
     assert rows[-1]["val_loss"] < rows[0]["val_loss"]
     assert (tmp_path / "run" / "loss.png").stat().st_size > 5000
+    from safetensors import safe_open
+
+    with safe_open(str(tmp_path / "run" / "best.safetensors"), framework="pt") as best:
+        kept = int(best.metadata()["step"])
+    assert kept == min(rows, key=lambda r: r["val_loss"])["step"]  # best = lowest validation loss
+    assert state["best_loss"] == pytest.approx(min(r["val_loss"] for r in rows))
     manifest = export_run(tmp_path / "run", tmp_path / "model")
     assert manifest.metrics["onnx_parity_max_abs"] < 1e-5
     assert manifest.config["training"]["steps"] == 60

@@ -63,7 +63,8 @@ def run(args: argparse.Namespace) -> int:
     if args.tiny:
         config.segment_seconds, config.val_count, config.warmup = 1.0, 4, 5
     state = train(config, progress=not args.no_progress)
-    print(f"trained to step {state['step']}; best validation SDR {state['best_sdr']:.2f} dB; run: {args.run_dir}")
+    print(f"trained to step {state['step']}; best validation loss {state.get('best_loss', float('nan')):.4f} "
+          f"(validation SDR {state['best_sdr']:.2f} dB there); run: {args.run_dir}")
     if args.export:
         manifest = export_run(args.run_dir, args.export, mask_power=args.mask_power,
                               wiener=not args.no_wiener)
