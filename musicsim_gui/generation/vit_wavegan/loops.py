@@ -33,11 +33,8 @@ RESAMPLE_PAD_SECONDS = 0.05
 
 def loop_frames(window: int, sample_rate: int, tempo_bpm: float) -> int:
     """Samples in the loop cut from a `window`-sample output: 2**k beats at `tempo_bpm`, ≤ window."""
-    beat = sample_rate * 60.0 / tempo_bpm
-    if beat > window:
-        return window
-    beats = 2 ** int(np.floor(np.log2(window / beat)))
-    return int(round(beats * beat))
+    beats = loop_beats(window, sample_rate, tempo_bpm)
+    return int(round(beats * sample_rate * 60.0 / tempo_bpm)) if beats else window
 
 
 def tile(loop: np.ndarray, frames: int, fade: int, period: float | None = None,
