@@ -1,8 +1,9 @@
 """Fitting a model folder's tone match (`generation/vit_wavegan/tone.py`) on a corpus and storing it in the folder.
 
-1. The folder's generator (ONNX Runtime on the CPU, any tone match it had switched off) makes one take per
-   instrument from each of up to `songs` training songs' mixes, as the studio gets them (output rate, default
-   arrangement), `seconds` long; the seeds are fixed, so a refit on the same corpus gives the same gains.
+1. The folder's generator (on the CPU: ONNX Runtime, or torch for a folder with weights only; any tone
+   match it had switched off) makes one take per instrument from each of up to `songs` training songs'
+   mixes, as the studio gets them (output rate, default arrangement), `seconds` long; the seeds are fixed,
+   so a refit on the same corpus gives the same gains.
 2. The real stems are the middle `seconds` of the same songs, channels averaged.
 3. `tone.fit_tone` turns both into per-instrument gains; `install_tone_match` writes them into the manifest
    (`config.tone_match`) and a line into `MODEL_CARD.md`, and updates the card's hash, atomically.
@@ -46,7 +47,7 @@ def fit_model_tone(folder: Path, corpus: Path, songs: int = 30, seconds: float =
     if not folders:
         raise MusicSimError(f"{corpus}/train: no song folders to fit the tone match on")
     chosen = folders[:: max(1, len(folders) // songs)][:songs]
-    generator = load_folder(Path(folder), backend="onnx", device="cpu")
+    generator = load_folder(Path(folder), backend="auto", device="cpu")
     generator.tone = None
     real: dict[str, list[np.ndarray]] = {name: [] for name in INSTRUMENTS}
     takes: dict[str, list[np.ndarray]] = {name: [] for name in INSTRUMENTS}
