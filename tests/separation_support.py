@@ -66,7 +66,8 @@ def build_debug_model(out_dir: Path, name: str = "separation-debug") -> Path:
         config = debug_config()
         folder = Path(tempfile.mkdtemp(prefix="musicsim-debug-model-")) / name
         export_model(build_masknet(config), config, folder, name=name, version="debug",
-                     provenance="random weights built by the test suite")
+                     provenance="random weights built by the test suite",
+                     history=[{"version": "debug", "text": "Random weights, for tests."}])
         _BUILT[name] = folder
     shutil.copytree(_BUILT[name], out_dir)
     return out_dir

@@ -97,6 +97,7 @@ def test_eval_separation_records_its_figures_in_the_model_folder(tmp_path):
     assert metrics["test_songs"] == 2 and metrics["test_excerpt_s"] == 1 and "onnx_parity_max_abs" in metrics
     card = (model / "MODEL_CARD.md").read_text()
     assert "## Evaluation table" in card and "| separation-debug |" in card and "| oracle-irm |" in card
+    assert "**debug.** Random weights, for tests." in card  # the version notes survive the regenerated card
     assert (model / "eval_sdr.png").stat().st_size > 5000
     again = musicsim("separate", corpus / "test" / "song000" / "mix.flac", "-o", tmp_path / "stems", "--model",
                      "separation-debug", env={"MUSICSIM_DATA_DIR": str(data)})

@@ -88,7 +88,7 @@ def test_new_run_starts_from_an_exported_model(corpus, tmp_path):
                         segment_seconds=1.0, val_every=10, ckpt_every=10, val_count=4, warmup=5, lr=3e-3,
                         model=debug_config())
     train(first, progress=False)
-    export_run(tmp_path / "first", tmp_path / "model")
+    export_run(tmp_path / "first", tmp_path / "model", note="The first weights.")
     exported_loss = read_rows(tmp_path / "first")[-1]["val_loss"]
 
     second = TrainConfig(corpus=str(corpus), run_dir=str(tmp_path / "second"), steps=10, batch=4,
@@ -98,9 +98,13 @@ def test_new_run_starts_from_an_exported_model(corpus, tmp_path):
     assert state["prior_steps"] == 20
     # a small learning rate keeps it near the loaded weights, far below a random network's loss
     assert read_rows(tmp_path / "second")[-1]["val_loss"] < exported_loss * 1.2
-    manifest = export_run(tmp_path / "second", tmp_path / "model2")
+    manifest = export_run(tmp_path / "second", tmp_path / "model2", version="1.1", note="Ten more steps.")
     assert manifest.config["training"]["steps"] == 30
-    assert "20 in earlier runs" in (tmp_path / "model2" / "MODEL_CARD.md").read_text()
+    card = (tmp_path / "model2" / "MODEL_CARD.md").read_text()
+    assert "20 in earlier runs" in card
+    assert manifest.config["history"] == [{"version": "1.0", "text": "The first weights."},
+                                          {"version": "1.1", "text": "Ten more steps."}]
+    assert card.index("**1.0.** The first weights.") < card.index("**1.1.** Ten more steps.")
 
 
 def test_initial_weights_of_another_network_are_a_clear_error(corpus, tmp_path):
@@ -154,7 +158,7 @@ def test_added_parts_start_as_the_network_they_were_made_from(corpus, tmp_path):
     load_initial_weights(tmp_path / "mono-model", mono)
     stereo = build_masknet(replace(debug_config(), stereo_cue=True))
     assert load_initial_weights(tmp_path / "mono-model", stereo) == 10
-    wider = build_masknet(replace(debug_config(), stereo_cue=True, decoder_hidden=24))
+    wider = build_masknet(replace(debug_config(), stereo_cue=True, decoder_hidden=24, local_channels=6))
     load_initial_weights(tmp_path / "mono-model", wider)
     deeper = build_masknet(replace(debug_config(), blocks=debug_config().blocks + 2))
     load_initial_weights(tmp_path / "mono-model", deeper)
@@ -165,18 +169,20 @@ def test_added_parts_start_as_the_network_they_were_made_from(corpus, tmp_path):
         torch.testing.assert_close(deeper(magnitude), mono(magnitude))
     assert float(deeper.blocks[-1].depthwise.weight.abs().max()) > 0  # a new block is initialised, only its output is 0
 
-    grown_config = replace(debug_config(), decoder_hidden=24, blocks=debug_config().blocks + 1)
+    grown_config = replace(debug_config(), decoder_hidden=24, blocks=debug_config().blocks + 1, stereo_cue=True,
+                           local_channels=6)
     grown = TrainConfig(**{**first.__dict__, "run_dir": str(tmp_path / "grown"), "init_from": str(tmp_path / "mono-model"),
                            "model": grown_config})
     train(grown, progress=False)
     manifest = export_run(tmp_path / "grown", tmp_path / "grown-model", torch_weights=False)
     assert manifest.config["decoder_hidden"] == 24 and manifest.metrics["onnx_parity_max_abs"] < 1e-5
-    assert manifest.config["blocks"] == grown_config.blocks
+    assert manifest.config["blocks"] == grown_config.blocks and manifest.config["local_channels"] == 6
     assert set(manifest.files) == {"model.onnx", "MODEL_CARD.md"} or set(manifest.files) == {"model.onnx"}
     trained = build_masknet(grown_config)
     load_initial_weights(tmp_path / "grown-model", trained)  # read back from the graph: no safetensors shipped
     assert float(trained.refine_out.weight.detach().abs().max()) > 0  # the branch learned something
     assert float(trained.blocks[-1].project.weight.detach().abs().max()) > 0  # and so did the added block
+    assert float(trained.local_path.out.weight.detach().abs().max()) > 0  # and the band-resolved path
 
     from musicsim_gui.separation.builtin import open_masknet
 

@@ -27,6 +27,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--val-every", type=int, default=200, help="steps between validations")
     parser.add_argument("--tiny", action="store_true", help="a tiny network and short segments (smoke tests)")
     parser.add_argument("--export", metavar="DIR", help="export the best weights into this model folder")
+    parser.add_argument("--version", default="1.0", help="version of the exported model (default 1.0)")
+    parser.add_argument("--note", default=None,
+                        help="what changed in this version, for the model card's history (the --init-from "
+                             "model's history is carried on)")
     parser.add_argument("--mask-power", type=float, default=1.0,
                         help="post-filter of the exported model: masks sharpened as m^p / sum m^p (default 1)")
     parser.add_argument("--no-wiener", action="store_true",
@@ -37,6 +41,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              "(mono --init-from weights start it as the mono network)")
     parser.add_argument("--decoder-hidden", type=int, default=0, metavar="UNITS",
                         help="add a nonlinear (MLP) decoder branch with this many units; it starts as a no-op, "
+                             "so --init-from weights without it start the network where they were")
+    parser.add_argument("--local-channels", type=int, default=0, metavar="C",
+                        help="add a band-resolved convolution path with this many channels; it starts as a no-op, "
                              "so --init-from weights without it start the network where they were")
     parser.add_argument("--blocks", type=int, default=None, metavar="N",
                         help="temporal blocks of the network (default 6); blocks beyond those of the --init-from "
@@ -57,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
                          ckpt_every=min(100, args.val_every), warmup=args.warmup, init_from=args.init_from,
                          augmentation=Augmentation(remix=args.remix),
                          model=replace(debug_config() if args.tiny else MaskNetConfig(), stereo_cue=args.stereo_cue,
-                                       decoder_hidden=args.decoder_hidden))
+                                       decoder_hidden=args.decoder_hidden, local_channels=args.local_channels))
     if args.blocks:
         config.model = replace(config.model, blocks=args.blocks)
     if args.tiny:
@@ -67,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
           f"(validation SDR {state['best_sdr']:.2f} dB there); run: {args.run_dir}")
     if args.export:
         manifest = export_run(args.run_dir, args.export, mask_power=args.mask_power,
-                              wiener=not args.no_wiener)
+                              wiener=not args.no_wiener, version=args.version, note=args.note)
         print(f"exported {manifest.name} {manifest.version} to {args.export} "
               f"(ONNX parity {manifest.metrics['onnx_parity_max_abs']:.2e})")
     return 0

@@ -20,6 +20,13 @@ Architecture (input magnitude `[B, F, T]` of one channel, output masks `[B, S, F
    (`added_parameters` names what it may lack) and learns what a linear read-out of the context features
    cannot express. (The linear-decoder network scored as well on its training songs as on unseen ones: it
    lacked capacity rather than data.)
+7. With `local_channels` > 0, a band-resolved path adds to the logits: a small 2-D convolution over the
+   (band × frame) image of the normalised log bands and the level difference between the channels (a
+   partial's shape, onset and decay, and its place in the stereo field, band by band), plus the frame's
+   context features broadcast to every band and a learned per-band offset, through a GELU to a per-band
+   read-out of one logit per stem. The per-frame encoder squeezes ~410 bands into
+   `hidden` channels; this path keeps each band's own evidence. Its read-out starts at zero, so weights
+   without it start the network where they were.
 STFT and iSTFT stay outside (see `stft.py`); the exported ONNX graph is exactly this module.
 """
 
@@ -39,11 +46,14 @@ ILD_WEIGHT = "ild_encoder.weight"
 REFINE_PREFIX = "refine_"
 """Parameters of the nonlinear decoder branch (`decoder_hidden`) start with this."""
 
+LOCAL_PREFIX = "local_"
+"""Parameters of the band-resolved path (`local_channels`) start with this."""
+
 
 def added_parameters(name: str) -> bool:
-    """Whether parameter `name` belongs to an optional part that starts as a no-op (stereo cue, MLP decoder),
-    so weights without it can start a network with it."""
-    return name == ILD_WEIGHT or name.startswith(REFINE_PREFIX)
+    """Whether parameter `name` belongs to an optional part that starts as a no-op (stereo cue, MLP decoder,
+    band-resolved path), so weights without it can start a network with it."""
+    return name == ILD_WEIGHT or name.startswith((REFINE_PREFIX, LOCAL_PREFIX))
 
 
 def grow_blocks(model: Any, state: dict[str, Any]) -> dict[str, Any]:
@@ -93,6 +103,27 @@ def _classes() -> Any:
             y = self.act(self.norm(self.depthwise(x)))
             return x + self.project(self.act(self.expand(y)))
 
+    class LocalPath(nn.Module):
+        """Logits `[B, S, K, T]` from the band image `[B, 2, K, T]` (log bands, level difference) and the
+        context features `[B, T, H]`; see item 7 of the module docstring. One hidden layer per band and frame:
+        a 3-band × 9-frame (dilated) view of the image plus the frame's context plus the band's own offset,
+        through a GELU, read out to one logit per stem."""
+
+        def __init__(self, config: MaskNetConfig, bands: int) -> None:
+            super().__init__()
+            channels = config.local_channels
+            self.image = nn.Conv2d(2, channels, (3, 5), padding=(1, 4), dilation=(1, 2))
+            self.context = nn.Linear(config.hidden, channels)
+            self.band = nn.Parameter(torch.zeros(channels, bands, 1))
+            self.out = nn.Conv2d(channels, len(config.stems), 1)
+            nn.init.zeros_(self.out.weight)
+            nn.init.zeros_(self.out.bias)
+            self.act = nn.GELU()
+
+        def forward(self, image: torch.Tensor, hidden: torch.Tensor) -> torch.Tensor:
+            context = self.context(hidden).permute(0, 2, 1).unsqueeze(2)                   # [B, C, 1, T]
+            return self.out(self.act(self.image(image) + context + self.band))
+
     class MaskNet(nn.Module):
         """Magnitude `[B, F, T]` → masks `[B, S, F, T]` (softmax over the S stems)."""
 
@@ -116,6 +147,8 @@ def _classes() -> Any:
                 self.refine_out = nn.Linear(config.decoder_hidden, len(config.stems) * bands)
                 nn.init.zeros_(self.refine_out.weight)
                 nn.init.zeros_(self.refine_out.bias)
+            if config.local_channels:
+                self.local_path = LocalPath(config, bands)
             self.act = nn.GELU()
 
         def pool_bands(self, magnitude: torch.Tensor) -> torch.Tensor:
@@ -129,6 +162,7 @@ def _classes() -> Any:
             own = torch.log(pooled.transpose(1, 2) + 1e-5)                                  # [B, T, K]
             feats = self.in_norm(own)
             encoded = self.encoder(feats)
+            ild = None
             if self.config.stereo_cue and partner is not None:
                 ild = (own - torch.log(partner.transpose(1, 2) + 1e-5)).clamp(-ILD_LIMIT, ILD_LIMIT)
                 encoded = encoded + self.ild_encoder(ild)
@@ -139,6 +173,9 @@ def _classes() -> Any:
             if self.config.decoder_hidden:
                 logits = logits + self.refine_out(self.act(self.refine_in(decoder_input)))
             logits = logits.reshape(batch, frames, len(self.config.stems), -1)
+            if self.config.local_channels:
+                image = torch.stack([feats, torch.zeros_like(feats) if ild is None else ild / ILD_LIMIT], dim=1)
+                logits = logits + self.local_path(image.transpose(2, 3), hidden).permute(0, 3, 1, 2)
             return torch.softmax(logits, dim=2).permute(0, 2, 3, 1)                        # [B, S, K, T]
 
         def expand(self, masks: torch.Tensor) -> torch.Tensor:

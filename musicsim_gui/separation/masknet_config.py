@@ -34,6 +34,9 @@ class MaskNetConfig:
         decoder_hidden: units of a nonlinear decoder branch beside the linear one (0 = none): an MLP from
             the same inputs (context features and the frame's log bands) whose output is added to the
             linear decoder's logits, so masks are no longer a linear read-out of the context features.
+        local_channels: channels of the band-resolved path (0 = none): a small convolution network over the
+            (band × frame) image of log bands and inter-channel level differences, told the frame's context
+            features, whose per-band logits add to the decoder's (see `masknet.py`, item 7).
     """
 
     sample_rate: int = 44100
@@ -47,6 +50,7 @@ class MaskNetConfig:
     stems: tuple[str, ...] = INSTRUMENTS
     stereo_cue: bool = False
     decoder_hidden: int = 0
+    local_channels: int = 0
 
     @property
     def bins(self) -> int:

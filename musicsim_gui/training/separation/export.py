@@ -62,10 +62,11 @@ def onnx_parity(model: Any, onnx_path: Path, config: MaskNetConfig, frames: int 
 def export_model(model: Any, config: MaskNetConfig, out_dir: str | Path, *, name: str = "separation-builtin",
                  version: str = "1.0", metrics: dict[str, Any] | None = None, provenance: str = "",
                  training: dict[str, Any] | None = None, mask_power: float = 1.0,
-                 wiener: bool = True, torch_weights: bool = True) -> Manifest:
+                 wiener: bool = True, torch_weights: bool = True, history: list[dict[str, str]] | None = None) -> Manifest:
     """Write `model.onnx`, `weights.safetensors` (unless not `torch_weights`: the torch backend then reads the
     weights back from the graph), `manifest.json` and `MODEL_CARD.md` into `out_dir`. `mask_power` and
-    `wiener` are the post-filters the separator applies (see `separation.builtin`)."""
+    `wiener` are the post-filters the separator applies (see `separation.builtin`); `history` is the list of
+    version notes (`{"version", "text"}`, oldest first) the card shows and later exports carry on."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     identity = {"family": FAMILY, "name": name, "version": version, "sample_rate": config.sample_rate,
@@ -89,7 +90,7 @@ def export_model(model: Any, config: MaskNetConfig, out_dir: str | Path, *, name
         license=LICENSE,
         provenance=provenance or f"exported {datetime.date.today().isoformat()} by musicsim train separator",
         metrics=metrics, config=dict(config.to_dict(), parameters=params, training=training or {}, mask_power=mask_power,
-                    wiener=wiener))
+                    wiener=wiener, **({"history": list(history)} if history else {})))
     write_manifest(out_dir, manifest)
     atomic_write_text(out_dir / "MODEL_CARD.md", model_card(manifest))
     return manifest
@@ -97,8 +98,11 @@ def export_model(model: Any, config: MaskNetConfig, out_dir: str | Path, *, name
 
 def export_run(run_dir: str | Path, out_dir: str | Path, *, weights: str = "best.safetensors",
                metrics: dict[str, Any] | None = None, version: str = "1.0", mask_power: float = 1.0,
-               wiener: bool = True, torch_weights: bool = True) -> Manifest:
-    """Export the best (or named) weights of a training run folder into a model folder."""
+               wiener: bool = True, torch_weights: bool = True, note: str | None = None) -> Manifest:
+    """Export the best (or named) weights of a training run folder into a model folder.
+
+    The version notes (`history`) of the model folder the run started from (`init_from`) are carried on, and
+    `note`, when given, is added as this version's."""
     import json
 
     from musicsim_gui.core.errors import ModelError
@@ -120,6 +124,16 @@ def export_run(run_dir: str | Path, out_dir: str | Path, *, weights: str = "best
                 "remix": settings.get("augmentation", {}).get("remix", 0.5),
                 "prior_steps": settings.get("prior_steps", 0),
                 "steps": settings.get("prior_steps", 0) + (int(rows[-1].split(",")[0]) if len(rows) > 1 else 0)}
+    history = _parent_history(settings.get("init_from")) + ([{"version": version, "text": note}] if note else [])
     return export_model(model, config, out_dir, version=version, metrics=metrics, training=training,
-                        mask_power=mask_power, wiener=wiener, torch_weights=torch_weights,
+                        mask_power=mask_power, wiener=wiener, torch_weights=torch_weights, history=history,
                         provenance=f"trained by `musicsim train separator` (run {run_dir.name})")
+
+
+def _parent_history(init_from: str | None) -> list[dict[str, str]]:
+    """The version notes of the model folder a run started from (none for a weights file or a fresh run)."""
+    if not init_from or not (Path(init_from) / "manifest.json").is_file():
+        return []
+    from musicsim_gui.runtime.manifest import load_manifest
+
+    return list(load_manifest(Path(init_from)).config.get("history") or [])

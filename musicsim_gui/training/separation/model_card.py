@@ -55,6 +55,28 @@ not data).
 """
 
 
+_LOCAL = """
+Band-resolved path: the encoder squeezes ~400 bands into {hidden} channels per frame, so the decoder cannot
+see each band's own evidence. Beside it, a small convolution ({local_channels} channels) reads the (band ×
+frame) image of the normalised log bands and of the level difference between the channels (3 bands × 9
+frames, dilated in time: a partial's shape, onset and decay, and its place in the stereo field), adds the
+frame's context features and a learned per-band offset, and reads one logit per band and stem out through a
+GELU; they add to the decoder's. Its read-out started at zero on weights without it, so training began
+exactly where those weights were.
+"""
+
+
+def _history(config: dict) -> str:
+    """The manifest's `history` (version notes carried from one export to the next), oldest first."""
+    entries = config.get("history") or []
+    if not entries:
+        return ""
+    lines = ["", "## History", ""]
+    for entry in entries:
+        lines += [f"**{entry['version']}.** {entry['text']}", ""]
+    return "\n".join(lines)
+
+
 def _wiener(config: dict) -> str:
     if not config.get("wiener"):
         return "No multichannel Wiener filter."
@@ -85,11 +107,15 @@ def model_card(manifest: Manifest) -> str:
     training = config.get("training", {})
     design = _DESIGN.format(mask_power=config.get("mask_power", 1.0), wiener=_wiener(config), full_hz=config["full_bins"] * config["sample_rate"] / config["n_fft"],
                             parameters=config.get("parameters", 0), **{k: v for k, v in config.items()
-                                                                      if k not in ("parameters", "mask_power", "wiener")})
+                                                                      if k not in ("parameters", "mask_power", "wiener",
+                                                                                   "history")})
     if config.get("stereo_cue"):
         design += _STEREO
     if config.get("decoder_hidden"):
         design += _DECODER.format(decoder_hidden=config["decoder_hidden"])
+    if config.get("local_channels"):
+        design += _LOCAL.format(hidden=config["hidden"], local_channels=config["local_channels"])
+    design += _history(config)
     data = training.get("corpus", "the project's synthetic multi-stem corpus")
     examples = ("is both channels of a 3 s segment (each separated with the other as its partner)"
                 if config.get("stereo_cue") else "draws one channel of a 3 s segment")
