@@ -24,6 +24,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="share of examples whose stems come from different songs (default 0.5)")
     parser.add_argument("--init-from", metavar="MODEL", help="start a new run from these weights (a model folder "
                                                             "such as models/separation-builtin, or a .safetensors file)")
+    parser.add_argument("--fresh-lr-scale", type=float, default=1.0, metavar="K",
+                        help="learning-rate factor for the parts of the network the --init-from weights lack "
+                             "(added blocks, branches, paths; default 1)")
     parser.add_argument("--val-every", type=int, default=200, help="steps between validations")
     parser.add_argument("--tiny", action="store_true", help="a tiny network and short segments (smoke tests)")
     parser.add_argument("--export", metavar="DIR", help="export the best weights into this model folder")
@@ -62,6 +65,7 @@ def run(args: argparse.Namespace) -> int:
     config = TrainConfig(corpus=args.corpus, run_dir=args.run_dir, steps=args.steps, minutes=args.minutes,
                          batch=args.batch, threads=args.threads, lr=args.lr, val_every=args.val_every,
                          ckpt_every=min(100, args.val_every), warmup=args.warmup, init_from=args.init_from,
+                         fresh_lr_scale=args.fresh_lr_scale,
                          augmentation=Augmentation(remix=args.remix),
                          model=replace(debug_config() if args.tiny else MaskNetConfig(), stereo_cue=args.stereo_cue,
                                        decoder_hidden=args.decoder_hidden, local_channels=args.local_channels))

@@ -56,6 +56,18 @@ def save_checkpoint(run_dir: Path, model: Any, optimizer: Any, state: dict[str, 
     return path
 
 
+def checkpoint_state(run_dir: Path) -> dict[str, Any]:
+    """The JSON state saved with `run_dir`'s checkpoint (step, scores, ...), without loading its tensors."""
+    from safetensors import safe_open
+
+    path = run_dir / CHECKPOINT
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            return json.loads(handle.metadata()["state"])
+    except Exception as error:  # safetensors raises its own types for corrupt headers
+        raise ModelError(f"{path}: cannot read the checkpoint ({error})") from error
+
+
 def load_checkpoint(run_dir: Path, model: Any, optimizer: Any) -> dict[str, Any]:
     """Restore model and optimizer from `run_dir`; returns the saved state dict."""
     from safetensors import safe_open

@@ -40,6 +40,7 @@ from musicsim_gui.separation.masknet_config import MaskNetConfig
 from musicsim_gui.training.separation.checkpoint import (
     BEST,
     CHECKPOINT,
+    checkpoint_state,
     load_checkpoint,
     save_checkpoint,
     save_weights,
@@ -67,6 +68,7 @@ class TrainConfig:
     threads: int = 1
     seed: int = 0
     init_from: str | None = None
+    fresh_lr_scale: float = 1.0
     model: MaskNetConfig = field(default_factory=MaskNetConfig)
     augmentation: Augmentation = field(default_factory=Augmentation)
 
@@ -77,11 +79,18 @@ class TrainConfig:
 
 
 def load_initial_weights(source: Path, model: Any) -> int:
+    """Load weights from a model folder or a safetensors file (see `initial_weights`); returns the number of
+    training steps behind them."""
+    return initial_weights(source, model)[0]
+
+
+def initial_weights(source: Path, model: Any) -> tuple[int, list[str]]:
     """Load weights from a model folder (`weights.safetensors`, or else `model.onnx`, + `manifest.json`) or a
     safetensors file.
 
-    Returns the number of training steps behind them (from the folder's manifest; 0 if unknown). The network
-    configuration must match: a different shape is a `ModelError` naming the file and the mismatch.
+    Returns the number of training steps behind them (from the folder's manifest; 0 if unknown) and the names
+    of the parameters they lack (parts added to the network, which keep their no-op initial values). The network
+    configuration must match otherwise: a different shape is a `ModelError` naming the file and the mismatch.
     """
     from safetensors.torch import load_file
 
@@ -112,13 +121,14 @@ def load_initial_weights(source: Path, model: Any) -> int:
     # Weights without an optional part (mono weights into a stereo-cue network, a linear decoder into one with
     # the MLP branch, fewer temporal blocks) keep that part's no-op initial values.
     fresh = {name: value for name, value in model.state_dict().items() if added_parameters(name) and name not in state}
+    lacking = sorted(name for name, _ in model.named_parameters() if name not in state)
     state = grow_blocks(model, {**state, **fresh})
     try:
         model.load_state_dict(state)
     except RuntimeError as error:
         first = str(error).strip().splitlines()[-1].strip()
         raise ModelError(f"{weights}: these weights do not fit the configured network ({first})") from error
-    return prior_steps
+    return prior_steps, lacking
 
 
 def learning_rate(config: TrainConfig, step: int) -> float:
@@ -171,7 +181,6 @@ class Trainer:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.log = log or (lambda text: print(text, file=sys.stderr, flush=True))
         self.model = build_masknet(config.model)
-        self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=config.lr, weight_decay=1e-4)
         self.features = BandFeatures(config.model)
         self.widths = torch.from_numpy(self.features.widths)
         corpus = Path(config.corpus)
@@ -185,17 +194,32 @@ class Trainer:
         self.valid = validation_batch(SongIndex(valid_dir, config.model.stems), frames,
                                       max(1, config.val_count // per_item), stereo=self.stereo)
         self.state: dict[str, Any] = {"step": 0, "best_loss": math.inf, "best_sdr": -math.inf, "elapsed_s": 0.0,
-                                      "prior_steps": 0}
+                                      "prior_steps": 0, "fresh_parameters": []}
         if config.init_from and not (self.run_dir / CHECKPOINT).exists():
-            self.state["prior_steps"] = load_initial_weights(Path(config.init_from), self.model)
+            prior_steps, fresh = initial_weights(Path(config.init_from), self.model)
+            self.state.update(prior_steps=prior_steps, fresh_parameters=fresh)
             self.log(f"starting from the weights in {config.init_from} "
                      f"({self.state['prior_steps']} earlier steps)")
+        elif (self.run_dir / CHECKPOINT).exists():
+            self.state["fresh_parameters"] = checkpoint_state(self.run_dir).get("fresh_parameters", [])
+        self.optimizer = self._optimizer(self.state["fresh_parameters"])
         if (self.run_dir / CHECKPOINT).exists():
             self.state = load_checkpoint(self.run_dir, self.model, self.optimizer)
             self.sampler.rng = np.random.default_rng(config.seed + self.state["step"])
             self.log(f"resumed from {self.run_dir / CHECKPOINT} at step {self.state['step']}")
         settings = dict(config.to_json(), prior_steps=self.state.get("prior_steps", 0))
         atomic_write_text(self.run_dir / "config.json", json.dumps(settings, indent=2))
+
+    def _optimizer(self, fresh: list[str]) -> Any:
+        """AdamW; the parameters the initial weights lacked (`fresh`) learn `fresh_lr_scale` times faster, so an
+        added part catches up without shaking the trained ones."""
+        import torch
+
+        named = list(self.model.named_parameters())
+        groups = [{"params": [p for n, p in named if n not in fresh], "lr_scale": 1.0}]
+        if fresh:
+            groups.append({"params": [p for n, p in named if n in fresh], "lr_scale": self.config.fresh_lr_scale})
+        return torch.optim.AdamW(groups, lr=self.config.lr, weight_decay=1e-4)
 
     def validate(self) -> tuple[float, np.ndarray]:
         import torch
@@ -234,7 +258,7 @@ class Trainer:
         import torch
 
         for group in self.optimizer.param_groups:
-            group["lr"] = learning_rate(self.config, step)
+            group["lr"] = learning_rate(self.config, step) * group.get("lr_scale", 1.0)
         sums = [torch.from_numpy(a) for a in self.batches.get()]
         loss, _ = masking_loss(self.model, sums[0], sums[1], self.widths, *sums[2:])
         self.optimizer.zero_grad(set_to_none=True)
