@@ -132,7 +132,10 @@ def _classes() -> Any:
             self.config = config
             pool = torch.from_numpy(band_pooling(config))
             bands = pool.shape[1]
-            self.register_buffer("pool", pool, persistent=False)
+            # Bins below full_bins are their own bands (the pooling matrix is the identity there): only the
+            # upper bins go through a matrix product, a 20th of the dense one's work on the default STFT.
+            self.register_buffer("pool_high", pool[config.full_bins:, config.full_bins:].contiguous(),
+                                 persistent=False)
             self.register_buffer("expand_index", torch.from_numpy(band_index(config)), persistent=False)
             self.in_norm = nn.LayerNorm(bands)
             self.encoder = nn.Linear(bands, config.hidden)
@@ -153,7 +156,9 @@ def _classes() -> Any:
 
         def pool_bands(self, magnitude: torch.Tensor) -> torch.Tensor:
             """Band means `[B, K, T]` of magnitude `[B, F, T]`."""
-            return torch.matmul(magnitude.transpose(1, 2), self.pool).transpose(1, 2)
+            full = self.config.full_bins
+            high = torch.matmul(magnitude[:, full:].transpose(1, 2), self.pool_high).transpose(1, 2)
+            return torch.cat([magnitude[:, :full], high], dim=1)
 
         def band_masks(self, pooled: torch.Tensor, partner: torch.Tensor | None = None) -> torch.Tensor:
             """Masks per band `[B, S, K, T]` (softmax over S) from band means `[B, K, T]` (and the other
