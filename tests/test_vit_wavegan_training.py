@@ -224,3 +224,31 @@ def test_weights_recovered_from_onnx_only_folder_and_a_new_run_starts_from_them(
     onnx.save(graph, str(damaged / "encoder.onnx"))
     with pytest.raises(ModelError, match="cannot recover the torch weights"):
         encoder_from_onnx(damaged, model.config)
+
+
+def test_diversity_term_rewards_takes_that_differ_in_sound_not_in_phase():
+    torch.manual_seed(0)
+    t = torch.arange(8192) / 12000.0
+    tone = torch.sin(2 * torch.pi * 330 * t).reshape(1, 1, -1).repeat(2, 4, 1) * 0.3
+    shifted = torch.sin(2 * torch.pi * 330 * t + 1.0).reshape(1, 1, -1).repeat(2, 4, 1) * 0.3
+    other_note = torch.sin(2 * torch.pi * 495 * t).reshape(1, 1, -1).repeat(2, 4, 1) * 0.3
+    z, other_z = torch.randn(2, 4, 8), torch.randn(2, 4, 8)
+    assert float(losses.seed_spread(tone, tone).max()) == 0.0
+    # the same note with another phase differs far less than another note does
+    assert float(losses.seed_spread(tone, shifted).max()) < float(losses.seed_spread(tone, other_note).min()) / 3
+    same = float(losses.diversity_loss(tone, shifted, z, other_z))
+    different = float(losses.diversity_loss(tone, other_note, z, other_z))
+    assert different < same / 2
+
+
+def test_diversity_weight_makes_seeds_matter_and_is_logged(corpus, tmp_path):
+    spreads = {}
+    for weight in (0.0, 1.0):
+        run = tmp_path / f"run{weight}"
+        settings = TrainSettings(config="debug", steps=30, batch=2, checkpoint_every=30, sample_every=30,
+                                 objective="sliced", log_every=1, diversity_weight=weight, adv_weight=0.0)
+        result = train(corpus, run, settings, log=lambda m: None, progress_bar=False)
+        spreads[weight] = result["valid_seed_spread"]
+        rows = list(csv.DictReader((run / "metrics.csv").open()))
+        assert bool(rows[0]["diversity"]) == (weight > 0) and rows[-1]["valid_seed_spread"]
+    assert spreads[1.0] > 1.5 * spreads[0.0]

@@ -22,6 +22,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="reconstruction objective: frame-aligned multi-resolution STFT, or the alignment-free "
                              "sliced Wasserstein distance of spectral frames")
     parser.add_argument("--adv-weight", type=float, default=0.05, help="weight of the WGAN term (0 = off)")
+    parser.add_argument("--diversity-weight", type=float, default=0.0,
+                        help="weight of the mode-seeking term: different seeds must give audibly different takes "
+                             "(each step makes a second take of the same reference; 0 = off)")
     parser.add_argument("--checkpoint-every", type=int, default=200)
     parser.add_argument("--sample-every", type=int, default=500)
     parser.add_argument("--snapshot-every", type=int, default=0, help="keep generator weights every N steps")
@@ -44,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
         adv_weight=args.adv_weight,
         checkpoint_every=args.checkpoint_every, sample_every=args.sample_every, max_songs=args.max_songs, snapshot_every=args.snapshot_every,
         time_limit_s=args.minutes * 60.0 if args.minutes else None, threads=args.threads, seed=args.seed,
-        init_from=args.init_from)
+        init_from=args.init_from, diversity_weight=args.diversity_weight)
     result = train(Path(args.data), Path(args.out), settings, progress_bar=not args.quiet)
     print(f"stopped at step {result['step']} after {result['elapsed_s'] / 60:.1f} min; "
           f"validation STFT loss {result['valid_stft']:.4f}, sliced {result['valid_sliced']:.4f}; run folder {args.out}")

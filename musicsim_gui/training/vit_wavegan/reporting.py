@@ -17,7 +17,8 @@ from musicsim_gui.audio.io import save_audio
 from musicsim_gui.core.atomic import atomic_path
 from musicsim_gui.generation.vit_wavegan.loops import render_stem
 
-COLUMNS = ("step", "seconds", "stft", "sliced", "adv", "critic", "wasserstein", "gp", "valid_stft", "valid_sliced")
+COLUMNS = ("step", "seconds", "stft", "sliced", "adv", "critic", "wasserstein", "gp", "valid_stft", "valid_sliced",
+           "diversity", "valid_seed_spread")
 
 
 def append_metrics(path: Path, row: dict[str, float]) -> None:

@@ -65,6 +65,10 @@ class TrainSettings:
     max_songs: int | None = None
     time_limit_s: float | None = None
     snapshot_every: int = 0
+    diversity_weight: float = 0.0
+    """Weight of the mode-seeking term (`losses.diversity_loss`): each step then also makes a second output of
+    the same conditioning from another z, both are held to the reconstruction objective, and their spectra
+    are pushed apart relative to their latents, so a new seed gives an audibly new take (0 = off)."""
     init_from: str | None = None
     """A model folder (e.g. `models/vit-wavegan-lofi`) whose encoder and heads a new run starts from; the
     critic starts fresh and, as in any run, joins the generator's loss at `adv_start`."""
@@ -180,6 +184,13 @@ def train_step(run: Run) -> dict[str, float]:
     terms = _critic_update(run, target, fake, embedding) if adversarial_step else {}
     reconstruction = losses.OBJECTIVES[s.objective](fake, target)
     loss = reconstruction
+    if s.diversity_weight > 0:
+        other_z = torch.randn_like(z)
+        other = model.heads(embedding, tempo, other_z)
+        reconstruction = (reconstruction + losses.OBJECTIVES[s.objective](other, target)) / 2
+        diversity = losses.diversity_loss(fake, other, z, other_z)
+        loss = reconstruction + s.diversity_weight * diversity
+        terms["diversity"] = float(diversity.detach())
     if adversarial_step and run.step >= s.adv_start and s.adv_weight > 0:
         adversarial = losses.generator_adversarial_loss(run.critic, fake, embedding.detach())
         loss = loss + s.adv_weight * s.critic_every * adversarial
@@ -191,7 +202,8 @@ def train_step(run: Run) -> dict[str, float]:
 
 
 def validation_losses(run: Run) -> dict[str, float]:
-    """`valid_stft` and `valid_sliced` on a fixed same-song batch of validation songs (fixed z and projections)."""
+    """`valid_stft` and `valid_sliced` on a fixed same-song batch of validation songs (fixed z and projections),
+    and `valid_seed_spread`: how far apart (log spectra, `losses.seed_spread`) two takes of the same inputs are."""
     config = run.model.config
     batch = dataset.sample_batch(run.valid_songs, 16, config.head.window, config.features, "same-song",
                                  np.random.default_rng(1234))
@@ -205,6 +217,8 @@ def validation_losses(run: Run) -> dict[str, float]:
         torch.manual_seed(4321)
         fake = run.model(mel, tempo, z)
         result = {f"valid_{name}": float(objective(fake, target)) for name, objective in losses.OBJECTIVES.items()}
+        other = run.model(mel, tempo, torch.randn(z.shape, generator=generator))
+        result["valid_seed_spread"] = float(losses.seed_spread(fake, other).mean())
     run.model.train()
     return result
 
