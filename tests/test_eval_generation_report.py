@@ -69,6 +69,9 @@ def test_report_has_table_plots_json_and_human_results(corpus, tmp_path):
     assert data["human"]["vit-wavegan-debug"]["bass"]["trials"] == 4
     assert "75 % [" in row and "(n=4)" in row and "n/a" in report  # no trials for the other instruments
     assert (out / "eval_plots.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert set(data["variety"]) == {"vit-wavegan-debug", "real, another section"}
+    assert all(value >= 0 for row in data["variety"].values() for value in row.values())
+    assert "## Variety per instrument" in report
 
 
 def test_same_seed_gives_same_numbers(corpus):
@@ -78,6 +81,19 @@ def test_same_seed_gives_same_numbers(corpus):
     first, second = (evaluate(corpus, {"debug": get_generator("vit-wavegan-debug")}, songs=2, seconds=2.0,
                               offset=0.0, log=lambda m: None, seed=7) for _ in range(2))
     assert first["fad"] == second["fad"] and first["mse"] == second["mse"] and first["match"] == second["match"]
+    assert first["variety"] == second["variety"]
+
+
+def test_variety_is_zero_for_one_take_and_one_for_another_songs_part():
+    from musicsim_gui.training.vit_wavegan.evaluate import _variety
+
+    rng = np.random.default_rng(0)
+    songs, segments = 5, 4
+    centres = rng.standard_normal((songs, 1, 8)) * 3
+    real = (centres + rng.standard_normal((songs, segments, 8)) * 0.1).reshape(songs * segments, 8)
+    assert _variety(real, real, real, songs) == 0.0
+    another_song = np.roll(real.reshape(songs, segments, 8), 1, axis=0).reshape(songs * segments, 8)
+    assert 0.8 < _variety(real, real, another_song, songs) < 1.3
 
 
 def test_human_results_pool_instruments_and_match_version(tmp_path):

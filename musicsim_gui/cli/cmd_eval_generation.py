@@ -116,3 +116,6 @@ def _print_tables(result: dict) -> None:
     print(f"match rate (own song nearest; chance {1 / result['songs']:.2f})")
     for system, row in result["match"].items():
         print(f"{system:<24}" + "".join(f"{row[i]:>9.2f}" for i in [*instruments, "mean"]))
+    print("variety (a second seed's take vs the first, as a share of the distance between songs)")
+    for system, row in result.get("variety", {}).items():
+        print(f"{system:<24}" + "".join(f"{row[i]:>9.2f}" for i in [*instruments, "mean"]))

@@ -68,12 +68,23 @@ def _main_table(result: dict[str, Any], he: dict[str, dict[str, Any]]) -> list[s
     return lines
 
 
-def _instrument_table(result: dict[str, Any], key: str, fmt: str) -> list[str]:
+def _instrument_table(result: dict[str, Any], key: str, fmt: str, systems: list[str] | None = None) -> list[str]:
     lines = ["| system | " + " | ".join(INSTRUMENTS) + " | mean |", "|" + "---|" * (len(INSTRUMENTS) + 2)]
-    for system in _systems(result):
+    for system in systems or _systems(result):
         row = result[key][system]
         lines.append(f"| {system} | " + " | ".join(format(row[i], fmt) for i in (*INSTRUMENTS, "mean")) + " |")
     return lines
+
+
+def _variety_section(result: dict[str, Any]) -> list[str]:
+    """The variety table (what a new seed changes), when the result has one (results made before it do not)."""
+    if "variety" not in result:
+        return []
+    return [f"## Variety per instrument (embedding: {result['embedding_name']})", "",
+            "How far a second take of the same song (another seed) is from the first, as a share of how far apart "
+            "different songs' real stems are (0: every seed gives the same take; 1: as different as another "
+            "song's part). The real row compares two sections of the same song.", "",
+            *_instrument_table(result, "variety", ".2f", list(result["variety"])), ""]
 
 
 def _he_table(result: dict[str, Any], he: dict[str, dict[str, Any]]) -> list[str]:
@@ -114,7 +125,8 @@ def render_markdown(result: dict[str, Any], he: dict[str, dict[str, Any]], comma
                   *_instrument_table(result, "fad_inf", ".2f"), ""]
     parts += ["## MSE per instrument", "", *_instrument_table(result, "mse", ".2e"), "",
               f"## Match rate per instrument (embedding: {result['embedding_name']})", "",
-              *_instrument_table(result, "match", ".2f"), "", "## Human evaluation (HE) per instrument", "",
+              *_instrument_table(result, "match", ".2f"), "", *_variety_section(result),
+              "## Human evaluation (HE) per instrument", "",
               *_he_table(result, he), "", f"![FAD and match rate per instrument]({PLOT_NAME})", ""]
     return "\n".join(parts)
 

@@ -13,6 +13,10 @@ instrument; see `evaluation.embedders`); MSE is the paper's waveform MSE between
 of the same song. "Match" measures conditioning: the share of songs whose candidate's mean embedding is nearer
 to its OWN song's real stem than to any other test song's (chance = 1 / songs; FAD alone cannot see whether a
 take belongs to its reference). With `fad_inf`, FAD∞ (extrapolated to infinitely many segments) is added.
+"Variety" measures what Regenerate gives a musician: each generator makes a second take of every song with
+another seed (`VARIETY_SEED_OFFSET` added), and the mean distance between the two takes' mean embeddings is
+divided by the mean distance between different songs' real stems (0 = every seed gives the same take, 1 = as
+different as another song's part). The real stems' own figure compares two sections of the same song.
 """
 
 from __future__ import annotations
@@ -35,6 +39,10 @@ from musicsim_gui.generation.vit_wavegan.features import to_model_audio
 from musicsim_gui.training.vit_wavegan.dataset import song_folders
 
 BASELINES = ("shuffled real", "white noise", "pink noise")
+VARIETY_SEED_OFFSET = 10_000
+"""Added to a song's generation seed for its second take (the variety measure)."""
+VARIETY_REAL = "real, another section"
+"""The variety row of the real stems: the same song's stems `seconds` later."""
 
 
 def _segment(audio: np.ndarray, start_s: float, seconds: float) -> np.ndarray:
@@ -58,23 +66,26 @@ def _generate(generator: Generator, mix, seed: int, seconds: float,
 
 def _candidates(folders: list[Path], generators: dict[str, Generator], seconds: float, offset: float,
                 log, seed: int = 0, timings: dict[str, float] | None = None,
-                params: dict[str, Any] | None = None) -> dict[str, dict[str, list[np.ndarray]]]:
-    """system → instrument → one `[seconds * 16000]` clip per song (RMS-matched; "real" first)."""
+                params: dict[str, Any] | None = None) -> tuple[dict[str, dict[str, list[np.ndarray]]], dict]:
+    """system → instrument → one `[seconds * 16000]` clip per song (RMS-matched; "real" first), and the second
+    clips of the variety measure in the same layout (each generator's second take, the real stems' next section)."""
     stems = [{name: to_model_audio(load_audio(f / f"{name}.flac"), metrics.RATE) for name in INSTRUMENTS}
              for f in folders]
     rng = np.random.default_rng(seed)
     timings = {} if timings is None else timings
     systems: dict[str, dict[str, list[np.ndarray]]] = {
         s: {i: [] for i in INSTRUMENTS} for s in ("real", *BASELINES, *generators)}
+    second: dict[str, dict[str, list[np.ndarray]]] = {s: {i: [] for i in INSTRUMENTS} for s in (VARIETY_REAL, *generators)}
     frames = int(seconds * metrics.RATE)
     for index, folder in enumerate(folders):
         log(f"evaluating on {folder.name}")
         mix = load_audio(folder / "mix.flac")
-        takes = {}
+        takes, second_takes = {}, {}
         for name, gen in generators.items():
             started = time.perf_counter()
             takes[name] = _generate(gen, mix, seed + index, seconds, params)
             timings[name] = timings.get(name, 0.0) + time.perf_counter() - started
+            second_takes[name] = _generate(gen, mix, seed + index + VARIETY_SEED_OFFSET, seconds, params)
         other = stems[(index + 1) % len(folders)]
         for inst in INSTRUMENTS:
             real = _segment(stems[index][inst], offset, seconds)
@@ -83,12 +94,27 @@ def _candidates(folders: list[Path], generators: dict[str, Generator], seconds: 
             systems["shuffled real"][inst].append(metrics.match_rms(shuffled, real))
             systems["white noise"][inst].append(metrics.match_rms(metrics.white_noise(frames, rng), real))
             systems["pink noise"][inst].append(metrics.match_rms(metrics.pink_noise(frames, rng), real))
+            second[VARIETY_REAL][inst].append(_segment(stems[index][inst], offset + seconds, seconds))
             for name in generators:
-                take = np.zeros(frames, np.float32)
-                piece = takes[name][inst][:frames]
-                take[: piece.shape[0]] = piece
-                systems[name][inst].append(metrics.match_rms(take, real))
-    return systems
+                systems[name][inst].append(metrics.match_rms(_fit(takes[name][inst], frames), real))
+                second[name][inst].append(metrics.match_rms(_fit(second_takes[name][inst], frames), real))
+    return systems, second
+
+
+def _fit(take: np.ndarray, frames: int) -> np.ndarray:
+    """`take` cut or zero-padded to `frames` samples (float32)."""
+    out = np.zeros(frames, np.float32)
+    piece = take[:frames]
+    out[: piece.shape[0]] = piece
+    return out
+
+
+def _variety(real: np.ndarray, first: np.ndarray, second: np.ndarray, songs: int) -> float:
+    """Mean distance between the per-song mean embeddings of `first` and `second` (`[songs·segments, D]` each),
+    divided by the mean distance between different songs' mean `real` embeddings (see the module docstring)."""
+    means = [x.reshape(songs, -1, x.shape[-1]).mean(axis=1) for x in (real, first, second)]
+    between = np.linalg.norm(means[0][:, None] - means[0][None], axis=-1)[~np.eye(songs, dtype=bool)].mean()
+    return float(np.linalg.norm(means[1] - means[2], axis=-1).mean() / max(between, 1e-12))
 
 
 def _match_rate(real: np.ndarray, candidate: np.ndarray, songs: int) -> float:
@@ -124,6 +150,22 @@ def _score(systems, embeddings, songs: int, embedder: Embedder, fad_inf: bool, s
     return scores
 
 
+def _variety_scores(embeddings, second_embeddings, songs: int, embedder: Embedder) -> dict[str, dict[str, float]]:
+    """system → instrument (and mean) → variety (see `_variety`), in the real set's standardised space."""
+    scores: dict[str, dict[str, float]] = {}
+    for system, by in second_embeddings.items():
+        first = embeddings["real" if system == VARIETY_REAL else system]
+        row = {}
+        for inst in INSTRUMENTS:
+            real, a, b = embeddings["real"][inst], first[inst], by[inst]
+            if embedder.standardise:
+                real, a, b = metrics.standardise(real, a, b)
+            row[inst] = _variety(real, a, b, songs)
+        row["mean"] = float(np.mean([row[i] for i in INSTRUMENTS]))
+        scores[system] = row
+    return scores
+
+
 def evaluate(corpus: Path, generators: dict[str, Generator], out: Path | None = None, songs: int = 10,
              seconds: float = 20.0, offset: float = 20.0, log=print, embedder: Embedder | None = None,
              seed: int = 0, fad_inf: bool = False, params: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -139,10 +181,12 @@ def evaluate(corpus: Path, generators: dict[str, Generator], out: Path | None = 
     if len(folders) < 2:
         raise ValueError(f"{corpus}/test: need at least 2 test songs, found {len(folders)}")
     generation_s: dict[str, float] = {}
-    systems = _candidates(folders, generators, seconds, offset, log, seed, generation_s, params)
+    systems, second = _candidates(folders, generators, seconds, offset, log, seed, generation_s, params)
     embed_started = time.perf_counter()
     embeddings = {s: {i: np.concatenate([embedder.embed(c) for c in clips]) for i, clips in by.items()}
                   for s, by in systems.items()}
+    second_embeddings = {s: {i: np.concatenate([embedder.embed(c) for c in clips]) for i, clips in by.items()}
+                         for s, by in second.items()}
     embed_s = time.perf_counter() - embed_started
     counts = {i: int(embeddings["real"][i].shape[0]) for i in INSTRUMENTS}
     result: dict[str, Any] = {
@@ -155,6 +199,7 @@ def evaluate(corpus: Path, generators: dict[str, Generator], out: Path | None = 
                    for name, g in generators.items()},
         "baselines": list(BASELINES), "generation_params": dict(params or {})}
     result.update(_score(systems, embeddings, len(folders), embedder, fad_inf, seed))
+    result["variety"] = _variety_scores(embeddings, second_embeddings, len(folders), embedder)
     result["timings_s"] = {"generation": generation_s, "embedding": embed_s,
                            "total": time.perf_counter() - started}
     if out is not None:
