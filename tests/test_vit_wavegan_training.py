@@ -252,3 +252,7 @@ def test_diversity_weight_makes_seeds_matter_and_is_logged(corpus, tmp_path):
         rows = list(csv.DictReader((run / "metrics.csv").open()))
         assert bool(rows[0]["diversity"]) == (weight > 0) and rows[-1]["valid_seed_spread"]
     assert spreads[1.0] > 1.5 * spreads[0.0]
+    from musicsim_gui.training.vit_wavegan.export_run import export_run
+
+    export_run(tmp_path / "run1.0", tmp_path / "model", "vit-wavegan-varied", "1.0", weights=False)
+    assert "mode-seeking term (weight 1.0)" in (tmp_path / "model" / "MODEL_CARD.md").read_text()

@@ -97,6 +97,16 @@ def _bandwidth_line(extension: dict[str, Any] | None) -> str:
             f"{extension['source_hz'][1] / 1000:g} kHz octave: {ratios}; see `generation/vit_wavegan/bandwidth.py`)")
 
 
+def _diversity_text(settings: dict[str, Any]) -> str:
+    """The card's line on the mode-seeking term, when the run used it."""
+    weight = settings.get("diversity_weight") or 0
+    if not weight:
+        return ""
+    return (f"\n- Variety: a mode-seeking term (weight {weight}): every step also makes a second take of the same "
+            "reference from another z, holds it to the same objective, and pushes the two takes' log spectra apart "
+            "relative to their latents (`losses.diversity_loss`), so a new seed gives an audibly new take.")
+
+
 def model_card(name: str, summary: dict[str, Any], evaluation: dict[str, Any], notes: str, parity_error: float,
                config: dict[str, Any], bandwidth: dict[str, Any] | None = None) -> str:
     """The MODEL_CARD.md text for an exported run (`bandwidth`: the manifest's fitted bandwidth extension)."""
@@ -130,7 +140,7 @@ reference chunk into a song embedding; one WaveGAN head per instrument (bass, dr
 - Objective: {_OBJECTIVE_TEXT[s.get('objective', 'stft')]} **plus** WGAN-GP
   (average weight {s.get('adv_weight')}, from step {s.get('adv_start')}, a critic update every {s.get('critic_every')} steps;
   phase-shuffle critic with an embedding projection).
-  The spectral term is our addition to the paper's purely adversarial objective.
+  The spectral term is our addition to the paper's purely adversarial objective.{_diversity_text(s)}
 - Initial weights: {_initial_weights_text(summary)}.
 - Config `{s.get('config')}`, batch {s.get('batch')}, {summary['step']} steps, {minutes:.0f} min on
   {s.get('threads')} CPU thread(s); Adam β=(0.5, 0.9), lr heads {s.get('lr_heads')}, encoder {s.get('lr_encoder')},
