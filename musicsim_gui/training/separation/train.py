@@ -15,7 +15,8 @@ Architecture:
 4. A new run may start from trained weights (`init_from`: an exported model folder or a safetensors file)
    instead of random ones; the steps behind those weights are kept in the state (`prior_steps`) so the
    exported model card states the whole training. Mono weights may start a stereo-cue network: its one
-   extra tensor starts at zero, so it starts as the mono network.
+   extra tensor starts at zero, so it starts as the mono network. Parts the weights lack (added blocks,
+   branches, the band-resolved path) may learn `fresh_lr_scale` times faster than the trained ones.
 5. A stereo-cue network trains on both channels of each example (half as many examples per batch, so a step
    costs the same): each channel is separated with the other as `partner`.
 """
