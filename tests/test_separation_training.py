@@ -167,7 +167,7 @@ def test_added_parts_start_as_the_network_they_were_made_from(corpus, tmp_path):
         torch.testing.assert_close(stereo(magnitude, partner), mono(magnitude))
         torch.testing.assert_close(wider(magnitude, partner), mono(magnitude))
         torch.testing.assert_close(deeper(magnitude), mono(magnitude))
-    assert float(deeper.blocks[-1].depthwise.weight.abs().max()) > 0  # a new block is initialised, only its output is 0
+    assert float(deeper.blocks[-1].depthwise.weight.detach().abs().max()) > 0  # a new block is initialised, only its output is 0
 
     grown_config = replace(debug_config(), decoder_hidden=24, blocks=debug_config().blocks + 1, stereo_cue=True,
                            local_channels=6)
