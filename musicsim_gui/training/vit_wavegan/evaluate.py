@@ -150,6 +150,12 @@ def _score(systems, embeddings, songs: int, embedder: Embedder, fad_inf: bool, s
     return scores
 
 
+def _embed(systems: dict[str, dict[str, list[np.ndarray]]], embedder: Embedder) -> dict[str, dict[str, np.ndarray]]:
+    """system → instrument → the embeddings `[segments, D]` of all its clips, concatenated."""
+    return {s: {i: np.concatenate([embedder.embed(c) for c in clips]) for i, clips in by.items()}
+            for s, by in systems.items()}
+
+
 def _variety_scores(embeddings, second_embeddings, songs: int, embedder: Embedder) -> dict[str, dict[str, float]]:
     """system → instrument (and mean) → variety (see `_variety`), in the real set's standardised space."""
     scores: dict[str, dict[str, float]] = {}
@@ -183,10 +189,7 @@ def evaluate(corpus: Path, generators: dict[str, Generator], out: Path | None = 
     generation_s: dict[str, float] = {}
     systems, second = _candidates(folders, generators, seconds, offset, log, seed, generation_s, params)
     embed_started = time.perf_counter()
-    embeddings = {s: {i: np.concatenate([embedder.embed(c) for c in clips]) for i, clips in by.items()}
-                  for s, by in systems.items()}
-    second_embeddings = {s: {i: np.concatenate([embedder.embed(c) for c in clips]) for i, clips in by.items()}
-                         for s, by in second.items()}
+    embeddings, second_embeddings = _embed(systems, embedder), _embed(second, embedder)
     embed_s = time.perf_counter() - embed_started
     counts = {i: int(embeddings["real"][i].shape[0]) for i in INSTRUMENTS}
     result: dict[str, Any] = {
