@@ -73,6 +73,9 @@ def test_eval_and_train_separator(tmp_path):
                       "--val-every", 2, "--tiny", "--no-progress")
     assert result.returncode == 0, result.stderr
     assert "trained to step 4" in result.stdout and (tmp_path / "run" / "best.safetensors").is_file()
+    unsaved = musicsim("train", "separator", "--corpus", corpus, "--run-dir", tmp_path / "run2", "--tiny",
+                       "--note", "a note with nowhere to go")
+    assert unsaved.returncode == 2 and "add --export DIR" in unsaved.stderr and not (tmp_path / "run2").exists()
     result = musicsim("eval", "separation", "--model", "dsp", "--data", corpus / "test", "--out",
                       tmp_path / "eval", "--seconds", 2)
     assert result.returncode == 0, result.stderr

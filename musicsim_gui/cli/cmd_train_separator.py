@@ -6,6 +6,7 @@ import argparse
 from dataclasses import replace
 
 from musicsim_gui.cli.groups import command_group
+from musicsim_gui.core.errors import MusicSimError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -62,6 +63,9 @@ def run(args: argparse.Namespace) -> int:
     from musicsim_gui.training.separation.export import export_run
     from musicsim_gui.training.separation.train import TrainConfig, train
 
+    if not args.export and (args.note or args.version != "1.0"):
+        raise MusicSimError("--version and --note describe the exported model: add --export DIR (or export the "
+                            "run later), so the note is not lost after training")
     config = TrainConfig(corpus=args.corpus, run_dir=args.run_dir, steps=args.steps, minutes=args.minutes,
                          batch=args.batch, threads=args.threads, lr=args.lr, val_every=args.val_every,
                          ckpt_every=min(100, args.val_every), warmup=args.warmup, init_from=args.init_from,
