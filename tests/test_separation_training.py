@@ -158,7 +158,8 @@ def test_added_parts_start_as_the_network_they_were_made_from(corpus, tmp_path):
     load_initial_weights(tmp_path / "mono-model", mono)
     stereo = build_masknet(replace(debug_config(), stereo_cue=True))
     assert load_initial_weights(tmp_path / "mono-model", stereo) == 10
-    wider = build_masknet(replace(debug_config(), stereo_cue=True, decoder_hidden=24, local_channels=6))
+    wider = build_masknet(replace(debug_config(), stereo_cue=True, decoder_hidden=24, local_channels=6,
+                                  local_layers=2))
     load_initial_weights(tmp_path / "mono-model", wider)
     deeper = build_masknet(replace(debug_config(), blocks=debug_config().blocks + 2))
     load_initial_weights(tmp_path / "mono-model", deeper)
@@ -170,7 +171,7 @@ def test_added_parts_start_as_the_network_they_were_made_from(corpus, tmp_path):
     assert float(deeper.blocks[-1].depthwise.weight.detach().abs().max()) > 0  # a new block is initialised, only its output is 0
 
     grown_config = replace(debug_config(), decoder_hidden=24, blocks=debug_config().blocks + 1, stereo_cue=True,
-                           local_channels=6)
+                           local_channels=6, local_layers=1)
     grown = TrainConfig(**{**first.__dict__, "run_dir": str(tmp_path / "grown"), "init_from": str(tmp_path / "mono-model"),
                            "model": grown_config})
     train(grown, progress=False)
@@ -183,6 +184,8 @@ def test_added_parts_start_as_the_network_they_were_made_from(corpus, tmp_path):
     assert float(trained.refine_out.weight.detach().abs().max()) > 0  # the branch learned something
     assert float(trained.blocks[-1].project.weight.detach().abs().max()) > 0  # and so did the added block
     assert float(trained.local_path.out.weight.detach().abs().max()) > 0  # and the band-resolved path
+    assert float(trained.local_path.layers[0].weight.detach().abs().max()) > 0  # with its residual layer
+    assert "residual convolution layers (1; 3 bands" in (tmp_path / "grown-model" / "MODEL_CARD.md").read_text()
 
     from musicsim_gui.separation.builtin import open_masknet
 

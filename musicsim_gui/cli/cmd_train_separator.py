@@ -49,6 +49,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--local-channels", type=int, default=0, metavar="C",
                         help="add a band-resolved convolution path with this many channels; it starts as a no-op, "
                              "so --init-from weights without it start the network where they were")
+    parser.add_argument("--local-layers", type=int, default=0, metavar="N",
+                        help="residual layers inside the band-resolved path (each sees twice as far in time); they "
+                             "start as no-ops, so --init-from weights without them start the network where they were")
     parser.add_argument("--blocks", type=int, default=None, metavar="N",
                         help="temporal blocks of the network (default 6); blocks beyond those of the --init-from "
                              "weights start as identities, so the deeper network starts where they were")
@@ -72,7 +75,8 @@ def run(args: argparse.Namespace) -> int:
                          fresh_lr_scale=args.fresh_lr_scale,
                          augmentation=Augmentation(remix=args.remix),
                          model=replace(debug_config() if args.tiny else MaskNetConfig(), stereo_cue=args.stereo_cue,
-                                       decoder_hidden=args.decoder_hidden, local_channels=args.local_channels))
+                                       decoder_hidden=args.decoder_hidden, local_channels=args.local_channels,
+                                       local_layers=args.local_layers))
     if args.blocks:
         config.model = replace(config.model, blocks=args.blocks)
     if args.tiny:

@@ -26,7 +26,9 @@ Architecture (input magnitude `[B, F, T]` of one channel, output masks `[B, S, F
    context features broadcast to every band and a learned per-band offset, through a GELU to a per-band
    read-out of one logit per stem. The per-frame encoder squeezes ~410 bands into
    `hidden` channels; this path keeps each band's own evidence. Its read-out starts at zero, so weights
-   without it start the network where they were.
+   without it start the network where they were. `local_layers` residual convolutions over that hidden
+   image (3 bands × 5 frames, dilated 4, 8, ... frames in time: up to 0.4 s, 0.8 s, ... of a note's attack
+   and decay) start at zero as well, so a path without them grows them without a change in its output.
 STFT and iSTFT stay outside (see `stft.py`); the exported ONNX graph is exactly this module.
 """
 
@@ -105,9 +107,10 @@ def _classes() -> Any:
 
     class LocalPath(nn.Module):
         """Logits `[B, S, K, T]` from the band image `[B, 2, K, T]` (log bands, level difference) and the
-        context features `[B, T, H]`; see item 7 of the module docstring. One hidden layer per band and frame:
-        a 3-band × 9-frame (dilated) view of the image plus the frame's context plus the band's own offset,
-        through a GELU, read out to one logit per stem."""
+        context features `[B, T, H]`; see item 7 of the module docstring. A hidden state per band and frame:
+        a 3-band × 9-frame (dilated) view of the image plus the frame's context plus the band's own offset;
+        `local_layers` residual convolutions (3 bands × 5 frames, dilated 4, 8, ... in time) refine it, and
+        it is read out through a GELU to one logit per stem."""
 
         def __init__(self, config: MaskNetConfig, bands: int) -> None:
             super().__init__()
@@ -115,6 +118,13 @@ def _classes() -> Any:
             self.image = nn.Conv2d(2, channels, (3, 5), padding=(1, 4), dilation=(1, 2))
             self.context = nn.Linear(config.hidden, channels)
             self.band = nn.Parameter(torch.zeros(channels, bands, 1))
+            # Residual layers, each seeing twice as far in time as the one before (17, 33, ... frames).
+            self.layers = nn.ModuleList(
+                nn.Conv2d(channels, channels, (3, 5), padding=(1, 8 << i), dilation=(1, 4 << i))
+                for i in range(config.local_layers))
+            for layer in self.layers:
+                nn.init.zeros_(layer.weight)
+                nn.init.zeros_(layer.bias)
             self.out = nn.Conv2d(channels, len(config.stems), 1)
             nn.init.zeros_(self.out.weight)
             nn.init.zeros_(self.out.bias)
@@ -122,7 +132,10 @@ def _classes() -> Any:
 
         def forward(self, image: torch.Tensor, hidden: torch.Tensor) -> torch.Tensor:
             context = self.context(hidden).permute(0, 2, 1).unsqueeze(2)                   # [B, C, 1, T]
-            return self.out(self.act(self.image(image) + context + self.band))
+            state = self.image(image) + context + self.band
+            for layer in self.layers:
+                state = state + layer(self.act(state))
+            return self.out(self.act(state))
 
     class MaskNet(nn.Module):
         """Magnitude `[B, F, T]` → masks `[B, S, F, T]` (softmax over the S stems)."""

@@ -37,6 +37,8 @@ class MaskNetConfig:
         local_channels: channels of the band-resolved path (0 = none): a small convolution network over the
             (band × frame) image of log bands and inter-channel level differences, told the frame's context
             features, whose per-band logits add to the decoder's (see `masknet.py`, item 7).
+        local_layers: residual convolution layers inside the band-resolved path, each twice as long in time
+            as the one before; they start at zero, so weights without them start the network unchanged.
     """
 
     sample_rate: int = 44100
@@ -51,6 +53,7 @@ class MaskNetConfig:
     stereo_cue: bool = False
     decoder_hidden: int = 0
     local_channels: int = 0
+    local_layers: int = 0
 
     @property
     def bins(self) -> int:

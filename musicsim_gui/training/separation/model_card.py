@@ -65,6 +65,12 @@ GELU; they add to the decoder's. Its read-out started at zero on weights without
 exactly where those weights were.
 """
 
+_LOCAL_LAYERS = """
+Inside that path, residual convolution layers ({layers}; 3 bands × 5 frames, dilated in time to span
+{frames} frames: a note's attack and decay over half a second and longer) refine each band's hidden
+state before the read-out. They started at zero, so the path began exactly as it was without them.
+"""
+
 
 def _history(config: dict) -> str:
     """The manifest's `history` (version notes carried from one export to the next), oldest first."""
@@ -115,6 +121,9 @@ def model_card(manifest: Manifest) -> str:
         design += _DECODER.format(decoder_hidden=config["decoder_hidden"])
     if config.get("local_channels"):
         design += _LOCAL.format(hidden=config["hidden"], local_channels=config["local_channels"])
+        if config.get("local_layers"):
+            design += _LOCAL_LAYERS.format(layers=config["local_layers"],
+                                           frames=", ".join(str(16 * 2 ** i + 1) for i in range(config["local_layers"])))
     design += _history(config)
     data = training.get("corpus", "the project's synthetic multi-stem corpus")
     examples = ("is both channels of a 3 s segment (each separated with the other as its partner)"
