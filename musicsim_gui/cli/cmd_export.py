@@ -1,5 +1,6 @@
 """`musicsim export onnx RUN -o models/NAME`: turn a ViT+WaveGAN training run into an installable model folder;
-`musicsim export tone MODEL_DIR --corpus C`: fit a model folder's tone match and store it there.
+`musicsim export tone MODEL_DIR --corpus C`: fit a model folder's tone match and store it there;
+`musicsim export smoothing MODEL_DIR --seconds other=0.3,bass=0.1`: store a model folder's temporal smoothing.
 
 The folder gets `encoder.onnx`, `heads.onnx`, `weights.safetensors` (unless `--no-weights`), `MODEL_CARD.md`
 and `manifest.json`; the torch-vs-ONNX Runtime parity error is printed and recorded in the manifest.
@@ -29,12 +30,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--tone-corpus", metavar="CORPUS", default=None,
                         help="fit the takes' tone match (a per-instrument equaliser to the training stems' "
                              "spectral shape) on this corpus's training songs, after the export")
+    parser.add_argument("--smoothing", metavar="INST=SECONDS,...", default=None,
+                        help="temporal smoothing windows per instrument (e.g. other=0.3,bass=0.1), stored before "
+                             "the tone match is fitted")
     parser.set_defaults(handler=run)
     tone = group.add_parser("tone", help="fit a ViT+WaveGAN model folder's tone match on a corpus and store it")
     tone.add_argument("model", help="the model folder (e.g. models/vit-wavegan-lofi)")
     tone.add_argument("--corpus", required=True, help="the corpus whose train split the takes are matched to")
     tone.add_argument("--songs", type=int, default=30, help="training songs to fit on (default 30)")
     tone.set_defaults(handler=run_tone)
+    smooth = group.add_parser("smoothing", help="store a ViT+WaveGAN model folder's temporal smoothing windows")
+    smooth.add_argument("model", help="the model folder (e.g. models/vit-wavegan-lofi)")
+    smooth.add_argument("--seconds", required=True, metavar="INST=SECONDS,...",
+                        help="averaging window per instrument, e.g. other=0.3,bass=0.1 (instruments not named "
+                             "are left unchanged; an empty string removes the smoothing)")
+    smooth.set_defaults(handler=run_smoothing)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -48,6 +58,10 @@ def run(args: argparse.Namespace) -> int:
     error = manifest.metrics["onnx_parity_max_abs"]
     if error > 1e-3:
         raise MusicSimError(f"{out}: ONNX Runtime differs from torch by {error:.2e} (> 1e-3)")
+    if args.smoothing:
+        from musicsim_gui.training.vit_wavegan.smoothing_install import install_smoothing
+
+        manifest = install_smoothing(out, _smoothing(args.smoothing, manifest.config["model"]["instruments"]))
     if args.tone_corpus:
         from musicsim_gui.training.vit_wavegan.tone_fit import fit_model_tone, install_tone_match
 
@@ -64,4 +78,31 @@ def run_tone(args: argparse.Namespace) -> int:
     match = fit_model_tone(folder, Path(args.corpus), songs=args.songs)
     manifest = install_tone_match(folder, match)
     print(f"{manifest.name} {manifest.version}: {card_line(match)}")
+    return 0
+
+
+def _smoothing(text: str, instruments: list[str]):
+    """`--seconds`/`--smoothing` text → `TemporalSmoothing` for a model with these heads (MusicSimError if not)."""
+    from musicsim_gui.core.errors import MusicSimError
+    from musicsim_gui.generation.vit_wavegan.smoothing import parse_smoothing
+
+    try:
+        smoothing = parse_smoothing(text)
+    except ValueError as error:
+        raise MusicSimError(str(error)) from error
+    unknown = [name for name in smoothing.seconds if name not in instruments]
+    if unknown:
+        raise MusicSimError(f"temporal smoothing: the model has no head for {', '.join(unknown)} "
+                            f"(heads: {', '.join(instruments)})")
+    return smoothing
+
+
+def run_smoothing(args: argparse.Namespace) -> int:
+    from musicsim_gui.runtime.manifest import load_manifest
+    from musicsim_gui.training.vit_wavegan.smoothing_install import card_line, install_smoothing
+
+    folder = Path(args.model)
+    smoothing = _smoothing(args.seconds, load_manifest(folder, verify=True).config["model"]["instruments"])
+    manifest = install_smoothing(folder, smoothing)
+    print(f"{manifest.name} {manifest.version}: {card_line(smoothing)}")
     return 0

@@ -41,6 +41,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--arrangement", choices=("phrase", "loop"), default=None,
                         help="ViT+WaveGAN takes: 'phrase' (loop variations in 4-bar phrases, the default) or "
                              "'loop' (one loop repeated)")
+    parser.add_argument("--no-smoothing", action="store_true",
+                        help="ViT+WaveGAN takes: keep the heads' raw frame-to-frame texture (no temporal smoothing)")
     parser.add_argument("--backend", choices=("auto", "onnx", "torch"), default="auto", help="model runtime")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="compute device")
     parser.add_argument("--format", choices=("flac", "wav"), default="flac", help="take file format")
@@ -74,6 +76,8 @@ def run(args: argparse.Namespace) -> int:
     seeds = tuple(range(args.seed, args.seed + args.takes))
     params = {key: value for key, value in (("seconds", args.seconds), ("tempo_bpm", args.tempo),
                                             ("arrangement", args.arrangement)) if value}
+    if args.no_smoothing:
+        params["smoothing"] = False
     params.update(musicgen_params(args))
     request = GenerationRequest(reference, instruments, seeds, args.takes, params)
     started = time.perf_counter()

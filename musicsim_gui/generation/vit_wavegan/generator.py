@@ -11,7 +11,9 @@ Architecture:
 3. The windows become a stem (`loops.render_stem`): beat-aligned loops at the reference tempo tiled with
    crossfades to the requested length, at the output rate (the band above the model's Nyquist frequency
    rebuilt by the model's fitted `bandwidth.BandwidthExtension`, and the loops equalised by its fitted
-   `tone.ToneMatch`, when its manifest has them), stereo. With
+   `tone.ToneMatch`, and the sustained instruments' frame-to-frame grain averaged out by its
+   `smoothing.TemporalSmoothing`, when its manifest has them; `params["smoothing"]` False turns that off),
+   stereo. With
    the default "phrase" arrangement the loops vary like a played part (`loops.phrase_pattern`: a one-bar
    cell repeated, its fourth bar a variation); "loop" repeats the main loop alone.
 Two backends run the same two graphs: `encoder` (mel → embedding) and `heads` (embedding, tempo, z → audio).
@@ -39,6 +41,7 @@ from musicsim_gui.generation.base import (
 from musicsim_gui.generation.vit_wavegan import features, loops
 from musicsim_gui.generation.vit_wavegan.bandwidth import BandwidthExtension
 from musicsim_gui.generation.vit_wavegan.config import ModelConfig
+from musicsim_gui.generation.vit_wavegan.smoothing import TemporalSmoothing
 from musicsim_gui.generation.vit_wavegan.tone import ToneMatch
 from musicsim_gui.runtime.backend import Backend
 
@@ -75,12 +78,14 @@ class ViTWaveGANGenerator:
         model_id / version: recorded in every take.
         bandwidth: the fitted bandwidth extension of the takes (None: takes stop at the model's Nyquist).
         tone: the fitted tone match of the takes (None: loops keep the heads' spectral shape).
+        smoothing: the temporal smoothing of the takes (None: loops keep the heads' frame-to-frame grain).
     """
 
     def __init__(self, config: ModelConfig, encoder: Backend, heads: Backend, model_id: str, version: str,
-                 bandwidth: BandwidthExtension | None = None, tone: ToneMatch | None = None) -> None:
+                 bandwidth: BandwidthExtension | None = None, tone: ToneMatch | None = None,
+                 smoothing: TemporalSmoothing | None = None) -> None:
         self.config, self.encoder, self.heads = config, encoder, heads
-        self.bandwidth, self.tone = bandwidth, tone
+        self.bandwidth, self.tone, self.smoothing = bandwidth, tone, smoothing
         self.id, self.version = model_id, version
         self.backend_name = heads.name
         self._conditioning: OrderedDict[tuple[str, int | None, float | None], Conditioning] = OrderedDict()
@@ -155,8 +160,11 @@ class ViTWaveGANGenerator:
         check_cancel(cancel)
         seconds = float(params.get("seconds") or request.reference.duration)
         output_rate = int(params.get("output_rate") or DEFAULT_OUTPUT_RATE)
+        smoothing = self.smoothing if params.get("smoothing", True) else None
         used = {"tempo_bpm": round(conditioning.tempo_bpm, 2), "chunk": conditioning.chunk, "seconds": seconds,
                 "output_rate": output_rate, "arrangement": arrangement, "backend": self.backend_name}
+        if self.smoothing is not None:
+            used["smoothing"] = smoothing is not None
         takes = []
         for instrument in request.instruments:
             head = self.config.instruments.index(instrument)
@@ -164,28 +172,29 @@ class ViTWaveGANGenerator:
                 clip = loops.stem_clip(audio[row, :, head], self.config.features.sample_rate,
                                        conditioning.tempo_bpm, seconds, output_rate,
                                        f"{self.id} {instrument} seed {seed}", self.bandwidth, instrument, pattern,
-                                       self.tone)
+                                       self.tone, smoothing)
                 takes.append(GeneratedTake(instrument, clip, seed, self.id, self.version, dict(used)))
             report(progress, 0.3 + 0.7 * len(takes) / (len(seeds) * len(request.instruments)), f"Rendered {instrument}")
         return takes
 
 
 def torch_generator(model: Any, model_id: str, version: str, device: str = "cpu",
-                    bandwidth: BandwidthExtension | None = None, tone: ToneMatch | None = None) -> ViTWaveGANGenerator:
+                    bandwidth: BandwidthExtension | None = None, tone: ToneMatch | None = None,
+                    smoothing: TemporalSmoothing | None = None) -> ViTWaveGANGenerator:
     """A generator running a `ViTWaveGAN` torch module eagerly."""
     from musicsim_gui.runtime.backend import TorchBackend
 
     encoder = TorchBackend(model.encoder, device, output_names=("embedding",))
     heads = TorchBackend(model.heads, device, output_names=("audio",))
-    return ViTWaveGANGenerator(model.config, encoder, heads, model_id, version, bandwidth, tone)
+    return ViTWaveGANGenerator(model.config, encoder, heads, model_id, version, bandwidth, tone, smoothing)
 
 
 def onnx_generator(folder: Path, config: ModelConfig, model_id: str, version: str,
                    device: str = "auto", bandwidth: BandwidthExtension | None = None,
-                   tone: ToneMatch | None = None) -> ViTWaveGANGenerator:
+                   tone: ToneMatch | None = None, smoothing: TemporalSmoothing | None = None) -> ViTWaveGANGenerator:
     """A generator running `folder/encoder.onnx` and `folder/heads.onnx` on ONNX Runtime."""
     from musicsim_gui.runtime.backend import OnnxBackend
 
     encoder = OnnxBackend(folder / "encoder.onnx", device=device)
     heads = OnnxBackend(folder / "heads.onnx", device=device)
-    return ViTWaveGANGenerator(config, encoder, heads, model_id, version, bandwidth, tone)
+    return ViTWaveGANGenerator(config, encoder, heads, model_id, version, bandwidth, tone, smoothing)

@@ -4,7 +4,8 @@ Architecture:
 1. The heads write a fixed window (e.g. 16,384 samples ≈ 1.02 s at 16 kHz) that starts on a beat (training
    windows start on beats). The loop keeps the largest power-of-two number of beats at the reference tempo
    that fits the window (1, 2, 4, … beats); a window shorter than one beat is used whole.
-2. DC is removed and the loop alone is brought to the output rate and, when the model has a fitted
+2. DC is removed, the loop's magnitude is averaged over a short window for instruments the model's
+   `smoothing.TemporalSmoothing` names (at the model rate, circularly), and the loop alone is brought to the output rate and, when the model has a fitted
    `BandwidthExtension`, given its band above the model's Nyquist frequency. Both see the loop circularly
    padded with its own end and start, as it is heard when tiled, so neither adds an edge transient; working
    on one loop instead of the whole stem makes a 30 s take about ten times cheaper to finish. A model with a
@@ -21,6 +22,7 @@ import numpy as np
 
 from musicsim_gui.audio.clip import AudioClip
 from musicsim_gui.generation.vit_wavegan.bandwidth import BandwidthExtension, stft_sizes
+from musicsim_gui.generation.vit_wavegan.smoothing import TemporalSmoothing
 from musicsim_gui.generation.vit_wavegan.tone import ToneMatch
 
 BEATS_PER_BAR = 4
@@ -95,14 +97,17 @@ def circular(loop: np.ndarray, pad: int) -> np.ndarray:
 
 def finish_loop(window: np.ndarray, sample_rate: int, tempo_bpm: float, output_rate: int,
                 bandwidth: BandwidthExtension | None = None, instrument: str = "",
-                fade_seconds: float = 0.02, tone: ToneMatch | None = None) -> tuple[np.ndarray, float, int]:
+                fade_seconds: float = 0.02, tone: ToneMatch | None = None,
+                smoothing: TemporalSmoothing | None = None) -> tuple[np.ndarray, float, int]:
     """One head output `[W]` at `sample_rate` → (its loop at `output_rate`, the tiling period and crossfade
-    there): DC removed, resampled and band-extended with circular padding, then tone-matched (circularly;
-    see module docstring)."""
+    there): DC removed, its magnitude smoothed over time (`smoothing`, at the model rate), resampled and
+    band-extended with circular padding, then tone-matched (circularly; see module docstring)."""
     import soxr
 
     loop = window[: loop_frames(window.shape[0], sample_rate, tempo_bpm)].astype(np.float32)
     loop = loop - loop.mean()
+    if smoothing is not None:
+        loop = smoothing.apply(loop, sample_rate, instrument)
     fade = int(min(fade_seconds * sample_rate, loop.shape[0] // 4))
     period = float(loop.shape[0] - fade)
     ratio = output_rate / sample_rate
@@ -122,13 +127,14 @@ def finish_loop(window: np.ndarray, sample_rate: int, tempo_bpm: float, output_r
 def render_stem(window: np.ndarray, sample_rate: int, tempo_bpm: float, seconds: float, output_rate: int,
                 channels: int = 2, peak_dbfs: float = -3.0, fade_seconds: float = 0.02,
                 bandwidth: BandwidthExtension | None = None, instrument: str = "",
-                pattern: tuple[int, ...] | None = None, tone: ToneMatch | None = None) -> np.ndarray:
+                pattern: tuple[int, ...] | None = None, tone: ToneMatch | None = None,
+                smoothing: TemporalSmoothing | None = None) -> np.ndarray:
     """Head output `[W]` (or its variations `[V, W]`, played in the order `pattern` gives) at `sample_rate`
     → a stem `[channels, round(seconds * output_rate)]` float32 (`bandwidth` and `tone`: the model's fitted
-    extension and tone match, applied for `instrument`)."""
+    extension, tone match and temporal smoothing, applied for `instrument`)."""
     windows = window[np.newaxis] if window.ndim == 1 else window
-    finished = [finish_loop(w, sample_rate, tempo_bpm, output_rate, bandwidth, instrument, fade_seconds, tone)
-                for w in windows]
+    finished = [finish_loop(w, sample_rate, tempo_bpm, output_rate, bandwidth, instrument, fade_seconds, tone,
+                            smoothing) for w in windows]
     period, fade = finished[0][1], finished[0][2]
     variations = np.stack([loop for loop, _, _ in finished])
     tiled = tile(variations, int(round(seconds * output_rate)), fade, period, pattern)
@@ -140,8 +146,9 @@ def render_stem(window: np.ndarray, sample_rate: int, tempo_bpm: float, seconds:
 
 def stem_clip(window: np.ndarray, sample_rate: int, tempo_bpm: float, seconds: float, output_rate: int,
               source: str, bandwidth: BandwidthExtension | None = None, instrument: str = "",
-              pattern: tuple[int, ...] | None = None, tone: ToneMatch | None = None) -> AudioClip:
+              pattern: tuple[int, ...] | None = None, tone: ToneMatch | None = None,
+              smoothing: TemporalSmoothing | None = None) -> AudioClip:
     """`render_stem` wrapped as a stereo `AudioClip`."""
     stem = render_stem(window, sample_rate, tempo_bpm, seconds, output_rate, bandwidth=bandwidth,
-                       instrument=instrument, pattern=pattern, tone=tone)
+                       instrument=instrument, pattern=pattern, tone=tone, smoothing=smoothing)
     return AudioClip(stem, output_rate, source)

@@ -11,20 +11,18 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 from musicsim_gui.audio.io import load_audio
-from musicsim_gui.core.atomic import atomic_write_text
 from musicsim_gui.core.errors import MusicSimError
 from musicsim_gui.core.instruments import INSTRUMENTS
 from musicsim_gui.generation.base import GenerationRequest
 from musicsim_gui.generation.vit_wavegan.tone import ToneMatch, fit_tone
-from musicsim_gui.runtime.manifest import Manifest, file_sha256, load_manifest, write_manifest
+from musicsim_gui.runtime.manifest import Manifest
+from musicsim_gui.training.vit_wavegan.card_settings import install_setting
 
-CARD_FILE = "MODEL_CARD.md"
 CARD_LINE_PREFIX = "- Tone match:"
 FIT_SEED = 1000
 
@@ -81,19 +79,5 @@ def card_line(match: ToneMatch) -> str:
 
 def install_tone_match(folder: Path, match: ToneMatch) -> Manifest:
     """Store `match` in the model folder's manifest and card (replacing an earlier one) and return the manifest."""
-    folder = Path(folder)
-    manifest = load_manifest(folder, verify=True)
-    card_path = folder / CARD_FILE
-    files = dict(manifest.files)
-    if card_path.is_file():
-        lines = card_path.read_text().splitlines()
-        kept = [line for line in lines if not line.startswith(CARD_LINE_PREFIX)]
-        anchor = next((i for i, line in enumerate(kept) if line.startswith("- Bandwidth extension:")), None)
-        position = len(kept) if anchor is None else anchor + 1
-        kept.insert(position, card_line(match))
-        atomic_write_text(card_path, "\n".join(kept) + "\n")
-        if CARD_FILE in files:
-            files[CARD_FILE] = file_sha256(card_path)
-    updated = replace(manifest, config={**manifest.config, "tone_match": match.to_dict()}, files=files)
-    write_manifest(folder, updated)
-    return updated
+    return install_setting(folder, "tone_match", match.to_dict(), card_line(match), CARD_LINE_PREFIX,
+                           after=("- Bandwidth extension:",))
