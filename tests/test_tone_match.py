@@ -9,6 +9,7 @@ import sys
 import numpy as np
 import pytest
 from separation_support import write_corpus
+from vit_support import debug_folder_with_card
 
 from musicsim_gui.audio.clip import AudioClip
 from musicsim_gui.core.instruments import INSTRUMENTS
@@ -76,16 +77,7 @@ def test_stored_match_must_fit_its_bands():
 
 
 def test_installed_match_is_used_by_the_folder_generator_and_named_in_its_card(tmp_path):
-    folder = tmp_path / "vit-debug"
-    export_folder(build_model("debug"), folder, "vit-debug", "1")
-    (folder / "MODEL_CARD.md").write_text("# vit-debug\n- Bandwidth extension: none.\n")
-    manifest = load_manifest(folder)
-    from dataclasses import replace
-
-    from musicsim_gui.runtime.manifest import file_sha256, write_manifest
-
-    write_manifest(folder, replace(manifest, files={**manifest.files,
-                                                    "MODEL_CARD.md": file_sha256(folder / "MODEL_CARD.md")}))
+    folder = debug_folder_with_card(tmp_path / "vit-debug", "# vit-debug\n- Bandwidth extension: none.\n")
     reference = AudioClip(_lowpassed_noise(4.0, 20000.0, 0.0, 5)[None].repeat(2, 0), RATE, "noise")
     request = GenerationRequest(reference, ("bass", "drums"), (7,), 1, {"seconds": 2.0})
     plain = load_folder(folder, backend="onnx", device="cpu").generate(request)

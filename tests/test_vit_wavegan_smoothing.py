@@ -4,20 +4,18 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from dataclasses import replace
 
 import numpy as np
 import pytest
 from scipy.ndimage import uniform_filter1d
+from vit_support import debug_folder_with_card
 
 from musicsim_gui.audio.clip import AudioClip
 from musicsim_gui.audio.spectral import stft
 from musicsim_gui.generation.base import GenerationRequest
-from musicsim_gui.generation.vit_wavegan.export import export_folder
 from musicsim_gui.generation.vit_wavegan.loading import load_folder
-from musicsim_gui.generation.vit_wavegan.model import build_model
 from musicsim_gui.generation.vit_wavegan.smoothing import HOP, N_FFT, TemporalSmoothing, parse_smoothing
-from musicsim_gui.runtime.manifest import file_sha256, load_manifest, write_manifest
+from musicsim_gui.runtime.manifest import load_manifest
 
 RATE = 12000
 
@@ -81,12 +79,7 @@ def test_window_frames_and_settings_are_checked():
 
 
 def test_installed_smoothing_is_used_by_the_folder_generator_and_can_be_turned_off(tmp_path):
-    folder = tmp_path / "vit-debug"
-    export_folder(build_model("debug"), folder, "vit-debug", "1")
-    (folder / "MODEL_CARD.md").write_text("# vit-debug\n- Tone match: none.\n- Weights: random.\n")
-    manifest = load_manifest(folder)
-    write_manifest(folder, replace(manifest, files={**manifest.files,
-                                                    "MODEL_CARD.md": file_sha256(folder / "MODEL_CARD.md")}))
+    folder = debug_folder_with_card(tmp_path / "vit-debug", "# vit-debug\n- Tone match: none.\n- Weights: random.\n")
     rng = np.random.default_rng(3)
     reference = AudioClip(rng.standard_normal((2, 4 * 44100)).astype(np.float32) * 0.1, 44100, "noise")
     request = GenerationRequest(reference, ("bass", "other"), (7,), 1, {"seconds": 2.0})
