@@ -102,6 +102,8 @@ def test_loop_generators_offer_their_arrangement_and_it_is_remembered(qtbot, tmp
     assert dialog.loops_box.isVisible() and dict(dialog.choice().params()) == {"arrangement": "phrase"}
     dialog.arrangement_combo.setCurrentText("One loop, repeated")
     assert dict(dialog.choice().params()) == {"arrangement": "loop"}
+    dialog.smoothing_check.setChecked(False)
+    assert dict(dialog.choice().params()) == {"arrangement": "loop", "smoothing": False}
     dialog.generator_combo.setCurrentIndex(0)  # MusicGen has no loops
     assert not dialog.loops_box.isVisible() and "arrangement" not in dict(dialog.choice().params())
     dialog.generator_combo.setCurrentIndex(1)
@@ -109,6 +111,7 @@ def test_loop_generators_offer_their_arrangement_and_it_is_remembered(qtbot, tmp
     again = RegenerateDialog("drums", GENERATORS, "vit-wavegan-debug", "lofi hip hop drums", 30.0, settings=settings)
     qtbot.addWidget(again)
     assert again.arrangement_combo.currentText() == "One loop, repeated"
+    assert not again.smoothing_check.isChecked()
 
 
 @pytest.fixture

@@ -53,6 +53,8 @@ class RegenerateChoice:
 
     `keep` > 0 keeps only that many of the takes, the best by the trained preference scorer (0 = keep all).
     `arrangement` ("phrase" or "loop") lays out a loop-based generator's take; None leaves its default.
+    `smoothing` False asks a loop-based generator for its heads' raw texture (no temporal smoothing of the
+    sustained instruments); True or None leaves the model's default.
     """
 
     instrument: str
@@ -62,12 +64,17 @@ class RegenerateChoice:
     musicgen: MusicGenChoice | None = None
     keep: int = 0
     arrangement: str | None = None
+    smoothing: bool | None = None
 
     def params(self) -> tuple[tuple[str, object], ...]:
-        """The job's params: MusicGen's settings, or a loop-based generator's arrangement (none if unset)."""
+        """The job's params: MusicGen's settings, or a loop-based generator's arrangement and smoothing (none if
+        unset)."""
         settings = self.musicgen
         if settings is None:
-            return (("arrangement", self.arrangement),) if self.arrangement else ()
+            loops: list[tuple[str, object]] = [("arrangement", self.arrangement)] if self.arrangement else []
+            if self.smoothing is False:
+                loops.append(("smoothing", False))
+            return tuple(loops)
         params: list[tuple[str, object]] = [
             ("mode", settings.mode), ("seconds", float(settings.seconds)),
             ("prompt_seconds", float(settings.prompt_seconds)), ("temperature", float(settings.temperature)),

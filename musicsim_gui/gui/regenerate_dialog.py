@@ -18,6 +18,7 @@ import random
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -177,8 +178,13 @@ class RegenerateDialog(QDialog):
         self.arrangement_combo.addItems(list(ARRANGEMENTS))
         self.arrangement_combo.setToolTip("Phrases: a one-bar cell repeats and every fourth bar plays a variation; "
                                           "one loop: the same loop throughout")
+        self.smoothing_check = QCheckBox("Smooth sustained sounds")
+        self.smoothing_check.setChecked(True)
+        self.smoothing_check.setToolTip("Even out the frame-to-frame grain of held bass notes and pads, as the "
+                                        "model was tuned to sound; off: the heads' raw texture")
         form = QFormLayout(self.loops_box)
         form.addRow("Arrangement", self.arrangement_combo)
+        form.addRow(self.smoothing_check)
         return self.loops_box
 
     @property
@@ -207,8 +213,9 @@ class RegenerateDialog(QDialog):
                                       self.advanced.decoder(), self.advanced.dtype())
         keep = self.keep_spin.value() if self.scorer_ready else 0
         arrangement = None if musicgen else ARRANGEMENTS[self.arrangement_combo.currentText()]
+        smoothing = None if musicgen else self.smoothing_check.isChecked()
         return RegenerateChoice(self.instrument, self.model, self.seed_spin.value(), self.takes_spin.value(),
-                                musicgen, keep if keep < self.takes_spin.value() else 0, arrangement)
+                                musicgen, keep if keep < self.takes_spin.value() else 0, arrangement, smoothing)
 
     def _remembered(self) -> dict:
         """Setting key → the widget holding that value."""
@@ -233,6 +240,9 @@ class RegenerateDialog(QDialog):
         arrangement = self.settings.value("regenerate/arrangement")
         if arrangement in ARRANGEMENTS:
             self.arrangement_combo.setCurrentText(arrangement)
+        smoothing = self.settings.value("regenerate/smoothing")
+        if smoothing is not None:
+            self.smoothing_check.setChecked(str(smoothing).lower() not in ("false", "0"))
 
     def _remember(self) -> None:
         if self.settings is None:
@@ -241,6 +251,7 @@ class RegenerateDialog(QDialog):
             self.settings.setValue(key, spin.value())
         self.settings.setValue("regenerate/mode", self.mode_combo.currentText())
         self.settings.setValue("regenerate/arrangement", self.arrangement_combo.currentText())
+        self.settings.setValue("regenerate/smoothing", self.smoothing_check.isChecked())
         self.settings.setValue("regenerate/model", self.model)
 
     def accept(self) -> None:
