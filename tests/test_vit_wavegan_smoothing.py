@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
 import numpy as np
 import pytest
+import soundfile as sf
 from scipy.ndimage import uniform_filter1d
 from vit_support import debug_folder_with_card
 
@@ -97,6 +99,15 @@ def test_installed_smoothing_is_used_by_the_folder_generator_and_can_be_turned_o
     assert smoothed[1].params["smoothing"] is True
     off = generator.generate(GenerationRequest(reference, ("other",), (7,), 1, {"seconds": 2.0, "smoothing": False}))
     np.testing.assert_allclose(off[0].clip.samples, plain[1].clip.samples, atol=1e-6)
+    ref = tmp_path / "ref.wav"
+    sf.write(ref, reference.samples.T, reference.sample_rate)
+    for flag, expected in (([], True), (["--no-smoothing"], False)):
+        out = tmp_path / f"takes-{expected}"
+        made = subprocess.run([sys.executable, "-m", "musicsim_gui", "generate", str(ref), "--model", str(folder),
+                               "--instruments", "other", "--seconds", "2", "-o", str(out), *flag],
+                              capture_output=True, text=True, timeout=300)
+        assert made.returncode == 0, made.stderr
+        assert json.loads((out / "takes.json").read_text())["takes"][0]["params"]["smoothing"] is expected
     wrong = subprocess.run([sys.executable, "-m", "musicsim_gui", "export", "smoothing", str(folder), "--seconds",
                             "vocals=0.3"], capture_output=True, text=True, timeout=300)
     assert wrong.returncode != 0 and "no head for vocals" in wrong.stderr
