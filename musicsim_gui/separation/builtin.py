@@ -4,8 +4,9 @@ A model folder holds `model.onnx` (the network only: magnitude `[B, F, T]` → m
 stereo-cue network also takes `partner`, the other channel's magnitude),
 optionally `weights.safetensors` (the same weights for the torch backend; without it the torch backend reads
 them back from the graph) and `manifest.json` whose
-`config` is a `MaskNetConfig` (plus the post-filters: `mask_power`, and with `wiener` the multichannel
-Wiener filter over stereo input, `wiener.py`). Hashes are verified on load; STFT, chunking and resampling happen here,
+`config` is a `MaskNetConfig` (plus the post-filters: `mask_power`, `stem_priors` — one weight per stem, fitted
+on validation songs by `training.separation.stem_priors` — and with `wiener` the multichannel Wiener filter over
+stereo input, `wiener.py`). Hashes are verified on load; STFT, chunking and resampling happen here,
 outside the graph.
 """
 
@@ -27,6 +28,23 @@ from musicsim_gui.separation.masknet_config import MaskNetConfig, partner_channe
 
 ONNX_FILE = "model.onnx"
 WEIGHTS_FILE = "weights.safetensors"
+
+
+def stem_prior_weights(priors: dict[str, float] | None, stems: tuple[str, ...]) -> np.ndarray | None:
+    """The manifest's `stem_priors` ({stem: weight}; stems not named weigh 1) as float32 `[S]`, or None."""
+    if not priors:
+        return None
+    unknown = sorted(set(priors) - set(stems))
+    weights = [float(priors.get(stem, 1.0)) for stem in stems]
+    if unknown or not all(np.isfinite(w) and w > 0 for w in weights):
+        raise ModelError(f"stem_priors {priors}: need a positive weight per stem of {', '.join(stems)}")
+    return np.asarray(weights, dtype=np.float32)
+
+
+def reweight_masks(masks: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Masks `[C, S, F, T]` (summing to one over S) reweighted per stem and renormalised: m_s w_s / Σ_k m_k w_k."""
+    weighted = masks * weights[np.newaxis, :, np.newaxis, np.newaxis]
+    return weighted / (weighted.sum(axis=1, keepdims=True) + 1e-12)
 
 
 def masknet_from_onnx(graph: Path, config: MaskNetConfig) -> Any:
@@ -74,6 +92,7 @@ class MaskNetSeparator:
         self.backend_name = backend.name
         self.fallback_reason: str | None = None
         self.mask_power = float(manifest.config.get("mask_power", 1.0))
+        self.stem_priors = stem_prior_weights(manifest.config.get("stem_priors"), self.config.stems)
         self.wiener = bool(manifest.config.get("wiener", False))
         self.settings = MaskSettings(self.config.sample_rate, self.config.n_fft, self.config.hop,
                                      self.config.stems, chunk_seconds=chunk_seconds,
@@ -83,7 +102,8 @@ class MaskNetSeparator:
         """Masks float32 `[C, S, F, T]` for magnitude `[C, F, T]`.
 
         With `mask_power` p ≠ 1 (manifest config), masks are sharpened as m^p / Σ m^p: p = 2 is the
-        Wiener gain when each mask times the mix magnitude estimates a stem's magnitude.
+        Wiener gain when each mask times the mix magnitude estimates a stem's magnitude. With `stem_priors`
+        w, they are then reweighted as m_s w_s / Σ_k m_k w_k (log w_s added to each stem's logits).
         """
         inputs = {"magnitude": magnitude.astype(np.float32, copy=False)}
         if self.config.stereo_cue:
@@ -92,6 +112,8 @@ class MaskNetSeparator:
         if self.mask_power != 1.0:
             masks = masks**self.mask_power
             masks /= masks.sum(axis=1, keepdims=True) + 1e-12
+        if self.stem_priors is not None:
+            masks = reweight_masks(masks, self.stem_priors)
         return masks
 
     def separate(self, clip: AudioClip, progress: ProgressFn | None = None,

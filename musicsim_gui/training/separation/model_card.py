@@ -92,6 +92,26 @@ def _wiener(config: dict) -> str:
             "spectra overlap; the stems still sum to the mix.")
 
 
+def _stem_priors(config: dict) -> str:
+    """The stem prior weights and the validation figures they were chosen on (empty without them)."""
+    priors = config.get("stem_priors")
+    if not priors:
+        return ""
+    fit = config.get("stem_priors_fit", {})
+    before, after = fit.get("sdr_before", {}), fit.get("sdr_after", {})
+    weights = ", ".join(f"{stem} {weight:g}" for stem, weight in priors.items())
+    changes = ", ".join(f"{stem} {before[stem]:.2f} → {after[stem]:.2f}" for stem in priors
+                        if stem in before and stem in after)
+    figures = (f" Fitted on {fit.get('songs', '?')} songs of {fit.get('data', 'the validation split')} "
+               f"(mean SDR {before['mean']:.2f} → {after['mean']:.2f} dB: {changes})."
+               if "mean" in before and "mean" in after else "")
+    return f"""
+Stem priors: each stem's mask is weighted before the masks are renormalised (m_s w_s / Σ m_k w_k, the same
+as adding log w_s to its logits), correcting the balance of stems the network learned from augmented
+training mixes: {weights}.{figures} `musicsim export stem-priors` refits them.
+"""
+
+
 def _metrics_table(metrics: dict) -> str:
     lines = ["| metric | value |", "| --- | --- |"]
     for key, value in sorted(metrics.items()):
@@ -114,7 +134,7 @@ def model_card(manifest: Manifest) -> str:
     design = _DESIGN.format(mask_power=config.get("mask_power", 1.0), wiener=_wiener(config), full_hz=config["full_bins"] * config["sample_rate"] / config["n_fft"],
                             parameters=config.get("parameters", 0), **{k: v for k, v in config.items()
                                                                       if k not in ("parameters", "mask_power", "wiener",
-                                                                                   "history")})
+                                                                                   "history", "stem_priors")})
     if config.get("stereo_cue"):
         design += _STEREO
     if config.get("decoder_hidden"):
@@ -124,6 +144,7 @@ def model_card(manifest: Manifest) -> str:
         if config.get("local_layers"):
             design += _LOCAL_LAYERS.format(layers=config["local_layers"],
                                            frames=", ".join(str(16 * 2 ** i + 1) for i in range(config["local_layers"])))
+    design += _stem_priors(config)
     design += _history(config)
     data = training.get("corpus", "the project's synthetic multi-stem corpus")
     examples = ("is both channels of a 3 s segment (each separated with the other as its partner)"

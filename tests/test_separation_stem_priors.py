@@ -1,0 +1,110 @@
+"""Per-stem prior weights of the built-in separator: reweighting, fitting on songs, storing, loading, CLI."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from separation_support import write_corpus
+
+from musicsim_gui.cli.main import main
+from musicsim_gui.core.errors import ModelError
+from musicsim_gui.evaluation.separation import corpus_songs, evaluate
+from musicsim_gui.runtime.manifest import load_manifest, write_manifest
+from musicsim_gui.separation.builtin import open_masknet, reweight_masks, stem_prior_weights
+from musicsim_gui.separation.masknet import debug_config
+from musicsim_gui.training.separation.export import export_run
+from musicsim_gui.training.separation.stem_priors import fit_stem_priors, install_stem_priors
+from musicsim_gui.training.separation.train import TrainConfig, train
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    return write_corpus(tmp_path_factory.mktemp("corpus"), {"train": 2, "valid": 2}, seconds=3.0)
+
+
+@pytest.fixture(scope="module")
+def model(corpus, tmp_path_factory):
+    root = tmp_path_factory.mktemp("priors")
+    config = TrainConfig(corpus=str(corpus), run_dir=str(root / "run"), steps=10, batch=4, segment_seconds=1.0,
+                         val_every=10, ckpt_every=10, val_count=2, warmup=2, lr=3e-3,
+                         model=replace(debug_config(), stereo_cue=True))
+    train(config, progress=False)
+    export_run(root / "run", root / "model")
+    manifest = load_manifest(root / "model")
+    write_manifest(root / "model", replace(manifest, metrics=dict(manifest.metrics, test_sdr_mean_db=1.0)))
+    return root / "model"
+
+
+def test_reweighting_keeps_masks_summing_to_one_and_moves_them_toward_heavier_stems():
+    rng = np.random.default_rng(0)
+    masks = rng.random((2, 4, 9, 5)).astype(np.float32)
+    masks /= masks.sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(reweight_masks(masks, np.ones(4, np.float32)), masks, atol=1e-6)
+    heavier = reweight_masks(masks, np.array([4.0, 1, 1, 1], np.float32))
+    np.testing.assert_allclose(heavier.sum(axis=1), 1.0, atol=1e-5)
+    assert (heavier[:, 0] > masks[:, 0]).all() and (heavier[:, 1:] < masks[:, 1:]).all()
+
+
+def test_priors_in_a_manifest_are_checked():
+    stems = ("bass", "drums", "piano", "other")
+    assert stem_prior_weights(None, stems) is None
+    np.testing.assert_array_equal(stem_prior_weights({"piano": 2.0}, stems), [1, 1, 2, 1])
+    with pytest.raises(ModelError, match="positive weight per stem"):
+        stem_prior_weights({"piano": -1.0}, stems)
+    with pytest.raises(ModelError, match="positive weight per stem"):
+        stem_prior_weights({"vocals": 2.0}, stems)
+
+
+def test_fitted_priors_are_stored_and_the_separator_scores_what_the_fit_promised(model, corpus, tmp_path):
+    folder = tmp_path / "model"
+    shutil.copytree(model, folder)
+    songs = corpus_songs(corpus / "valid")
+    fit = fit_stem_priors(folder, songs, seconds=None, log=lambda _line: None)
+    assert list(fit.weights) == ["bass", "drums", "piano", "other"] and fit.weights["bass"] == 1.0
+    assert fit.after["mean"] >= fit.before["mean"] and fit.trials > 6
+    manifest = install_stem_priors(folder, fit, "corpus/valid")
+    assert manifest.config["stem_priors"] == fit.weights
+    assert "test_sdr_mean_db" not in manifest.metrics  # measured without the priors: removed, not left stale
+    card = (folder / "MODEL_CARD.md").read_text()
+    assert "Stem priors:" in card and f"{fit.before['mean']:.2f} → {fit.after['mean']:.2f}" in card
+    load_manifest(folder, verify=True)  # the model's files are untouched: hashes still hold
+
+    separator = open_masknet(folder, backend="onnx")
+    np.testing.assert_allclose(separator.stem_priors, list(fit.weights.values()), rtol=1e-6)
+    scored = evaluate({"builtin": separator}, songs, seconds=None, oracle=False, log=lambda _line: None)
+    assert scored.summary("sdr")["builtin"]["mean"] == pytest.approx(fit.after["mean"], abs=1e-3)
+
+
+def test_priors_change_the_stems_which_still_add_up_to_the_mix(model, corpus, tmp_path):
+    from musicsim_gui.evaluation.separation import load_excerpt
+
+    folder = tmp_path / "model"
+    shutil.copytree(model, folder)
+    mix = load_excerpt(corpus_songs(corpus / "valid")[0], None).mix
+    plain = open_masknet(folder, backend="onnx").separate(mix)
+    manifest = load_manifest(folder)
+    write_manifest(folder, replace(manifest, config=dict(manifest.config, stem_priors={"drums": 8.0})))
+    weighted = open_masknet(folder, backend="onnx").separate(mix)
+    energy = {name: float(np.sum(clip.samples ** 2)) for name, clip in weighted.items()}
+    assert energy["drums"] > 1.2 * float(np.sum(plain["drums"].samples ** 2))
+    np.testing.assert_allclose(sum(clip.samples for clip in weighted.values()), mix.samples, atol=1e-4)
+
+
+def test_cli_fits_and_stores_or_only_reports_on_dry_run(model, corpus, tmp_path, capsys):
+    folder = tmp_path / "model"
+    shutil.copytree(model, folder)
+    before = (folder / "manifest.json").read_text()
+    assert main(["export", "stem-priors", str(folder), "--data", str(corpus / "valid"), "--seconds", "0",
+                 "--songs", "1", "--dry-run"]) == 0
+    assert "mean SDR" in capsys.readouterr().out
+    assert (folder / "manifest.json").read_text() == before
+    assert main(["export", "stem-priors", str(folder), "--data", str(corpus / "valid"), "--seconds", "0"]) == 0
+    assert "re-run musicsim eval separation --record" in capsys.readouterr().out
+    stored = json.loads((folder / "manifest.json").read_text())["config"]
+    assert set(stored["stem_priors"]) == {"bass", "drums", "piano", "other"}
+    assert stored["stem_priors_fit"]["songs"] == 2
+    assert main(["export", "stem-priors", str(tmp_path / "missing"), "--data", str(corpus / "valid")]) == 2
