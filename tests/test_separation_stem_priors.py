@@ -102,9 +102,32 @@ def test_cli_fits_and_stores_or_only_reports_on_dry_run(model, corpus, tmp_path,
                  "--songs", "1", "--dry-run"]) == 0
     assert "mean SDR" in capsys.readouterr().out
     assert (folder / "manifest.json").read_text() == before
-    assert main(["export", "stem-priors", str(folder), "--data", str(corpus / "valid"), "--seconds", "0"]) == 0
+    assert main(["export", "stem-priors", str(folder), "--data", str(corpus / "valid"), "--seconds", "0",
+                 "--version", "9.1", "--note", "Priors fitted."]) == 0
     assert "re-run musicsim eval separation --record" in capsys.readouterr().out
     stored = json.loads((folder / "manifest.json").read_text())["config"]
     assert set(stored["stem_priors"]) == {"bass", "drums", "piano", "other"}
     assert stored["stem_priors_fit"]["songs"] == 2
+    assert json.loads((folder / "manifest.json").read_text())["version"] == "9.1"
+    assert stored["history"][-1] == {"version": "9.1", "text": "Priors fitted."}
+    assert "**9.1.** Priors fitted." in (folder / "MODEL_CARD.md").read_text()
     assert main(["export", "stem-priors", str(tmp_path / "missing"), "--data", str(corpus / "valid")]) == 2
+
+
+def test_changed_priors_are_not_served_from_the_cache_of_the_same_version(model, corpus, tmp_path):
+    from musicsim_gui.evaluation.separation import load_excerpt
+    from musicsim_gui.separation.cache import CachedSeparator
+
+    folder = tmp_path / "model"
+    shutil.copytree(model, folder)
+    mix = load_excerpt(corpus_songs(corpus / "valid")[0], None).mix
+    plain = CachedSeparator(open_masknet(folder, backend="onnx"), root=tmp_path / "cache")
+    first = plain.separate(mix)
+    assert plain.separate(mix)["drums"].samples.tobytes() == first["drums"].samples.tobytes() and plain.hits == 1
+    manifest = load_manifest(folder)
+    write_manifest(folder, replace(manifest, config=dict(manifest.config, stem_priors={"drums": 8.0})))
+    weighted = CachedSeparator(open_masknet(folder, backend="onnx"), root=tmp_path / "cache")
+    assert weighted.version == plain.version
+    stems = weighted.separate(mix)
+    assert weighted.hits == 0
+    assert np.sum(stems["drums"].samples ** 2) > 1.2 * np.sum(first["drums"].samples ** 2)

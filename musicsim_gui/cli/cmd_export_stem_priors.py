@@ -18,6 +18,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--seconds", type=float, default=30.0,
                         help="middle excerpt of each song in seconds, as in eval separation (default 30; 0 = whole)")
     parser.add_argument("--songs", type=int, default=None, help="fit on the first N songs only")
+    parser.add_argument("--version", default=None, help="the model's new version (default: unchanged)")
+    parser.add_argument("--note", default=None, help="what changed in this version, for the model card's history")
     parser.add_argument("--dry-run", action="store_true", help="print the fit without storing it")
     parser.set_defaults(handler=run)
 
@@ -34,6 +36,7 @@ def run(args: argparse.Namespace) -> int:
     if args.dry_run:
         return 0
     data = Path(args.data)
-    install_stem_priors(args.model, fit, f"{data.parent.name}/{data.name}" if data.parent.name else data.name)
+    install_stem_priors(args.model, fit, f"{data.parent.name}/{data.name}" if data.parent.name else data.name,
+                        version=args.version, note=args.note)
     print(f"stored in {args.model}; its test figures were removed: re-run musicsim eval separation --record")
     return 0

@@ -12,6 +12,8 @@ outside the graph.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
 from typing import Any
 
@@ -93,6 +95,9 @@ class MaskNetSeparator:
         self.fallback_reason: str | None = None
         self.mask_power = float(manifest.config.get("mask_power", 1.0))
         self.stem_priors = stem_prior_weights(manifest.config.get("stem_priors"), self.config.stems)
+        post_filters = {key: manifest.config.get(key) for key in ("mask_power", "wiener", "stem_priors")}
+        self.settings_tag = hashlib.sha256(json.dumps(post_filters, sort_keys=True).encode()).hexdigest()[:12]
+        """Digest of the post-filters, which change the stems without a new weights version (cache key)."""
         self.wiener = bool(manifest.config.get("wiener", False))
         self.settings = MaskSettings(self.config.sample_rate, self.config.n_fft, self.config.hop,
                                      self.config.stems, chunk_seconds=chunk_seconds,

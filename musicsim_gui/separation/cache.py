@@ -1,5 +1,8 @@
 """The separation cache: stems of a clip, keyed by (content hash, separator id, version), in the user cache.
 
+A separator whose output also depends on settings stored beside its weights (a mask network's post-filters
+and stem priors, which can change without a new version) says so with a `settings_tag`, which joins the key.
+
 Each entry is a folder `<cache>/separation/<key>/` with one float32 `.npy` per stem and `meta.json`
 written last (an entry without it is incomplete and ignored). Loading an entry is a few memory-mapped
 reads, well under 100 ms for a 3-minute song. The oldest entries are pruned past `max_bytes`.
@@ -33,6 +36,7 @@ class CachedSeparator:
     def __init__(self, inner: Separator, root: Path | None = None, max_bytes: int = 4 << 30) -> None:
         self.inner = inner
         self.id, self.version = inner.id, inner.version
+        self.settings_tag = str(getattr(inner, "settings_tag", "") or "")
         self.fallback_reason = inner.fallback_reason
         self.backend_name = getattr(inner, "backend_name", "")
         self.root = root or cache_dir() / "separation"
@@ -40,7 +44,8 @@ class CachedSeparator:
         self.hits = 0
 
     def _folder(self, clip: AudioClip) -> Path:
-        return self.root / cache_key(clip.content_hash(), self.id, self.version)
+        version = f"{self.version}|{self.settings_tag}" if self.settings_tag else self.version
+        return self.root / cache_key(clip.content_hash(), self.id, version)
 
     def _load(self, folder: Path, clip: AudioClip) -> dict[str, AudioClip] | None:
         if not (folder / META).is_file():

@@ -110,8 +110,10 @@ def _keep(chunks: list[np.ndarray], masks: np.ndarray) -> np.ndarray:
     return masks
 
 
-def install_stem_priors(model_dir: str | Path, fit: PriorFit, data_name: str) -> Manifest:
-    """Store `fit` in `model_dir`'s manifest (config `stem_priors` and `stem_priors_fit`) and model card."""
+def install_stem_priors(model_dir: str | Path, fit: PriorFit, data_name: str, version: str | None = None,
+                        note: str | None = None) -> Manifest:
+    """Store `fit` in `model_dir`'s manifest (config `stem_priors` and `stem_priors_fit`) and model card; with
+    `version`, the model becomes that version, and `note` (what changed) joins its history."""
     from musicsim_gui.runtime.manifest import load_manifest, write_manifest
     from musicsim_gui.training.separation.model_card import model_card
 
@@ -123,8 +125,10 @@ def install_stem_priors(model_dir: str | Path, fit: PriorFit, data_name: str) ->
                   stem_priors_fit={"data": data_name, "songs": fit.songs,
                                    "sdr_before": {k: round(v, 2) for k, v in fit.before.items()},
                                    "sdr_after": {k: round(v, 2) for k, v in fit.after.items()}})
+    if note:
+        config["history"] = [*config.get("history", []), {"version": version or manifest.version, "text": note}]
     metrics = {k: v for k, v in manifest.metrics.items() if not k.startswith("test_")}
-    updated = replace(manifest, config=config, metrics=metrics)
+    updated = replace(manifest, config=config, metrics=metrics, version=version or manifest.version)
     write_manifest(model_dir, updated)
     atomic_write_text(model_dir / "MODEL_CARD.md", model_card(updated))
     return updated
