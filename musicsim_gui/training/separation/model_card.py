@@ -92,11 +92,12 @@ def _wiener(config: dict) -> str:
             "spectra overlap; the stems still sum to the mix.")
 
 
-def _stem_priors(config: dict) -> str:
+def _stem_priors(config: dict, stems: tuple[str, ...]) -> str:
     """The stem prior weights and the validation figures they were chosen on (empty without them)."""
-    priors = config.get("stem_priors")
-    if not priors:
+    stored = config.get("stem_priors")
+    if not stored:
         return ""
+    priors = {stem: stored[stem] for stem in stems if stem in stored}
     fit = config.get("stem_priors_fit", {})
     before, after = fit.get("sdr_before", {}), fit.get("sdr_after", {})
     weights = ", ".join(f"{stem} {weight:g}" for stem, weight in priors.items())
@@ -144,7 +145,7 @@ def model_card(manifest: Manifest) -> str:
         if config.get("local_layers"):
             design += _LOCAL_LAYERS.format(layers=config["local_layers"],
                                            frames=", ".join(str(16 * 2 ** i + 1) for i in range(config["local_layers"])))
-    design += _stem_priors(config)
+    design += _stem_priors(config, tuple(manifest.instruments))
     design += _history(config)
     data = training.get("corpus", "the project's synthetic multi-stem corpus")
     examples = ("is both channels of a 3 s segment (each separated with the other as its partner)"
