@@ -76,6 +76,14 @@ def test_eval_and_train_separator(tmp_path):
     unsaved = musicsim("train", "separator", "--corpus", corpus, "--run-dir", tmp_path / "run2", "--tiny",
                        "--note", "a note with nowhere to go")
     assert unsaved.returncode == 2 and "add --export DIR" in unsaved.stderr and not (tmp_path / "run2").exists()
+    exported = musicsim("train", "separator", "--corpus", corpus, "--run-dir", tmp_path / "run", "--steps", 6,
+                        "--val-every", 2, "--tiny", "--no-progress", "--export", tmp_path / "model",
+                        "--stem-priors")
+    assert exported.returncode == 0, exported.stderr
+    assert "stem priors bass 1," in exported.stdout and "validation SDR" in exported.stdout
+    stored = json.loads((tmp_path / "model" / "manifest.json").read_text())["config"]
+    assert set(stored["stem_priors"]) == {"bass", "drums", "piano", "other"}
+    assert stored["stem_priors_fit"] == {**stored["stem_priors_fit"], "data": "corpus/valid", "songs": 1}
     result = musicsim("eval", "separation", "--model", "dsp", "--data", corpus / "test", "--out",
                       tmp_path / "eval", "--seconds", 2)
     assert result.returncode == 0, result.stderr

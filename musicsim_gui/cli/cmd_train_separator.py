@@ -35,6 +35,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--note", default=None,
                         help="what changed in this version, for the model card's history (the --init-from "
                              "model's history is carried on)")
+    parser.add_argument("--stem-priors", action="store_true",
+                        help="after the export, fit the model's per-stem prior weights on the corpus's valid split "
+                             "(as musicsim export stem-priors does)")
     parser.add_argument("--mask-power", type=float, default=1.0,
                         help="post-filter of the exported model: masks sharpened as m^p / sum m^p (default 1)")
     parser.add_argument("--no-wiener", action="store_true",
@@ -66,9 +69,9 @@ def run(args: argparse.Namespace) -> int:
     from musicsim_gui.training.separation.export import export_run
     from musicsim_gui.training.separation.train import TrainConfig, train
 
-    if not args.export and (args.note or args.version != "1.0"):
-        raise MusicSimError("--version and --note describe the exported model: add --export DIR (or export the "
-                            "run later), so the note is not lost after training")
+    if not args.export and (args.note or args.version != "1.0" or args.stem_priors):
+        raise MusicSimError("--version, --note and --stem-priors describe the exported model: add --export DIR (or "
+                            "export the run later), so they are not lost after training")
     config = TrainConfig(corpus=args.corpus, run_dir=args.run_dir, steps=args.steps, minutes=args.minutes,
                          batch=args.batch, threads=args.threads, lr=args.lr, val_every=args.val_every,
                          ckpt_every=min(100, args.val_every), warmup=args.warmup, init_from=args.init_from,
@@ -89,4 +92,20 @@ def run(args: argparse.Namespace) -> int:
                               wiener=not args.no_wiener, version=args.version, note=args.note)
         print(f"exported {manifest.name} {manifest.version} to {args.export} "
               f"(ONNX parity {manifest.metrics['onnx_parity_max_abs']:.2e})")
+        if args.stem_priors:
+            _fit_priors(args)
     return 0
+
+
+def _fit_priors(args: argparse.Namespace) -> None:
+    """Fit and store the exported model's stem priors on the corpus's valid split."""
+    from pathlib import Path
+
+    from musicsim_gui.evaluation.separation import corpus_songs
+    from musicsim_gui.training.separation.stem_priors import fit_stem_priors, install_stem_priors
+
+    valid = Path(args.corpus) / "valid"
+    fit = fit_stem_priors(Path(args.export), corpus_songs(valid))
+    install_stem_priors(args.export, fit, f"{Path(args.corpus).name}/valid")
+    weights = ", ".join(f"{stem} {weight:g}" for stem, weight in fit.weights.items())
+    print(f"stem priors {weights}: validation SDR {fit.before['mean']:.2f} -> {fit.after['mean']:.2f} dB")
