@@ -35,8 +35,6 @@ def run(args: argparse.Namespace) -> int:
           f"{fit.songs} songs ({fit.trials} trials)")
     if args.dry_run:
         return 0
-    data = Path(args.data)
-    install_stem_priors(args.model, fit, f"{data.parent.name}/{data.name}" if data.parent.name else data.name,
-                        version=args.version, note=args.note)
+    install_stem_priors(args.model, fit, args.data, version=args.version, note=args.note)
     print(f"stored in {args.model}; its test figures were removed: re-run musicsim eval separation --record")
     return 0

@@ -106,6 +106,6 @@ def _fit_priors(args: argparse.Namespace) -> None:
 
     valid = Path(args.corpus) / "valid"
     fit = fit_stem_priors(Path(args.export), corpus_songs(valid))
-    install_stem_priors(args.export, fit, f"{Path(args.corpus).name}/valid")
+    install_stem_priors(args.export, fit, valid)
     weights = ", ".join(f"{stem} {weight:g}" for stem, weight in fit.weights.items())
     print(f"stem priors {weights}: validation SDR {fit.before['mean']:.2f} -> {fit.after['mean']:.2f} dB")

@@ -110,10 +110,11 @@ def _keep(chunks: list[np.ndarray], masks: np.ndarray) -> np.ndarray:
     return masks
 
 
-def install_stem_priors(model_dir: str | Path, fit: PriorFit, data_name: str, version: str | None = None,
+def install_stem_priors(model_dir: str | Path, fit: PriorFit, data: str | Path, version: str | None = None,
                         note: str | None = None) -> Manifest:
-    """Store `fit` in `model_dir`'s manifest (config `stem_priors` and `stem_priors_fit`) and model card; with
-    `version`, the model becomes that version, and `note` (what changed) joins its history."""
+    """Store `fit` (made on the split folder `data`) in `model_dir`'s manifest (config `stem_priors` and
+    `stem_priors_fit`, which names the split as `corpus/split`) and model card; with `version`, the model becomes
+    that version, and `note` (what changed) joins its history."""
     from musicsim_gui.runtime.manifest import load_manifest, write_manifest
     from musicsim_gui.training.separation.model_card import model_card
 
@@ -121,6 +122,8 @@ def install_stem_priors(model_dir: str | Path, fit: PriorFit, data_name: str, ve
     manifest = load_manifest(model_dir, verify=True)
     if manifest.family != "masknet":
         raise MusicSimError(f"{model_dir}: stem priors apply to the built-in mask network, not {manifest.family!r}")
+    data = Path(data)
+    data_name = f"{data.parent.name}/{data.name}" if data.parent.name else data.name
     config = dict(manifest.config, stem_priors=fit.weights,
                   stem_priors_fit={"data": data_name, "songs": fit.songs,
                                    "sdr_before": {k: round(v, 2) for k, v in fit.before.items()},
