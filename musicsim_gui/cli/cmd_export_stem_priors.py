@@ -26,12 +26,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from musicsim_gui.evaluation.separation import corpus_songs
-    from musicsim_gui.training.separation.stem_priors import fit_stem_priors, install_stem_priors
+    from musicsim_gui.training.separation.stem_priors import (
+        describe_weights,
+        fit_stem_priors,
+        install_stem_priors,
+    )
 
     songs = corpus_songs(args.data)[: args.songs]
     fit = fit_stem_priors(Path(args.model), songs, seconds=args.seconds or None)
-    weights = ", ".join(f"{stem} {weight:g}" for stem, weight in fit.weights.items())
-    print(f"stem priors {weights}: mean SDR {fit.before['mean']:.2f} -> {fit.after['mean']:.2f} dB on "
+    print(f"stem priors {describe_weights(fit.weights)}: mean SDR {fit.before['mean']:.2f} -> {fit.after['mean']:.2f} dB on "
           f"{fit.songs} songs ({fit.trials} trials)")
     if args.dry_run:
         return 0

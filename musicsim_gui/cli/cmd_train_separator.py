@@ -102,10 +102,13 @@ def _fit_priors(args: argparse.Namespace) -> None:
     from pathlib import Path
 
     from musicsim_gui.evaluation.separation import corpus_songs
-    from musicsim_gui.training.separation.stem_priors import fit_stem_priors, install_stem_priors
+    from musicsim_gui.training.separation.stem_priors import (
+        describe_weights,
+        fit_stem_priors,
+        install_stem_priors,
+    )
 
     valid = Path(args.corpus) / "valid"
     fit = fit_stem_priors(Path(args.export), corpus_songs(valid))
     install_stem_priors(args.export, fit, valid)
-    weights = ", ".join(f"{stem} {weight:g}" for stem, weight in fit.weights.items())
-    print(f"stem priors {weights}: validation SDR {fit.before['mean']:.2f} -> {fit.after['mean']:.2f} dB")
+    print(f"stem priors {describe_weights(fit.weights)}: validation SDR {fit.before['mean']:.2f} -> {fit.after['mean']:.2f} dB")

@@ -5,7 +5,8 @@ Architecture:
    windows start on beats). The loop keeps the largest power-of-two number of beats at the reference tempo
    that fits the window (1, 2, 4, … beats); a window shorter than one beat is used whole.
 2. DC is removed, the loop's magnitude is averaged over a short window for instruments the model's
-   `smoothing.TemporalSmoothing` names (at the model rate, circularly), and the loop alone is brought to the output rate and, when the model has a fitted
+   `smoothing.TemporalSmoothing` names (at the model rate, circularly), and the loop alone is brought to
+   the output rate and, when the model has a fitted
    `BandwidthExtension`, given its band above the model's Nyquist frequency. Both see the loop circularly
    padded with its own end and start, as it is heard when tiled, so neither adds an edge transient; working
    on one loop instead of the whole stem makes a 30 s take about ten times cheaper to finish. A model with a

@@ -100,7 +100,9 @@ def _stem_priors(config: dict, stems: tuple[str, ...]) -> str:
     priors = {stem: stored[stem] for stem in stems if stem in stored}
     fit = config.get("stem_priors_fit", {})
     before, after = fit.get("sdr_before", {}), fit.get("sdr_after", {})
-    weights = ", ".join(f"{stem} {weight:g}" for stem, weight in priors.items())
+    from musicsim_gui.training.separation.stem_priors import describe_weights
+
+    weights = describe_weights(priors)
     changes = ", ".join(f"{stem} {before[stem]:.2f} → {after[stem]:.2f}" for stem in priors
                         if stem in before and stem in after)
     figures = (f" Fitted on {fit.get('songs', '?')} songs of {fit.get('data', 'the validation split')} "

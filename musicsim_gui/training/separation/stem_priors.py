@@ -101,6 +101,11 @@ def fit_stem_priors(model_dir: str | Path, songs: list[Path], seconds: float | N
     return PriorFit(weights=weights, before=before, after=best, songs=len(excerpts), trials=trials)
 
 
+def describe_weights(weights: dict[str, float]) -> str:
+    """`"bass 1, drums 0.7408, ..."`: prior weights as the commands print them and the model card shows them."""
+    return ", ".join(f"{stem} {weight:g}" for stem, weight in weights.items())
+
+
 def _stored_weights(log_weights: np.ndarray) -> list[float]:
     return [round(float(np.exp(value)), 4) for value in log_weights]
 
