@@ -131,3 +131,17 @@ def test_changed_priors_are_not_served_from_the_cache_of_the_same_version(model,
     stems = weighted.separate(mix)
     assert weighted.hits == 0
     assert np.sum(stems["drums"].samples ** 2) > 1.2 * np.sum(first["drums"].samples ** 2)
+
+
+def test_a_model_folder_of_another_kind_or_with_bad_priors_is_named_in_the_error(model, tmp_path):
+    from musicsim_gui.core.errors import MusicSimError
+
+    folder = tmp_path / "model"
+    shutil.copytree(model, folder)
+    manifest = load_manifest(folder)
+    write_manifest(folder, replace(manifest, config=dict(manifest.config, stem_priors={"piano": 0.0})))
+    with pytest.raises(ModelError, match=r"manifest\.json: stem_priors .* positive weight"):
+        open_masknet(folder, backend="onnx")
+    write_manifest(folder, replace(manifest, family="vit-wavegan"))
+    with pytest.raises(MusicSimError, match="not a mask-network separator"):
+        open_masknet(folder, backend="onnx")

@@ -129,6 +129,8 @@ class MaskNetSeparator:
 def open_masknet(model_dir: Path, backend: str = "auto", device: str = "auto") -> MaskNetSeparator:
     """Load the mask network in `model_dir` (hashes verified) on the chosen backend."""
     manifest = load_manifest(model_dir, verify=True)
+    if manifest.family != "masknet":
+        raise ModelError(f"{model_dir}: a {manifest.family!r} {manifest.task} model, not a mask-network separator")
     choice = choose_backend(backend, device)
     if choice.kind == "onnx":
         runner: Backend = OnnxBackend(model_dir / ONNX_FILE, device=choice.device)
@@ -139,7 +141,10 @@ def open_masknet(model_dir: Path, backend: str = "auto", device: str = "auto") -
         else:  # a folder that ships only its graph: the same weights, read back from it
             network = masknet_from_onnx(model_dir / ONNX_FILE, config)
         runner = TorchBackend(network, choice.device, output_names=("masks",))
-    return MaskNetSeparator(manifest, runner)
+    try:
+        return MaskNetSeparator(manifest, runner)
+    except ModelError as error:  # its post-filter settings are wrong: name the file they came from
+        raise ModelError(f"{model_dir / 'manifest.json'}: {error}") from error
 
 
 def load_masknet_separator(entry: ModelEntry, backend: str, device: str) -> MaskNetSeparator:
