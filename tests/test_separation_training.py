@@ -134,9 +134,11 @@ def test_stereo_features_pair_each_channel_with_the_other():
 
     features = BandFeatures(debug_config())
     stems = np.random.default_rng(0).standard_normal((3, 4, 2, 4096)).astype(np.float32)
-    stem_sums, mix_sums, partner_sums = features(stems)
-    left_stems, left_mix = features(stems[:, :, 0])
-    right_mix = features(stems[:, :, 1])[1]
+    stem_sums, mix_sums, partner_sums, energy = features(stems)
+    assert energy is None  # only asked for by the SDR loss
+    left_stems, left_mix, no_partner, _ = features(stems[:, :, 0])
+    assert no_partner is None
+    right_mix = features(stems[:, :, 1]).mix
     assert stem_sums.shape[0] == mix_sums.shape[0] == partner_sums.shape[0] == 6
     np.testing.assert_allclose(stem_sums[:3], left_stems, rtol=1e-6)
     np.testing.assert_allclose(mix_sums[:3], left_mix, rtol=1e-6)
@@ -264,3 +266,91 @@ def _one_batch_queue(trainer):
     batches: queue.Queue = queue.Queue()
     batches.put(trainer.features(trainer.sampler.batch(trainer.items_per_batch)))
     return batches
+
+
+def _bin_sdr(masks, spec):
+    """SDR (dB) `[N, S]` of complex masking computed bin by bin: the definition the band energies must meet."""
+    mix = spec.sum(axis=1, keepdims=True)
+    error = (np.abs(masks * mix - spec) ** 2).sum(axis=(2, 3))
+    return 10 * np.log10((np.abs(spec) ** 2).sum(axis=(2, 3)) / error)
+
+
+def test_band_energies_make_the_complex_masking_error_exact():
+    import torch
+
+    from musicsim_gui.separation.masknet import build_masknet
+    from musicsim_gui.training.separation.features import BandFeatures, stereo_examples
+    from musicsim_gui.training.separation.train import masking_loss
+
+    config = replace(debug_config(), stereo_cue=True)
+    features = BandFeatures(config, energy=True)
+    rng = np.random.default_rng(5)
+    # stems of different levels and spectra, both channels
+    stems = (rng.standard_normal((3, 4, 2, 6000)) * np.array([1.0, 0.3, 2.0, 0.05])[None, :, None, None])
+    stems = np.cumsum(stems, axis=-1).astype(np.float32) * 0.01  # red noise: most energy low, where bins are bands
+    spec = stereo_examples(features.spectra(stems))
+    batch = features.sums(spec, paired=True)
+    assert batch.energy.cross.shape == batch.stems.shape and batch.energy.mix.shape == batch.mix.shape
+    model = build_masknet(config)
+    torch.nn.init.normal_(model.decoder.weight, std=0.5)  # masks far from uniform
+    with torch.no_grad():
+        loss, masks = masking_loss(model, batch.to_torch(), torch.from_numpy(features.widths), "sdr")
+    expected = _bin_sdr(model.expand(masks).numpy(), spec)
+    assert np.ptp(expected) > 3  # the check is not on equal masks
+    assert float(loss) == pytest.approx(-expected.mean(), abs=2e-3)
+
+
+def test_sdr_loss_leaves_silent_stems_out():
+    import torch
+
+    from musicsim_gui.separation.masknet import build_masknet
+    from musicsim_gui.training.separation.features import BandFeatures
+    from musicsim_gui.training.separation.train import masking_loss
+
+    features = BandFeatures(debug_config(), energy=True)
+    stems = np.random.default_rng(6).standard_normal((2, 4, 6000)).astype(np.float32)
+    stems[0, 2] = 0.0  # piano silent in the first example
+    spec = features.spectra(stems)
+    model = build_masknet(debug_config())
+    with torch.no_grad():
+        loss, masks = masking_loss(model, features.sums(spec, paired=False).to_torch(),
+                                   torch.from_numpy(features.widths), "sdr")
+    with np.errstate(divide="ignore"):
+        sdr = _bin_sdr(model.expand(masks).numpy(), spec)
+    assert np.isneginf(sdr[0, 2])
+    present = np.ones_like(sdr, dtype=bool)
+    present[0, 2] = False
+    assert float(loss) == pytest.approx(-sdr[present].mean(), abs=2e-3)
+
+
+def test_sdr_loss_training_raises_the_validation_sdr_and_is_on_the_card(corpus, tmp_path):
+    config = TrainConfig(corpus=str(corpus), run_dir=str(tmp_path / "run"), steps=40, batch=4,
+                         segment_seconds=1.0, val_every=20, ckpt_every=20, val_count=4, warmup=5, lr=3e-3,
+                         model=debug_config(), loss="sdr")
+    train(config, progress=False)
+    rows = read_rows(tmp_path / "run")
+    assert rows[-1]["val_loss"] < rows[0]["val_loss"]
+    # the validation loss is the negative SDR of the same segments, averaged over stems
+    assert rows[-1]["val_loss"] == pytest.approx(-rows[-1]["val_sdr_mean"], abs=0.05)
+    manifest = export_run(tmp_path / "run", tmp_path / "model")
+    assert manifest.config["training"]["loss"] == "sdr"
+    assert "Loss: the negative SDR (dB) of complex masking" in (tmp_path / "model" / "MODEL_CARD.md").read_text()
+
+    l1_run = TrainConfig(**{**config.__dict__, "run_dir": str(tmp_path / "l1-then-sdr"), "loss": "l1", "steps": 10})
+    train(l1_run, progress=False)
+    export_run(tmp_path / "l1-then-sdr", tmp_path / "l1-model", note="L1 weights.")
+    finetuned = TrainConfig(**{**config.__dict__, "run_dir": str(tmp_path / "finetuned"), "steps": 10,
+                               "init_from": str(tmp_path / "l1-model")})
+    train(finetuned, progress=False)
+    export_run(tmp_path / "finetuned", tmp_path / "finetuned-model")
+    card = (tmp_path / "finetuned-model" / "MODEL_CARD.md").read_text()
+    assert "relative to the mix magnitude for the first 10 steps; then, for 10, the negative SDR" in card
+
+
+def test_an_unknown_loss_is_a_clear_error(corpus, tmp_path):
+    from musicsim_gui.core.errors import ModelError
+
+    config = TrainConfig(corpus=str(corpus), run_dir=str(tmp_path / "run"), steps=1, batch=2, segment_seconds=1.0,
+                         val_count=2, model=debug_config(), loss="l2")
+    with pytest.raises(ModelError, match="unknown separator loss 'l2'"):
+        train(config, progress=False)

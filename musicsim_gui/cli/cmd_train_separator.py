@@ -28,6 +28,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--fresh-lr-scale", type=float, default=1.0, metavar="K",
                         help="learning-rate factor for the parts of the network the --init-from weights lack "
                              "(added blocks, branches, paths; default 1)")
+    parser.add_argument("--loss", choices=("l1", "sdr"), default="l1",
+                        help="l1: relative L1 of band magnitudes (default); sdr: negative SDR of complex masking, "
+                             "per stem, the measure the evaluation uses")
     parser.add_argument("--val-every", type=int, default=200, help="steps between validations")
     parser.add_argument("--tiny", action="store_true", help="a tiny network and short segments (smoke tests)")
     parser.add_argument("--export", metavar="DIR", help="export the best weights into this model folder")
@@ -75,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
     config = TrainConfig(corpus=args.corpus, run_dir=args.run_dir, steps=args.steps, minutes=args.minutes,
                          batch=args.batch, threads=args.threads, lr=args.lr, val_every=args.val_every,
                          ckpt_every=min(100, args.val_every), warmup=args.warmup, init_from=args.init_from,
-                         fresh_lr_scale=args.fresh_lr_scale,
+                         fresh_lr_scale=args.fresh_lr_scale, loss=args.loss,
                          augmentation=Augmentation(remix=args.remix),
                          model=replace(debug_config() if args.tiny else MaskNetConfig(), stereo_cue=args.stereo_cue,
                                        decoder_hidden=args.decoder_hidden, local_channels=args.local_channels,

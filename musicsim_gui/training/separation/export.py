@@ -123,6 +123,7 @@ def export_run(run_dir: str | Path, out_dir: str | Path, *, weights: str = "best
                 "batch": settings["batch"],
                 "remix": settings.get("augmentation", {}).get("remix", 0.5),
                 "prior_steps": settings.get("prior_steps", 0),
+                "loss": settings.get("loss", "l1"),
                 "steps": settings.get("prior_steps", 0) + (int(rows[-1].split(",")[0]) if len(rows) > 1 else 0)}
     history = _parent_history(settings.get("init_from")) + ([{"version": version, "text": note}] if note else [])
     return export_model(model, config, out_dir, version=version, metrics=metrics, training=training,

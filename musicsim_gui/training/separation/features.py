@@ -3,9 +3,16 @@
 Computed on the batch thread (scipy's FFT releases the GIL and is far faster than torch's CPU FFT for
 these sizes), so the training step only runs the network. The STFT is the one inference uses
 (`separation/stft.py`); band sums follow the network's band layout (`masknet_config.band_index`).
+
+A batch (`BandBatch`) holds band sums of magnitudes (for the L1 loss) and, when asked for, band sums of
+energies (`BandEnergy`): the mix's power, each stem's power and the real part of mix × stem conjugate. The
+network's mask is constant within a band, so those three sums make the squared error of complex masking,
+Σ|m·X − S|² = m²·Σ|X|² − 2m·ΣRe(X̄S) + Σ|S|², exact per band without going back to the bins.
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import numpy as np
 
@@ -13,11 +20,44 @@ from musicsim_gui.separation.masknet_config import MaskNetConfig, band_index
 from musicsim_gui.separation.stft import stft
 
 
-class BandFeatures:
-    """STFT and band pooling for one `MaskNetConfig`."""
+class BandEnergy(NamedTuple):
+    """Band sums of energies of N examples: `mix` Σ|X|² `[N, K, T]`, `cross` ΣRe(X̄·S) and `stems` Σ|S|²
+    `[N, S, K, T]`."""
 
-    def __init__(self, config: MaskNetConfig) -> None:
+    mix: np.ndarray
+    cross: np.ndarray
+    stems: np.ndarray
+
+
+class BandBatch(NamedTuple):
+    """One batch of N examples: band sums of stem magnitudes `[N, S, K, T]` and of the mix's `[N, K, T]`; for a
+    stereo-cue network the partner channel's mix band sums `[N, K, T]`; the energies when asked for."""
+
+    stems: np.ndarray
+    mix: np.ndarray
+    partner: np.ndarray | None = None
+    energy: BandEnergy | None = None
+
+    def to_torch(self) -> BandBatch:
+        """The same batch as torch tensors (sharing memory)."""
+        import torch
+
+        def convert(value: object) -> object:
+            if value is None:
+                return None
+            if isinstance(value, BandEnergy):
+                return BandEnergy(*(torch.from_numpy(part) for part in value))
+            return torch.from_numpy(value)
+
+        return BandBatch(*(convert(value) for value in self))
+
+
+class BandFeatures:
+    """STFT and band pooling for one `MaskNetConfig`; with `energy`, batches carry their `BandEnergy` too."""
+
+    def __init__(self, config: MaskNetConfig, energy: bool = False) -> None:
         self.config = config
+        self.energy = energy
         index = band_index(config)
         self.starts = np.flatnonzero(np.diff(index, prepend=-1))
         self.widths = np.diff(np.append(self.starts, config.bins)).astype(np.float32)  # [K]
@@ -30,24 +70,35 @@ class BandFeatures:
         """float32 `[..., K, T]`: the sum of magnitude `[..., F, T]` over each band's bins."""
         return np.add.reduceat(magnitude, self.starts, axis=-2).astype(np.float32, copy=False)
 
-    def __call__(self, stems: np.ndarray) -> tuple[np.ndarray, ...]:
+    def __call__(self, stems: np.ndarray) -> BandBatch:
         """`sums` of the spectra of mono stems `[B, S, n]`, or of stereo stems `[B, S, 2, n]` with each channel
         an example of its own (`stereo_examples`)."""
         spec = self.spectra(stems)
         stereo = stems.ndim == 4
         return self.sums(stereo_examples(spec) if stereo else spec, paired=stereo)
 
-    def sums(self, spec: np.ndarray, paired: bool) -> tuple[np.ndarray, ...]:
-        """(stem band sums `[N, S, K, T]`, mix band sums `[N, K, T]`) of stem spectra `[N, S, F, T]`.
+    def sums(self, spec: np.ndarray, paired: bool) -> BandBatch:
+        """The `BandBatch` of stem spectra `[N, S, F, T]`.
 
-        With `paired` (channel examples laid out by `stereo_examples`), a third array follows: the band sums of
-        each example's partner mix, the other channel of the same item.
+        With `paired` (channel examples laid out by `stereo_examples`), `partner` holds the band sums of each
+        example's partner mix, the other channel of the same item.
         """
-        stems, mix = self.band_sums(np.abs(spec)), self.band_sums(np.abs(spec.sum(axis=1)))
-        if not paired:
-            return stems, mix
-        half = mix.shape[0] // 2
-        return stems, mix, np.concatenate([mix[half:], mix[:half]])
+        mix_spec = spec.sum(axis=1)
+        stems, mix = self.band_sums(np.abs(spec)), self.band_sums(np.abs(mix_spec))
+        partner = None
+        if paired:
+            half = mix.shape[0] // 2
+            partner = np.concatenate([mix[half:], mix[:half]])
+        return BandBatch(stems, mix, partner, self.energies(spec, mix_spec) if self.energy else None)
+
+    def energies(self, spec: np.ndarray, mix_spec: np.ndarray) -> BandEnergy:
+        """The `BandEnergy` of stem spectra `[N, S, F, T]` and their sum `[N, F, T]`."""
+        cross = (spec * np.conj(mix_spec)[:, None]).real  # one complex product: faster than real/imag views
+        stem_power = np.abs(spec)
+        stem_power *= stem_power
+        mix_power = np.abs(mix_spec)
+        mix_power *= mix_power
+        return BandEnergy(self.band_sums(mix_power), self.band_sums(cross), self.band_sums(stem_power))
 
 
 def stereo_examples(spec: np.ndarray) -> np.ndarray:

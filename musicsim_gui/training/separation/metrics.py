@@ -28,8 +28,9 @@ def read_rows(run_dir: Path) -> list[dict[str, float]]:
         return [{k: float(v) for k, v in row.items()} for row in csv.DictReader(handle)]
 
 
-def plot_metrics(run_dir: Path) -> Path | None:
-    """Draw train/validation loss and validation SDR (dB) against step into `run_dir/loss.png`."""
+def plot_metrics(run_dir: Path, loss_label: str = "L1 magnitude loss (relative)") -> Path | None:
+    """Draw train/validation loss (`loss_label` on its axis) and validation SDR (dB) against step into
+    `run_dir/loss.png`."""
     rows = read_rows(run_dir)
     if not rows:
         return None
@@ -42,7 +43,7 @@ def plot_metrics(run_dir: Path) -> Path | None:
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.6))
     left.plot(steps, [r["train_loss"] for r in rows], label="train")
     left.plot(steps, [r["val_loss"] for r in rows], label="validation")
-    left.set(xlabel="step", ylabel="L1 magnitude loss (relative)", title="loss")
+    left.set(xlabel="step", ylabel=loss_label, title="loss")
     left.legend()
     for key in [k for k in rows[0] if k.startswith("val_sdr_")]:
         right.plot(steps, [r[key] for r in rows], label=key.removeprefix("val_sdr_"))

@@ -130,6 +130,22 @@ def _steps(training: dict) -> str:
     return f"{steps} in all ({prior} in earlier runs, the rest continuing from their weights with a new schedule)"
 
 
+_L1_LOSS = "L1 between masked mix magnitudes and true stem magnitudes, relative to the mix magnitude"
+_SDR_LOSS = ("the negative SDR (dB) of complex masking, per example and stem (exact per band from band "
+             "energies; phase-aware and energy-weighted, as the evaluation measures)")
+
+
+def _loss(training: dict) -> str:
+    """The training loss sentence: L1 throughout, or the SDR loss of the last run after L1 steps before it."""
+    if training.get("loss", "l1") != "sdr":
+        return f"Loss: {_L1_LOSS}."
+    earlier = training.get("prior_steps", 0)
+    run = training.get("steps", 0) - earlier
+    if not earlier:
+        return f"Loss: {_SDR_LOSS}."
+    return f"Loss: {_L1_LOSS} for the first {earlier} steps; then, for {run}, {_SDR_LOSS}."
+
+
 def model_card(manifest: Manifest) -> str:
     """Markdown describing the model, its training data, metrics and limits."""
     config = manifest.config
@@ -164,7 +180,7 @@ License: {manifest.license}. Provenance: {manifest.provenance}.
 Data: {data} (train split; validation on the valid split). Each example {examples};
 {remix} of the examples remix stems across songs, every stem gets a random gain (and is occasionally
 silenced) and a small varispeed change (±3 %, pitch and tempo together), and the whole example a random
-level. Loss: L1 between masked mix magnitudes and true stem magnitudes, relative to the mix magnitude.
+level. {_loss(training)}
 Steps: {_steps(training)}, batch {training.get("batch", "?")}, AdamW, warm-up then cosine decay.
 
 ## Metrics

@@ -3,13 +3,19 @@
 Architecture:
 1. Batches of augmented stems `[B, S, n]` come from `dataset.ExampleSampler` on a helper thread, which
    also computes their spectra and band sums in NumPy (`features.py`); the mix spectrum is the sum of
-   the stem spectra (STFT is linear). The network sees the mix's band means; the loss is the L1 distance
-   between masked mix magnitudes and true stem magnitudes per band, relative to the mix magnitude.
+   the stem spectra (STFT is linear). The network sees the mix's band means. Two losses (`loss`):
+   - `l1`: the L1 distance between masked mix magnitudes and true stem magnitudes per band, relative to the
+     mix magnitude (phase-blind; every bin counts by its magnitude);
+   - `sdr`: the negative signal-to-distortion ratio (dB) of complex masking, per example and stem, from the
+     band energies (`features.BandEnergy`; exact, as the mask is constant in a band). It is what the
+     evaluation measures: energy-weighted, phase-aware (the best real mask is Re(X̄S)/|X|², not |S|/|X|), and
+     a stem that is badly separated weighs as much as one that is nearly right. Stems silent in an example
+     are left out of its mean, as the SDR is undefined for them.
    Working on ~410 bands instead of 2049 bins, with the FFT off the training thread, keeps a step cheap.
 2. Every `val_every` steps: loss and per-stem SDR (complex masks, STFT domain) on a fixed validation set,
    a CSV row and a refreshed plot; the weights of the lowest validation loss go to `best.safetensors` (the
-   loss over every validation bin ranked checkpoints as the test split did; the SDR of 3 s segments, whose
-   best scored 0.2 dB below the last weights on test, is too noisy to choose by).
+   L1 loss over every validation bin ranked checkpoints as the test split did; the SDR of 3 s segments, whose
+   best scored 0.2 dB below the last weights on test, is too noisy to choose by with so few segments).
 3. Every `ckpt_every` steps and at the end: `checkpoint.safetensors` (model + optimizer + state). Starting
    again with the same run folder resumes from it. Stops at `steps` or after `minutes` of wall time.
 4. A new run may start from trained weights (`init_from`: an exported model folder or a safetensors file)
@@ -47,7 +53,7 @@ from musicsim_gui.training.separation.checkpoint import (
     save_weights,
 )
 from musicsim_gui.training.separation.dataset import Augmentation, ExampleSampler, SongIndex, validation_batch
-from musicsim_gui.training.separation.features import BandFeatures, stereo_examples
+from musicsim_gui.training.separation.features import BandBatch, BandEnergy, BandFeatures, stereo_examples
 from musicsim_gui.training.separation.metrics import append_row, plot_metrics
 
 
@@ -70,6 +76,7 @@ class TrainConfig:
     seed: int = 0
     init_from: str | None = None
     fresh_lr_scale: float = 1.0
+    loss: str = "l1"
     model: MaskNetConfig = field(default_factory=MaskNetConfig)
     augmentation: Augmentation = field(default_factory=Augmentation)
 
@@ -140,18 +147,40 @@ def learning_rate(config: TrainConfig, step: int) -> float:
     return config.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
-def masking_loss(model: Any, stem_sums: Any, mix_sums: Any, widths: Any, partner_sums: Any = None) -> tuple[Any, Any]:
-    """(loss, band masks `[B, S, K, T]`) from band sums of stems `[B, S, K, T]` and mix `[B, K, T]` (and of the
-    other channel's mix `[B, K, T]` for a stereo-cue network).
+LOSSES = {"l1": "L1 magnitude loss (relative)", "sdr": "negative SDR of complex masking (dB)"}
+"""The training losses (`TrainConfig.loss`) and how the metrics plot labels them."""
 
-    Bins below `full_bins` are their own band, so there the loss is the exact bin-wise L1 between masked
-    mix magnitudes and stem magnitudes; above, masks are constant per band and the L1 of band sums
-    stands in. Each example's error is relative to its mix magnitude, so loud and quiet count alike.
+SILENT_STEM = 1e-5
+"""A stem with less than this fraction of its mix's energy counts as silent in the SDR loss."""
+
+
+def masking_loss(model: Any, batch: BandBatch, widths: Any, kind: str = "l1") -> tuple[Any, Any]:
+    """(loss, band masks `[B, S, K, T]`) of the network on a torch `BandBatch` (see the module docstring for
+    `kind`).
+
+    L1: bins below `full_bins` are their own band, so there the loss is the exact bin-wise L1 between masked
+    mix magnitudes and stem magnitudes; above, masks are constant per band and the L1 of band sums stands
+    in. Each example's error is relative to its mix magnitude, so loud and quiet count alike.
     """
-    partner = None if partner_sums is None else partner_sums / widths[:, None]
-    masks = model.band_masks(mix_sums / widths[:, None], partner)
-    error = (masks * mix_sums[:, None] - stem_sums).abs().sum(dim=(1, 2, 3))
-    return (error / (mix_sums.sum(dim=(1, 2)) + 1e-6)).mean(), masks
+    partner = None if batch.partner is None else batch.partner / widths[:, None]
+    masks = model.band_masks(batch.mix / widths[:, None], partner)
+    if kind == "sdr":
+        return negative_sdr(masks, batch.energy), masks
+    error = (masks * batch.mix[:, None] - batch.stems).abs().sum(dim=(1, 2, 3))
+    return (error / (batch.mix.sum(dim=(1, 2)) + 1e-6)).mean(), masks
+
+
+def negative_sdr(masks: Any, energy: BandEnergy) -> Any:
+    """Mean over examples and non-silent stems of −SDR (dB) of complex masking with band masks `[B, S, K, T]`."""
+    import torch
+
+    error = (masks.square() * energy.mix[:, None] - 2 * masks * energy.cross + energy.stems).sum(dim=(2, 3))
+    target = energy.stems.sum(dim=(2, 3))                                                  # [B, S]
+    mix = energy.mix.sum(dim=(1, 2))[:, None]
+    floor = 1e-9 * mix + 1e-12
+    ratio = 10 * torch.log10((error.clamp_min(0) + floor) / (target + floor))
+    present = (target > SILENT_STEM * mix).to(ratio.dtype)
+    return (ratio * present).sum() / present.sum().clamp_min(1)
 
 
 def stft_sdr(masks: np.ndarray, spec: np.ndarray) -> np.ndarray:
@@ -182,7 +211,9 @@ class Trainer:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.log = log or (lambda text: print(text, file=sys.stderr, flush=True))
         self.model = build_masknet(config.model)
-        self.features = BandFeatures(config.model)
+        if config.loss not in LOSSES:
+            raise ModelError(f"unknown separator loss {config.loss!r} (choose from {', '.join(LOSSES)})")
+        self.features = BandFeatures(config.model, energy=config.loss == "sdr")
         self.widths = torch.from_numpy(self.features.widths)
         corpus = Path(config.corpus)
         frames = int(config.segment_seconds * config.model.sample_rate)
@@ -232,8 +263,8 @@ class Trainer:
                 items = self.valid[start:start + 8]
                 spec = self.features.spectra(items)
                 spec = stereo_examples(spec) if self.stereo else spec
-                sums = [torch.from_numpy(a) for a in self.features.sums(spec, paired=self.stereo)]
-                loss, masks = masking_loss(self.model, sums[0], sums[1], self.widths, *sums[2:])
+                batch = self.features.sums(spec, paired=self.stereo).to_torch()
+                loss, masks = masking_loss(self.model, batch, self.widths, self.config.loss)
                 losses.append(loss.item())
                 sdrs.append(stft_sdr(self.model.expand(masks).numpy(), spec))
         self.model.train()
@@ -247,7 +278,7 @@ class Trainer:
                                  "val_loss": val_loss, "val_sdr_mean": float(sdr.mean()), "train_songs": songs}
         row.update({f"val_sdr_{name}": float(v) for name, v in zip(self.config.model.stems, sdr, strict=True)})
         append_row(self.run_dir, row)
-        plot_metrics(self.run_dir)
+        plot_metrics(self.run_dir, LOSSES[self.config.loss])
         if val_loss < self.state.get("best_loss", math.inf):
             self.state["best_loss"], self.state["best_sdr"] = float(val_loss), float(sdr.mean())
             save_weights(self.run_dir / BEST, self.model, {"step": str(step), "val_loss": f"{val_loss:.5f}",
@@ -260,8 +291,7 @@ class Trainer:
 
         for group in self.optimizer.param_groups:
             group["lr"] = learning_rate(self.config, step) * group.get("lr_scale", 1.0)
-        sums = [torch.from_numpy(a) for a in self.batches.get()]
-        loss, _ = masking_loss(self.model, sums[0], sums[1], self.widths, *sums[2:])
+        loss, _ = masking_loss(self.model, self.batches.get().to_torch(), self.widths, self.config.loss)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(self.model.parameters(), 5.0)
