@@ -96,8 +96,8 @@ def test_new_run_starts_from_an_exported_model(corpus, tmp_path):
                          model=debug_config(), init_from=str(tmp_path / "model"))
     state = train(second, progress=False)
     assert state["prior_steps"] == 20
-    # a small learning rate keeps it near the loaded weights, far below a random network's loss
-    assert read_rows(tmp_path / "second")[-1]["val_loss"] < exported_loss * 1.2
+    # a small learning rate keeps it near the loaded weights (the loss is a negative SDR in dB)
+    assert read_rows(tmp_path / "second")[-1]["val_loss"] < exported_loss + 0.5
     manifest = export_run(tmp_path / "second", tmp_path / "model2", version="1.1", note="Ten more steps.")
     assert manifest.config["training"]["steps"] == 30
     card = (tmp_path / "model2" / "MODEL_CARD.md").read_text()

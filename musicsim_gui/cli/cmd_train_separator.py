@@ -28,9 +28,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--fresh-lr-scale", type=float, default=1.0, metavar="K",
                         help="learning-rate factor for the parts of the network the --init-from weights lack "
                              "(added blocks, branches, paths; default 1)")
-    parser.add_argument("--loss", choices=("l1", "sdr"), default="l1",
-                        help="l1: relative L1 of band magnitudes (default); sdr: negative SDR of complex masking, "
-                             "per stem, the measure the evaluation uses")
+    parser.add_argument("--loss", choices=("sdr", "l1"), default="sdr",
+                        help="sdr: negative SDR of complex masking per stem, the measure the evaluation uses "
+                             "(default); l1: relative L1 of band magnitudes")
     parser.add_argument("--val-every", type=int, default=200, help="steps between validations")
     parser.add_argument("--tiny", action="store_true", help="a tiny network and short segments (smoke tests)")
     parser.add_argument("--export", metavar="DIR", help="export the best weights into this model folder")

@@ -76,7 +76,7 @@ class TrainConfig:
     seed: int = 0
     init_from: str | None = None
     fresh_lr_scale: float = 1.0
-    loss: str = "l1"
+    loss: str = "sdr"
     model: MaskNetConfig = field(default_factory=MaskNetConfig)
     augmentation: Augmentation = field(default_factory=Augmentation)
 
