@@ -338,6 +338,11 @@ def test_sdr_loss_training_raises_the_validation_sdr_and_is_on_the_card(corpus, 
 
     l1_run = TrainConfig(**{**config.__dict__, "run_dir": str(tmp_path / "l1-then-sdr"), "loss": "l1", "steps": 10})
     train(l1_run, progress=False)
+    from musicsim_gui.core.errors import ModelError
+
+    with pytest.raises(ModelError, match="trained with the 'l1' loss; resume it with --loss l1"):
+        train(TrainConfig(**{**l1_run.__dict__, "loss": "sdr", "steps": 20}), progress=False)
+    assert read_rows(tmp_path / "l1-then-sdr")[-1]["step"] == 10  # nothing was trained or written
     export_run(tmp_path / "l1-then-sdr", tmp_path / "l1-model", note="L1 weights.")
     finetuned = TrainConfig(**{**config.__dict__, "run_dir": str(tmp_path / "finetuned"), "steps": 10,
                                "init_from": str(tmp_path / "l1-model")})

@@ -235,6 +235,7 @@ class Trainer:
             self.log(f"starting from the weights in {config.init_from} "
                      f"({self.state['prior_steps']} earlier steps)")
         elif (self.run_dir / CHECKPOINT).exists():
+            self._check_resumed_loss()
             self.state["fresh_parameters"] = checkpoint_state(self.run_dir).get("fresh_parameters", [])
         self.optimizer = self._optimizer(self.state["fresh_parameters"])
         if (self.run_dir / CHECKPOINT).exists():
@@ -243,6 +244,18 @@ class Trainer:
             self.log(f"resumed from {self.run_dir / CHECKPOINT} at step {self.state['step']}")
         settings = dict(config.to_json(), prior_steps=self.state.get("prior_steps", 0))
         atomic_write_text(self.run_dir / "config.json", json.dumps(settings, indent=2))
+
+    def _check_resumed_loss(self) -> None:
+        """A run resumes on the loss it was trained with: its best validation loss and metrics are in that
+        loss's units (runs from before the SDR loss existed were trained on L1)."""
+        try:
+            trained = json.loads((self.run_dir / "config.json").read_text()).get("loss", "l1")
+        except (OSError, json.JSONDecodeError):
+            return
+        if trained != self.config.loss:
+            raise ModelError(f"{self.run_dir}: this run was trained with the {trained!r} loss; resume it with "
+                             f"--loss {trained}, or start a new run folder from its weights (--init-from) to "
+                             f"train with {self.config.loss!r}")
 
     def _optimizer(self, fresh: list[str]) -> Any:
         """AdamW; the parameters the initial weights lacked (`fresh`) learn `fresh_lr_scale` times faster, so an
