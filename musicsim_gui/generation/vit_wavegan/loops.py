@@ -5,12 +5,12 @@ Architecture:
    windows start on beats). The loop keeps the largest power-of-two number of beats at the reference tempo
    that fits the window (1, 2, 4, … beats); a window shorter than one beat is used whole.
 2. DC is removed, the loop's magnitude is averaged over a short window for instruments the model's
-   `smoothing.TemporalSmoothing` names (at the model rate, circularly), and the loop alone is brought to
-   the output rate and, when the model has a fitted
-   `BandwidthExtension`, given its band above the model's Nyquist frequency. Both see the loop circularly
-   padded with its own end and start, as it is heard when tiled, so neither adds an edge transient; working
-   on one loop instead of the whole stem makes a 30 s take about ten times cheaper to finish. A model with a
-   fitted `tone.ToneMatch` then equalises the loop (circularly) to its instrument's typical spectral shape.
+   `smoothing.TemporalSmoothing` names (at the model rate, circularly), and the loop alone is brought to the
+   output rate and, when the model has a fitted `BandwidthExtension`, given its band above the model's Nyquist
+   frequency. Both see the loop circularly padded with its own end and start, as it is heard when tiled, so
+   neither adds an edge transient; working on one loop instead of the whole stem makes a 30 s take about ten
+   times cheaper to finish. A model with a fitted `tone.ToneMatch` then equalises the loop (circularly) to its
+   instrument's typical spectral shape.
 3. The loop is tiled to the requested length; consecutive copies overlap by `fade` seconds with an
    equal-power crossfade (20 ms), so seams neither click nor dip. Copy k starts at k × the loop's period at
    the model rate, converted to the output rate and rounded per copy, so the beat does not drift however

@@ -84,21 +84,21 @@ class BandFeatures:
         example's partner mix, the other channel of the same item.
         """
         mix_spec = spec.sum(axis=1)
-        stems, mix = self.band_sums(np.abs(spec)), self.band_sums(np.abs(mix_spec))
+        stem_magnitude, mix_magnitude = np.abs(spec), np.abs(mix_spec)
+        stems, mix = self.band_sums(stem_magnitude), self.band_sums(mix_magnitude)
         partner = None
         if paired:
             half = mix.shape[0] // 2
             partner = np.concatenate([mix[half:], mix[:half]])
-        return BandBatch(stems, mix, partner, self.energies(spec, mix_spec) if self.energy else None)
+        energy = self.energies(spec, mix_spec, stem_magnitude, mix_magnitude) if self.energy else None
+        return BandBatch(stems, mix, partner, energy)
 
-    def energies(self, spec: np.ndarray, mix_spec: np.ndarray) -> BandEnergy:
-        """The `BandEnergy` of stem spectra `[N, S, F, T]` and their sum `[N, F, T]`."""
+    def energies(self, spec: np.ndarray, mix_spec: np.ndarray, stem_magnitude: np.ndarray,
+                 mix_magnitude: np.ndarray) -> BandEnergy:
+        """The `BandEnergy` of stem spectra `[N, S, F, T]` and their sum `[N, F, T]`, given their magnitudes."""
         cross = (spec * np.conj(mix_spec)[:, None]).real  # one complex product: faster than real/imag views
-        stem_power = np.abs(spec)
-        stem_power *= stem_power
-        mix_power = np.abs(mix_spec)
-        mix_power *= mix_power
-        return BandEnergy(self.band_sums(mix_power), self.band_sums(cross), self.band_sums(stem_power))
+        return BandEnergy(self.band_sums(np.square(mix_magnitude)), self.band_sums(cross),
+                          self.band_sums(np.square(stem_magnitude)))
 
 
 def stereo_examples(spec: np.ndarray) -> np.ndarray:
