@@ -351,6 +351,16 @@ def test_sdr_loss_training_raises_the_validation_sdr_and_is_on_the_card(corpus, 
     card = (tmp_path / "finetuned-model" / "MODEL_CARD.md").read_text()
     assert "relative to the mix magnitude for the first 10 steps; then, for 10, the negative SDR" in card
 
+    # a second SDR run from that model adds its steps to the SDR part of the schedule, not to the L1 part
+    again = TrainConfig(**{**finetuned.__dict__, "run_dir": str(tmp_path / "again"), "seed": 3,
+                           "init_from": str(tmp_path / "finetuned-model")})
+    train(again, progress=False)
+    manifest = export_run(tmp_path / "again", tmp_path / "again-model")
+    assert manifest.config["training"]["losses"] == [{"loss": "l1", "steps": 10}, {"loss": "sdr", "steps": 20}]
+    assert manifest.config["training"]["steps"] == 30
+    card = (tmp_path / "again-model" / "MODEL_CARD.md").read_text()
+    assert "relative to the mix magnitude for the first 10 steps; then, for 20, the negative SDR" in card
+
 
 def test_an_unknown_loss_is_a_clear_error(corpus, tmp_path):
     from musicsim_gui.core.errors import ModelError

@@ -32,6 +32,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="sdr: negative SDR of complex masking per stem, the measure the evaluation uses "
                              "(default); l1: relative L1 of band magnitudes")
     parser.add_argument("--val-every", type=int, default=200, help="steps between validations")
+    parser.add_argument("--val-count", type=int, default=48, metavar="N",
+                        help="validation segments (3 s, from the valid split; default 48): more make the choice of "
+                             "the best weights firmer at the cost of a longer validation")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seed of the example draw and initial weights (default 0); a run continued from "
+                             "earlier weights with a new seed sees a new sequence of examples")
     parser.add_argument("--tiny", action="store_true", help="a tiny network and short segments (smoke tests)")
     parser.add_argument("--export", metavar="DIR", help="export the best weights into this model folder")
     parser.add_argument("--version", default="1.0", help="version of the exported model (default 1.0)")
@@ -78,7 +84,8 @@ def run(args: argparse.Namespace) -> int:
     config = TrainConfig(corpus=args.corpus, run_dir=args.run_dir, steps=args.steps, minutes=args.minutes,
                          batch=args.batch, threads=args.threads, lr=args.lr, val_every=args.val_every,
                          ckpt_every=min(100, args.val_every), warmup=args.warmup, init_from=args.init_from,
-                         fresh_lr_scale=args.fresh_lr_scale, loss=args.loss,
+                         fresh_lr_scale=args.fresh_lr_scale, loss=args.loss, val_count=args.val_count,
+                         seed=args.seed,
                          augmentation=Augmentation(remix=args.remix),
                          model=replace(debug_config() if args.tiny else MaskNetConfig(), stereo_cue=args.stereo_cue,
                                        decoder_hidden=args.decoder_hidden, local_channels=args.local_channels,

@@ -19,7 +19,7 @@ from musicsim_gui.runtime.onnx_files import finish_onnx_file
 from musicsim_gui.separation.builtin import ONNX_FILE, WEIGHTS_FILE
 from musicsim_gui.separation.masknet_config import MaskNetConfig, input_names
 from musicsim_gui.training.separation.checkpoint import save_weights
-from musicsim_gui.training.separation.model_card import model_card
+from musicsim_gui.training.separation.model_card import loss_schedule, merge_losses, model_card
 
 FAMILY = "masknet"
 LICENSE = "MIT (weights trained by the project on its own synthetic corpus)"
@@ -116,6 +116,7 @@ def export_run(run_dir: str | Path, out_dir: str | Path, *, weights: str = "best
     config = MaskNetConfig.from_dict(settings["model"])
     model = load_torch_masknet(run_dir / weights, config)
     rows = (run_dir / "metrics.csv").read_text().splitlines() if (run_dir / "metrics.csv").exists() else []
+    run_steps = int(rows[-1].split(",")[0]) if len(rows) > 1 else 0
     corpus = Path(settings["corpus"])
     train_songs = sum(1 for _ in (corpus / "train").glob("*/mix.flac")) if (corpus / "train").is_dir() else 0
     training = {"corpus": f"the project's synthetic multi-stem corpus ({train_songs} train songs)"
@@ -124,17 +125,21 @@ def export_run(run_dir: str | Path, out_dir: str | Path, *, weights: str = "best
                 "remix": settings.get("augmentation", {}).get("remix", 0.5),
                 "prior_steps": settings.get("prior_steps", 0),
                 "loss": settings.get("loss", "l1"),
-                "steps": settings.get("prior_steps", 0) + (int(rows[-1].split(",")[0]) if len(rows) > 1 else 0)}
-    history = _parent_history(settings.get("init_from")) + ([{"version": version, "text": note}] if note else [])
+                "steps": settings.get("prior_steps", 0) + run_steps}
+    parent = _parent_config(settings.get("init_from"))
+    earlier_losses = loss_schedule(parent.get("training", {})) if parent else []
+    training["losses"] = merge_losses(earlier_losses + [{"loss": training["loss"], "steps": run_steps}])
+    history = list(parent.get("history") or []) + ([{"version": version, "text": note}] if note else [])
     return export_model(model, config, out_dir, version=version, metrics=metrics, training=training,
                         mask_power=mask_power, wiener=wiener, torch_weights=torch_weights, history=history,
                         provenance=f"trained by `musicsim train separator` (run {run_dir.name})")
 
 
-def _parent_history(init_from: str | None) -> list[dict[str, str]]:
-    """The version notes of the model folder a run started from (none for a weights file or a fresh run)."""
+def _parent_config(init_from: str | None) -> dict[str, Any]:
+    """The manifest config of the model folder a run started from (its version notes, its training); empty for
+    a weights file or a fresh run."""
     if not init_from or not (Path(init_from) / "manifest.json").is_file():
-        return []
+        return {}
     from musicsim_gui.runtime.manifest import load_manifest
 
-    return list(load_manifest(Path(init_from)).config.get("history") or [])
+    return dict(load_manifest(Path(init_from)).config)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from musicsim_gui.core.atomic import atomic_write_text
 from musicsim_gui.core.errors import MusicSimError
@@ -135,15 +136,42 @@ _SDR_LOSS = ("the negative SDR (dB) of complex masking, per example and stem (ex
              "energies; phase-aware and energy-weighted, as the evaluation measures)")
 
 
+def loss_schedule(training: dict) -> list[dict[str, Any]]:
+    """The losses a model's weights were trained with, in order: `[{"loss": name, "steps": n}, ...]`.
+
+    Exports record it (`training["losses"]`); for one that does not, it is derived from the last run's loss
+    and the steps before it, which were L1 (the only loss before the SDR loss existed)."""
+    if training.get("losses"):
+        return [dict(part) for part in training["losses"]]
+    steps, earlier = int(training.get("steps", 0) or 0), int(training.get("prior_steps", 0) or 0)
+    loss = training.get("loss", "l1")
+    parts = [{"loss": "l1", "steps": earlier}, {"loss": loss, "steps": steps - earlier}]
+    return merge_losses([part for part in parts if part["steps"] > 0])
+
+
+def merge_losses(parts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`parts` with consecutive runs on the same loss joined into one."""
+    merged: list[dict[str, Any]] = []
+    for part in parts:
+        if merged and merged[-1]["loss"] == part["loss"]:
+            merged[-1] = {"loss": part["loss"], "steps": merged[-1]["steps"] + part["steps"]}
+        else:
+            merged.append(dict(part))
+    return merged
+
+
+_LOSS_TEXT = {"l1": _L1_LOSS, "sdr": _SDR_LOSS}
+
+
 def _loss(training: dict) -> str:
-    """The training loss sentence: L1 throughout, or the SDR loss of the last run after L1 steps before it."""
-    if training.get("loss", "l1") != "sdr":
-        return f"Loss: {_L1_LOSS}."
-    earlier = training.get("prior_steps", 0)
-    run = training.get("steps", 0) - earlier
-    if not earlier:
-        return f"Loss: {_SDR_LOSS}."
-    return f"Loss: {_L1_LOSS} for the first {earlier} steps; then, for {run}, {_SDR_LOSS}."
+    """The training loss sentence: one loss throughout, or each loss for the steps it was used, in order."""
+    schedule = loss_schedule(training) or [{"loss": training.get("loss", "l1"), "steps": 0}]
+    if len(schedule) == 1:
+        return f"Loss: {_LOSS_TEXT.get(schedule[0]['loss'], schedule[0]['loss'])}."
+    first, *rest = schedule
+    parts = [f"{_LOSS_TEXT.get(first['loss'], first['loss'])} for the first {first['steps']} steps"]
+    parts += [f"then, for {part['steps']}, {_LOSS_TEXT.get(part['loss'], part['loss'])}" for part in rest]
+    return "Loss: " + "; ".join(parts) + "."
 
 
 def model_card(manifest: Manifest) -> str:
