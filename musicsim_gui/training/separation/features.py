@@ -4,8 +4,8 @@ Computed on the batch thread (scipy's FFT releases the GIL and is far faster tha
 these sizes), so the training step only runs the network. The STFT is the one inference uses
 (`separation/stft.py`); band sums follow the network's band layout (`masknet_config.band_index`).
 
-A batch (`BandBatch`) holds band sums of magnitudes (for the L1 loss) and, when asked for, band sums of
-energies (`BandEnergy`): the mix's power, each stem's power and the real part of mix × stem conjugate. The
+A batch (`BandBatch`) holds band sums of magnitudes (the mix's always: the network's input; the stems' for
+the L1 loss) or, when asked for instead, band sums of energies (`BandEnergy`): the mix's power, each stem's power and the real part of mix × stem conjugate. The
 network's mask is constant within a band, so those three sums make the squared error of complex masking,
 Σ|m·X − S|² = m²·Σ|X|² − 2m·ΣRe(X̄S) + Σ|S|², exact per band without going back to the bins.
 """
@@ -30,10 +30,11 @@ class BandEnergy(NamedTuple):
 
 
 class BandBatch(NamedTuple):
-    """One batch of N examples: band sums of stem magnitudes `[N, S, K, T]` and of the mix's `[N, K, T]`; for a
-    stereo-cue network the partner channel's mix band sums `[N, K, T]`; the energies when asked for."""
+    """One batch of N examples: band sums of stem magnitudes `[N, S, K, T]` (None when the energies stand in
+    for them) and of the mix's `[N, K, T]`; for a stereo-cue network the partner channel's mix band sums
+    `[N, K, T]`; the energies when asked for."""
 
-    stems: np.ndarray
+    stems: np.ndarray | None
     mix: np.ndarray
     partner: np.ndarray | None = None
     energy: BandEnergy | None = None
@@ -53,7 +54,8 @@ class BandBatch(NamedTuple):
 
 
 class BandFeatures:
-    """STFT and band pooling for one `MaskNetConfig`; with `energy`, batches carry their `BandEnergy` too."""
+    """STFT and band pooling for one `MaskNetConfig`; with `energy`, batches carry their `BandEnergy` in place
+    of the stems' magnitude sums (the SDR loss needs only the energies)."""
 
     def __init__(self, config: MaskNetConfig, energy: bool = False) -> None:
         self.config = config
@@ -85,13 +87,14 @@ class BandFeatures:
         """
         mix_spec = spec.sum(axis=1)
         stem_magnitude, mix_magnitude = np.abs(spec), np.abs(mix_spec)
-        stems, mix = self.band_sums(stem_magnitude), self.band_sums(mix_magnitude)
+        mix = self.band_sums(mix_magnitude)
         partner = None
         if paired:
             half = mix.shape[0] // 2
             partner = np.concatenate([mix[half:], mix[:half]])
-        energy = self.energies(spec, mix_spec, stem_magnitude, mix_magnitude) if self.energy else None
-        return BandBatch(stems, mix, partner, energy)
+        if self.energy:
+            return BandBatch(None, mix, partner, self.energies(spec, mix_spec, stem_magnitude, mix_magnitude))
+        return BandBatch(self.band_sums(stem_magnitude), mix, partner)
 
     def energies(self, spec: np.ndarray, mix_spec: np.ndarray, stem_magnitude: np.ndarray,
                  mix_magnitude: np.ndarray) -> BandEnergy:

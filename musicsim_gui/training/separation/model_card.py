@@ -34,8 +34,7 @@ a 2-D U-Net at full resolution costs roughly ten times more per frame, and recur
 more slowly on a CPU for the same context. The full 44.1 kHz band is kept (no 22.05 kHz shortcut) so
 cymbals and the top of the "other" stem are separated rather than lost.
 STFT, iSTFT, chunking (20 s chunks, 1 s raised-cosine cross-fades) and resampling live outside the graph.
-Post-filter: masks are sharpened as m^p / Σ m^p with p = {mask_power} (p = 2 is a Wiener gain).
-{wiener}
+{post_filter}
 """
 
 
@@ -84,10 +83,14 @@ def _history(config: dict) -> str:
     return "\n".join(lines)
 
 
-def _wiener(config: dict) -> str:
+def _post_filter(config: dict) -> str:
+    """The post-filter sentences: mask sharpening (when the power is not 1) and the Wiener filter."""
+    power = float(config.get("mask_power", 1.0))
+    sharpening = (f"Masks are sharpened as m^p / Σ m^p with p = {power:g} (p = 2 is a Wiener gain). "
+                  if power != 1.0 else "")
     if not config.get("wiener"):
-        return "No multichannel Wiener filter."
-    return ("Stereo input then gets a multichannel Wiener filter "
+        return sharpening + "No multichannel Wiener filter."
+    return (sharpening + "Post-filter: stereo input gets a multichannel Wiener filter "
             "(`separation/wiener.py`): each stem's power and stereo image are fitted to the masked estimates "
             "and every stem is re-estimated from the mix, so stems panned apart are told apart where their "
             "spectra overlap; the stems still sum to the mix.")
@@ -178,10 +181,10 @@ def model_card(manifest: Manifest) -> str:
     """Markdown describing the model, its training data, metrics and limits."""
     config = manifest.config
     training = config.get("training", {})
-    design = _DESIGN.format(mask_power=config.get("mask_power", 1.0), wiener=_wiener(config), full_hz=config["full_bins"] * config["sample_rate"] / config["n_fft"],
-                            parameters=config.get("parameters", 0), **{k: v for k, v in config.items()
-                                                                      if k not in ("parameters", "mask_power", "wiener",
-                                                                                   "history", "stem_priors")})
+    shown = {k: v for k, v in config.items() if k not in ("parameters", "mask_power", "wiener", "history",
+                                                           "stem_priors")}
+    design = _DESIGN.format(post_filter=_post_filter(config), parameters=config.get("parameters", 0),
+                            full_hz=config["full_bins"] * config["sample_rate"] / config["n_fft"], **shown)
     if config.get("stereo_cue"):
         design += _STEREO
     if config.get("decoder_hidden"):
