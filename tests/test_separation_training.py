@@ -371,3 +371,53 @@ def test_an_unknown_loss_is_a_clear_error(corpus, tmp_path):
                          val_count=2, model=debug_config(), loss="l2")
     with pytest.raises(ModelError, match="unknown separator loss 'l2'"):
         train(config, progress=False)
+
+
+def test_weight_average_follows_the_weights_with_a_ramped_decay():
+    import torch
+
+    from musicsim_gui.training.separation.averaging import WeightAverage
+
+    model = torch.nn.Linear(3, 2)
+    average = WeightAverage(model, decay=0.99)
+    start = model.weight.detach().clone()
+    with torch.no_grad():
+        model.weight.add_(1.0)
+    assert average.rate() == pytest.approx(0.1)  # (1 + 0) / (10 + 0): the first updates move it quickly
+    average.update(model)
+    assert torch.allclose(average.model.weight, start + 0.9)
+    for _ in range(2000):
+        average.update(model)
+    assert average.rate() == 0.99 and torch.allclose(average.model.weight, model.weight, atol=1e-5)
+    assert not average.model.weight.requires_grad
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        WeightAverage(model, decay=1.0)
+
+
+def test_a_run_with_a_weight_average_validates_keeps_and_resumes_the_average(corpus, tmp_path):
+    from safetensors.torch import load_file
+
+    from musicsim_gui.training.separation.train import Trainer
+
+    config = TrainConfig(corpus=str(corpus), run_dir=str(tmp_path / "run"), steps=12, batch=4, segment_seconds=1.0,
+                         val_every=12, ckpt_every=12, val_count=4, warmup=2, lr=3e-3, model=debug_config(),
+                         average_decay=0.9)
+    state = train(config, progress=False)
+    assert state["average_updates"] == 12
+    saved = load_file(str(tmp_path / "run" / "checkpoint.safetensors"))
+    average = {k[len("average."):]: v for k, v in saved.items() if k.startswith("average.")}
+    trained = {k[len("model."):]: v for k, v in saved.items() if k.startswith("model.")}
+    assert average.keys() == trained.keys()
+    assert any(not np.allclose(average[k].numpy(), trained[k].numpy()) for k in average)
+    best = load_file(str(tmp_path / "run" / "best.safetensors"))  # the one validation was of the average
+    assert all(np.array_equal(best[k].numpy(), average[k].numpy()) for k in average)
+
+    resumed = Trainer(TrainConfig(**{**config.__dict__, "steps": 14}))
+    assert resumed.average.updates == 12
+    restored = resumed.average.state_dict()
+    assert all(np.array_equal(restored[k].numpy(), average[k].numpy()) for k in average)
+    resumed.run(progress=False)
+    manifest = export_run(tmp_path / "run", tmp_path / "model")
+    assert manifest.config["training"]["average_decay"] == 0.9
+    card = (tmp_path / "model" / "MODEL_CARD.md").read_text()
+    assert "exponential moving average of the last run's (decay 0.9 per step)" in card

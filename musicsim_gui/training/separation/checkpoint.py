@@ -1,8 +1,9 @@
 """Resumable checkpoints in safe formats: model and optimizer tensors in safetensors, the rest in JSON.
 
-`<run>/checkpoint.safetensors` holds `model.<name>` and `optim.<param index>.<key>` tensors; its
-metadata holds the JSON state (step, best score, configs, optimizer hyper-parameters). `best.safetensors`
-holds only the model weights of the best validation score. Both are written atomically.
+`<run>/checkpoint.safetensors` holds `model.<name>` and `optim.<param index>.<key>` tensors, and
+`average.<name>` for a run that keeps a weight average (`averaging.py`); its metadata holds the JSON state
+(step, best score, configs, optimizer hyper-parameters). `best.safetensors` holds only the model weights of
+the best validation score (the average's, where there is one). Both are written atomically.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from musicsim_gui.core.errors import ModelError
 
 CHECKPOINT = "checkpoint.safetensors"
 BEST = "best.safetensors"
+AVERAGE_PREFIX = "average."
 
 
 def _optimizer_tensors(optimizer: Any) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -43,12 +45,15 @@ def save_weights(path: Path, model: Any, metadata: dict[str, str] | None = None)
         save_file(tensors, str(tmp), metadata=metadata)
 
 
-def save_checkpoint(run_dir: Path, model: Any, optimizer: Any, state: dict[str, Any]) -> Path:
-    """Write model + optimizer + `state` (JSON-able) to `run_dir/checkpoint.safetensors`."""
+def save_checkpoint(run_dir: Path, model: Any, optimizer: Any, state: dict[str, Any],
+                    average: dict[str, Any] | None = None) -> Path:
+    """Write model + optimizer + `state` (JSON-able), and the weight average's state dict when given, to
+    `run_dir/checkpoint.safetensors`."""
     from safetensors.torch import save_file
 
     tensors, groups = _optimizer_tensors(optimizer)
     tensors.update({f"model.{k}": v.detach().contiguous().cpu() for k, v in model.state_dict().items()})
+    tensors.update({f"{AVERAGE_PREFIX}{k}": v.detach().contiguous().cpu() for k, v in (average or {}).items()})
     meta = {"state": json.dumps(state), "param_groups": json.dumps(groups)}
     path = run_dir / CHECKPOINT
     with atomic_path(path) as tmp:
@@ -68,8 +73,9 @@ def checkpoint_state(run_dir: Path) -> dict[str, Any]:
         raise ModelError(f"{path}: cannot read the checkpoint ({error})") from error
 
 
-def load_checkpoint(run_dir: Path, model: Any, optimizer: Any) -> dict[str, Any]:
-    """Restore model and optimizer from `run_dir`; returns the saved state dict."""
+def load_checkpoint(run_dir: Path, model: Any, optimizer: Any, average: Any = None) -> dict[str, Any]:
+    """Restore model and optimizer (and `average`, a `WeightAverage`, from the saved average; from the model's
+    weights if the run kept none so far) from `run_dir`; returns the saved state dict."""
     from safetensors import safe_open
 
     path = run_dir / CHECKPOINT
@@ -85,6 +91,9 @@ def load_checkpoint(run_dir: Path, model: Any, optimizer: Any) -> dict[str, Any]
         first = str(error).strip().splitlines()[-1].strip()
         raise ModelError(f"{path}: this run was started with another network ({first}); resume it with the "
                          f"settings in {run_dir / 'config.json'} (e.g. --stereo-cue) or use a new run folder") from error
+    if average is not None:
+        saved = {k[len(AVERAGE_PREFIX):]: v for k, v in tensors.items() if k.startswith(AVERAGE_PREFIX)}
+        average.load_state_dict(saved or model.state_dict())
     groups = json.loads(meta["param_groups"])
     scalars = groups[0].pop("_scalars", {})
     optim_state: dict[int, dict[str, Any]] = {}

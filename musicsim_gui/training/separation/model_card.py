@@ -166,6 +166,15 @@ def merge_losses(parts: list[dict[str, Any]]) -> list[dict[str, Any]]:
 _LOSS_TEXT = {"l1": _L1_LOSS, "sdr": _SDR_LOSS}
 
 
+def _average(training: dict) -> str:
+    """The sentence on the weight average of the last run (empty without one)."""
+    decay = float(training.get("average_decay", 0.0) or 0.0)
+    if not decay:
+        return ""
+    return (f"\nThe weights are an exponential moving average of the last run's (decay {decay:g} per step); the "
+            f"average, not the last weights, was validated and chosen.")
+
+
 def _loss(training: dict) -> str:
     """The training loss sentence: one loss throughout, or each loss for the steps it was used, in order."""
     schedule = loss_schedule(training) or [{"loss": training.get("loss", "l1"), "steps": 0}]
@@ -212,7 +221,7 @@ Data: {data} (train split; validation on the valid split). Each example {example
 {remix} of the examples remix stems across songs, every stem gets a random gain (and is occasionally
 silenced) and a small varispeed change (±3 %, pitch and tempo together), and the whole example a random
 level. {_loss(training)}
-Steps: {_steps(training)}, batch {training.get("batch", "?")}, AdamW, warm-up then cosine decay.
+Steps: {_steps(training)}, batch {training.get("batch", "?")}, AdamW, warm-up then cosine decay.{_average(training)}
 
 ## Metrics
 

@@ -18,6 +18,8 @@ Architecture:
    the 3 s segments was too noisy to choose by. With the SDR loss the validation loss is that SDR itself;
    the best weights of such a run scored 5.19 dB on the 30 s validation songs against 4.89 for its last
    ones, though validation losses a few hundredths apart remain noise.)
+   With `average_decay`, the run keeps an exponential moving average of the weights (`averaging.py`); it is
+   what is validated, kept as the best and exported, while the optimizer goes on training the weights.
 3. Every `ckpt_every` steps and at the end: `checkpoint.safetensors` (model + optimizer + state). Starting
    again with the same run folder resumes from it. Stops at `steps` or after `minutes` of wall time.
 4. A new run may start from trained weights (`init_from`: an exported model folder or a safetensors file)
@@ -46,6 +48,7 @@ import numpy as np
 from musicsim_gui.core.atomic import atomic_write_text
 from musicsim_gui.core.errors import ModelError
 from musicsim_gui.separation.masknet_config import MaskNetConfig
+from musicsim_gui.training.separation.averaging import WeightAverage
 from musicsim_gui.training.separation.checkpoint import (
     BEST,
     CHECKPOINT,
@@ -79,6 +82,7 @@ class TrainConfig:
     init_from: str | None = None
     fresh_lr_scale: float = 1.0
     loss: str = "sdr"
+    average_decay: float = 0.0
     model: MaskNetConfig = field(default_factory=MaskNetConfig)
     augmentation: Augmentation = field(default_factory=Augmentation)
 
@@ -238,8 +242,11 @@ class Trainer:
             self._check_resumed_loss()
             self.state["fresh_parameters"] = checkpoint_state(self.run_dir).get("fresh_parameters", [])
         self.optimizer = self._optimizer(self.state["fresh_parameters"])
+        self.average = WeightAverage(self.model, config.average_decay) if config.average_decay else None
         if (self.run_dir / CHECKPOINT).exists():
-            self.state = load_checkpoint(self.run_dir, self.model, self.optimizer)
+            self.state = load_checkpoint(self.run_dir, self.model, self.optimizer, self.average)
+            if self.average is not None:
+                self.average.updates = int(self.state.get("average_updates", 0))
             self.sampler.rng = np.random.default_rng(config.seed + self.state["step"])
             self.log(f"resumed from {self.run_dir / CHECKPOINT} at step {self.state['step']}")
         settings = dict(config.to_json(), prior_steps=self.state.get("prior_steps", 0))
@@ -268,10 +275,16 @@ class Trainer:
             groups.append({"params": [p for n, p in named if n in fresh], "lr_scale": self.config.fresh_lr_scale})
         return torch.optim.AdamW(groups, lr=self.config.lr, weight_decay=1e-4)
 
+    @property
+    def evaluated(self) -> Any:
+        """The network validated, kept as the best and exported: the weight average where the run keeps one."""
+        return self.model if self.average is None else self.average.model
+
     def validate(self) -> tuple[float, np.ndarray]:
         import torch
 
-        self.model.eval()
+        model = self.evaluated
+        model.eval()
         losses, sdrs = [], []
         with torch.no_grad():
             for start in range(0, len(self.valid), 8):
@@ -279,9 +292,9 @@ class Trainer:
                 spec = self.features.spectra(items)
                 spec = stereo_examples(spec) if self.stereo else spec
                 batch = self.features.sums(spec, paired=self.stereo).to_torch()
-                loss, masks = masking_loss(self.model, batch, self.widths, self.config.loss)
+                loss, masks = masking_loss(model, batch, self.widths, self.config.loss)
                 losses.append(loss.item())
-                sdrs.append(stft_sdr(self.model.expand(masks).numpy(), spec))
+                sdrs.append(stft_sdr(model.expand(masks).numpy(), spec))
         self.model.train()
         return float(np.mean(losses)), np.nanmean(np.stack(sdrs), axis=0)
 
@@ -296,7 +309,7 @@ class Trainer:
         plot_metrics(self.run_dir, LOSSES[self.config.loss])
         if val_loss < self.state.get("best_loss", math.inf):
             self.state["best_loss"], self.state["best_sdr"] = float(val_loss), float(sdr.mean())
-            save_weights(self.run_dir / BEST, self.model, {"step": str(step), "val_loss": f"{val_loss:.5f}",
+            save_weights(self.run_dir / BEST, self.evaluated, {"step": str(step), "val_loss": f"{val_loss:.5f}",
                                                            "val_sdr_mean": f"{sdr.mean():.3f}"})
         self.log(f"step {step}: train {train_loss:.4f} val {val_loss:.4f} SDR {sdr.mean():.2f} dB "
                  f"({', '.join(f'{n} {v:.1f}' for n, v in zip(self.config.model.stems, sdr, strict=True))})")
@@ -311,6 +324,9 @@ class Trainer:
         loss.backward()
         torch.nn.utils.clip_grad_norm_(self.model.parameters(), 5.0)
         self.optimizer.step()
+        if self.average is not None:
+            self.average.update(self.model)
+            self.state["average_updates"] = self.average.updates
         return loss.item()
 
     def _prefetch(self) -> None:
@@ -355,7 +371,7 @@ class Trainer:
                 self._record(step + 1, float(np.mean(running)))
                 running = []
             if (step + 1) % config.ckpt_every == 0:
-                save_checkpoint(self.run_dir, self.model, self.optimizer, self.state)
+                self._save_checkpoint()
             if config.minutes is not None and time.monotonic() - started > config.minutes * 60:
                 self.log(f"time budget of {config.minutes} min reached at step {step + 1}")
                 break
@@ -363,8 +379,12 @@ class Trainer:
         self._stop_prefetch()
         if running:
             self._record(self.state["step"], float(np.mean(running)))
-        save_checkpoint(self.run_dir, self.model, self.optimizer, self.state)
+        self._save_checkpoint()
         return self.state
+
+    def _save_checkpoint(self) -> None:
+        average = None if self.average is None else self.average.state_dict()
+        save_checkpoint(self.run_dir, self.model, self.optimizer, self.state, average)
 
 
 def train(config: TrainConfig, progress: bool = True) -> dict[str, Any]:
