@@ -421,3 +421,14 @@ def test_a_run_with_a_weight_average_validates_keeps_and_resumes_the_average(cor
     assert manifest.config["training"]["average_decay"] == 0.9
     card = (tmp_path / "model" / "MODEL_CARD.md").read_text()
     assert "exponential moving average of the last run's (decay 0.9 per step)" in card
+
+
+def test_export_counts_the_steps_of_the_checkpoint_when_a_run_stopped_after_its_last_validation(corpus, tmp_path):
+    config = TrainConfig(corpus=str(corpus), run_dir=str(tmp_path / "run"), steps=10, batch=4, segment_seconds=1.0,
+                         val_every=5, ckpt_every=5, val_count=4, warmup=2, model=debug_config())
+    train(config, progress=False)
+    metrics = tmp_path / "run" / "metrics.csv"
+    rows = metrics.read_text().splitlines()
+    metrics.write_text("\n".join(rows[:-1]) + "\n")  # as if stopped between the checkpoint and the validation
+    assert read_rows(tmp_path / "run")[-1]["step"] == 5
+    assert export_run(tmp_path / "run", tmp_path / "model").config["training"]["steps"] == 10

@@ -116,7 +116,7 @@ def export_run(run_dir: str | Path, out_dir: str | Path, *, weights: str = "best
     config = MaskNetConfig.from_dict(settings["model"])
     model = load_torch_masknet(run_dir / weights, config)
     rows = (run_dir / "metrics.csv").read_text().splitlines() if (run_dir / "metrics.csv").exists() else []
-    run_steps = int(rows[-1].split(",")[0]) if len(rows) > 1 else 0
+    run_steps = _run_steps(run_dir, rows)
     corpus = Path(settings["corpus"])
     train_songs = sum(1 for _ in (corpus / "train").glob("*/mix.flac")) if (corpus / "train").is_dir() else 0
     training = {"corpus": f"the project's synthetic multi-stem corpus ({train_songs} train songs)"
@@ -134,6 +134,15 @@ def export_run(run_dir: str | Path, out_dir: str | Path, *, weights: str = "best
     return export_model(model, config, out_dir, version=version, metrics=metrics, training=training,
                         mask_power=mask_power, wiener=wiener, torch_weights=torch_weights, history=history,
                         provenance=f"trained by `musicsim train separator` (run {run_dir.name})")
+
+
+def _run_steps(run_dir: Path, rows: list[str]) -> int:
+    """Steps the run trained: its checkpoint's count, or else the last validated step of its metrics."""
+    from musicsim_gui.training.separation.checkpoint import CHECKPOINT, checkpoint_state
+
+    if (run_dir / CHECKPOINT).exists():
+        return int(checkpoint_state(run_dir).get("step", 0))
+    return int(rows[-1].split(",")[0]) if len(rows) > 1 else 0
 
 
 def _parent_config(init_from: str | None) -> dict[str, Any]:
