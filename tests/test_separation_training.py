@@ -412,6 +412,10 @@ def test_a_run_with_a_weight_average_validates_keeps_and_resumes_the_average(cor
     best = load_file(str(tmp_path / "run" / "best.safetensors"))  # the one validation was of the average
     assert all(np.array_equal(best[k].numpy(), average[k].numpy()) for k in average)
 
+    from musicsim_gui.core.errors import ModelError
+
+    with pytest.raises(ModelError, match="keeps a weight average \\(decay 0.9\\); resume it with --average-decay 0.9"):
+        Trainer(TrainConfig(**{**config.__dict__, "steps": 14, "average_decay": 0.0}))
     resumed = Trainer(TrainConfig(**{**config.__dict__, "steps": 14}))
     assert resumed.average.updates == 12
     restored = resumed.average.state_dict()

@@ -239,7 +239,7 @@ class Trainer:
             self.log(f"starting from the weights in {config.init_from} "
                      f"({self.state['prior_steps']} earlier steps)")
         elif (self.run_dir / CHECKPOINT).exists():
-            self._check_resumed_loss()
+            self._check_resumed_settings()
             self.state["fresh_parameters"] = checkpoint_state(self.run_dir).get("fresh_parameters", [])
         self.optimizer = self._optimizer(self.state["fresh_parameters"])
         self.average = WeightAverage(self.model, config.average_decay) if config.average_decay else None
@@ -252,17 +252,26 @@ class Trainer:
         settings = dict(config.to_json(), prior_steps=self.state.get("prior_steps", 0))
         atomic_write_text(self.run_dir / "config.json", json.dumps(settings, indent=2))
 
-    def _check_resumed_loss(self) -> None:
-        """A run resumes on the loss it was trained with: its best validation loss and metrics are in that
-        loss's units (runs from before the SDR loss existed were trained on L1)."""
+    def _check_resumed_settings(self) -> None:
+        """A run resumes on the loss it was trained with (its best validation loss and metrics are in that
+        loss's units; runs from before the SDR loss existed were trained on L1), and keeps a weight average
+        only if it kept one from the start (its best weights are the average's or the trained ones', never
+        a mix of both)."""
         try:
-            trained = json.loads((self.run_dir / "config.json").read_text()).get("loss", "l1")
+            trained = json.loads((self.run_dir / "config.json").read_text())
         except (OSError, json.JSONDecodeError):
             return
-        if trained != self.config.loss:
-            raise ModelError(f"{self.run_dir}: this run was trained with the {trained!r} loss; resume it with "
-                             f"--loss {trained}, or start a new run folder from its weights (--init-from) to "
+        loss = trained.get("loss", "l1")
+        if loss != self.config.loss:
+            raise ModelError(f"{self.run_dir}: this run was trained with the {loss!r} loss; resume it with "
+                             f"--loss {loss}, or start a new run folder from its weights (--init-from) to "
                              f"train with {self.config.loss!r}")
+        decay = float(trained.get("average_decay", 0.0) or 0.0)
+        if bool(decay) != bool(self.config.average_decay):
+            kept = (f"keeps a weight average (decay {decay:g}); resume it with --average-decay {decay:g}" if decay
+                    else "keeps no weight average; resume it without --average-decay")
+            raise ModelError(f"{self.run_dir}: this run {kept}, or start a new run folder from its weights "
+                             f"(--init-from) to train {'without' if decay else 'with'} one")
 
     def _optimizer(self, fresh: list[str]) -> Any:
         """AdamW; the parameters the initial weights lacked (`fresh`) learn `fresh_lr_scale` times faster, so an
