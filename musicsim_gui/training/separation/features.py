@@ -4,9 +4,10 @@ Computed on the batch thread (scipy's FFT releases the GIL and is far faster tha
 these sizes), so the training step only runs the network. The STFT is the one inference uses
 (`separation/stft.py`); band sums follow the network's band layout (`masknet_config.band_index`).
 
-A batch (`BandBatch`) holds band sums of magnitudes (the mix's always: the network's input; the stems' for
-the L1 loss) or, when asked for instead, band sums of energies (`BandEnergy`): the mix's power, each stem's power and the real part of mix × stem conjugate. The
-network's mask is constant within a band, so those three sums make the squared error of complex masking,
+A batch (`BandBatch`) holds band sums of magnitudes (always the mix's, the network's input; the stems' for
+the L1 loss) or, when asked for, band sums of energies (`BandEnergy`) in place of the stems' magnitudes: the
+mix's power, each stem's power and the real part of mix × stem conjugate. The network's mask is constant
+within a band, so those three sums make the squared error of complex masking,
 Σ|m·X − S|² = m²·Σ|X|² − 2m·ΣRe(X̄S) + Σ|S|², exact per band without going back to the bins.
 """
 

@@ -172,7 +172,7 @@ def _average(training: dict) -> str:
     if not decay:
         return ""
     return (f"\nThe weights are an exponential moving average of the last run's (decay {decay:g} per step); the "
-            f"average, not the last weights, was validated and chosen.")
+            "average, not the last weights, was validated and chosen.")
 
 
 def _loss(training: dict) -> str:
