@@ -436,3 +436,13 @@ def test_export_counts_the_steps_of_the_checkpoint_when_a_run_stopped_after_its_
     metrics.write_text("\n".join(rows[:-1]) + "\n")  # as if stopped between the checkpoint and the validation
     assert read_rows(tmp_path / "run")[-1]["step"] == 5
     assert export_run(tmp_path / "run", tmp_path / "model").config["training"]["steps"] == 10
+
+
+def test_an_impossible_weight_average_is_a_clear_error_before_anything_is_written(corpus, tmp_path):
+    from musicsim_gui.core.errors import ModelError
+
+    config = TrainConfig(corpus=str(corpus), run_dir=str(tmp_path / "run"), steps=1, batch=2, segment_seconds=1.0,
+                         val_count=2, model=debug_config(), average_decay=1.5)
+    with pytest.raises(ModelError, match="--average-decay 1.5: .* between 0 and 1"):
+        train(config, progress=False)
+    assert not (tmp_path / "run").exists()

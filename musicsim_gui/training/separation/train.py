@@ -202,6 +202,18 @@ def stft_sdr(masks: np.ndarray, spec: np.ndarray) -> np.ndarray:
     return np.array([sdr[:, s][valid[:, s]].mean() for s in range(sdr.shape[1])])
 
 
+def _check_settings(config: TrainConfig) -> None:
+    """Settings no run can train with are a clear error before anything is written."""
+    if config.loss not in LOSSES:
+        raise ModelError(f"unknown separator loss {config.loss!r} (choose from {', '.join(LOSSES)})")
+    if config.average_decay and not 0.0 < config.average_decay < 1.0:
+        raise ModelError(f"--average-decay {config.average_decay:g}: the weight average's decay per step must be "
+                         f"between 0 and 1 (e.g. 0.999), or 0 for no average")
+    if config.val_count < 1 or config.seed < 0:
+        raise ModelError(f"--val-count {config.val_count} / --seed {config.seed}: the validation needs at least one "
+                         f"segment and the seed must be 0 or more")
+
+
 class Trainer:
     """Holds the model, optimizer, data and run folder of one training run (see the module docstring)."""
 
@@ -210,6 +222,7 @@ class Trainer:
 
         from musicsim_gui.separation.masknet import build_masknet
 
+        _check_settings(config)
         torch.set_num_threads(config.threads)
         torch.manual_seed(config.seed)
         self.config = config
@@ -217,8 +230,6 @@ class Trainer:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.log = log or (lambda text: print(text, file=sys.stderr, flush=True))
         self.model = build_masknet(config.model)
-        if config.loss not in LOSSES:
-            raise ModelError(f"unknown separator loss {config.loss!r} (choose from {', '.join(LOSSES)})")
         self.features = BandFeatures(config.model, energy=config.loss == "sdr")
         self.widths = torch.from_numpy(self.features.widths)
         corpus = Path(config.corpus)
