@@ -446,3 +446,65 @@ def test_an_impossible_weight_average_is_a_clear_error_before_anything_is_writte
     with pytest.raises(ModelError, match="--average-decay 1.5: .* between 0 and 1"):
         train(config, progress=False)
     assert not (tmp_path / "run").exists()
+
+
+def test_a_bfloat16_forward_pass_gives_the_float32_loss_and_gradient():
+    import torch
+
+    from musicsim_gui.separation.masknet import build_masknet
+    from musicsim_gui.training.separation.features import BandFeatures, stereo_examples
+    from musicsim_gui.training.separation.train import masking_loss
+
+    config = replace(debug_config(), stereo_cue=True)
+    features = BandFeatures(config, energy=True)
+    stems = np.random.default_rng(8).standard_normal((2, 4, 2, 6000)).astype(np.float32)
+    batch = features.sums(stereo_examples(features.spectra(stems)), paired=True).to_torch()
+    torch.manual_seed(8)
+    model = build_masknet(config)
+    torch.nn.init.normal_(model.decoder.weight, std=0.5)
+    widths = torch.from_numpy(features.widths)
+    results = {}
+    for precision in ("fp32", "bf16"):
+        model.zero_grad()
+        loss, masks = masking_loss(model, batch, widths, "sdr", precision)
+        loss.backward()
+        results[precision] = (loss.item(), masks.dtype,
+                              torch.cat([p.grad.flatten() for p in model.parameters() if p.grad is not None]))
+    (loss32, dtype32, grad32), (loss16, dtype16, grad16) = results["fp32"], results["bf16"]
+    assert dtype32 == dtype16 == torch.float32  # the loss always sees float32 masks
+    assert loss16 != loss32  # the forward pass did run in bfloat16 ...
+    assert loss16 == pytest.approx(loss32, abs=0.05)  # ... and its loss and gradient are those of float32
+    assert float(torch.nn.functional.cosine_similarity(grad32.double(), grad16.double(), dim=0)) > 0.99
+
+
+def test_a_bfloat16_run_trains_validates_in_float32_and_says_so_on_the_card(corpus, tmp_path):
+    import torch
+
+    from musicsim_gui.training.separation.train import Trainer, masking_loss
+
+    config = TrainConfig(corpus=str(corpus), run_dir=str(tmp_path / "run"), steps=40, batch=4,
+                         segment_seconds=1.0, val_every=20, ckpt_every=20, val_count=4, warmup=5, lr=3e-3,
+                         model=debug_config(), precision="bf16")
+    train(config, progress=False)
+    rows = read_rows(tmp_path / "run")
+    assert rows[-1]["val_loss"] < rows[0]["val_loss"]
+    trainer = Trainer(config)  # resumed at step 40: its validation is the float32 loss of the same segments
+    batch = trainer.features.sums(trainer.features.spectra(np.stack(trainer.valid)), paired=False).to_torch()
+    with torch.no_grad():
+        loss32, _ = masking_loss(trainer.evaluated, batch, trainer.widths, "sdr")
+        loss16, _ = masking_loss(trainer.evaluated, batch, trainer.widths, "sdr", "bf16")
+    validated = trainer.validate()[0]
+    assert validated == pytest.approx(float(loss32), abs=1e-4) and validated != pytest.approx(float(loss16), abs=1e-4)
+    manifest = export_run(tmp_path / "run", tmp_path / "model")
+    assert manifest.config["training"]["precision"] == "bf16"
+    assert "forward passes ran in bfloat16" in (tmp_path / "model" / "MODEL_CARD.md").read_text()
+
+
+def test_an_unknown_precision_is_a_clear_error_before_anything_is_written(corpus, tmp_path):
+    from musicsim_gui.core.errors import ModelError
+
+    config = TrainConfig(corpus=str(corpus), run_dir=str(tmp_path / "run"), steps=1, batch=2, segment_seconds=1.0,
+                         val_count=2, model=debug_config(), precision="fp8")
+    with pytest.raises(ModelError, match="unknown training precision 'fp8' \\(choose from fp32, bf16\\)"):
+        train(config, progress=False)
+    assert not (tmp_path / "run").exists()

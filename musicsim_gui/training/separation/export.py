@@ -126,6 +126,7 @@ def export_run(run_dir: str | Path, out_dir: str | Path, *, weights: str = "best
                 "prior_steps": settings.get("prior_steps", 0),
                 "loss": settings.get("loss", "l1"),
                 "average_decay": settings.get("average_decay", 0.0),
+                "precision": settings.get("precision", "fp32"),
                 "steps": settings.get("prior_steps", 0) + run_steps}
     parent = _parent_config(settings.get("init_from"))
     earlier_losses = loss_schedule(parent.get("training", {})) if parent else []

@@ -175,6 +175,14 @@ def _average(training: dict) -> str:
             "average, not the last weights, was validated and chosen.")
 
 
+def _precision(training: dict) -> str:
+    """The sentence on the last run's arithmetic (empty for float32)."""
+    if training.get("precision", "fp32") != "bf16":
+        return ""
+    return ("\nThe last run's forward passes ran in bfloat16 (autocast: weights, optimizer and loss in float32); "
+            "its validation, and this model, in float32.")
+
+
 def _loss(training: dict) -> str:
     """The training loss sentence: one loss throughout, or each loss for the steps it was used, in order."""
     schedule = loss_schedule(training) or [{"loss": training.get("loss", "l1"), "steps": 0}]
@@ -221,7 +229,7 @@ Data: {data} (train split; validation on the valid split). Each example {example
 {remix} of the examples remix stems across songs, every stem gets a random gain (and is occasionally
 silenced) and a small varispeed change (±3 %, pitch and tempo together), and the whole example a random
 level. {_loss(training)}
-Steps: {_steps(training)}, batch {training.get("batch", "?")}, AdamW, warm-up then cosine decay.{_average(training)}
+Steps: {_steps(training)}, batch {training.get("batch", "?")}, AdamW, warm-up then cosine decay.{_average(training)}{_precision(training)}
 
 ## Metrics
 
