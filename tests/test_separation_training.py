@@ -325,13 +325,19 @@ def test_sdr_loss_leaves_silent_stems_out():
     assert float(loss) == pytest.approx(-sdr[present].mean(), abs=2e-3)
 
 
-def test_sdr_loss_training_raises_the_validation_sdr_and_is_on_the_card(corpus, tmp_path):
-    config = TrainConfig(corpus=str(corpus), run_dir=str(tmp_path / "run"), steps=40, batch=4,
-                         segment_seconds=1.0, val_every=20, ckpt_every=20, val_count=4, warmup=5, lr=3e-3,
-                         model=debug_config(), loss="sdr")
+def _trained_tiny_run(corpus, run_dir, **settings):
+    """A 40-step run of the debug network (validated twice) with `settings`; asserts it learned."""
+    config = TrainConfig(corpus=str(corpus), run_dir=str(run_dir), steps=40, batch=4, segment_seconds=1.0,
+                         val_every=20, ckpt_every=20, val_count=4, warmup=5, lr=3e-3, model=debug_config(),
+                         **settings)
     train(config, progress=False)
-    rows = read_rows(tmp_path / "run")
+    rows = read_rows(run_dir)
     assert rows[-1]["val_loss"] < rows[0]["val_loss"]
+    return config, rows
+
+
+def test_sdr_loss_training_raises_the_validation_sdr_and_is_on_the_card(corpus, tmp_path):
+    config, rows = _trained_tiny_run(corpus, tmp_path / "run", loss="sdr")
     # the validation loss is the negative SDR of the same segments, averaged over stems
     assert rows[-1]["val_loss"] == pytest.approx(-rows[-1]["val_sdr_mean"], abs=0.05)
     manifest = export_run(tmp_path / "run", tmp_path / "model")
@@ -482,12 +488,7 @@ def test_a_bfloat16_run_trains_validates_in_float32_and_says_so_on_the_card(corp
 
     from musicsim_gui.training.separation.train import Trainer, masking_loss
 
-    config = TrainConfig(corpus=str(corpus), run_dir=str(tmp_path / "run"), steps=40, batch=4,
-                         segment_seconds=1.0, val_every=20, ckpt_every=20, val_count=4, warmup=5, lr=3e-3,
-                         model=debug_config(), precision="bf16")
-    train(config, progress=False)
-    rows = read_rows(tmp_path / "run")
-    assert rows[-1]["val_loss"] < rows[0]["val_loss"]
+    config, _ = _trained_tiny_run(corpus, tmp_path / "run", precision="bf16")
     trainer = Trainer(config)  # resumed at step 40: its validation is the float32 loss of the same segments
     batch = trainer.features.sums(trainer.features.spectra(np.stack(trainer.valid)), paired=False).to_torch()
     with torch.no_grad():
