@@ -162,9 +162,10 @@ def learning_rate(config: TrainConfig, step: int) -> float:
 
 
 LOSSES = {"l1": "L1 magnitude loss (relative)", "sdr": "negative SDR of complex masking (dB)"}
-PRECISIONS = ("fp32", "bf16")
-"""Arithmetic of the training forward pass (item 6 of the module docstring)."""
 """The training losses (`TrainConfig.loss`) and how the metrics plot labels them."""
+
+PRECISIONS = ("fp32", "bf16")
+"""Arithmetic of the training forward pass (`TrainConfig.precision`; item 6 of the module docstring)."""
 
 SILENT_STEM = 1e-5
 """A stem with less than this fraction of its mix's energy counts as silent in the SDR loss."""
