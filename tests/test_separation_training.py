@@ -44,6 +44,33 @@ def test_sampler_draws_augmented_segments(corpus):
     np.testing.assert_array_equal(valid, validation_batch(SongIndex(corpus / "valid"), 22050, 3))
 
 
+def test_varispeed_interpolates_each_channel_linearly(corpus):
+    index = SongIndex(corpus / "train")
+    sampler = ExampleSampler(index, 22050, Augmentation(jitter=0.03), seed=4)
+    song, rate = sampler.songs[1], 1.0271
+    positions = np.arange(22050) * rate
+    for channel in (1, None):
+        raw = index.read(song, "piano", 1000, int(np.ceil(22050 * rate)) + 1, channel)
+        expected = np.stack([np.interp(positions, np.arange(raw.shape[-1]), row) for row in np.atleast_2d(raw)])
+        segment = sampler._segment(song, "piano", 1000, rate, channel)
+        assert segment.dtype == np.float32 and segment.shape == ((22050,) if channel else (2, 22050))
+        np.testing.assert_allclose(np.atleast_2d(segment), expected, atol=1e-6)
+
+
+def test_band_sums_match_a_plain_sum_over_each_band():
+    from musicsim_gui.separation.masknet_config import MaskNetConfig, band_index
+    from musicsim_gui.training.separation.features import BandFeatures
+
+    rng = np.random.default_rng(7)
+    for config in (debug_config(), MaskNetConfig(), replace(debug_config(), full_bins=257)):
+        index = band_index(config)
+        values = rng.random((2, 3, config.bins, 5), dtype=np.float32)
+        expected = np.stack([values[..., index == band, :].sum(axis=-2) for band in range(index.max() + 1)], axis=-2)
+        sums = BandFeatures(config).band_sums(values)
+        assert sums.dtype == np.float32
+        np.testing.assert_allclose(sums, expected, rtol=1e-5)
+
+
 def test_empty_split_is_a_clear_error(tmp_path):
     with pytest.raises(MusicSimError, match="no finished songs"):
         SongIndex(tmp_path)

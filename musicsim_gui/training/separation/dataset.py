@@ -119,10 +119,13 @@ class ExampleSampler:
         raw = self.index.read(song, stem, start, need, channel)
         if rate == 1.0:
             return raw[..., : self.frames]
+        # Linear interpolation (as np.interp, in float32 and for both channels at once): the sample at
+        # `left` plus the fraction of the step to the next one, which exists as `need` rounds up.
         positions = np.arange(self.frames) * rate
-        if raw.ndim == 1:
-            return np.interp(positions, np.arange(need), raw).astype(np.float32)
-        return np.stack([np.interp(positions, np.arange(need), row) for row in raw]).astype(np.float32)
+        left = positions.astype(np.intp)
+        fraction = (positions - left).astype(np.float32)
+        here = raw[..., left]
+        return here + (raw[..., left + 1] - here) * fraction
 
     def _pick(self) -> tuple[Song, int]:
         song = self.songs[self.rng.integers(len(self.songs))]
