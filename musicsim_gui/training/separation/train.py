@@ -31,11 +31,11 @@ Architecture:
    costs the same): each channel is separated with the other as `partner`.
 6. With `precision` "bf16" the network's forward pass runs under bfloat16 autocast (matrix products and
    convolutions in bfloat16, weights, optimizer and loss in float32): on a CPU with AVX-512 BF16 a step of the
-   bundled network takes ~0.2 s instead of ~0.5 s, and on its trained weights the loss agrees to 0.002 dB and
+   8-block network takes ~0.2 s instead of ~0.5 s, and on its trained weights the loss agrees to 0.002 dB and
    the gradients to a cosine of 0.9998. Validation always runs in float32, so validation losses of runs in
-   either precision compare. The batch thread (~0.35 s of one core per batch of 12) then sets the pace: on
-   two cores one torch thread (`threads` 1) leaves it a core of its own, 0.40 s a step against 0.54 with two
-   threads and ~0.85 in float32.
+   either precision compare. On two cores one torch thread (`threads` 1) leaves the batch thread (~0.3 s of
+   a core per batch of 12) a core of its own: the 12-block network with a band-resolved layer takes 0.6 s a
+   step that way, 0.7 with two threads.
 """
 
 from __future__ import annotations
