@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import replace
 from pathlib import Path
 
@@ -102,9 +103,17 @@ def test_training_resumes_improves_and_exports(corpus, tmp_path):
         kept = int(best.metadata()["step"])
     assert kept == min(rows, key=lambda r: r["val_loss"])["step"]  # best = lowest validation loss
     assert state["best_loss"] == pytest.approx(min(r["val_loss"] for r in rows), rel=1e-5)  # the CSV keeps 6 digits
-    manifest = export_run(tmp_path / "run", tmp_path / "model")
+    songs = int(rows[-1]["train_songs"])
+    extra = corpus / "train" / "song_999999"  # a song added to the corpus after the run
+    extra.mkdir()
+    shutil.copy(next((corpus / "train").glob("*/mix.flac")), extra / "mix.flac")
+    try:
+        manifest = export_run(tmp_path / "run", tmp_path / "model")
+    finally:
+        shutil.rmtree(extra)
     assert manifest.metrics["onnx_parity_max_abs"] < 1e-5
-    assert manifest.config["training"]["steps"] == 60
+    assert manifest.config["training"]["steps"] == kept  # the exported weights' steps, not the run's
+    assert manifest.config["training"]["corpus"].endswith(f"({songs} train songs)")
     saved = json.loads((tmp_path / "model" / "manifest.json").read_text())
     assert set(saved["files"]) == {"model.onnx", "weights.safetensors"}
     assert "## Training" in (tmp_path / "model" / "MODEL_CARD.md").read_text()
@@ -468,6 +477,10 @@ def test_export_counts_the_steps_of_the_checkpoint_when_a_run_stopped_after_its_
     rows = metrics.read_text().splitlines()
     metrics.write_text("\n".join(rows[:-1]) + "\n")  # as if stopped between the checkpoint and the validation
     assert read_rows(tmp_path / "run")[-1]["step"] == 5
+    from safetensors.torch import load_file, save_file
+
+    best = tmp_path / "run" / "best.safetensors"
+    save_file(load_file(str(best)), str(best))  # weights that do not record their step
     assert export_run(tmp_path / "run", tmp_path / "model").config["training"]["steps"] == 10
 
 

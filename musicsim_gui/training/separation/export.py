@@ -116,9 +116,8 @@ def export_run(run_dir: str | Path, out_dir: str | Path, *, weights: str = "best
     config = MaskNetConfig.from_dict(settings["model"])
     model = load_torch_masknet(run_dir / weights, config)
     rows = (run_dir / "metrics.csv").read_text().splitlines() if (run_dir / "metrics.csv").exists() else []
-    run_steps = _run_steps(run_dir, rows)
-    corpus = Path(settings["corpus"])
-    train_songs = sum(1 for _ in (corpus / "train").glob("*/mix.flac")) if (corpus / "train").is_dir() else 0
+    run_steps = _weights_step(run_dir / weights) or _run_steps(run_dir, rows)
+    train_songs = _train_songs(run_dir, run_steps, Path(settings["corpus"]))
     training = {"corpus": f"the project's synthetic multi-stem corpus ({train_songs} train songs)"
                           if train_songs else "the project's synthetic multi-stem corpus",
                 "batch": settings["batch"],
@@ -135,6 +134,28 @@ def export_run(run_dir: str | Path, out_dir: str | Path, *, weights: str = "best
     return export_model(model, config, out_dir, version=version, metrics=metrics, training=training,
                         mask_power=mask_power, wiener=wiener, torch_weights=torch_weights, history=history,
                         provenance=f"trained by `musicsim train separator` (run {run_dir.name})")
+
+
+def _weights_step(path: Path) -> int:
+    """The training step a weights file was saved at (`best.safetensors` records it); 0 when it says none."""
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            return int((handle.metadata() or {}).get("step", 0))
+    except (OSError, ValueError):
+        return 0
+
+
+def _train_songs(run_dir: Path, step: int, corpus: Path) -> int:
+    """How many train songs the run had drawn from by `step` (its metrics log them, and the sampler picks up
+    songs added to the corpus while it trains); the corpus's present count for a run without that column."""
+    from musicsim_gui.training.separation.metrics import read_rows
+
+    seen = [row["train_songs"] for row in read_rows(run_dir) if "train_songs" in row and row["step"] <= step]
+    if seen:
+        return int(max(seen))
+    return sum(1 for _ in (corpus / "train").glob("*/mix.flac")) if (corpus / "train").is_dir() else 0
 
 
 def _run_steps(run_dir: Path, rows: list[str]) -> int:
