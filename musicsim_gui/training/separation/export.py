@@ -19,6 +19,7 @@ from musicsim_gui.runtime.onnx_files import finish_onnx_file
 from musicsim_gui.separation.builtin import ONNX_FILE, WEIGHTS_FILE
 from musicsim_gui.separation.masknet_config import MaskNetConfig, input_names
 from musicsim_gui.training.separation.checkpoint import save_weights
+from musicsim_gui.training.separation.metrics import read_rows
 from musicsim_gui.training.separation.model_card import loss_schedule, merge_losses, model_card
 
 FAMILY = "masknet"
@@ -115,9 +116,9 @@ def export_run(run_dir: str | Path, out_dir: str | Path, *, weights: str = "best
         raise ModelError(f"{run_dir / 'config.json'}: not a training run folder ({error})") from error
     config = MaskNetConfig.from_dict(settings["model"])
     model = load_torch_masknet(run_dir / weights, config)
-    rows = (run_dir / "metrics.csv").read_text().splitlines() if (run_dir / "metrics.csv").exists() else []
+    rows = read_rows(run_dir)
     run_steps = _weights_step(run_dir / weights) or _run_steps(run_dir, rows)
-    train_songs = _train_songs(run_dir, run_steps, Path(settings["corpus"]))
+    train_songs = _train_songs(rows, run_steps, Path(settings["corpus"]))
     training = {"corpus": f"the project's synthetic multi-stem corpus ({train_songs} train songs)"
                           if train_songs else "the project's synthetic multi-stem corpus",
                 "batch": settings["batch"],
@@ -147,24 +148,22 @@ def _weights_step(path: Path) -> int:
         return 0
 
 
-def _train_songs(run_dir: Path, step: int, corpus: Path) -> int:
+def _train_songs(rows: list[dict[str, float]], step: int, corpus: Path) -> int:
     """How many train songs the run had drawn from by `step` (its metrics log them, and the sampler picks up
     songs added to the corpus while it trains); the corpus's present count for a run without that column."""
-    from musicsim_gui.training.separation.metrics import read_rows
-
-    seen = [row["train_songs"] for row in read_rows(run_dir) if "train_songs" in row and row["step"] <= step]
+    seen = [row["train_songs"] for row in rows if "train_songs" in row and row["step"] <= step]
     if seen:
         return int(max(seen))
     return sum(1 for _ in (corpus / "train").glob("*/mix.flac")) if (corpus / "train").is_dir() else 0
 
 
-def _run_steps(run_dir: Path, rows: list[str]) -> int:
+def _run_steps(run_dir: Path, rows: list[dict[str, float]]) -> int:
     """Steps the run trained: its checkpoint's count, or else the last validated step of its metrics."""
     from musicsim_gui.training.separation.checkpoint import CHECKPOINT, checkpoint_state
 
     if (run_dir / CHECKPOINT).exists():
         return int(checkpoint_state(run_dir).get("step", 0))
-    return int(rows[-1].split(",")[0]) if len(rows) > 1 else 0
+    return int(rows[-1]["step"]) if rows else 0
 
 
 def _parent_config(init_from: str | None) -> dict[str, Any]:
