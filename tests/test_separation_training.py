@@ -549,3 +549,17 @@ def test_an_unknown_precision_is_a_clear_error_before_anything_is_written(corpus
     with pytest.raises(ModelError, match="unknown training precision 'fp8' \\(choose from fp32, bf16\\)"):
         train(config, progress=False)
     assert not (tmp_path / "run").exists()
+
+
+def test_metrics_rows_are_rewritten_whole_and_a_resumed_step_replaces_its_earlier_row(tmp_path):
+    from musicsim_gui.training.separation.metrics import METRICS_FILE, append_row
+
+    append_row(tmp_path, {"step": 500, "val_loss": -6.25, "val_sdr_mean": 5.9})
+    append_row(tmp_path, {"step": 1000, "val_loss": -6.5, "val_sdr_mean": 6.1})
+    # the run was killed after validating step 1000 but before checkpointing it, and resumed from step 900
+    append_row(tmp_path, {"step": 1000, "val_loss": -6.4, "val_sdr_mean": 6.0, "train_songs": 900})
+    rows = read_rows(tmp_path)
+    assert [r["step"] for r in rows] == [500, 1000] and rows[-1]["val_loss"] == -6.4
+    assert "train_songs" not in rows[0] and rows[1]["train_songs"] == 900  # a column added later
+    text = (tmp_path / METRICS_FILE).read_text()
+    assert text.splitlines()[1].startswith("500,") and not list(tmp_path.glob(".*"))  # no temporary left
