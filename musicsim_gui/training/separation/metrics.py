@@ -18,7 +18,7 @@ def append_row(run_dir: Path, row: dict[str, float]) -> None:
     its last validation records those steps again, once."""
     kept = [r for r in read_rows(run_dir) if r["step"] < row["step"]]
     text = io.StringIO(newline="")
-    writer = csv.DictWriter(text, fieldnames=list(row), restval="", lineterminator="\n")
+    writer = csv.DictWriter(text, fieldnames=list(row), lineterminator="\n")
     writer.writeheader()
     for values in [*kept, row]:
         writer.writerow({k: _cell(values.get(k, "")) for k in row})
