@@ -4,12 +4,12 @@ These run outside the exported graphs (ONNX takes the finished mel image), ident
 app, so they are part of the model's contract and pinned by `FeatureConfig`.
 
 Units: audio is float32 mono at `FeatureConfig.sample_rate`; the mel image is `[1, n_mels, frames]` float32,
-log power standardised per image (zero mean, unit variance) after an 80 dB floor below its peak.
+log power standardised per image (zero mean, unit variance) after an 80 dB floor below its peak. Both the image
+and the tempo's onset envelope start from `spectral.melspectrogram` (periodic Hann window, centred zero-padded
+frames, Slaney filters from 0 Hz to Nyquist).
 """
 
 from __future__ import annotations
-
-import functools
 
 import numpy as np
 
@@ -41,22 +41,6 @@ def loudest_chunk(chunked: np.ndarray) -> int:
     return int(np.argmax(np.sqrt(np.mean(chunked.astype(np.float64) ** 2, axis=1))))
 
 
-@functools.lru_cache(maxsize=8)
-def mel_filterbank(sample_rate: int, n_fft: int, n_mels: int) -> np.ndarray:
-    """Slaney-normalised triangular filters `[n_mels, 1 + n_fft // 2]` from 0 Hz to Nyquist (cached)."""
-    return np.asarray(spectral.mel_filterbank(sample_rate, n_fft, n_mels), dtype=np.float32)
-
-
-def power_spectrogram(mono: np.ndarray, n_fft: int, hop_length: int) -> np.ndarray:
-    """`[T]` → `[1 + n_fft // 2, frames]` |STFT|² with a Hann window, centred frames (zero padding)."""
-    padded = np.pad(mono, (n_fft // 2, n_fft // 2))
-    frames = 1 + (padded.shape[0] - n_fft) // hop_length
-    index = np.arange(n_fft)[None, :] + hop_length * np.arange(frames)[:, None]
-    window = np.hanning(n_fft + 1)[:-1].astype(np.float32)
-    spectrum = np.fft.rfft(padded[index] * window, axis=1)
-    return (spectrum.real**2 + spectrum.imag**2).T.astype(np.float32)
-
-
 def _resize_time(image: np.ndarray, columns: int) -> np.ndarray:
     """Average `[M, F]` into `columns` equal time bins (F ≥ columns), or repeat columns (F < columns)."""
     frames = image.shape[1]
@@ -70,8 +54,8 @@ def _resize_time(image: np.ndarray, columns: int) -> np.ndarray:
 
 def mel_image(chunk: np.ndarray, features: FeatureConfig) -> np.ndarray:
     """One chunk `[T]` at the model rate → the encoder input `[1, n_mels, frames]` (see module docstring)."""
-    power = power_spectrogram(chunk, features.n_fft, features.hop_length)
-    mel = mel_filterbank(features.sample_rate, features.n_fft, features.n_mels) @ power
+    mel = spectral.melspectrogram(chunk, features.sample_rate, n_fft=features.n_fft,
+                                  hop_length=features.hop_length, n_mels=features.n_mels)
     db = 10.0 * np.log10(np.maximum(mel, 1e-10))
     db = np.maximum(db, db.max() - 80.0)
     image = _resize_time(db, features.frames)
@@ -86,8 +70,7 @@ def estimate_tempo(mono: np.ndarray, sample_rate: int, low: float = 70.0, high: 
     which settles the usual half/double-tempo ambiguity towards the common range.
     """
     hop = 256
-    power = power_spectrogram(mono, 1024, hop)
-    mel = np.log1p(1000.0 * (mel_filterbank(sample_rate, 1024, 40) @ power))
+    mel = np.log1p(1000.0 * spectral.melspectrogram(mono, sample_rate, n_fft=1024, hop_length=hop, n_mels=40))
     flux = np.maximum(np.diff(mel, axis=1), 0.0).sum(axis=0)
     flux = flux - flux.mean()
     if flux.size < 16 or not np.any(flux):
