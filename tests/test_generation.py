@@ -58,6 +58,27 @@ def test_mel_image_shape_and_standardisation():
     assert abs(float(image.mean())) < 1e-3 and abs(float(image.std()) - 1.0) < 1e-2
 
 
+def test_mel_image_values_match_a_double_precision_reference():
+    """The image is part of every trained model's contract: pin its values, computed here independently in
+    float64 (periodic Hann, centred zero-padded frames, Slaney filters, 80 dB floor, time bins, standardised)."""
+    from musicsim_gui.audio.spectral import mel_filterbank
+
+    cfg = get_config("small").features
+    mono = features.to_model_audio(pulse_song(seconds=4.0), cfg.sample_rate)
+    chunk = features.chunks(mono, int(cfg.chunk_seconds * cfg.sample_rate))[0].astype(np.float64)
+    padded = np.pad(chunk, cfg.n_fft // 2)
+    starts = np.arange(1 + chunk.size // cfg.hop_length) * cfg.hop_length
+    window = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(cfg.n_fft) / cfg.n_fft)
+    power = np.abs(np.fft.rfft(padded[starts[:, None] + np.arange(cfg.n_fft)] * window, axis=1)) ** 2
+    mel = np.asarray(mel_filterbank(cfg.sample_rate, cfg.n_fft, cfg.n_mels), np.float64) @ power.T
+    db = 10 * np.log10(np.maximum(mel, 1e-10))
+    db = np.maximum(db, db.max() - 80.0)
+    edges = (np.arange(cfg.frames + 1) * db.shape[1]) // cfg.frames
+    binned = np.stack([db[:, a:b].mean(axis=1) for a, b in zip(edges[:-1], edges[1:], strict=True)], axis=1)
+    expected = (binned - binned.mean()) / binned.std()
+    np.testing.assert_allclose(features.mel_image(chunk.astype(np.float32), cfg)[0], expected, atol=1e-3)
+
+
 def test_loop_is_power_of_two_beats_and_tiles_without_seams():
     assert loops.loop_frames(16384, 16000, 120.0) == 16000  # 2 beats of 0.5 s fit 1.024 s
     assert loops.loop_frames(16384, 16000, 60.0) == 16000  # 1 beat
