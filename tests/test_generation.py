@@ -47,6 +47,11 @@ def test_tempo_estimate_finds_the_pulse(bpm):
     assert abs(estimate - bpm) / bpm < 0.04
 
 
+def test_tempo_estimate_of_audio_too_short_for_a_pulse_is_the_default():
+    for length in (0, 10, 16 * 256 - 1):
+        assert features.estimate_tempo(np.full(length, 0.1, np.float32), 12000) == 120.0
+
+
 def test_mel_image_shape_and_standardisation():
     cfg = get_config("small").features
     mono = features.to_model_audio(pulse_song(seconds=4.0), cfg.sample_rate)
