@@ -99,6 +99,14 @@ def test_frame_count_and_short_input():
         spectral.stft(np.zeros(100, np.float32), n_fft=2048, center=False)
 
 
+def test_empty_centred_input_is_one_silent_frame():
+    assert np.array_equal(spectral.stft(np.zeros(0, np.float32), n_fft=64, hop_length=16), np.zeros((33, 1)))
+    assert spectral.stft(np.zeros((2, 0), np.float32), n_fft=64, hop_length=16).shape == (2, 33, 1)
+    assert not spectral.melspectrogram(np.zeros(0, np.float32), 12000, n_fft=64, hop_length=16, n_mels=8).any()
+    with pytest.raises(ValueError, match="0 samples is shorter than n_fft=64"):
+        spectral.stft(np.zeros(0, np.float32), n_fft=64, center=False)
+
+
 def test_long_signals_are_split_across_cores_with_the_same_result(monkeypatch):
     from musicsim_gui.audio import dsp
 

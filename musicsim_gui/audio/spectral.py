@@ -19,6 +19,7 @@ Architecture:
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable
 
 import numpy as np
@@ -168,7 +169,7 @@ def _rows(y: np.ndarray) -> tuple[np.ndarray, tuple[int, ...]]:
     signal = np.asarray(y, dtype=np.float32)
     if signal.ndim == 0:
         raise ValueError("audio must have at least one dimension (time last)")
-    return signal.reshape(-1, signal.shape[-1]), signal.shape[:-1]
+    return signal.reshape(math.prod(signal.shape[:-1]), signal.shape[-1]), signal.shape[:-1]
 
 
 def stft(y: np.ndarray, n_fft: int = 2048, hop_length: int = 512, win_length: int | None = None,
