@@ -233,6 +233,33 @@ def test_added_parts_start_as_the_network_they_were_made_from(corpus, tmp_path):
     np.testing.assert_allclose(torch_masks, graph_masks, atol=1e-5)
 
 
+def test_a_widened_band_resolved_path_starts_as_the_trained_one(tmp_path):
+    import torch
+    from safetensors.torch import save_file
+
+    from musicsim_gui.separation.masknet import build_masknet
+    from musicsim_gui.training.separation.train import initial_weights
+
+    narrow_config = replace(debug_config(), stereo_cue=True, local_channels=4, local_layers=1)
+    narrow = build_masknet(narrow_config)
+    generator = torch.Generator().manual_seed(5)
+    with torch.no_grad():  # trained-looking weights: the zero-initialised read-out and layer carry signal
+        for parameter in narrow.parameters():
+            parameter.copy_(torch.randn(parameter.shape, generator=generator) * 0.2)
+    save_file({name: value.contiguous() for name, value in narrow.state_dict().items()},
+              str(tmp_path / "narrow.safetensors"))
+    wide = build_masknet(replace(narrow_config, local_channels=9))
+    _, fresh = initial_weights(tmp_path / "narrow.safetensors", wide)
+    assert "local_path.out.weight" in fresh and "local_path.layers.0.weight" in fresh and "encoder.weight" not in fresh
+    assert wide.local_path.image.weight.shape[0] == 9
+    assert float(wide.local_path.image.weight[4:].detach().abs().max()) > 0  # the new channels see the image
+    magnitude, partner = torch.rand(2, 257, 40), torch.rand(2, 257, 40) * 5
+    with torch.no_grad():
+        torch.testing.assert_close(wide(magnitude, partner), narrow(magnitude, partner), rtol=0, atol=0)
+    with pytest.raises(MusicSimError, match="do not fit the configured network"):
+        initial_weights(tmp_path / "narrow.safetensors", build_masknet(replace(narrow_config, local_channels=2)))
+
+
 def test_stereo_cue_training_exports_a_two_input_graph_that_separates(corpus, tmp_path):
     from musicsim_gui.audio.clip import AudioClip
     from musicsim_gui.separation.builtin import open_masknet

@@ -14,7 +14,8 @@ Architecture (input magnitude `[B, F, T]` of one channel, output masks `[B, S, F
    level difference log(own / partner), clipped to ±`ILD_LIMIT`, enters the encoder through its own linear
    map. That map starts at zero, so a stereo-cue network made from mono weights starts as the mono network
    (`ILD_WEIGHT` is the only new tensor) and learns from there how far to trust the panning.
-5. Temporal blocks may be added to trained weights (`grow_blocks`): a new block starts as an identity.
+5. Temporal blocks may be added to trained weights (`grow_blocks`): a new block starts as an identity. The
+   band-resolved path (item 7) may be widened the same way (`widen_local_path`).
 6. With `decoder_hidden` > 0, a two-layer MLP (GELU) from the decoder's inputs adds to its logits. Its output
    layer starts at zero, so such a network made from weights without it starts as that network
    (`added_parameters` names what it may lack) and learns what a linear read-out of the context features
@@ -69,6 +70,27 @@ def grow_blocks(model: Any, state: dict[str, Any]) -> dict[str, Any]:
             continue
         grown[name] = value.new_zeros(value.shape) if ".project." in name else value
     return grown
+
+
+def widen_local_path(model: Any, state: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """`state` (weights whose band-resolved path has fewer `local_channels`, or as many) completed for `model`,
+    and the names of the tensors that grew. Each grown tensor is the model's initial value with the trained one
+    in its leading slice: the new channels' input convolution and context map start random, their band offset,
+    their share of the residual layers and their read-out at zero (those start at zero in a new path), so no
+    new channel reaches the logits and the wider network starts exactly where the narrower one was."""
+    widened = dict(state)
+    grown = []
+    for name, value in model.state_dict().items():
+        old = state.get(name)
+        if not name.startswith(LOCAL_PREFIX) or old is None or old.shape == value.shape:
+            continue
+        if old.dim() != value.dim() or any(o > n for o, n in zip(old.shape, value.shape, strict=True)):
+            continue  # not a narrower copy of this tensor: loading reports the mismatch
+        start = value.detach().clone()
+        start[tuple(slice(0, size) for size in old.shape)] = old
+        widened[name] = start
+        grown.append(name)
+    return widened, grown
 
 
 @lru_cache(maxsize=1)

@@ -26,7 +26,8 @@ Architecture:
    instead of random ones; the steps behind those weights are kept in the state (`prior_steps`) so the
    exported model card states the whole training. Mono weights may start a stereo-cue network: its one
    extra tensor starts at zero, so it starts as the mono network. Parts the weights lack (added blocks,
-   branches, the band-resolved path) may learn `fresh_lr_scale` times faster than the trained ones.
+   branches, the band-resolved path or channels added to it) may learn `fresh_lr_scale` times faster than the
+   trained ones.
 5. A stereo-cue network trains on both channels of each example (half as many examples per batch, so a step
    costs the same): each channel is separated with the other as `partner`.
 6. With `precision` "bf16" the network's forward pass runs under bfloat16 autocast (matrix products and
@@ -112,7 +113,8 @@ def initial_weights(source: Path, model: Any) -> tuple[int, list[str]]:
     safetensors file.
 
     Returns the number of training steps behind them (from the folder's manifest; 0 if unknown) and the names
-    of the parameters they lack (parts added to the network, which keep their no-op initial values). The network
+    of the parameters they lack (parts added to the network, which keep their no-op initial values, and the
+    tensors of a band-resolved path widened around the trained channels). The network
     configuration must match otherwise: a different shape is a `ModelError` naming the file and the mismatch.
     """
     from safetensors.torch import load_file
@@ -139,12 +141,13 @@ def initial_weights(source: Path, model: Any) -> tuple[int, list[str]]:
         raise
     except Exception as error:  # safetensors raises its own error types for missing or truncated files
         raise ModelError(f"{weights}: cannot read initial weights ({error})") from error
-    from musicsim_gui.separation.masknet import added_parameters, grow_blocks
+    from musicsim_gui.separation.masknet import added_parameters, grow_blocks, widen_local_path
 
     # Weights without an optional part (mono weights into a stereo-cue network, a linear decoder into one with
-    # the MLP branch, fewer temporal blocks) keep that part's no-op initial values.
+    # the MLP branch, fewer temporal blocks, a narrower band-resolved path) keep that part's no-op initial values.
     fresh = {name: value for name, value in model.state_dict().items() if added_parameters(name) and name not in state}
-    lacking = sorted(name for name, _ in model.named_parameters() if name not in state)
+    state, widened = widen_local_path(model, state)
+    lacking = sorted(name for name, _ in model.named_parameters() if name not in state or name in widened)
     state = grow_blocks(model, {**state, **fresh})
     try:
         model.load_state_dict(state)
