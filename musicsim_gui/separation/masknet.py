@@ -73,8 +73,9 @@ def grow_blocks(model: Any, state: dict[str, Any]) -> dict[str, Any]:
 
 
 def widen_local_path(model: Any, state: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
-    """`state` (weights whose band-resolved path has fewer `local_channels`, or as many) completed for `model`,
-    and the names of the tensors that grew. Each grown tensor is the model's initial value with the trained one
+    """`state` (weights whose band-resolved path has fewer `local_channels`, or as many) completed for `model`
+    (freshly built, not yet loaded), and the names of the tensors that grew. Each grown tensor is the model's
+    initial value with the trained one
     in its leading slice: the new channels' input convolution and context map start random, their band offset,
     their share of the residual layers and their read-out at zero (those start at zero in a new path), so no
     new channel reaches the logits and the wider network starts exactly where the narrower one was."""
