@@ -53,6 +53,7 @@ def build_debug_model(out_dir: Path, name: str = "separation-debug") -> Path:
 
     The export runs once per test process; later calls copy the folder.
     """
+    import atexit
     import shutil
     import tempfile
 
@@ -64,7 +65,9 @@ def build_debug_model(out_dir: Path, name: str = "separation-debug") -> Path:
     if name not in _BUILT:
         torch.manual_seed(0)
         config = debug_config()
-        folder = Path(tempfile.mkdtemp(prefix="musicsim-debug-model-")) / name
+        scratch = tempfile.mkdtemp(prefix="musicsim-debug-model-")
+        atexit.register(shutil.rmtree, scratch, ignore_errors=True)
+        folder = Path(scratch) / name
         export_model(build_masknet(config), config, folder, name=name, version="debug",
                      provenance="random weights built by the test suite",
                      history=[{"version": "debug", "text": "Random weights, for tests."}])
