@@ -128,11 +128,11 @@ def test_a_rated_phrase_take_counts_every_variation_it_plays():
 
     generator = debug_generator()
     reference = reference_clip()
-    params = {"tempo_bpm": 480.0}  # the debug window holds 2 beats: AB AB AB CD
+    params = {"tempo_bpm": 540.0}  # the debug window holds 2 beats and a crossfade: AB AB AB CD
     phrase = RatedExample(reference, "piano", 5, 4, {**params, "arrangement": "phrase"})
     older = RatedExample(reference, "piano", 5, 2, params)  # recorded before arrangements: one loop
     _, spectra = _conditions(generator, [phrase, older])
-    conditioning = generator.condition(reference, None, 480.0)
+    conditioning = generator.condition(reference, None, 540.0)
     windows = generator.variation_windows(conditioning, (5,), 4)[0, :, generator.config.instruments.index("piano")]
     with torch.no_grad():
         each = _log_spectrum(torch.from_numpy(np.ascontiguousarray(windows))).numpy()

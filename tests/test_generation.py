@@ -40,11 +40,28 @@ def test_registry_lists_debug_and_rejects_unknown():
         get_generator("no-such-model")
 
 
-@pytest.mark.parametrize("bpm", [90.0, 120.0, 150.0])
-def test_tempo_estimate_finds_the_pulse(bpm):
-    clip = pulse_song(bpm=bpm, seconds=8.0, rate=16000)
-    estimate = features.estimate_tempo(clip.samples[0], 16000)
-    assert abs(estimate - bpm) / bpm < 0.04
+def pulse_track(bpm: float, first_beat: float, seconds: float = 12.0, rate: int = 16000) -> np.ndarray:
+    """Mono decaying 110 Hz plucks on every beat from `first_beat` seconds."""
+    t = np.arange(int(seconds * rate)) / rate
+    since = np.mod(t - first_beat, 60.0 / bpm)
+    return (0.4 * np.sin(2 * np.pi * 110 * t) * np.exp(-since / 0.05) * (t >= first_beat)).astype(np.float32)
+
+
+@pytest.mark.parametrize("bpm", [66.5, 90.0, 97.3, 120.0, 150.0])
+def test_beat_grid_finds_the_tempo_closely_and_the_first_beat(bpm):
+    """A 30 s take must not drift from its reference: 0.1 % is 0.03 beats over 30 s at 66.5 BPM."""
+    grid = features.estimate_beat_grid(pulse_track(bpm, 0.13), 16000)
+    assert abs(grid.tempo_bpm - bpm) / bpm < 0.001
+    assert abs(grid.first_beat_seconds - 0.13) < 0.02 and features.estimate_tempo(pulse_track(bpm, 0.13),
+                                                                                  16000) == grid.tempo_bpm
+
+
+def test_beat_grid_stays_in_its_range_and_takes_a_given_tempo():
+    slow = features.estimate_beat_grid(pulse_track(50.0, 0.2, seconds=20.0), 16000)
+    assert slow.tempo_bpm == pytest.approx(100.0, rel=0.001)  # below the range: the octave above
+    assert 60.0 <= features.estimate_tempo(pulse_track(187.5, 0.0), 12000) <= 180.0
+    given = features.estimate_beat_grid(pulse_track(90.0, 0.25), 16000, tempo_bpm=90.0)
+    assert given.tempo_bpm == 90.0 and abs(given.first_beat_seconds - 0.25) < 0.02
 
 
 def test_tempo_estimate_of_audio_too_short_for_a_pulse_is_the_default():
@@ -103,22 +120,42 @@ def test_tiling_with_a_fractional_period_keeps_the_beat():
     assert hits.size == 327 and np.array_equal(hits, expected)  # no drift after hundreds of copies
 
 
-def test_stem_at_the_output_rate_keeps_the_model_rate_loop_timing():
-    """A loop made at 12 kHz and rendered at 44.1 kHz: every click lands where tiling at 12 kHz puts it."""
+@pytest.mark.parametrize("first_beat", [0.0, 0.3])
+def test_stem_at_the_output_rate_keeps_the_reference_tempo_and_beat(first_beat):
+    """A loop made at 12 kHz and rendered at 44.1 kHz: every click lands a whole number of beats at the asked
+    tempo after the first beat (the seams' crossfades do not shorten the period), before it too."""
     rate, out_rate, bpm = 12000, 44100, 97.0
     window = np.zeros(24576, dtype=np.float32)
     window[600] = 1.0
-    loop_length = loops.loop_frames(window.size, rate, bpm)
-    stem = loops.render_stem(window, rate, bpm, 60.0, out_rate, channels=1)[0]
-    period = (loop_length - int(0.02 * rate)) * out_rate / rate
+    beats = loops.loop_beats(window.size, rate, bpm)
+    assert beats == 2 and loops.loop_frames(window.size, rate, bpm) == round(2 * rate * 60 / bpm)
+    stem = loops.render_stem(window, rate, bpm, 60.0, out_rate, channels=1, first_beat_seconds=first_beat)[0]
+    period = beats * 60.0 / bpm * out_rate
     found = []
-    for k in range(int(stem.size / period)):
-        centre = int(round(k * period + 600 * out_rate / rate))
-        near = stem[max(0, centre - 40): centre + 40]
-        found.append(int(np.argmax(np.abs(near))) + max(0, centre - 40) - centre)
+    for k in range(-1, int(stem.size / period)):
+        centre = int(round((first_beat + 600 / rate) * out_rate + k * period))
+        if centre < 40 or centre + 40 > stem.size:
+            continue
+        near = stem[centre - 40: centre + 40]
+        found.append(int(np.argmax(np.abs(near))) - 40)
     assert len(found) > 20 and max(abs(f) for f in found) <= 1
     quiet = np.abs(stem) < 0.02 * np.abs(stem).max()
     assert quiet.mean() > 0.95  # nothing but the clicks: no transients at the seams or the ends
+
+
+def test_loop_leaves_room_for_its_crossfade():
+    """At 117.19 BPM two beats fill a 1.024 s window exactly: the loop falls back to one beat, so the copy
+    still has the window's own continuation to fade out over."""
+    assert loops.loop_beats(16384, 16000, 117.1875) == 1
+    assert loops.loop_beats(16384, 16000, 125.0) == 2
+    assert loops.loop_beats(16384, 16000, 10.0) == 0
+
+
+def test_tiling_from_an_offset_starts_the_pattern_there():
+    loop = np.stack([np.full(100, value, np.float32) for value in (1.0, 2.0, 3.0)])
+    tiled = loops.tile(loop, 400, fade=0, period=100.0, pattern=(0, 1, 2), offset=30.0)
+    assert np.all(tiled[:30] == 3.0) and np.all(tiled[30:130] == 1.0) and np.all(tiled[130:230] == 2.0)
+    assert np.array_equal(loops.tile(loop, 400, fade=0, period=100.0, pattern=(0, 1, 2), offset=130.0), tiled)
 
 
 def test_debug_generator_takes_are_reproducible_per_instrument():

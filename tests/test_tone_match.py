@@ -120,13 +120,13 @@ def test_phrase_pattern_varies_the_fourth_bar():
 def test_phrase_takes_vary_and_stay_reproducible_and_loop_takes_repeat():
     generator = debug_generator()
     reference = AudioClip(_lowpassed_noise(4.0, 20000.0, 0.0, 6)[None].repeat(2, 0), RATE, "noise")
-    params = {"seconds": 8.0, "tempo_bpm": 480.0}  # the debug window (0.26 s) holds 2 beats
+    params = {"seconds": 8.0, "tempo_bpm": 540.0}  # the debug window (0.26 s) holds 2 beats and a crossfade
     phrase = generator.generate(GenerationRequest(reference, ("piano",), (3,), 1, params))[0]
     again = generator.generate(GenerationRequest(reference, ("piano",), (3,), 1, params))[0]
     looped = generator.generate(GenerationRequest(reference, ("piano",), (3,), 1, {**params, "arrangement": "loop"}))[0]
     assert phrase.params["arrangement"] == "phrase" and looped.params["arrangement"] == "loop"
     np.testing.assert_array_equal(phrase.clip.samples, again.clip.samples)
-    assert generator.pattern(480.0, "phrase") == (0, 1, 0, 1, 0, 1, 2, 3)
+    assert generator.pattern(540.0, "phrase") == (0, 1, 0, 1, 0, 1, 2, 3)
     assert np.abs(phrase.clip.samples - looped.clip.samples).max() > 1e-3
     with pytest.raises(Exception, match="unknown arrangement"):
         generator.generate(GenerationRequest(reference, ("piano",), (3,), 1, {**params, "arrangement": "x"}))

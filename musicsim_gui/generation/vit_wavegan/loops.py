@@ -2,8 +2,10 @@
 
 Architecture:
 1. The heads write a fixed window (e.g. 16,384 samples ≈ 1.02 s at 16 kHz) that starts on a beat (training
-   windows start on beats). The loop keeps the largest power-of-two number of beats at the reference tempo
-   that fits the window (1, 2, 4, … beats); a window shorter than one beat is used whole.
+   windows start on beats). The loop is the largest power-of-two number of beats at the reference tempo (1, 2,
+   4, … beats) that leaves room for the crossfade after it in the window; it is cut with `fade` samples more,
+   the window's own continuation, which the next copy's start fades in over. A window shorter than one beat
+   is used whole.
 2. DC is removed, the loop's magnitude is averaged over a short window for instruments the model's
    `smoothing.TemporalSmoothing` names (at the model rate, circularly), and the loop alone is brought to the
    output rate and, when the model has a fitted `BandwidthExtension`, given its band above the model's Nyquist
@@ -12,9 +14,11 @@ Architecture:
    times cheaper to finish. A model with a fitted `tone.ToneMatch` then equalises the loop (circularly) to its
    instrument's typical spectral shape.
 3. The loop is tiled to the requested length; consecutive copies overlap by `fade` seconds with an
-   equal-power crossfade (20 ms), so seams neither click nor dip. Copy k starts at k × the loop's period at
-   the model rate, converted to the output rate and rounded per copy, so the beat does not drift however
-   long the stem is. The stem is duplicated to stereo and peak-normalised.
+   equal-power crossfade (20 ms), so seams neither click nor dip. Copy k starts at k × the loop's period,
+   exactly its 2**k beats at the model rate, converted to the output rate and rounded per copy, so the take
+   keeps the reference tempo however long it is. With a beat offset the copy that starts the phrase starts
+   there and the one before it fills the time before, so the take's beats fall on the reference's. The stem
+   is duplicated to stereo and peak-normalised.
 """
 
 from __future__ import annotations
@@ -34,26 +38,38 @@ RESAMPLE_PAD_SECONDS = 0.05
 """Circular padding of a loop before resampling: longer than the resampler's filter, so its edges are clean."""
 
 
-def loop_frames(window: int, sample_rate: int, tempo_bpm: float) -> int:
-    """Samples in the loop cut from a `window`-sample output: 2**k beats at `tempo_bpm`, ≤ window."""
-    beats = loop_beats(window, sample_rate, tempo_bpm)
+FADE_SECONDS = 0.02
+"""Crossfade between consecutive loop copies."""
+
+
+def loop_frames(window: int, sample_rate: int, tempo_bpm: float, fade_seconds: float = FADE_SECONDS) -> int:
+    """The loop's period in samples: 2**k beats at `tempo_bpm` (`loop_beats`), or the whole `window` when it is
+    shorter than a beat."""
+    beats = loop_beats(window, sample_rate, tempo_bpm, fade_seconds)
     return int(round(beats * sample_rate * 60.0 / tempo_bpm)) if beats else window
 
 
 def tile(loop: np.ndarray, frames: int, fade: int, period: float | None = None,
-         pattern: tuple[int, ...] | None = None) -> np.ndarray:
+         pattern: tuple[int, ...] | None = None, offset: float = 0.0) -> np.ndarray:
     """Repeat `[L]` (or the variations `[V, L]` in the order `pattern` gives, cyclically) to `[frames]` with
     `fade`-sample equal-power crossfades at the seams.
 
     Copy k starts at round(k × `period`) (default L - fade, an integer): a fractional period keeps a loop made
-    at another rate on its beat, each seam then overlapping by `fade` ± 1 samples."""
+    at another rate on its beat, each seam then overlapping by `fade` ± 1 samples. With `offset` (samples,
+    taken modulo the period) the pattern's first copy starts there, and the copy before it (the pattern's
+    last) fills the samples before."""
     variations = loop[np.newaxis] if loop.ndim == 1 else loop
     pattern = pattern or (0,)
     length = variations.shape[-1]
     fade = int(min(fade, length // 4))
-    if fade == 0 and period is None and variations.shape[0] == 1:
+    if fade == 0 and period is None and variations.shape[0] == 1 and offset == 0.0:
         return np.resize(variations[0], frames).astype(np.float32)
     step = float(length - fade) if period is None else float(period)
+    lead = (step - float(offset) % step) % step  # samples of the copy before the pattern's first
+    if lead:
+        pattern = (pattern[-1], *pattern[:-1])
+    skip = int(round(lead))
+    frames += skip
     copies = max(1, int(np.ceil((frames - fade) / step)))
     starts = np.round(np.arange(copies) * step).astype(np.int64)
     out = np.zeros(int(starts[-1]) + length, dtype=np.float32)
@@ -66,7 +82,7 @@ def tile(loop: np.ndarray, frames: int, fade: int, period: float | None = None,
         if index < copies - 1 and fade:
             piece[-fade:] *= fade_out
         out[start: start + length] += piece
-    return out[:frames]
+    return out[skip:frames]
 
 
 def phrase_pattern(loop_beats: int, beats_per_bar: int = BEATS_PER_BAR, bars: int = PHRASE_BARS) -> tuple[int, ...]:
@@ -84,10 +100,12 @@ def phrase_pattern(loop_beats: int, beats_per_bar: int = BEATS_PER_BAR, bars: in
     return tuple((cell if index >= units - varied else 0) + index % cell for index in range(units))
 
 
-def loop_beats(window: int, sample_rate: int, tempo_bpm: float) -> int:
-    """Beats in the loop `loop_frames` cuts (0 when the window is shorter than a beat)."""
+def loop_beats(window: int, sample_rate: int, tempo_bpm: float, fade_seconds: float = FADE_SECONDS) -> int:
+    """Beats in the loop: the most, a power of two, that fit the window with the crossfade after them (0 when
+    not even one beat does)."""
     beat = sample_rate * 60.0 / tempo_bpm
-    return 0 if beat > window else 2 ** int(np.floor(np.log2(window / beat)))
+    room = window - int(fade_seconds * sample_rate) - 2
+    return 0 if beat > room else 2 ** int(np.floor(np.log2(room / beat)))
 
 
 def circular(loop: np.ndarray, pad: int) -> np.ndarray:
@@ -98,19 +116,25 @@ def circular(loop: np.ndarray, pad: int) -> np.ndarray:
 
 def finish_loop(window: np.ndarray, sample_rate: int, tempo_bpm: float, output_rate: int,
                 bandwidth: BandwidthExtension | None = None, instrument: str = "",
-                fade_seconds: float = 0.02, tone: ToneMatch | None = None,
+                fade_seconds: float = FADE_SECONDS, tone: ToneMatch | None = None,
                 smoothing: TemporalSmoothing | None = None) -> tuple[np.ndarray, float, int]:
     """One head output `[W]` at `sample_rate` → (its loop at `output_rate`, the tiling period and crossfade
     there): DC removed, its magnitude smoothed over time (`smoothing`, at the model rate), resampled and
     band-extended with circular padding, then tone-matched (circularly; see module docstring)."""
     import soxr
 
-    loop = window[: loop_frames(window.shape[0], sample_rate, tempo_bpm)].astype(np.float32)
+    beats = loop_beats(window.shape[0], sample_rate, tempo_bpm, fade_seconds)
+    if beats:  # 2**k beats and the crossfade's continuation after them; the period is exact, not whole samples
+        period = beats * sample_rate * 60.0 / tempo_bpm
+        fade = int(min(fade_seconds * sample_rate, period // 4))
+        loop = window[: int(np.ceil(period)) + fade].astype(np.float32)
+    else:  # shorter than a beat: the whole window, its copies overlapping by the crossfade
+        fade = int(min(fade_seconds * sample_rate, window.shape[0] // 4))
+        period = float(window.shape[0] - fade)
+        loop = window.astype(np.float32)
     loop = loop - loop.mean()
     if smoothing is not None:
         loop = smoothing.apply(loop, sample_rate, instrument)
-    fade = int(min(fade_seconds * sample_rate, loop.shape[0] // 4))
-    period = float(loop.shape[0] - fade)
     ratio = output_rate / sample_rate
     if output_rate != sample_rate:
         pad = min(loop.shape[0], max(64, int(RESAMPLE_PAD_SECONDS * sample_rate)))
@@ -126,19 +150,21 @@ def finish_loop(window: np.ndarray, sample_rate: int, tempo_bpm: float, output_r
 
 
 def render_stem(window: np.ndarray, sample_rate: int, tempo_bpm: float, seconds: float, output_rate: int,
-                channels: int = 2, peak_dbfs: float = -3.0, fade_seconds: float = 0.02,
+                channels: int = 2, peak_dbfs: float = -3.0, fade_seconds: float = FADE_SECONDS,
                 bandwidth: BandwidthExtension | None = None, instrument: str = "",
                 pattern: tuple[int, ...] | None = None, tone: ToneMatch | None = None,
-                smoothing: TemporalSmoothing | None = None) -> np.ndarray:
+                smoothing: TemporalSmoothing | None = None, first_beat_seconds: float = 0.0) -> np.ndarray:
     """Head output `[W]` (or its variations `[V, W]`, played in the order `pattern` gives) at `sample_rate`
     → a stem `[channels, round(seconds * output_rate)]` float32 (`bandwidth` and `tone`: the model's fitted
-    extension, tone match and temporal smoothing, applied for `instrument`)."""
+    extension, tone match and temporal smoothing, applied for `instrument`) whose pattern starts at
+    `first_beat_seconds`."""
     windows = window[np.newaxis] if window.ndim == 1 else window
     finished = [finish_loop(w, sample_rate, tempo_bpm, output_rate, bandwidth, instrument, fade_seconds, tone,
                             smoothing) for w in windows]
     period, fade = finished[0][1], finished[0][2]
     variations = np.stack([loop for loop, _, _ in finished])
-    tiled = tile(variations, int(round(seconds * output_rate)), fade, period, pattern)
+    tiled = tile(variations, int(round(seconds * output_rate)), fade, period, pattern,
+                 offset=first_beat_seconds * output_rate)
     peak = float(np.max(np.abs(tiled))) if tiled.size else 0.0
     if peak > 1e-6:
         tiled = tiled * (10.0 ** (peak_dbfs / 20.0) / peak)
@@ -148,8 +174,9 @@ def render_stem(window: np.ndarray, sample_rate: int, tempo_bpm: float, seconds:
 def stem_clip(window: np.ndarray, sample_rate: int, tempo_bpm: float, seconds: float, output_rate: int,
               source: str, bandwidth: BandwidthExtension | None = None, instrument: str = "",
               pattern: tuple[int, ...] | None = None, tone: ToneMatch | None = None,
-              smoothing: TemporalSmoothing | None = None) -> AudioClip:
+              smoothing: TemporalSmoothing | None = None, first_beat_seconds: float = 0.0) -> AudioClip:
     """`render_stem` wrapped as a stereo `AudioClip`."""
     stem = render_stem(window, sample_rate, tempo_bpm, seconds, output_rate, bandwidth=bandwidth,
-                       instrument=instrument, pattern=pattern, tone=tone, smoothing=smoothing)
+                       instrument=instrument, pattern=pattern, tone=tone, smoothing=smoothing,
+                       first_beat_seconds=first_beat_seconds)
     return AudioClip(stem, output_rate, source)
