@@ -56,6 +56,37 @@ def test_beat_grid_finds_the_tempo_closely_and_the_first_beat(bpm):
                                                                                   16000) == grid.tempo_bpm
 
 
+def chord_song(bpm: float, first_beat: float, downbeat_index: int, seconds: float = 20.0,
+               rate: int = 12000) -> np.ndarray:
+    """Plucks on every beat from `first_beat`, over held triads that change on every bar; bars start on beat
+    `downbeat_index` (0-3) of the plucks."""
+    t = np.arange(int(seconds * rate)) / rate
+    beat = 60.0 / bpm
+    bar = np.floor((t - first_beat - downbeat_index * beat) / (4 * beat)).astype(int)
+    roots = np.array([0, 5, 7, 3])[bar % 4]
+    chord = sum(np.sin(2 * np.pi * 220.0 * 2 ** ((roots + step) / 12) * t) for step in (0, 4, 7))
+    return (0.1 * chord + pulse_track(bpm, first_beat, seconds, rate)).astype(np.float32)
+
+
+@pytest.mark.parametrize("downbeat_index", [0, 2, 3])
+def test_beat_grid_finds_the_first_downbeat_where_the_harmony_changes(downbeat_index):
+    grid = features.estimate_beat_grid(chord_song(96.0, 0.2, downbeat_index), 12000)
+    expected = 0.2 + downbeat_index * 60.0 / 96.0
+    assert abs(grid.first_downbeat_seconds - expected) < 0.03
+    assert grid.bar_seconds == pytest.approx(4 * grid.beat_seconds)
+
+
+def test_takes_start_their_phrase_on_the_reference_downbeat_unless_told():
+    reference = AudioClip(np.stack([chord_song(96.0, 0.2, 1, seconds=12.0, rate=44100)] * 2), 44100, "chords")
+    generator = get_generator("vit-wavegan-debug")
+    take = generator.generate(GenerationRequest(reference, ("bass",), (1,), 1, {"seconds": 4.0}))[0]
+    assert take.params["first_downbeat"] == pytest.approx(0.2 + 60.0 / 96.0, abs=0.03)
+    assert take.params["tempo_bpm"] == pytest.approx(96.0, rel=0.002)
+    told = generator.generate(GenerationRequest(reference, ("bass",), (1,), 1,
+                                                {"seconds": 4.0, "first_downbeat": 0.0}))[0]
+    assert told.params["first_downbeat"] == 0.0
+
+
 def test_beat_grid_stays_in_its_range_and_takes_a_given_tempo():
     slow = features.estimate_beat_grid(pulse_track(50.0, 0.2, seconds=20.0), 16000)
     assert slow.tempo_bpm == pytest.approx(100.0, rel=0.001)  # below the range: the octave above
@@ -129,7 +160,7 @@ def test_stem_at_the_output_rate_keeps_the_reference_tempo_and_beat(first_beat):
     window[600] = 1.0
     beats = loops.loop_beats(window.size, rate, bpm)
     assert beats == 2 and loops.loop_frames(window.size, rate, bpm) == round(2 * rate * 60 / bpm)
-    stem = loops.render_stem(window, rate, bpm, 60.0, out_rate, channels=1, first_beat_seconds=first_beat)[0]
+    stem = loops.render_stem(window, rate, bpm, 60.0, out_rate, channels=1, phrase_start_seconds=first_beat)[0]
     period = beats * 60.0 / bpm * out_rate
     found = []
     for k in range(-1, int(stem.size / period)):

@@ -38,9 +38,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed of the first take; later takes count up")
     parser.add_argument("--seconds", type=float, default=None, help="take length (default: the reference's)")
     parser.add_argument("--tempo", type=float, default=None, help="tempo in BPM (default: estimated)")
-    parser.add_argument("--first-beat", type=float, default=None,
-                        help="ViT+WaveGAN takes: seconds where the phrase starts (default: the reference's "
-                             "first beat, estimated; 0: the take's first sample)")
+    parser.add_argument("--first-downbeat", type=float, default=None,
+                        help="ViT+WaveGAN takes: seconds where their bars and phrases start (default: the "
+                             "reference's first downbeat, estimated; 0: the take's first sample)")
     parser.add_argument("--arrangement", choices=("phrase", "loop"), default=None,
                         help="ViT+WaveGAN takes: 'phrase' (loop variations in 4-bar phrases, the default) or "
                              "'loop' (one loop repeated)")
@@ -81,8 +81,8 @@ def run(args: argparse.Namespace) -> int:
                                             ("arrangement", args.arrangement)) if value}
     if args.no_smoothing:
         params["smoothing"] = False
-    if args.first_beat is not None:
-        params["first_beat"] = args.first_beat
+    if args.first_downbeat is not None:
+        params["first_downbeat"] = args.first_downbeat
     params.update(musicgen_params(args))
     request = GenerationRequest(reference, instruments, seeds, args.takes, params)
     started = time.perf_counter()

@@ -74,17 +74,29 @@ TEMPO_PRIOR_BPM = 120.0
 COMB_BEATS = 16
 """Beats whose lags the tempo refinement sums: the period's error shrinks with the number of beats it spans."""
 
+BEATS_PER_BAR = 4
+"""Bars of 4/4: the unit the downbeat estimate and the takes' phrases count in."""
+
+CHROMA_BAND_HZ = (80.0, 2000.0)
+"""Frequencies whose pitch classes the harmonic-change cue of the downbeat estimate reads."""
+
 
 @dataclass(frozen=True)
 class BeatGrid:
-    """A steady beat: `tempo_bpm`, and `first_beat_seconds` in [0, one beat) from the start of the audio."""
+    """A steady beat: `tempo_bpm`, `first_beat_seconds` in [0, one beat) from the start of the audio, and
+    `first_downbeat_seconds` in [0, one bar), the first beat that starts a bar (one of the first four beats)."""
 
     tempo_bpm: float
     first_beat_seconds: float
+    first_downbeat_seconds: float = 0.0
 
     @property
     def beat_seconds(self) -> float:
         return 60.0 / self.tempo_bpm
+
+    @property
+    def bar_seconds(self) -> float:
+        return BEATS_PER_BAR * self.beat_seconds
 
 
 def _onset_envelope(mono: np.ndarray, sample_rate: int) -> np.ndarray:
@@ -124,10 +136,13 @@ def estimate_beat_grid(mono: np.ndarray, sample_rate: int, low: float = 60.0, hi
     3. Phase: the offset within one beat whose grid collects the most onset strength (linear interpolation
        between frames, 1/20 frame steps). Envelope value j is the rise into frame j+1, so it is placed at that
        frame's centre, (j+1)·hop.
+    4. Downbeat: harmony tends to change where a bar starts, so of the first four beats the one whose
+       position in the bar shows the most pitch-class change from the beat before starts the bars
+       (`_first_downbeat`).
     Audio shorter than 16 hops (~0.3 s at 12 kHz), empty or pulseless audio included, has no measurable pulse:
     120 BPM (or `tempo_bpm`) from time 0.
     """
-    default = BeatGrid(float(tempo_bpm or 120.0), 0.0)
+    default = BeatGrid(float(tempo_bpm or 120.0), 0.0, 0.0)
     if mono.shape[0] < 16 * ONSET_HOP:
         return default
     onsets = _onset_envelope(mono, sample_rate)
@@ -136,8 +151,8 @@ def estimate_beat_grid(mono: np.ndarray, sample_rate: int, low: float = 60.0, hi
         return default
     frame_rate = sample_rate / ONSET_HOP
     if tempo_bpm:
-        period = 60.0 * frame_rate / float(tempo_bpm)
-        return BeatGrid(float(tempo_bpm), _first_beat(onsets, period, sample_rate))
+        first_beat = _first_beat(onsets, 60.0 * frame_rate / float(tempo_bpm), sample_rate)
+        return _with_downbeat(mono, sample_rate, float(tempo_bpm), first_beat)
     size = 2 * flux.size
     spectrum = np.fft.rfft(flux, n=size)
     power = np.abs(spectrum) ** 2
@@ -150,16 +165,53 @@ def estimate_beat_grid(mono: np.ndarray, sample_rate: int, low: float = 60.0, hi
     bpm = 60.0 * frame_rate / lags
     score = autocorr[lags] * np.exp(-0.5 * (np.log2(bpm / TEMPO_PRIOR_BPM)) ** 2)
     lag = float(lags[int(np.argmax(score))])
-    candidates = lag + np.linspace(-1.0, 1.0, 201)
     beats = np.arange(2, max(2, min(COMB_BEATS, int(0.5 * flux.size / lag))) + 1, 2)
-    period = float(candidates[int(np.argmax(_autocorrelation_at(power, size, np.outer(candidates, beats)).sum(1)))])
+    period = lag
+    for step in (0.1, 0.01):  # ±1 frame in tenths, then ±0.1 in hundredths
+        candidates = period + step * np.arange(-10, 11)
+        comb = _autocorrelation_at(power, size, np.outer(candidates, beats)).sum(axis=1)
+        period = float(candidates[int(np.argmax(comb))])
     first_beat = _first_beat(onsets, period, sample_rate)
     tempo = 60.0 * frame_rate / period
     while tempo < low:
         tempo *= 2.0
     while tempo > high:
         tempo /= 2.0
-    return BeatGrid(tempo, first_beat % (60.0 / tempo))
+    return _with_downbeat(mono, sample_rate, tempo, first_beat % (60.0 / tempo))
+
+
+def _with_downbeat(mono: np.ndarray, sample_rate: int, tempo_bpm: float, first_beat: float) -> BeatGrid:
+    return BeatGrid(tempo_bpm, first_beat, _first_downbeat(mono, sample_rate, first_beat, 60.0 / tempo_bpm))
+
+
+def _first_downbeat(mono: np.ndarray, sample_rate: int, first_beat: float, beat: float) -> float:
+    """Seconds of the first beat that starts a bar: of `first_beat` and the three beats after it, the one whose
+    bar position collects the most harmonic change (the L1 distance between consecutive beats' pitch-class
+    profiles over `CHROMA_BAND_HZ`, each from the STFT frames whose windows lie wholly inside its beat).
+    Fewer than three bars of beats, or no tonal energy: `first_beat`."""
+    n_fft, hop = 2048, ONSET_HOP
+    beat_starts = first_beat + beat * np.arange(int((mono.shape[0] / sample_rate - first_beat) / beat))
+    if beat_starts.size < 3 * BEATS_PER_BAR + 1:
+        return first_beat
+    power = np.abs(spectral.stft(mono, n_fft=n_fft, hop_length=hop)) ** 2
+    frequencies = np.arange(power.shape[0]) * sample_rate / n_fft
+    band = (frequencies > CHROMA_BAND_HZ[0]) & (frequencies < CHROMA_BAND_HZ[1])
+    pitch_class = np.round(12.0 * np.log2(frequencies[band] / 440.0)).astype(np.int64) % 12
+    chroma = (pitch_class[np.newaxis, :] == np.arange(12)[:, np.newaxis]).astype(np.float32) @ power[band]
+    cumulative = np.concatenate([np.zeros((12, 1)), np.cumsum(chroma, axis=1)], axis=1)
+    half_window = 0.5 * n_fft / sample_rate
+    first = np.clip(np.ceil((beat_starts + half_window) * sample_rate / hop), 0, chroma.shape[1]).astype(np.int64)
+    last = np.clip(np.floor((beat_starts + beat - half_window) * sample_rate / hop), 0,
+                   chroma.shape[1] - 1).astype(np.int64)
+    last = np.maximum(last, first)
+    per_beat = cumulative[:, last + 1] - cumulative[:, np.minimum(first, last)]
+    totals = per_beat.sum(axis=0)
+    if not np.any(totals > 0):
+        return first_beat
+    profiles = per_beat / np.maximum(totals, 1e-12)
+    change = np.abs(np.diff(profiles, axis=1)).sum(axis=0)  # change[k]: from beat k to beat k + 1
+    scores = [change[(position - 1) % BEATS_PER_BAR::BEATS_PER_BAR].mean() for position in range(BEATS_PER_BAR)]
+    return first_beat + beat * int(np.argmax(scores))
 
 
 def _first_beat(onsets: np.ndarray, period: float, sample_rate: int) -> float:

@@ -3,9 +3,9 @@
 Architecture:
 1. Conditioning: the reference becomes model-rate mono; its loudest 30 s chunk (or `params["chunk"]`) becomes
    the log-mel image; the encoder turns it into the song embedding. The tempo comes from `params["tempo_bpm"]`
-   or an onset-autocorrelation estimate on that chunk, and the time of the reference's first beat from the
-   same chunk's onsets at that tempo (`features.estimate_beat_grid`). All are cached per (reference hash,
-   chunk, tempo), so re-rolling one instrument reruns only the heads.
+   or an onset-autocorrelation estimate on that chunk, and the reference's first downbeat from the same
+   chunk's onsets and harmonic changes at that tempo (`features.estimate_beat_grid`). All are cached per
+   (reference hash, chunk, tempo), so re-rolling one instrument reruns only the heads.
 2. Heads: one call computes every instrument's windows for every seed at once (`[seeds, V, H, window]`: V
    loop variations, one z each). The z of (seed, instrument, variation) comes from its own random stream, so
    a take re-rolled alone equals the same take generated together with others.
@@ -17,8 +17,8 @@ Architecture:
    stereo. With
    the default "phrase" arrangement the loops vary like a played part (`loops.phrase_pattern`: a one-bar
    cell repeated, its fourth bar a variation); "loop" repeats the main loop alone. The pattern starts on the
-   reference's first beat (`params["first_beat"]` seconds overrides it; 0 starts the take on its first
-   sample), so the take's beats fall on the reference's.
+   reference's first downbeat (`params["first_downbeat"]` seconds overrides it; 0 starts the take on its
+   first sample), so the take's beats and bars fall on the reference's.
 Two backends run the same two graphs: `encoder` (mel → embedding) and `heads` (embedding, tempo, z → audio).
 """
 
@@ -58,12 +58,12 @@ DEFAULT_ARRANGEMENT = "phrase"
 @dataclass(frozen=True)
 class Conditioning:
     """What the heads are conditioned on: `embedding [E]`, the tempo in BPM and the chunk it came from; and where
-    the reference's beats fall: `first_beat_seconds` in [0, one beat) from the reference's start."""
+    the reference's bars fall: `first_downbeat_seconds` in [0, one bar) from the reference's start."""
 
     embedding: np.ndarray
     tempo_bpm: float
     chunk: int
-    first_beat_seconds: float = 0.0
+    first_downbeat_seconds: float = 0.0
 
 
 def latent(seed: int, instrument_index: int, size: int, variation: int = 0) -> np.ndarray:
@@ -112,8 +112,8 @@ class ViTWaveGANGenerator:
         mel = features.mel_image(chunked[index], feats)[np.newaxis]
         embedding = self.encoder.run({"mel": mel})["embedding"][0]
         grid = features.estimate_beat_grid(chunked[index], feats.sample_rate, tempo_bpm=tempo_bpm or None)
-        first_beat = (index * feats.chunk_seconds + grid.first_beat_seconds) % grid.beat_seconds
-        result = Conditioning(embedding.astype(np.float32), grid.tempo_bpm, index, first_beat)
+        first_downbeat = (index * feats.chunk_seconds + grid.first_downbeat_seconds) % grid.bar_seconds
+        result = Conditioning(embedding.astype(np.float32), grid.tempo_bpm, index, first_downbeat)
         self._conditioning[key] = result
         while len(self._conditioning) > 8:
             self._conditioning.popitem(last=False)
@@ -167,9 +167,10 @@ class ViTWaveGANGenerator:
         seconds = float(params.get("seconds") or request.reference.duration)
         output_rate = int(params.get("output_rate") or DEFAULT_OUTPUT_RATE)
         smoothing = self.smoothing if params.get("smoothing", True) else None
-        first_beat = params.get("first_beat")
-        first_beat = conditioning.first_beat_seconds if first_beat is None else max(0.0, float(first_beat))
-        used = {"tempo_bpm": round(conditioning.tempo_bpm, 2), "first_beat": round(first_beat, 4),
+        first_downbeat = params.get("first_downbeat")
+        first_downbeat = (conditioning.first_downbeat_seconds if first_downbeat is None
+                          else max(0.0, float(first_downbeat)))
+        used = {"tempo_bpm": round(conditioning.tempo_bpm, 2), "first_downbeat": round(first_downbeat, 4),
                 "chunk": conditioning.chunk, "seconds": seconds, "output_rate": output_rate,
                 "arrangement": arrangement, "backend": self.backend_name}
         if self.smoothing is not None:
@@ -181,7 +182,7 @@ class ViTWaveGANGenerator:
                 clip = loops.stem_clip(audio[row, :, head], self.config.features.sample_rate,
                                        conditioning.tempo_bpm, seconds, output_rate,
                                        f"{self.id} {instrument} seed {seed}", self.bandwidth, instrument, pattern,
-                                       self.tone, smoothing, first_beat)
+                                       self.tone, smoothing, first_downbeat)
                 takes.append(GeneratedTake(instrument, clip, seed, self.id, self.version, dict(used)))
             report(progress, 0.3 + 0.7 * len(takes) / (len(seeds) * len(request.instruments)), f"Rendered {instrument}")
         return takes

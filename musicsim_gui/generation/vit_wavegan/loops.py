@@ -16,9 +16,9 @@ Architecture:
 3. The loop is tiled to the requested length; consecutive copies overlap by `fade` seconds with an
    equal-power crossfade (20 ms), so seams neither click nor dip. Copy k starts at k × the loop's period,
    exactly its 2**k beats at the model rate, converted to the output rate and rounded per copy, so the take
-   keeps the reference tempo however long it is. With a beat offset the copy that starts the phrase starts
-   there and the one before it fills the time before, so the take's beats fall on the reference's. The stem
-   is duplicated to stereo and peak-normalised.
+   keeps the reference tempo however long it is. With a phrase start (the reference's first downbeat) the
+   copy that starts the phrase starts there and the one before it fills the time before, so the take's beats
+   and bars fall on the reference's. The stem is duplicated to stereo and peak-normalised.
 """
 
 from __future__ import annotations
@@ -27,10 +27,10 @@ import numpy as np
 
 from musicsim_gui.audio.clip import AudioClip
 from musicsim_gui.generation.vit_wavegan.bandwidth import BandwidthExtension, stft_sizes
+from musicsim_gui.generation.vit_wavegan.features import BEATS_PER_BAR
 from musicsim_gui.generation.vit_wavegan.smoothing import TemporalSmoothing
 from musicsim_gui.generation.vit_wavegan.tone import ToneMatch
 
-BEATS_PER_BAR = 4
 PHRASE_BARS = 4
 """Phrases of 4 bars of 4/4: the unit over which a stem's loop variations repeat (`phrase_pattern`)."""
 
@@ -153,18 +153,18 @@ def render_stem(window: np.ndarray, sample_rate: int, tempo_bpm: float, seconds:
                 channels: int = 2, peak_dbfs: float = -3.0, fade_seconds: float = FADE_SECONDS,
                 bandwidth: BandwidthExtension | None = None, instrument: str = "",
                 pattern: tuple[int, ...] | None = None, tone: ToneMatch | None = None,
-                smoothing: TemporalSmoothing | None = None, first_beat_seconds: float = 0.0) -> np.ndarray:
+                smoothing: TemporalSmoothing | None = None, phrase_start_seconds: float = 0.0) -> np.ndarray:
     """Head output `[W]` (or its variations `[V, W]`, played in the order `pattern` gives) at `sample_rate`
     → a stem `[channels, round(seconds * output_rate)]` float32 (`bandwidth` and `tone`: the model's fitted
     extension, tone match and temporal smoothing, applied for `instrument`) whose pattern starts at
-    `first_beat_seconds`."""
+    `phrase_start_seconds`."""
     windows = window[np.newaxis] if window.ndim == 1 else window
     finished = [finish_loop(w, sample_rate, tempo_bpm, output_rate, bandwidth, instrument, fade_seconds, tone,
                             smoothing) for w in windows]
     period, fade = finished[0][1], finished[0][2]
     variations = np.stack([loop for loop, _, _ in finished])
     tiled = tile(variations, int(round(seconds * output_rate)), fade, period, pattern,
-                 offset=first_beat_seconds * output_rate)
+                 offset=phrase_start_seconds * output_rate)
     peak = float(np.max(np.abs(tiled))) if tiled.size else 0.0
     if peak > 1e-6:
         tiled = tiled * (10.0 ** (peak_dbfs / 20.0) / peak)
@@ -174,9 +174,9 @@ def render_stem(window: np.ndarray, sample_rate: int, tempo_bpm: float, seconds:
 def stem_clip(window: np.ndarray, sample_rate: int, tempo_bpm: float, seconds: float, output_rate: int,
               source: str, bandwidth: BandwidthExtension | None = None, instrument: str = "",
               pattern: tuple[int, ...] | None = None, tone: ToneMatch | None = None,
-              smoothing: TemporalSmoothing | None = None, first_beat_seconds: float = 0.0) -> AudioClip:
+              smoothing: TemporalSmoothing | None = None, phrase_start_seconds: float = 0.0) -> AudioClip:
     """`render_stem` wrapped as a stereo `AudioClip`."""
     stem = render_stem(window, sample_rate, tempo_bpm, seconds, output_rate, bandwidth=bandwidth,
                        instrument=instrument, pattern=pattern, tone=tone, smoothing=smoothing,
-                       first_beat_seconds=first_beat_seconds)
+                       phrase_start_seconds=phrase_start_seconds)
     return AudioClip(stem, output_rate, source)
