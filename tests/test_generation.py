@@ -12,7 +12,7 @@ import soundfile as sf
 import torch
 
 from musicsim_gui.audio.clip import AudioClip
-from musicsim_gui.core.errors import CancelledError, ModelError
+from musicsim_gui.core.errors import CancelledError, ModelError, MusicSimError
 from musicsim_gui.generation.base import GenerationRequest, Generator, available_generators, get_generator
 from musicsim_gui.generation.vit_wavegan import features, loops
 from musicsim_gui.generation.vit_wavegan.config import get_config
@@ -85,6 +85,8 @@ def test_takes_start_their_phrase_on_the_reference_downbeat_unless_told():
     told = generator.generate(GenerationRequest(reference, ("bass",), (1,), 1,
                                                 {"seconds": 4.0, "first_downbeat": 0.0}))[0]
     assert told.params["first_downbeat"] == 0.0
+    with pytest.raises(MusicSimError, match="tempo -90.0 BPM is outside"):
+        generator.generate(GenerationRequest(reference, ("bass",), (1,), 1, {"tempo_bpm": -90.0}))
 
 
 def test_beat_grid_stays_in_its_range_and_takes_a_given_tempo():

@@ -77,8 +77,9 @@ COMB_BEATS = 16
 BEATS_PER_BAR = 4
 """Bars of 4/4: the unit the downbeat estimate and the takes' phrases count in."""
 
-CHROMA_BAND_HZ = (80.0, 2000.0)
-"""Frequencies whose pitch classes the harmonic-change cue of the downbeat estimate reads."""
+CHROMA_BAND_HZ = (250.0, 2000.0)
+"""Frequencies whose pitch classes the harmonic-change cue of the downbeat estimate reads: the chords' register,
+above bass lines, which may move on every beat."""
 
 
 @dataclass(frozen=True)
@@ -186,9 +187,11 @@ def _with_downbeat(mono: np.ndarray, sample_rate: int, tempo_bpm: float, first_b
 
 def _first_downbeat(mono: np.ndarray, sample_rate: int, first_beat: float, beat: float) -> float:
     """Seconds of the first beat that starts a bar: of `first_beat` and the three beats after it, the one whose
-    bar position collects the most harmonic change (the L1 distance between consecutive beats' pitch-class
-    profiles over `CHROMA_BAND_HZ`, each from the STFT frames whose windows lie wholly inside its beat).
-    Fewer than three bars of beats, or no tonal energy: `first_beat`."""
+    bar position collects the most harmonic change: the L1 distance between the pitch-class profiles (over
+    `CHROMA_BAND_HZ`) of the two beats before a beat and of the two beats from it. Each beat's profile comes from
+    the STFT frames whose windows lie wholly inside it, and two beats a side keep a chord struck a little early
+    or late from moving the change to a neighbouring beat. Fewer than three bars of beats, or no tonal energy:
+    `first_beat`."""
     n_fft, hop = 2048, ONSET_HOP
     beat_starts = first_beat + beat * np.arange(int((mono.shape[0] / sample_rate - first_beat) / beat))
     if beat_starts.size < 3 * BEATS_PER_BAR + 1:
@@ -200,17 +203,20 @@ def _first_downbeat(mono: np.ndarray, sample_rate: int, first_beat: float, beat:
     chroma = (pitch_class[np.newaxis, :] == np.arange(12)[:, np.newaxis]).astype(np.float32) @ power[band]
     cumulative = np.concatenate([np.zeros((12, 1)), np.cumsum(chroma, axis=1)], axis=1)
     half_window = 0.5 * n_fft / sample_rate
-    first = np.clip(np.ceil((beat_starts + half_window) * sample_rate / hop), 0, chroma.shape[1]).astype(np.int64)
+    first = np.clip(np.ceil((beat_starts + half_window) * sample_rate / hop), 0,
+                    chroma.shape[1] - 1).astype(np.int64)
     last = np.clip(np.floor((beat_starts + beat - half_window) * sample_rate / hop), 0,
                    chroma.shape[1] - 1).astype(np.int64)
     last = np.maximum(last, first)
-    per_beat = cumulative[:, last + 1] - cumulative[:, np.minimum(first, last)]
+    per_beat = cumulative[:, last + 1] - cumulative[:, first]
     totals = per_beat.sum(axis=0)
     if not np.any(totals > 0):
         return first_beat
-    profiles = per_beat / np.maximum(totals, 1e-12)
-    change = np.abs(np.diff(profiles, axis=1)).sum(axis=0)  # change[k]: from beat k to beat k + 1
-    scores = [change[(position - 1) % BEATS_PER_BAR::BEATS_PER_BAR].mean() for position in range(BEATS_PER_BAR)]
+    # pitch-class profiles of the two beats before and the two beats from each beat k (k = 2 … n - 2)
+    pairs = per_beat[:, :-1] + per_beat[:, 1:]
+    pairs = pairs / np.maximum(pairs.sum(axis=0), 1e-12)
+    change = np.abs(pairs[:, 2:] - pairs[:, :-2]).sum(axis=0)  # change[k - 2]: at beat k
+    scores = [change[(position - 2) % BEATS_PER_BAR::BEATS_PER_BAR].mean() for position in range(BEATS_PER_BAR)]
     return first_beat + beat * int(np.argmax(scores))
 
 

@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from musicsim_gui.audio.clip import AudioClip
-from musicsim_gui.core.errors import ModelError
+from musicsim_gui.core.errors import ModelError, MusicSimError
 from musicsim_gui.generation.base import (
     CancelFn,
     GeneratedTake,
@@ -53,6 +53,8 @@ ARRANGEMENTS = ("phrase", "loop")
 """How a take's loops are laid out: "phrase" (variations in 4-bar phrases, `loops.phrase_pattern`) or
 "loop" (the main loop alone, repeated)."""
 DEFAULT_ARRANGEMENT = "phrase"
+TEMPO_RANGE_BPM = (10.0, 1000.0)
+"""Tempos a request may ask for (an estimate stays within 60-180 BPM; the tiny debug model needs fast ones)."""
 
 
 @dataclass(frozen=True)
@@ -101,6 +103,8 @@ class ViTWaveGANGenerator:
 
     def condition(self, reference: AudioClip, chunk: int | None = None, tempo_bpm: float | None = None) -> Conditioning:
         """Embedding and tempo of `reference` (cached; see module docstring)."""
+        if tempo_bpm is not None and not TEMPO_RANGE_BPM[0] <= float(tempo_bpm) <= TEMPO_RANGE_BPM[1]:
+            raise MusicSimError(f"tempo {tempo_bpm} BPM is outside {TEMPO_RANGE_BPM[0]:g}-{TEMPO_RANGE_BPM[1]:g} BPM")
         key = (reference.content_hash(), chunk, tempo_bpm)
         if key in self._conditioning:
             self._conditioning.move_to_end(key)
