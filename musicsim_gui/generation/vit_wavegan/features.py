@@ -192,7 +192,7 @@ def _first_downbeat(mono: np.ndarray, sample_rate: int, first_beat: float, beat:
     the STFT frames whose windows lie wholly inside it, and two beats a side keep a chord struck a little early
     or late from moving the change to a neighbouring beat. Fewer than three bars of beats, or no tonal energy:
     `first_beat`."""
-    n_fft, hop = 2048, ONSET_HOP
+    n_fft, hop = 2048, 2 * ONSET_HOP
     beat_starts = first_beat + beat * np.arange(int((mono.shape[0] / sample_rate - first_beat) / beat))
     if beat_starts.size < 3 * BEATS_PER_BAR + 1:
         return first_beat
