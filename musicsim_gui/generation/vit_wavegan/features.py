@@ -138,8 +138,8 @@ def estimate_beat_grid(mono: np.ndarray, sample_rate: int, low: float = 60.0, hi
        between frames, 1/20 frame steps). Envelope value j is the rise into frame j+1, so it is placed at that
        frame's centre, (j+1)·hop.
     4. Downbeat: harmony tends to change where a bar starts, so of the first four beats the one whose
-       position in the bar shows the most pitch-class change from the beat before starts the bars
-       (`_first_downbeat`).
+       position in the bar shows the most pitch-class change, between the two beats before it and the two
+       from it, starts the bars (`_first_downbeat`).
     Audio shorter than 16 hops (~0.3 s at 12 kHz), empty or pulseless audio included, has no measurable pulse:
     120 BPM (or `tempo_bpm`) from time 0.
     """
