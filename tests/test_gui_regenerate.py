@@ -112,6 +112,29 @@ def test_loop_generators_offer_their_arrangement_and_it_is_remembered(qtbot, tmp
     qtbot.addWidget(again)
     assert again.arrangement_combo.currentText() == "One loop, repeated"
     assert not again.smoothing_check.isChecked()
+    assert not again.reference_match_check.isEnabled()  # no stem to follow: not offered, not sent
+    assert "reference_match" not in dict(again.choice().params())
+
+
+def test_loop_generators_follow_the_tracks_stem_unless_told_not_to(qtbot, tmp_path):
+    from PySide6.QtCore import QSettings
+
+    settings = QSettings(str(tmp_path / "studio.ini"), QSettings.Format.IniFormat)
+    stem = str(tmp_path / "stems" / "bass.flac")
+    dialog = RegenerateDialog("bass", GENERATORS, "vit-wavegan-debug", "lofi hip hop bass", 30.0, stem,
+                              settings=settings)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    assert dialog.reference_match_check.isEnabled() and dialog.reference_match_check.isChecked()
+    assert "bass stem" in dialog.reference_match_check.text()
+    assert "reference_match" not in dict(dialog.choice().params())
+    dialog.reference_match_check.setChecked(False)
+    assert dict(dialog.choice().params())["reference_match"] is False
+    dialog.accept()
+    again = RegenerateDialog("bass", GENERATORS, "vit-wavegan-debug", "lofi hip hop bass", 30.0, stem,
+                             settings=settings)
+    qtbot.addWidget(again)
+    assert not again.reference_match_check.isChecked()
 
 
 @pytest.fixture

@@ -36,6 +36,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--report-name", default="report.md", help="name of the Markdown report in --out")
     parser.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
                         help="extra generation parameter for every model (JSON value, else text), e.g. mode=audio")
+    parser.add_argument("--reference-separator", default="builtin",
+                        help="separator that splits each test mix for models matching takes to the reference's "
+                             "stems, as the studio does (default builtin; 'none': give them no stems)")
     parser.add_argument("--backend", choices=("auto", "onnx", "torch"), default="auto")
     parser.add_argument("--out", default=None, help="report folder: report.md, results.json, PNG plots")
     parser.add_argument("-o", "--output", default=None, help="write the raw result as JSON here")
@@ -94,7 +97,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         result = evaluate(_corpus_root(Path(args.data)), generators, Path(args.output) if args.output else None,
                           songs=args.songs, seconds=args.seconds, offset=args.offset, log=lambda m: None,
-                          embedder=embedder, seed=args.seed, fad_inf=args.fad_inf, params=parse_params(args.param))
+                          embedder=embedder, seed=args.seed, fad_inf=args.fad_inf, params=parse_params(args.param),
+                          separator=None if args.reference_separator == "none" else args.reference_separator)
     except ValueError as error:
         raise MusicSimError(str(error)) from error
     result["model_names"] = dict(zip(labels, names, strict=True))

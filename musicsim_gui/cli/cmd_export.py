@@ -1,6 +1,7 @@
 """`musicsim export onnx RUN -o models/NAME`: turn a ViT+WaveGAN training run into an installable model folder;
 `musicsim export tone MODEL_DIR --corpus C`: fit a model folder's tone match and store it there;
-`musicsim export smoothing MODEL_DIR --seconds other=0.3,bass=0.1`: store a model folder's temporal smoothing.
+`musicsim export smoothing MODEL_DIR --seconds other=0.3,bass=0.1`: store a model folder's temporal smoothing;
+`musicsim export reference-match MODEL_DIR --strengths bass=0.3/0,drums=0.75/0.75`: store its reference match.
 
 The folder gets `encoder.onnx`, `heads.onnx`, `weights.safetensors` (unless `--no-weights`), `MODEL_CARD.md`
 and `manifest.json`; the torch-vs-ONNX Runtime parity error is printed and recorded in the manifest.
@@ -45,6 +46,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="averaging window per instrument, e.g. other=0.3,bass=0.1 (instruments not named "
                              "are left unchanged; an empty string removes the smoothing)")
     smooth.set_defaults(handler=run_smoothing)
+    match = group.add_parser("reference-match",
+                             help="store how strongly a ViT+WaveGAN model folder's takes follow the reference's stems")
+    match.add_argument("model", help="the model folder (e.g. models/vit-wavegan-lofi)")
+    match.add_argument("--strengths", required=True, metavar="INST=MEAN/STD,...",
+                       help="per instrument, the strength (0-1) of the tone (band mean) and of the band dynamics "
+                            "(deviation) match, e.g. bass=0.3/0,drums=0.75/0.75 (instruments not named are left "
+                            "unchanged; an empty string turns the match off)")
+    match.set_defaults(handler=run_reference_match)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -105,4 +114,25 @@ def run_smoothing(args: argparse.Namespace) -> int:
     smoothing = _smoothing(args.seconds, load_manifest(folder, verify=True).config["model"]["instruments"])
     manifest = install_smoothing(folder, smoothing)
     print(f"{manifest.name} {manifest.version}: {card_line(smoothing)}")
+    return 0
+
+
+def run_reference_match(args: argparse.Namespace) -> int:
+    from musicsim_gui.core.errors import MusicSimError
+    from musicsim_gui.generation.vit_wavegan.reference_match import parse_strengths
+    from musicsim_gui.runtime.manifest import load_manifest
+    from musicsim_gui.training.vit_wavegan.reference_match_install import card_line, install_reference_match
+
+    folder = Path(args.model)
+    instruments = load_manifest(folder, verify=True).config["model"]["instruments"]
+    try:
+        match = parse_strengths(args.strengths)
+    except ValueError as error:
+        raise MusicSimError(str(error)) from error
+    unknown = [name for name in match.strengths if name not in instruments]
+    if unknown:
+        raise MusicSimError(f"reference match: the model has no head for {', '.join(unknown)} "
+                            f"(heads: {', '.join(instruments)})")
+    manifest = install_reference_match(folder, match)
+    print(f"{manifest.name} {manifest.version}: {card_line(match)}")
     return 0

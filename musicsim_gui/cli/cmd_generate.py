@@ -46,6 +46,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              "'loop' (one loop repeated)")
     parser.add_argument("--no-smoothing", action="store_true",
                         help="ViT+WaveGAN takes: keep the heads' raw frame-to-frame texture (no temporal smoothing)")
+    parser.add_argument("--stems", default=None,
+                        help="ViT+WaveGAN takes: folder with the reference's stems (<instrument>.wav/.flac, as "
+                             "`musicsim separate` writes them), matched in tone and dynamics; default: the "
+                             "reference is separated (--separator) when the model matches takes to it")
+    parser.add_argument("--separator", default="builtin",
+                        help="separator for the reference's stems when --stems is not given (default builtin)")
+    parser.add_argument("--no-reference-match", action="store_true",
+                        help="ViT+WaveGAN takes: ignore the reference's stems (the model's own tone only)")
     parser.add_argument("--backend", choices=("auto", "onnx", "torch"), default="auto", help="model runtime")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="compute device")
     parser.add_argument("--format", choices=("flac", "wav"), default="flac", help="take file format")
@@ -83,8 +91,11 @@ def run(args: argparse.Namespace) -> int:
         params["smoothing"] = False
     if args.first_downbeat is not None:
         params["first_downbeat"] = args.first_downbeat
+    if args.no_reference_match:
+        params["reference_match"] = False
     params.update(musicgen_params(args))
-    request = GenerationRequest(reference, instruments, seeds, args.takes, params)
+    request = GenerationRequest(reference, instruments, seeds, args.takes, params,
+                                _reference_stems(args, generator, reference, instruments))
     started = time.perf_counter()
     takes = generator.generate(request, progress=progress_printer(args))
     if args.keep is not None:
@@ -109,6 +120,22 @@ def run(args: argparse.Namespace) -> int:
         print(out / record["file"])
     print(f"{len(takes)} takes in {elapsed:.2f} s -> {out / 'takes.json'}")
     return 0
+
+
+def _reference_stems(args: argparse.Namespace, generator, reference, instruments: tuple[str, ...]):
+    """The reference's stems for a generator that matches takes to them (None otherwise or when turned off)."""
+    from musicsim_gui.training.vit_wavegan.reference_stems import (
+        load_reference_stems,
+        separate_reference,
+        wants_reference_stems,
+    )
+
+    if args.no_reference_match or not wants_reference_stems(generator):
+        return None
+    if args.stems:
+        return load_reference_stems(args.stems, instruments)
+    print(f"separating the reference with {args.separator} (for the reference match; --no-reference-match skips it)")
+    return separate_reference(reference, args.separator, args.backend, args.device)
 
 
 def _keep_best(takes: list, args: argparse.Namespace) -> list:

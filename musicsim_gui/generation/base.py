@@ -39,6 +39,8 @@ class GenerationRequest:
             from the last one (or from 0).
         takes_per_instrument: how many takes each instrument gets.
         params: model-specific options (e.g. `seconds`, `tempo_bpm`, `output_rate`), recorded in each take.
+        reference_stems: the reference's own parts by instrument (separated, at the reference's timing), for
+            generators that match their takes to them (ViT+WaveGAN's reference match); None when unknown.
     """
 
     reference: AudioClip
@@ -46,6 +48,7 @@ class GenerationRequest:
     seeds: tuple[int, ...] = ()
     takes_per_instrument: int = 1
     params: dict[str, Any] = field(default_factory=dict)
+    reference_stems: dict[str, AudioClip] | None = None
 
     def __post_init__(self) -> None:
         unknown = [name for name in self.instruments if name not in INSTRUMENTS]

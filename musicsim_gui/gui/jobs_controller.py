@@ -268,10 +268,12 @@ class JobsController(QObject):
         if project is None:
             return None
         instrument = choice.instrument
+        stem = project.track(instrument).reference_stem
+        stems = ((instrument, str(project.resolve(stem))),) if stem else ()
         spec = Generate(str(project.reference_file), str(project.folder / "takes"), model=choice.model,
                         instruments=(instrument,), seeds=(choice.seed,), takes=choice.takes,
                         keep=choice.keep, backend=value(self.settings, "inference/backend"), params=choice.params(),
-                        device=value(self.settings, "inference/device"))
+                        device=value(self.settings, "inference/device"), reference_stems=stems)
         return self.submit(spec, lambda takes: self._add_takes(project, instrument, takes))
 
     def _add_takes(self, project, instrument: str, takes: list) -> str:

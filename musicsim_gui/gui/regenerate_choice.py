@@ -54,7 +54,8 @@ class RegenerateChoice:
     `keep` > 0 keeps only that many of the takes, the best by the trained preference scorer (0 = keep all).
     `arrangement` ("phrase" or "loop") lays out a loop-based generator's take; None leaves its default.
     `smoothing` False asks a loop-based generator for its heads' raw texture (no temporal smoothing of the
-    sustained instruments); True or None leaves the model's default.
+    sustained instruments); True or None leaves the model's default. `reference_match` False asks it to ignore
+    the track's separated stem (no reference match); True or None leaves the model's default.
     """
 
     instrument: str
@@ -65,15 +66,18 @@ class RegenerateChoice:
     keep: int = 0
     arrangement: str | None = None
     smoothing: bool | None = None
+    reference_match: bool | None = None
 
     def params(self) -> tuple[tuple[str, object], ...]:
-        """The job's params: MusicGen's settings, or a loop-based generator's arrangement and smoothing (none if
-        unset)."""
+        """The job's params: MusicGen's settings, or a loop-based generator's arrangement, smoothing and reference
+        match (none if unset)."""
         settings = self.musicgen
         if settings is None:
             loops: list[tuple[str, object]] = [("arrangement", self.arrangement)] if self.arrangement else []
             if self.smoothing is False:
                 loops.append(("smoothing", False))
+            if self.reference_match is False:
+                loops.append(("reference_match", False))
             return tuple(loops)
         params: list[tuple[str, object]] = [
             ("mode", settings.mode), ("seconds", float(settings.seconds)),

@@ -182,9 +182,17 @@ class RegenerateDialog(QDialog):
         self.smoothing_check.setChecked(True)
         self.smoothing_check.setToolTip("Even out the frame-to-frame grain of held bass notes and pads, as the "
                                         "model was tuned to sound; off: the heads' raw texture")
+        self.reference_match_check = QCheckBox(f"Follow the reference's {self.instrument} stem")
+        self.reference_match_check.setChecked(self.stem_path is not None)
+        self.reference_match_check.setEnabled(self.stem_path is not None)
+        self.reference_match_check.setToolTip(
+            f"Move the take's tone and dynamics towards the reference's own {self.instrument} part, for models "
+            "that can" if self.stem_path else f"Separate the reference first: the {self.instrument} track has "
+            "no stem to follow")
         form = QFormLayout(self.loops_box)
         form.addRow("Arrangement", self.arrangement_combo)
         form.addRow(self.smoothing_check)
+        form.addRow(self.reference_match_check)
         return self.loops_box
 
     @property
@@ -214,8 +222,10 @@ class RegenerateDialog(QDialog):
         keep = self.keep_spin.value() if self.scorer_ready else 0
         arrangement = None if musicgen else ARRANGEMENTS[self.arrangement_combo.currentText()]
         smoothing = None if musicgen else self.smoothing_check.isChecked()
+        reference_match = None if musicgen or self.stem_path is None else self.reference_match_check.isChecked()
         return RegenerateChoice(self.instrument, self.model, self.seed_spin.value(), self.takes_spin.value(),
-                                musicgen, keep if keep < self.takes_spin.value() else 0, arrangement, smoothing)
+                                musicgen, keep if keep < self.takes_spin.value() else 0, arrangement, smoothing,
+                                reference_match)
 
     def _remembered(self) -> dict:
         """Setting key → the widget holding that value."""
@@ -243,6 +253,9 @@ class RegenerateDialog(QDialog):
         smoothing = self.settings.value("regenerate/smoothing")
         if smoothing is not None:
             self.smoothing_check.setChecked(str(smoothing).lower() not in ("false", "0"))
+        follow = self.settings.value("regenerate/reference_match")
+        if follow is not None and self.stem_path is not None:
+            self.reference_match_check.setChecked(str(follow).lower() not in ("false", "0"))
 
     def _remember(self) -> None:
         if self.settings is None:
@@ -252,6 +265,8 @@ class RegenerateDialog(QDialog):
         self.settings.setValue("regenerate/mode", self.mode_combo.currentText())
         self.settings.setValue("regenerate/arrangement", self.arrangement_combo.currentText())
         self.settings.setValue("regenerate/smoothing", self.smoothing_check.isChecked())
+        if self.stem_path is not None:
+            self.settings.setValue("regenerate/reference_match", self.reference_match_check.isChecked())
         self.settings.setValue("regenerate/model", self.model)
 
     def accept(self) -> None:

@@ -6,12 +6,15 @@ a worker process loads only what its job needs. Results are plain picklable valu
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from musicsim_gui.core.errors import MusicSimError
 from musicsim_gui.jobs.spec import JobContext, JobSpec, job_function
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -101,6 +104,8 @@ class Generate(JobSpec):
         keep: when > 0, only the `keep` best takes of each instrument are kept, ranked by the user's
             preference scorer (`evaluation.preference`); all takes are kept when no scorer was trained.
         device: "auto" | "cpu" | "cuda" (where the model runs, for generators that can choose).
+        reference_stems: `(instrument, path)` of the reference's separated stems, for generators that match
+            their takes to them (a missing or unreadable file is skipped: the take is made without it).
     """
 
     reference: str
@@ -113,6 +118,7 @@ class Generate(JobSpec):
     params: tuple[tuple[str, Any], ...] = ()
     keep: int = 0
     device: str = "auto"
+    reference_stems: tuple[tuple[str, str], ...] = ()
 
     @property
     def title(self) -> str:
@@ -130,7 +136,7 @@ def run_generate(spec: Generate, context: JobContext) -> list[Any]:
     context.progress(0.05, f"Loading {spec.model}")
     generator = get_generator(spec.model, backend=spec.backend, device=spec.device)
     request = GenerationRequest(reference, tuple(spec.instruments), tuple(spec.seeds), spec.takes,
-                                dict(spec.params))
+                                dict(spec.params), _reference_stems(spec.reference_stems) or None)
     generated = generator.generate(request, progress=context.scaled(0.1, 0.95), cancel=context.cancelled)
     if 0 < spec.keep < spec.takes:
         from musicsim_gui.evaluation.preference import default_scorer, keep_best
@@ -146,6 +152,19 @@ def run_generate(spec: Generate, context: JobContext) -> list[Any]:
         takes.append(Take(take_id, str(path), item.model_id, item.model_version, item.seed, dict(item.params)))
     context.progress(1.0, f"{len(takes)} takes ready")
     return takes
+
+
+def _reference_stems(paths: tuple[tuple[str, str], ...]) -> dict[str, Any]:
+    """instrument → the stem clip read from its path (files that are missing or unreadable are left out, logged)."""
+    from musicsim_gui.audio.io import load_audio
+
+    stems = {}
+    for instrument, path in paths:
+        try:
+            stems[instrument] = load_audio(path)
+        except (MusicSimError, OSError) as error:
+            log.warning("reference stem %s left out of the reference match: %s", path, error)
+    return stems
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,9 @@ Architecture:
    rebuilt by the model's fitted `bandwidth.BandwidthExtension`, and the loops equalised by its fitted
    `tone.ToneMatch`, and the sustained instruments' frame-to-frame grain averaged out by its
    `smoothing.TemporalSmoothing`, when its manifest has them; `params["smoothing"]` False turns that off),
-   stereo. With
+   stereo. When the request carries the reference's own stems and the model has a `ReferenceMatch`, each
+   instrument's loops are moved towards the tone and band dynamics of its stem in the same 30 s chunk
+   (`reference_match.py`; statistics cached per stem and chunk; `params["reference_match"]` False turns it off). With
    the default "phrase" arrangement the loops vary like a played part (`loops.phrase_pattern`: a one-bar
    cell repeated, its fourth bar a variation); "loop" repeats the main loop alone. The pattern starts on the
    reference's first downbeat (`params["first_downbeat"]` seconds overrides it; 0 starts the take on its
@@ -44,6 +46,7 @@ from musicsim_gui.generation.base import (
 from musicsim_gui.generation.vit_wavegan import features, loops
 from musicsim_gui.generation.vit_wavegan.bandwidth import BandwidthExtension
 from musicsim_gui.generation.vit_wavegan.config import ModelConfig
+from musicsim_gui.generation.vit_wavegan.reference_match import BandStats, ReferenceMatch, band_stats
 from musicsim_gui.generation.vit_wavegan.smoothing import TemporalSmoothing
 from musicsim_gui.generation.vit_wavegan.tone import ToneMatch
 from musicsim_gui.runtime.backend import Backend
@@ -86,13 +89,16 @@ class ViTWaveGANGenerator:
         bandwidth: the fitted bandwidth extension of the takes (None: takes stop at the model's Nyquist).
         tone: the fitted tone match of the takes (None: loops keep the heads' spectral shape).
         smoothing: the temporal smoothing of the takes (None: loops keep the heads' frame-to-frame grain).
+        reference_match: the strengths of the reference match (None: takes ignore the reference's stems).
     """
 
     def __init__(self, config: ModelConfig, encoder: Backend, heads: Backend, model_id: str, version: str,
                  bandwidth: BandwidthExtension | None = None, tone: ToneMatch | None = None,
-                 smoothing: TemporalSmoothing | None = None) -> None:
+                 smoothing: TemporalSmoothing | None = None, reference_match: ReferenceMatch | None = None) -> None:
         self.config, self.encoder, self.heads = config, encoder, heads
         self.bandwidth, self.tone, self.smoothing = bandwidth, tone, smoothing
+        self.reference_match = reference_match
+        self._stem_stats: OrderedDict[tuple[str, int], BandStats | None] = OrderedDict()
         self.id, self.version = model_id, version
         self.backend_name = heads.name
         self._conditioning: OrderedDict[tuple[str, int | None, float | None], Conditioning] = OrderedDict()
@@ -126,6 +132,32 @@ class ViTWaveGANGenerator:
     def forget(self) -> None:
         """Empty the conditioning cache (the next request recomputes features and the embedding)."""
         self._conditioning.clear()
+        self._stem_stats.clear()
+
+    def stem_stats(self, stem: AudioClip, chunk: int) -> BandStats | None:
+        """`BandStats` of `stem` (mono, at its own rate) within the conditioning chunk `chunk` (cached)."""
+        key = (stem.content_hash(), chunk)
+        if key not in self._stem_stats:
+            length = int(round(self.config.features.chunk_seconds * stem.sample_rate))
+            part = stem.samples[:, chunk * length: (chunk + 1) * length].mean(axis=0)
+            self._stem_stats[key] = band_stats(part, stem.sample_rate)
+            while len(self._stem_stats) > 32:
+                self._stem_stats.popitem(last=False)
+        return self._stem_stats[key]
+
+    def _matches(self, request: GenerationRequest, chunk: int, output_rate: int) -> dict[str, Any]:
+        """instrument → the function that moves its loop variations towards the reference's stem (only the
+        instruments the model matches and the request has a stem for; empty when turned off)."""
+        match, stems = self.reference_match, request.reference_stems or {}
+        if match is None or not request.params.get("reference_match", True):
+            return {}
+        functions = {}
+        for instrument in request.instruments:
+            stats = self.stem_stats(stems[instrument], chunk) if instrument in stems else None
+            if stats is not None and match.applies_to(instrument):
+                functions[instrument] = (lambda loops, name=instrument, reference=stats:
+                                         match.apply(loops, output_rate, name, reference))
+        return functions
 
     def windows(self, conditioning: Conditioning, seeds: tuple[int, ...]) -> np.ndarray:
         """Every head's main window for every seed in one call: `[len(seeds), H, window]` float32 at the model rate."""
@@ -179,6 +211,7 @@ class ViTWaveGANGenerator:
                 "arrangement": arrangement, "backend": self.backend_name}
         if self.smoothing is not None:
             used["smoothing"] = smoothing is not None
+        matches = self._matches(request, conditioning.chunk, output_rate)
         takes = []
         for instrument in request.instruments:
             head = self.config.instruments.index(instrument)
@@ -186,29 +219,36 @@ class ViTWaveGANGenerator:
                 clip = loops.stem_clip(audio[row, :, head], self.config.features.sample_rate,
                                        conditioning.tempo_bpm, seconds, output_rate,
                                        f"{self.id} {instrument} seed {seed}", self.bandwidth, instrument, pattern,
-                                       self.tone, smoothing, first_downbeat)
-                takes.append(GeneratedTake(instrument, clip, seed, self.id, self.version, dict(used)))
+                                       self.tone, smoothing, first_downbeat, matches.get(instrument))
+                params_used = dict(used)
+                if self.reference_match is not None:
+                    params_used["reference_match"] = instrument in matches
+                takes.append(GeneratedTake(instrument, clip, seed, self.id, self.version, params_used))
             report(progress, 0.3 + 0.7 * len(takes) / (len(seeds) * len(request.instruments)), f"Rendered {instrument}")
         return takes
 
 
 def torch_generator(model: Any, model_id: str, version: str, device: str = "cpu",
                     bandwidth: BandwidthExtension | None = None, tone: ToneMatch | None = None,
-                    smoothing: TemporalSmoothing | None = None) -> ViTWaveGANGenerator:
+                    smoothing: TemporalSmoothing | None = None,
+                    reference_match: ReferenceMatch | None = None) -> ViTWaveGANGenerator:
     """A generator running a `ViTWaveGAN` torch module eagerly."""
     from musicsim_gui.runtime.backend import TorchBackend
 
     encoder = TorchBackend(model.encoder, device, output_names=("embedding",))
     heads = TorchBackend(model.heads, device, output_names=("audio",))
-    return ViTWaveGANGenerator(model.config, encoder, heads, model_id, version, bandwidth, tone, smoothing)
+    return ViTWaveGANGenerator(model.config, encoder, heads, model_id, version, bandwidth, tone, smoothing,
+                               reference_match)
 
 
 def onnx_generator(folder: Path, config: ModelConfig, model_id: str, version: str,
                    device: str = "auto", bandwidth: BandwidthExtension | None = None,
-                   tone: ToneMatch | None = None, smoothing: TemporalSmoothing | None = None) -> ViTWaveGANGenerator:
+                   tone: ToneMatch | None = None, smoothing: TemporalSmoothing | None = None,
+                   reference_match: ReferenceMatch | None = None) -> ViTWaveGANGenerator:
     """A generator running `folder/encoder.onnx` and `folder/heads.onnx` on ONNX Runtime."""
     from musicsim_gui.runtime.backend import OnnxBackend
 
     encoder = OnnxBackend(folder / "encoder.onnx", device=device)
     heads = OnnxBackend(folder / "heads.onnx", device=device)
-    return ViTWaveGANGenerator(config, encoder, heads, model_id, version, bandwidth, tone, smoothing)
+    return ViTWaveGANGenerator(config, encoder, heads, model_id, version, bandwidth, tone, smoothing,
+                               reference_match)

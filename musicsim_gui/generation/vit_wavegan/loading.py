@@ -14,6 +14,7 @@ from musicsim_gui.core.errors import ModelError
 from musicsim_gui.generation.vit_wavegan.bandwidth import BandwidthExtension
 from musicsim_gui.generation.vit_wavegan.config import ModelConfig
 from musicsim_gui.generation.vit_wavegan.generator import ViTWaveGANGenerator, onnx_generator, torch_generator
+from musicsim_gui.generation.vit_wavegan.reference_match import ReferenceMatch
 from musicsim_gui.generation.vit_wavegan.smoothing import TemporalSmoothing
 from musicsim_gui.generation.vit_wavegan.tone import ToneMatch
 from musicsim_gui.runtime.backend import choose_backend
@@ -34,6 +35,8 @@ def load_folder(folder: Path, backend: str = "auto", device: str = "auto") -> Vi
         tone = ToneMatch.from_dict(tone_data) if tone_data else None
         smoothing_data = manifest.config.get("temporal_smoothing")
         smoothing = TemporalSmoothing.from_dict(smoothing_data) if smoothing_data else None
+        match_data = manifest.config.get("reference_match")
+        reference_match = ReferenceMatch.from_dict(match_data) if match_data else None
     except (KeyError, TypeError, ValueError) as error:
         raise ModelError(f"{folder / 'manifest.json'}: no valid ViT+WaveGAN config ({error})") from error
     has_onnx = all((folder / name).is_file() for name in ("encoder.onnx", "heads.onnx"))
@@ -42,14 +45,16 @@ def load_folder(folder: Path, backend: str = "auto", device: str = "auto") -> Vi
     choice = choose_backend(backend if has_onnx else "torch", device)
     if choice.kind == "onnx":
         return onnx_generator(folder, config, manifest.name, manifest.version, device=choice.device,
-                              bandwidth=bandwidth, tone=tone, smoothing=smoothing)
+                              bandwidth=bandwidth, tone=tone, smoothing=smoothing,
+                              reference_match=reference_match)
     if not (folder / "weights.safetensors").is_file():
         reason = f" (ONNX Runtime cannot run on device {device!r})" if has_onnx and backend == "auto" else ""
         raise ModelError(f"{folder}: no weights.safetensors for the torch backend{reason}")
     from musicsim_gui.generation.vit_wavegan.model import load_weights
 
     model = load_weights(folder / "weights.safetensors")
-    return torch_generator(model, manifest.name, manifest.version, choice.device, bandwidth, tone, smoothing)
+    return torch_generator(model, manifest.name, manifest.version, choice.device, bandwidth, tone, smoothing,
+                           reference_match)
 
 
 def debug_generator(backend: str = "auto", device: str = "auto") -> ViTWaveGANGenerator:

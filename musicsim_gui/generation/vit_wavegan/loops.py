@@ -12,7 +12,8 @@ Architecture:
    frequency. Both see the loop circularly padded with its own end and start, as it is heard when tiled, so
    neither adds an edge transient; working on one loop instead of the whole stem makes a 30 s take about ten
    times cheaper to finish. A model with a fitted `tone.ToneMatch` then equalises the loop (circularly) to its
-   instrument's typical spectral shape.
+   instrument's typical spectral shape; with the reference's own part known, the loop variations are then
+   moved towards its tone and band dynamics (`reference_match.py`, circularly too).
 3. The loop is tiled to the requested length; consecutive copies overlap by `fade` seconds with an
    equal-power crossfade (20 ms), so seams neither click nor dip. Copy k starts at k × the loop's period,
    exactly its 2**k beats at the model rate, converted to the output rate and rounded per copy, so the take
@@ -22,6 +23,8 @@ Architecture:
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import numpy as np
 
@@ -153,16 +156,20 @@ def render_stem(window: np.ndarray, sample_rate: int, tempo_bpm: float, seconds:
                 channels: int = 2, peak_dbfs: float = -3.0, fade_seconds: float = FADE_SECONDS,
                 bandwidth: BandwidthExtension | None = None, instrument: str = "",
                 pattern: tuple[int, ...] | None = None, tone: ToneMatch | None = None,
-                smoothing: TemporalSmoothing | None = None, phrase_start_seconds: float = 0.0) -> np.ndarray:
+                smoothing: TemporalSmoothing | None = None, phrase_start_seconds: float = 0.0,
+                match: Callable[[np.ndarray], np.ndarray] | None = None) -> np.ndarray:
     """Head output `[W]` (or its variations `[V, W]`, played in the order `pattern` gives) at `sample_rate`
     → a stem `[channels, round(seconds * output_rate)]` float32 (`bandwidth` and `tone`: the model's fitted
     extension, tone match and temporal smoothing, applied for `instrument`) whose pattern starts at
-    `phrase_start_seconds`."""
+    `phrase_start_seconds`. `match` maps the finished loop variations `[V, L]` (at the output rate, before
+    tiling) to new ones of the same shape: the reference match of `reference_match.py`."""
     windows = window[np.newaxis] if window.ndim == 1 else window
     finished = [finish_loop(w, sample_rate, tempo_bpm, output_rate, bandwidth, instrument, fade_seconds, tone,
                             smoothing) for w in windows]
     period, fade = finished[0][1], finished[0][2]
     variations = np.stack([loop for loop, _, _ in finished])
+    if match is not None:
+        variations = match(variations)
     tiled = tile(variations, int(round(seconds * output_rate)), fade, period, pattern,
                  offset=phrase_start_seconds * output_rate)
     peak = float(np.max(np.abs(tiled))) if tiled.size else 0.0
@@ -174,9 +181,10 @@ def render_stem(window: np.ndarray, sample_rate: int, tempo_bpm: float, seconds:
 def stem_clip(window: np.ndarray, sample_rate: int, tempo_bpm: float, seconds: float, output_rate: int,
               source: str, bandwidth: BandwidthExtension | None = None, instrument: str = "",
               pattern: tuple[int, ...] | None = None, tone: ToneMatch | None = None,
-              smoothing: TemporalSmoothing | None = None, phrase_start_seconds: float = 0.0) -> AudioClip:
+              smoothing: TemporalSmoothing | None = None, phrase_start_seconds: float = 0.0,
+              match: Callable[[np.ndarray], np.ndarray] | None = None) -> AudioClip:
     """`render_stem` wrapped as a stereo `AudioClip`."""
     stem = render_stem(window, sample_rate, tempo_bpm, seconds, output_rate, bandwidth=bandwidth,
                        instrument=instrument, pattern=pattern, tone=tone, smoothing=smoothing,
-                       phrase_start_seconds=phrase_start_seconds)
+                       phrase_start_seconds=phrase_start_seconds, match=match)
     return AudioClip(stem, output_rate, source)

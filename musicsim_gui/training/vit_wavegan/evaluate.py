@@ -7,7 +7,9 @@ Protocol (all audio mono 16 kHz, `seconds` long, every candidate RMS-matched to 
 - shuffled real: the true stems of ANOTHER test song (the next one, cyclically) from `offset + seconds` s —
   real music of the right kind that does not belong to the reference (the target a generator should approach).
 - white / pink noise: the floor (drawn from a generator seeded with `seed`).
-- each generator: one take per (song, instrument) from the song's mix, generation seed = `seed` + song index.
+- each generator: one take per (song, instrument) from the song's mix, generation seed = `seed` + song index;
+  a generator that matches its takes to the reference's stems gets the mix separated (the built-in separator
+  by default, never the true stems), as the studio gives it the project's separated stems.
 FAD uses the chosen embedding (default `evaluation.generation.EMBEDDING`, standardised by the real set per
 instrument; see `evaluation.embedders`); MSE is the paper's waveform MSE between a candidate and the real stem
 of the same song. "Match" measures conditioning: the share of songs whose candidate's mean embedding is nearer
@@ -37,6 +39,7 @@ from musicsim_gui.evaluation.fad import fad, fad_infinity
 from musicsim_gui.generation.base import GenerationRequest, Generator
 from musicsim_gui.generation.vit_wavegan.features import to_model_audio
 from musicsim_gui.training.vit_wavegan.dataset import song_folders
+from musicsim_gui.training.vit_wavegan.reference_stems import separate_reference, wants_reference_stems
 
 BASELINES = ("shuffled real", "white noise", "pink noise")
 VARIETY_SEED_OFFSET = 10_000
@@ -54,21 +57,25 @@ def _segment(audio: np.ndarray, start_s: float, seconds: float) -> np.ndarray:
 
 
 def _generate(generator: Generator, mix, seed: int, seconds: float,
-              params: dict[str, Any] | None = None) -> dict[str, np.ndarray]:
+              params: dict[str, Any] | None = None, stems: dict | None = None) -> dict[str, np.ndarray]:
     """instrument → the generator's take for `mix` as mono 16 kHz `[T]` (`params` added to the request's).
 
     The take is made at the rate the generator delivers to the studio and converted to 16 kHz exactly as the
     real stems are, so both lose the same top band to the same anti-alias filter (asking the generator for
-    16 kHz directly filled the band up to 8 kHz that the real stems' conversion attenuates)."""
-    request = GenerationRequest(mix, INSTRUMENTS, (seed,), 1, {"seconds": seconds, **(params or {})})
+    16 kHz directly filled the band up to 8 kHz that the real stems' conversion attenuates). `stems`: the
+    mix's separated stems, for a generator that matches its takes to them."""
+    request = GenerationRequest(mix, INSTRUMENTS, (seed,), 1, {"seconds": seconds, **(params or {})}, stems)
     return {t.instrument: to_model_audio(t.clip, metrics.RATE) for t in generator.generate(request)}
 
 
 def _candidates(folders: list[Path], generators: dict[str, Generator], seconds: float, offset: float,
                 log, seed: int = 0, timings: dict[str, float] | None = None,
-                params: dict[str, Any] | None = None) -> tuple[dict[str, dict[str, list[np.ndarray]]], dict]:
+                params: dict[str, Any] | None = None,
+                separator: str | None = "builtin") -> tuple[dict[str, dict[str, list[np.ndarray]]], dict]:
     """system → instrument → one `[seconds * 16000]` clip per song (RMS-matched; "real" first), and the second
-    clips of the variety measure in the same layout (each generator's second take, the real stems' next section)."""
+    clips of the variety measure in the same layout (each generator's second take, the real stems' next section).
+    Generators that match takes to the reference's stems get the mix separated by `separator` (None: none),
+    as the studio gives them its separated stems; the separation's time counts in theirs."""
     stems = [{name: to_model_audio(load_audio(f / f"{name}.flac"), metrics.RATE) for name in INSTRUMENTS}
              for f in folders]
     rng = np.random.default_rng(seed)
@@ -80,12 +87,16 @@ def _candidates(folders: list[Path], generators: dict[str, Generator], seconds: 
     for index, folder in enumerate(folders):
         log(f"evaluating on {folder.name}")
         mix = load_audio(folder / "mix.flac")
-        takes, second_takes = {}, {}
+        takes, second_takes, separated = {}, {}, None
         for name, gen in generators.items():
             started = time.perf_counter()
-            takes[name] = _generate(gen, mix, seed + index, seconds, params)
+            given = None
+            if separator and wants_reference_stems(gen):
+                separated = separated or separate_reference(mix, separator, cache=False)
+                given = separated
+            takes[name] = _generate(gen, mix, seed + index, seconds, params, given)
             timings[name] = timings.get(name, 0.0) + time.perf_counter() - started
-            second_takes[name] = _generate(gen, mix, seed + index + VARIETY_SEED_OFFSET, seconds, params)
+            second_takes[name] = _generate(gen, mix, seed + index + VARIETY_SEED_OFFSET, seconds, params, given)
         other = stems[(index + 1) % len(folders)]
         for inst in INSTRUMENTS:
             real = _segment(stems[index][inst], offset, seconds)
@@ -174,12 +185,14 @@ def _variety_scores(embeddings, second_embeddings, songs: int, embedder: Embedde
 
 def evaluate(corpus: Path, generators: dict[str, Generator], out: Path | None = None, songs: int = 10,
              seconds: float = 20.0, offset: float = 20.0, log=print, embedder: Embedder | None = None,
-             seed: int = 0, fad_inf: bool = False, params: dict[str, Any] | None = None) -> dict[str, Any]:
+             seed: int = 0, fad_inf: bool = False, params: dict[str, Any] | None = None,
+             separator: str | None = "builtin") -> dict[str, Any]:
     """FAD (per instrument and mean), paper MSE and match rate for each generator and baseline.
 
     Returns a JSON-ready dict (also written to `out` when given) with the scores, the settings, the models'
     ids and versions, sample counts and timings in seconds. `params` go into every generation request
-    (e.g. MusicGen's `mode`, `prompt_seconds`).
+    (e.g. MusicGen's `mode`, `prompt_seconds`); `separator` splits each mix for generators that match takes
+    to the reference's stems (None: they get none).
     """
     embedder = embedder or offline_embedder()
     started = time.perf_counter()
@@ -187,7 +200,7 @@ def evaluate(corpus: Path, generators: dict[str, Generator], out: Path | None = 
     if len(folders) < 2:
         raise ValueError(f"{corpus}/test: need at least 2 test songs, found {len(folders)}")
     generation_s: dict[str, float] = {}
-    systems, second = _candidates(folders, generators, seconds, offset, log, seed, generation_s, params)
+    systems, second = _candidates(folders, generators, seconds, offset, log, seed, generation_s, params, separator)
     embed_started = time.perf_counter()
     embeddings, second_embeddings = _embed(systems, embedder), _embed(second, embedder)
     embed_s = time.perf_counter() - embed_started
@@ -200,7 +213,8 @@ def evaluate(corpus: Path, generators: dict[str, Generator], out: Path | None = 
         "segments_per_set": int(min(counts.values())), "segments_per_instrument": counts,
         "models": {name: {"id": getattr(g, "id", name), "version": str(getattr(g, "version", ""))}
                    for name, g in generators.items()},
-        "baselines": list(BASELINES), "generation_params": dict(params or {})}
+        "baselines": list(BASELINES), "generation_params": dict(params or {}),
+        "reference_separator": separator}
     result.update(_score(systems, embeddings, len(folders), embedder, fad_inf, seed))
     result["variety"] = _variety_scores(embeddings, second_embeddings, len(folders), embedder)
     result["timings_s"] = {"generation": generation_s, "embedding": embed_s,

@@ -1,0 +1,145 @@
+"""Reference match: a take's tone and band dynamics moved towards the reference's own part for its instrument.
+
+The model-wide tone match (`tone.py`) gives every take its instrument's *average* spectral shape; the heads'
+conditioning on the song is weak, so takes of a dark and of a bright song sound alike. When the reference's own
+stems are known (separated in the studio, or by the caller), each take is pulled towards the reference's part:
+
+1. Band statistics of a part (`band_stats`): STFT (`N_FFT` points, hop `HOP`, at the part's rate), power summed
+   into `BAND_COUNT` mel-spaced bands, frames quieter than `ACTIVE_DB` below the loudest left out; per band, the
+   mean and the standard deviation over frames of the natural log of the band power. The mean is the part's
+   tone (its typical spectral shape and level); the deviation is how much each band moves (a punchy drum part
+   against a flat one; a held pad against plucked notes).
+2. Per band and frame of the take's loops (`ReferenceMatch.apply`), with the instrument's strengths
+   (w_mean, w_std), take statistics (μ_t, σ_t) read over all its loop variations together and the reference's
+   (μ_r, σ_r): the target log power is μ_t + r·(ℓ − μ_t) + w_mean·(μ_r − μ_t − c), where ℓ is the frame's log
+   power, r = clip(σ_r / σ_t, 1/2, 2)^w_std, and c the mean over bands of μ_r − μ_t (a level difference
+   between the two, which says nothing about tone; the stem is peak-normalised afterwards anyway). Half the
+   log difference, clipped to [`MAX_CUT_DB`, `MAX_BOOST_DB`], is the band's amplitude gain; the gains are
+   spread over the STFT bins by the bands' filters and applied to the complex spectrum (phases kept).
+3. Loops are processed circularly (padded with their own end and start, as they are heard tiled), so the
+   change wraps around the seam and adds no edge transient.
+
+The strengths are chosen per instrument on the valid split's FAD and stored in the model's manifest
+(`config.reference_match`); the separated stems of real songs leak, and a strength of 1 would copy that leakage's
+tone too (the bass most: its separated part carries other instruments' highs).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from musicsim_gui.audio import spectral
+from musicsim_gui.audio.spectral import mel_filterbank
+
+BAND_COUNT = 40
+N_FFT, HOP = 2048, 512
+ACTIVE_DB = 50.0
+"""Frames this far below the part's loudest frame are left out of its statistics."""
+MAX_CUT_DB, MAX_BOOST_DB = -40.0, 15.0
+RATIO_LIMIT = 2.0
+"""The deviation ratio σ_r / σ_t is clipped to [1 / RATIO_LIMIT, RATIO_LIMIT] before its strength applies."""
+
+
+@dataclass(frozen=True)
+class BandStats:
+    """Per-band mean and standard deviation `[BAND_COUNT]` of a part's log band power (see module docstring)."""
+
+    mean: np.ndarray
+    std: np.ndarray
+
+
+def _log_band_power(audio: np.ndarray, rate: int) -> tuple[np.ndarray, np.ndarray]:
+    """Mono `audio` → (its complex STFT `[F, T]`, natural-log band power `[BAND_COUNT, T]`)."""
+    spectrum = spectral.stft(np.asarray(audio, dtype=np.float32), n_fft=N_FFT, hop_length=HOP)
+    power = mel_filterbank(rate, N_FFT, BAND_COUNT).astype(np.float64) @ (np.abs(spectrum).astype(np.float64) ** 2)
+    return spectrum, np.log(power + 1e-10)
+
+
+def _active(log_power: np.ndarray) -> np.ndarray:
+    """Frames within `ACTIVE_DB` of the loudest (by total band power)."""
+    total = np.exp(log_power).sum(axis=0)
+    return total > total.max() * 10.0 ** (-ACTIVE_DB / 10.0)
+
+
+def band_stats(audio: np.ndarray, rate: int) -> BandStats | None:
+    """`BandStats` of mono `audio` at `rate`, or None when it is silent or shorter than one STFT frame."""
+    audio = np.asarray(audio, dtype=np.float32)
+    if audio.shape[0] < N_FFT or not np.any(audio):
+        return None
+    _, log_power = _log_band_power(audio, rate)
+    active = _active(log_power)
+    return BandStats(log_power[:, active].mean(axis=1), log_power[:, active].std(axis=1))
+
+
+@dataclass(frozen=True)
+class ReferenceMatch:
+    """Strengths `(w_mean, w_std)` in [0, 1] per instrument; an instrument not named passes unchanged."""
+
+    strengths: dict[str, tuple[float, float]]
+
+    def __post_init__(self) -> None:
+        wrong = [name for name, pair in self.strengths.items()
+                 if len(pair) != 2 or not all(0.0 <= float(w) <= 1.0 for w in pair)]
+        if wrong:
+            raise ValueError(f"reference match: strengths must be two numbers in [0, 1] ({', '.join(wrong)} are not)")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"strengths": {name: [round(float(w), 4) for w in pair] for name, pair in self.strengths.items()}}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ReferenceMatch:
+        """Raises ValueError (KeyError for a missing field) for strengths out of range."""
+        return cls({str(name): tuple(float(w) for w in pair) for name, pair in data["strengths"].items()})
+
+    def applies_to(self, instrument: str) -> bool:
+        return any(self.strengths.get(instrument, (0.0, 0.0)))
+
+    def apply(self, loops: np.ndarray, rate: int, instrument: str, reference: BandStats | None) -> np.ndarray:
+        """Loop variations `[V, L]` (mono, at `rate`) moved towards `reference` (float32, same shape; unchanged
+        without reference statistics, for an instrument without strengths, or for loops shorter than a frame)."""
+        loops = np.asarray(loops, dtype=np.float32)
+        if reference is None or not self.applies_to(instrument) or loops.shape[-1] < N_FFT:
+            return loops
+        mean_weight, std_weight = self.strengths[instrument]
+        length = loops.shape[-1]
+        pad = min(length, 2 * N_FFT)
+        padded = [np.concatenate([loop[length - pad:], loop, loop[:pad]]) for loop in loops]
+        analysed = [_log_band_power(loop, rate) for loop in padded]
+        first, stop = -(-pad // HOP), -(-(pad + length) // HOP)   # frames centred within one period of the loop
+        inner = [log_power[:, first:stop] for _, log_power in analysed]
+        together = np.concatenate(inner, axis=1)
+        active = _active(together)
+        if not np.any(active):
+            return loops
+        take_mean, take_std = together[:, active].mean(axis=1), together[:, active].std(axis=1)
+        ratio = np.clip(reference.std / np.maximum(take_std, 1e-6), 1.0 / RATIO_LIMIT, RATIO_LIMIT) ** std_weight
+        offset = reference.mean - take_mean
+        shift = mean_weight * (offset - offset.mean())
+        filters = mel_filterbank(rate, N_FFT, BAND_COUNT).astype(np.float64)
+        spread = filters / (filters.sum(axis=0, keepdims=True) + 1e-12)            # [bands, bins], columns sum to 1
+        low, high = MAX_CUT_DB / 20.0 * np.log(10.0), MAX_BOOST_DB / 20.0 * np.log(10.0)
+        out = np.empty_like(loops)
+        for row, (spectrum, log_power) in enumerate(analysed):
+            target = take_mean[:, None] + ratio[:, None] * (log_power - take_mean[:, None]) + shift[:, None]
+            gain = np.exp(spread.T @ np.clip(0.5 * (target - log_power), low, high))
+            audio = spectral.istft(spectrum * gain, hop_length=HOP, length=padded[row].shape[0])
+            out[row] = audio[pad: pad + length]
+        return out
+
+
+def parse_strengths(text: str) -> ReferenceMatch:
+    """`"bass=0.3/0,drums=0.75/0.75"` (INSTRUMENT=MEAN/STD) → `ReferenceMatch`; ValueError names a bad item."""
+    strengths = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        name, sep, value = item.partition("=")
+        parts = value.split("/")
+        try:
+            if not (sep and name.strip() and len(parts) == 2):
+                raise ValueError
+            strengths[name.strip()] = (float(parts[0]), float(parts[1]))
+        except ValueError:
+            raise ValueError(f"reference match: {item!r} is not INSTRUMENT=MEAN/STD") from None
+    return ReferenceMatch(strengths)

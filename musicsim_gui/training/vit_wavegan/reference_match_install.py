@@ -1,0 +1,31 @@
+"""Storing a model folder's reference match (`generation/vit_wavegan/reference_match.py`): manifest and card line.
+
+The strengths are chosen on the valid split's FAD per instrument (an evaluation run per candidate setting, the
+valid songs' mixes separated by the built-in separator, as the studio would), not fitted here; installing stores
+them as `config.reference_match` and describes them on the card.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from musicsim_gui.generation.vit_wavegan.reference_match import ReferenceMatch
+from musicsim_gui.runtime.manifest import Manifest
+from musicsim_gui.training.vit_wavegan.card_settings import install_setting
+
+CARD_LINE_PREFIX = "- Reference match:"
+
+
+def card_line(match: ReferenceMatch) -> str:
+    """The model card's line describing `match`."""
+    strengths = ", ".join(f"{name} {mean:g}/{std:g}" for name, (mean, std) in match.strengths.items())
+    return (f"{CARD_LINE_PREFIX} with the reference's separated stems known, each take's band tone and band "
+            f"dynamics are moved towards its instrument's part in the reference (strengths mean/deviation: "
+            f"{strengths or 'none'}; chosen on the valid split's FAD; see "
+            "`generation/vit_wavegan/reference_match.py`). `musicsim generate --no-reference-match` turns it off.")
+
+
+def install_reference_match(folder: Path, match: ReferenceMatch) -> Manifest:
+    """Store `match` in the model folder's manifest and card (replacing an earlier one); the manifest."""
+    return install_setting(folder, "reference_match", match.to_dict(), card_line(match), CARD_LINE_PREFIX,
+                           after=("- Temporal smoothing:", "- Tone match:"))

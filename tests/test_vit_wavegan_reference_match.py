@@ -1,0 +1,220 @@
+"""Reference match of generated loops: tone and band dynamics moved towards the reference's part, the seam,
+storing it, and every way a take gets the reference's stems (request, command line, studio job, evaluation)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import soundfile as sf
+from vit_support import debug_folder_with_card
+
+from musicsim_gui.audio.clip import AudioClip
+from musicsim_gui.generation.base import GenerationRequest
+from musicsim_gui.generation.vit_wavegan.loading import load_folder
+from musicsim_gui.generation.vit_wavegan.reference_match import (
+    HOP,
+    ReferenceMatch,
+    band_stats,
+    parse_strengths,
+)
+from musicsim_gui.runtime.manifest import load_manifest
+
+RATE = 44100
+
+
+def _coloured_noise(seconds: float, seed: int, tilt_db_per_octave: float) -> np.ndarray:
+    """Noise whose spectrum falls (or rises) by `tilt_db_per_octave` above 100 Hz, at unit RMS."""
+    rng = np.random.default_rng(seed)
+    frames = int(seconds * RATE)
+    spectrum = np.fft.rfft(rng.standard_normal(frames))
+    freqs = np.maximum(np.fft.rfftfreq(frames, 1.0 / RATE), 100.0)
+    spectrum *= 10.0 ** (tilt_db_per_octave * np.log2(freqs / 100.0) / 20.0)
+    audio = np.fft.irfft(spectrum, n=frames)
+    return (audio / np.sqrt(np.mean(audio**2))).astype(np.float32)
+
+
+def _pulsing(audio: np.ndarray, period_s: float = 0.25) -> np.ndarray:
+    """`audio` gated on and off (down 30 dB) every half `period_s`: a part whose bands move a lot."""
+    time = np.arange(audio.shape[0]) / RATE
+    return (audio * np.where((time % period_s) < period_s / 2, 1.0, 0.03)).astype(np.float32)
+
+
+def _shape(stats) -> np.ndarray:
+    """Band means without their level (mean over bands removed)."""
+    return stats.mean - stats.mean.mean()
+
+
+def test_tone_moves_towards_the_reference_by_its_strength():
+    take = _coloured_noise(2.0, 0, +3.0)[np.newaxis]          # bright
+    reference = band_stats(_coloured_noise(6.0, 1, -6.0), RATE)  # dark
+    before = band_stats(take[0], RATE)
+    gap = np.abs(_shape(before) - _shape(reference)).mean()
+    half = ReferenceMatch({"bass": (0.5, 0.0)}).apply(take, RATE, "bass", reference)
+    full = ReferenceMatch({"bass": (1.0, 0.0)}).apply(take, RATE, "bass", reference)
+    assert half.shape == take.shape and half.dtype == np.float32
+    gap_half = np.abs(_shape(band_stats(half[0], RATE)) - _shape(reference)).mean()
+    gap_full = np.abs(_shape(band_stats(full[0], RATE)) - _shape(reference)).mean()
+    assert gap_full < 0.25 * gap and 0.3 * gap < gap_half < 0.7 * gap
+    for unchanged in (ReferenceMatch({"bass": (1.0, 0.0)}).apply(take, RATE, "drums", reference),  # not named
+                      ReferenceMatch({"bass": (0.0, 0.0)}).apply(take, RATE, "bass", reference),   # zero strength
+                      ReferenceMatch({"bass": (1.0, 1.0)}).apply(take, RATE, "bass", None)):       # no reference
+        np.testing.assert_array_equal(unchanged, take)
+
+
+def test_band_dynamics_move_towards_the_reference():
+    noise = _coloured_noise(2.0, 2, 0.0)
+    steady = noise[np.newaxis]
+    reference = band_stats(_pulsing(_coloured_noise(6.0, 3, 0.0)), RATE)
+    matched = ReferenceMatch({"drums": (0.0, 1.0)}).apply(steady, RATE, "drums", reference)
+    before, after = band_stats(steady[0], RATE), band_stats(matched[0], RATE)
+    assert reference.std.mean() > 3 * before.std.mean()
+    # The deviation ratio is capped at 2; overlap-add of the changed frames smears part of it (about 1.5 here).
+    assert after.std.mean() > 1.35 * before.std.mean()
+    loud = np.argsort(after.mean)[-20:]  # the tone is left as it was
+    assert np.abs(_shape(after)[loud] - _shape(before)[loud]).mean() < 1.0
+
+
+def test_loops_are_matched_around_their_seam_and_together():
+    reference = band_stats(_pulsing(_coloured_noise(6.0, 4, -4.0)), RATE)
+    length = 40 * HOP  # a whole number of hops: the loop alone and its tiling see the same frame grid
+    loops = np.stack([_coloured_noise(length / RATE, seed, 2.0) for seed in (5, 6)])
+    match = ReferenceMatch({"other": (0.5, 0.5)})
+    alone = match.apply(loops, RATE, "other", reference)
+    tiled = match.apply(np.tile(loops, 3), RATE, "other", reference)
+    np.testing.assert_allclose(alone, tiled[:, length: 2 * length], atol=2e-3)
+    # The take's statistics come from every variation together, so each variation keeps its own character.
+    first_only = match.apply(loops[:1], RATE, "other", reference)
+    assert np.abs(first_only[0] - alone[0]).max() > 1e-3
+
+
+def test_settings_round_trip_and_are_checked():
+    match = ReferenceMatch({"bass": (0.3, 0.0), "drums": (0.75, 0.75)})
+    assert ReferenceMatch.from_dict(match.to_dict()) == match
+    assert parse_strengths("bass=0.3/0, drums=0.75/0.75") == match
+    assert match.applies_to("drums") and not match.applies_to("piano")
+    for bad in ("bass", "bass=0.3", "bass=x/0", "=0.3/0", "bass=0.3/0/1"):
+        with pytest.raises(ValueError, match="INSTRUMENT=MEAN/STD"):
+            parse_strengths(bad)
+    with pytest.raises(ValueError, match="in \\[0, 1\\]"):
+        ReferenceMatch.from_dict({"strengths": {"bass": [1.5, 0.0]}})
+    assert band_stats(np.zeros(RATE, np.float32), RATE) is None
+    assert band_stats(np.ones(100, np.float32), RATE) is None
+
+
+def _reference(seconds: float = 4.0) -> AudioClip:
+    rng = np.random.default_rng(3)
+    return AudioClip(rng.standard_normal((2, int(seconds * RATE))).astype(np.float32) * 0.1, RATE, "noise")
+
+
+def _stems(seconds: float = 4.0) -> dict[str, AudioClip]:
+    dark = _pulsing(_coloured_noise(seconds, 9, -9.0))
+    return {"bass": AudioClip(np.stack([dark, dark]) * 0.1, RATE, "bass stem"),
+            "other": AudioClip(np.stack([dark, dark]) * 0.1, RATE, "other stem")}
+
+
+@pytest.fixture()
+def matched_folder(tmp_path):
+    folder = debug_folder_with_card(tmp_path / "vit-debug", "# vit-debug\n- Tone match: none.\n- Weights: random.\n")
+    done = subprocess.run([sys.executable, "-m", "musicsim_gui", "export", "reference-match", str(folder),
+                           "--strengths", "bass=0.8/0.8"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    return folder
+
+
+def test_installed_match_follows_the_stems_a_request_gives(matched_folder, tmp_path):
+    assert load_manifest(matched_folder, verify=True).config["reference_match"] == {"strengths": {"bass": [0.8, 0.8]}}
+    card = (matched_folder / "MODEL_CARD.md").read_text().splitlines()
+    assert card[2].startswith("- Reference match:") and "bass 0.8/0.8" in card[2]  # after the tone match
+    generator = load_folder(matched_folder, backend="onnx", device="cpu")
+    reference, stems = _reference(), _stems()
+    params = {"seconds": 2.0}
+    plain = generator.generate(GenerationRequest(reference, ("bass", "other"), (7,), 1, params))
+    matched = generator.generate(GenerationRequest(reference, ("bass", "other"), (7,), 1, params, stems))
+    assert [t.params["reference_match"] for t in plain] == [False, False]
+    assert [t.params["reference_match"] for t in matched] == [True, False]  # "other" has no strengths
+    assert np.abs(matched[0].clip.samples - plain[0].clip.samples).max() > 1e-2
+    np.testing.assert_allclose(matched[1].clip.samples, plain[1].clip.samples, atol=1e-6)
+    off = generator.generate(GenerationRequest(reference, ("bass",), (7,), 1, {**params, "reference_match": False},
+                                               stems))
+    np.testing.assert_allclose(off[0].clip.samples, plain[0].clip.samples, atol=1e-6)
+    assert off[0].params["reference_match"] is False
+    # The take is darker, as the reference's bass part is.
+    def centroid(clip):
+        spectrum = np.abs(np.fft.rfft(clip.samples[0]))
+        return float((np.fft.rfftfreq(clip.frames, 1.0 / clip.sample_rate) * spectrum).sum() / spectrum.sum())
+    assert centroid(matched[0].clip) < centroid(plain[0].clip)
+
+
+def test_command_line_reads_or_separates_the_reference_stems(matched_folder, tmp_path):
+    reference, stems = _reference(), _stems()
+    ref = tmp_path / "ref.wav"
+    sf.write(ref, reference.samples.T, RATE)
+    stems_dir = tmp_path / "stems"
+    stems_dir.mkdir()
+    sf.write(stems_dir / "bass.wav", stems["bass"].samples.T, RATE)
+    cases = ((["--stems", str(stems_dir)], True), (["--separator", "dsp"], True), (["--no-reference-match"], False))
+    for flags, expected in cases:
+        out = tmp_path / f"takes-{len(flags)}-{expected}"
+        made = subprocess.run([sys.executable, "-m", "musicsim_gui", "generate", str(ref), "--model",
+                               str(matched_folder), "--instruments", "bass", "--seconds", "2", "-o", str(out), *flags],
+                              capture_output=True, text=True, timeout=300)
+        assert made.returncode == 0, made.stderr
+        assert json.loads((out / "takes.json").read_text())["takes"][0]["params"]["reference_match"] is expected
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    wrong = subprocess.run([sys.executable, "-m", "musicsim_gui", "generate", str(ref), "--model", str(matched_folder),
+                            "--stems", str(empty), "-o", str(tmp_path / "x")], capture_output=True, text=True,
+                           timeout=300)
+    assert wrong.returncode != 0 and "no stems" in wrong.stderr
+    unknown = subprocess.run([sys.executable, "-m", "musicsim_gui", "export", "reference-match", str(matched_folder),
+                              "--strengths", "vocals=0.5/0"], capture_output=True, text=True, timeout=300)
+    assert unknown.returncode != 0 and "no head for vocals" in unknown.stderr
+
+
+def test_studio_job_passes_the_projects_stems_and_skips_a_missing_one(matched_folder, tmp_path):
+    from musicsim_gui.jobs import Generate, SyncRunner
+
+    reference, stems = _reference(), _stems()
+    ref = tmp_path / "ref.wav"
+    sf.write(ref, reference.samples.T, RATE)
+    sf.write(tmp_path / "bass.wav", stems["bass"].samples.T, RATE)
+    results = []
+    for stem_path in (tmp_path / "bass.wav", tmp_path / "missing.wav"):
+        spec = Generate(str(ref), str(tmp_path / "takes"), model=str(matched_folder), instruments=("bass",),
+                        seeds=(7,), params=(("seconds", 1.0),), device="cpu",
+                        reference_stems=(("bass", str(stem_path)),))
+        handle = SyncRunner().submit(spec)
+        handle.poll()
+        assert handle.error is None, handle.error
+        results.append(handle.result[0].params["reference_match"])
+    assert results == [True, False]
+
+
+def test_evaluation_gives_matching_models_the_separated_mix(matched_folder, tmp_path):
+    from test_eval_generation_report import make_song
+
+    from musicsim_gui.training.vit_wavegan.evaluate import evaluate
+
+    corpus = tmp_path / "corpus"
+    for index in range(2):
+        make_song(corpus / "test" / f"song{index}", index)
+    generator = load_folder(matched_folder, backend="onnx", device="cpu")
+    given = []
+    original = generator.generate
+
+    def recording(request, *args, **kwargs):
+        given.append(sorted(request.reference_stems or {}))
+        return original(request, *args, **kwargs)
+
+    generator.generate = recording
+    result = evaluate(corpus, {"debug": generator}, songs=2, seconds=2.0, offset=0.0, log=lambda m: None,
+                      separator="dsp")
+    assert given and all(names == ["bass", "drums", "other", "piano"] for names in given)
+    assert result["reference_separator"] == "dsp"
+    given.clear()
+    evaluate(corpus, {"debug": generator}, songs=2, seconds=2.0, offset=0.0, log=lambda m: None, separator=None)
+    assert given and all(names == [] for names in given)
