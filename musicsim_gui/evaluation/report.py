@@ -50,6 +50,17 @@ def _he(cell: dict[str, Any] | None) -> str:
     return f"{100 * cell['rate']:.0f} % [{100 * cell['low']:.0f}–{100 * cell['high']:.0f}] (n={cell['trials']})"
 
 
+def _stems_sentence(result: dict[str, Any]) -> str:
+    """Where models that follow the reference's stems got them (results from before that option say nothing)."""
+    if "reference_separator" not in result:
+        return ""
+    separator = result["reference_separator"]
+    if not separator:
+        return "Models that follow the reference's stems got none. "
+    return (f"Models that follow the reference's stems got each mix separated by `{separator}` "
+            "(never the true stems), as the studio gives them the project's separated stems. ")
+
+
 def _systems(result: dict[str, Any]) -> list[str]:
     """Models first, then baselines, in the result's order."""
     return [*result["models"], *result["baselines"]]
@@ -107,7 +118,8 @@ def render_markdown(result: dict[str, Any], he: dict[str, dict[str, Any]], comma
         f"{result['seconds_per_song']:g} s each from {result['offset_s']:g} s, mono {result['sample_rate']} Hz; "
         f"{result['segments_per_set']} embedding segments per set and instrument). Seed {result['seed']} "
         f"(generation seed = seed + song index; extra generation parameters: "
-        f"{json.dumps(result.get('generation_params') or {})}). Run time {times['total']:.0f} s.", "",
+        f"{json.dumps(result.get('generation_params') or {})}). {_stems_sentence(result)}"
+        f"Run time {times['total']:.0f} s.", "",
         "Baselines: *shuffled real* = real stems of another test song (the attainable floor), white/pink noise "
         "(the ceiling); all candidates are RMS-matched to the real stem. MSE is the paper's waveform MSE against "
         "the song's own stem. *match* = share of songs whose candidate is nearest its own song's stem (chance "
