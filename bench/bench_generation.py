@@ -7,6 +7,9 @@ weights is exported to a temporary folder — the timing does not depend on the 
 Three timings per backend (median of `repeats`, after one warm-up):
 - take: `Generator.generate` of 4 instruments × 30 s, end to end with the embedding cache emptied first
   (features, tempo, encoder, heads, loop, resample).
+- +stems: the same take with the reference's stems given, as the studio gives a separated project's (the band
+  statistics of each stem's 30 s chunk and the reference match of the loops; the separation itself is not
+  timed: the studio has the stems already).
 - model: the encoder plus one heads call (what the backend itself runs for that request).
 - dense: heads for 15 consecutive windows per instrument (≈ 30 s of audio without looping), the cost a
   non-looping generator of the same architecture would pay.
@@ -51,7 +54,10 @@ def reference_song(seconds: float = 30.0, rate: int = 44100) -> AudioClip:
 
 
 def bench(folder: Path, repeats: int) -> dict[str, dict[str, float]]:
-    request = GenerationRequest(reference_song(), ("bass", "drums", "piano", "other"), (0,), 1, {"seconds": 30.0})
+    instruments = ("bass", "drums", "piano", "other")
+    request = GenerationRequest(reference_song(), instruments, (0,), 1, {"seconds": 30.0})
+    with_stems = GenerationRequest(request.reference, instruments, (0,), 1, {"seconds": 30.0},
+                                   {name: reference_song(rate=44100 + index) for index, name in enumerate(instruments)})
     results = {}
     for backend in ("onnx", "torch"):
         generator = load_folder(folder, backend)
@@ -65,6 +71,7 @@ def bench(folder: Path, repeats: int) -> dict[str, dict[str, float]]:
 
         results[generator.backend_name] = {
             "take": median_seconds(lambda g=generator: (g.forget(), g.generate(request)), repeats),
+            "+stems": median_seconds(lambda g=generator: (g.forget(), g.generate(with_stems)), repeats),
             "model": median_seconds(model, repeats),
             "dense": median_seconds(lambda g=generator, x=dense: g.heads.run(
                 {k: x[k] for k in ("embedding", "tempo", "z")}), repeats),
@@ -112,9 +119,9 @@ def main() -> None:
             print(f"(no model in {args.folder}: timing its architecture ({config.name}) with random weights)")
         results = bench(folder, args.repeats)
     print(f"model folder: {args.folder}; torch threads {torch.get_num_threads()}; median of {args.repeats}")
-    print(f"{'backend':<36}{'take 4×30 s':>14}{'model':>10}{'dense 30 s':>12}")
+    print(f"{'backend':<36}{'take 4×30 s':>14}{'+stems':>10}{'model':>10}{'dense 30 s':>12}")
     for name, row in results.items():
-        print(f"{name:<36}{row['take']:>13.3f}s{row['model']:>9.3f}s{row['dense']:>11.3f}s")
+        print(f"{name:<36}{row['take']:>13.3f}s{row['+stems']:>9.3f}s{row['model']:>9.3f}s{row['dense']:>11.3f}s")
     onnx_row, torch_row = (next(r for n, r in results.items() if n.startswith(p)) for p in ("onnx", "torch"))
     print(f"ORT speed-up vs torch: take {torch_row['take'] / onnx_row['take']:.2f}×, "
           f"model {torch_row['model'] / onnx_row['model']:.2f}×, dense {torch_row['dense'] / onnx_row['dense']:.2f}×")
