@@ -90,20 +90,27 @@ def run_tone(args: argparse.Namespace) -> int:
     return 0
 
 
-def _smoothing(text: str, instruments: list[str]):
-    """`--seconds`/`--smoothing` text → `TemporalSmoothing` for a model with these heads (MusicSimError if not)."""
+def _setting_for_heads(text: str, instruments: list[str], parse, named, label: str):
+    """`parse(text)` → a per-instrument setting whose `named(setting)` instruments are all heads of the model
+    (`instruments`); MusicSimError naming the problem otherwise."""
     from musicsim_gui.core.errors import MusicSimError
-    from musicsim_gui.generation.vit_wavegan.smoothing import parse_smoothing
 
     try:
-        smoothing = parse_smoothing(text)
+        setting = parse(text)
     except ValueError as error:
         raise MusicSimError(str(error)) from error
-    unknown = [name for name in smoothing.seconds if name not in instruments]
+    unknown = [name for name in named(setting) if name not in instruments]
     if unknown:
-        raise MusicSimError(f"temporal smoothing: the model has no head for {', '.join(unknown)} "
+        raise MusicSimError(f"{label}: the model has no head for {', '.join(unknown)} "
                             f"(heads: {', '.join(instruments)})")
-    return smoothing
+    return setting
+
+
+def _smoothing(text: str, instruments: list[str]):
+    """`--seconds`/`--smoothing` text → `TemporalSmoothing` for a model with these heads (MusicSimError if not)."""
+    from musicsim_gui.generation.vit_wavegan.smoothing import parse_smoothing
+
+    return _setting_for_heads(text, instruments, parse_smoothing, lambda s: s.seconds, "temporal smoothing")
 
 
 def run_smoothing(args: argparse.Namespace) -> int:
@@ -118,21 +125,13 @@ def run_smoothing(args: argparse.Namespace) -> int:
 
 
 def run_reference_match(args: argparse.Namespace) -> int:
-    from musicsim_gui.core.errors import MusicSimError
     from musicsim_gui.generation.vit_wavegan.reference_match import parse_strengths
     from musicsim_gui.runtime.manifest import load_manifest
     from musicsim_gui.training.vit_wavegan.reference_match_install import card_line, install_reference_match
 
     folder = Path(args.model)
     instruments = load_manifest(folder, verify=True).config["model"]["instruments"]
-    try:
-        match = parse_strengths(args.strengths)
-    except ValueError as error:
-        raise MusicSimError(str(error)) from error
-    unknown = [name for name in match.strengths if name not in instruments]
-    if unknown:
-        raise MusicSimError(f"reference match: the model has no head for {', '.join(unknown)} "
-                            f"(heads: {', '.join(instruments)})")
+    match = _setting_for_heads(args.strengths, instruments, parse_strengths, lambda m: m.strengths, "reference match")
     manifest = install_reference_match(folder, match)
     print(f"{manifest.name} {manifest.version}: {card_line(match)}")
     return 0
