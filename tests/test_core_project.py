@@ -14,7 +14,7 @@ from musicsim_gui.core.projectfile import PROJECT_FILE, load_project, project_to
 
 def make_project(folder) -> Project:
     project = Project(folder=folder, reference_path="reference/song.flac", reference_hash="ab" * 32,
-                      tempo_bpm=82.0, title="Song")
+                      tempo_bpm=82.0, title="Song", first_downbeat_seconds=0.35)
     bass = project.track("bass")
     bass.takes.append(Take(id="t1", path="takes/bass/t1.flac", model_id="vit-wavegan-lofi", model_version="1",
                            seed=7, params={"temperature": 0.8}, rating=4))
@@ -38,6 +38,14 @@ def test_round_trip_keeps_everything(tmp_path):
     assert list(loaded.tracks) == list(INSTRUMENTS)
     assert loaded.track("bass").chosen_take.seed == 7
     assert loaded.take_audio_path(loaded.track("bass").takes[0]) == tmp_path.resolve() / "takes/bass/t1.flac"
+
+
+def test_files_without_a_first_downbeat_count_bars_from_the_start(tmp_path):
+    save_project(make_project(tmp_path))
+    data = json.loads((tmp_path / PROJECT_FILE).read_text())
+    assert data["reference"].pop("first_downbeat_s") == 0.35
+    (tmp_path / PROJECT_FILE).write_text(json.dumps(data))
+    assert load_project(tmp_path).first_downbeat_seconds == 0.0
 
 
 def test_save_keeps_previous_version_as_backup(tmp_path):

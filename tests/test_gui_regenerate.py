@@ -218,4 +218,29 @@ def test_regenerate_with_passes_keep_to_the_generate_job(qtbot, tmp_path, monkey
     window.jobs.regenerate_with(RegenerateChoice("drums", "vit-wavegan-debug", 11, takes=4, keep=1))
     (spec,) = specs
     assert spec.keep == 1 and spec.takes == 4 and spec.seeds == (11,) and spec.instruments == ("drums",)
+    stem = window.project.project.track("drums").reference_stem
+    assert spec.reference_stems == (("drums", str(window.project.project.resolve(stem))),)  # the track's stem
+    window.close()
+
+
+def test_first_takes_give_a_project_without_tempo_the_references_bars(qtbot, tmp_path):
+    from musicsim_gui.core.project import Take
+
+    project = new_demo_project(tmp_path)
+    window = open_studio(qtbot, project.folder, show=False)
+    current = window.project.project
+    current.tempo_bpm = None  # a dropped song: the studio does not know its tempo yet
+    window.transport_bar.show_position(1.0, current.tempo_bpm, current.first_downbeat_seconds)
+    assert window.transport_bar.bars_label.text() == "bar -.-"
+    take = Take("t-new", str(current.folder / "takes" / "drums" / "t-new.flac"), "vit-wavegan-lofi", "1.6", 3,
+                {"tempo_bpm": 120.0, "first_downbeat": 0.5})
+    window.jobs._add_takes(current, "drums", [take])
+    assert current.tempo_bpm == 120.0 and current.first_downbeat_seconds == 0.5
+    window.transport_bar.show_position(1.0, current.tempo_bpm, current.first_downbeat_seconds)
+    assert window.transport_bar.bars_label.text() == "bar 1.2"  # bar 1 starts on the downbeat at 0.5 s
+    window.project.undo_stack.undo()  # one step takes back the takes and the tempo together
+    assert current.tempo_bpm is None and all(t.id != "t-new" for t in current.track("drums").takes)
+    current.tempo_bpm = 90.0  # a tempo the user set is kept
+    window.jobs._add_takes(current, "drums", [take])
+    assert current.tempo_bpm == 90.0
     window.close()

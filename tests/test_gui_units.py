@@ -19,6 +19,8 @@ def test_time_text():
     assert clock(75.25) == "01:15.250" and clock(-1) == "00:00.000" and clock(59.9996) == "01:00.000"
     assert bars_beats(0.0, 120) == "1.1" and bars_beats(2.0, 120) == "2.1" and bars_beats(2.49, 120) == "2.1"
     assert bars_beats(2.5, 120) == "2.2" and bars_beats(10.0, None) == "-.-"
+    # Bar 1 starts on the first downbeat; the beats before it are the pickup bar, bar 0.
+    assert bars_beats(1.0, 120, first_downbeat=0.5) == "1.2" and bars_beats(0.2, 120, first_downbeat=0.5) == "0.4"
 
 
 def test_level_text():

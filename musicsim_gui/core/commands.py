@@ -105,6 +105,24 @@ class SetMasterGain:
 
 
 @dataclass
+class SetBeatGrid:
+    """Set the reference's tempo and first downbeat (the grid the transport counts bars and beats on)."""
+
+    tempo_bpm: float | None
+    first_downbeat_seconds: float = 0.0
+    text: str = "Set tempo"
+    _old: tuple[float | None, float] = field(default=(None, 0.0), init=False, repr=False)
+
+    def do(self, project: Project) -> None:
+        self._old = (project.tempo_bpm, project.first_downbeat_seconds)
+        project.tempo_bpm = float(self.tempo_bpm) if self.tempo_bpm else None
+        project.first_downbeat_seconds = max(0.0, float(self.first_downbeat_seconds))
+
+    def undo(self, project: Project) -> None:
+        project.tempo_bpm, project.first_downbeat_seconds = self._old
+
+
+@dataclass
 class ChooseTake:
     """Make a take the one heard in the mix (None: no take)."""
 

@@ -119,6 +119,8 @@ class Project:
         reference_path: the reference audio, relative to `folder` (or absolute if outside it).
         reference_hash: `AudioClip.content_hash()` of the reference as loaded, for caches.
         tempo_bpm: the reference's tempo if known.
+        first_downbeat_seconds: where the reference's first full bar starts (bars are counted from there;
+            the time before it is the pickup bar, numbered 0).
         tracks: instrument name -> Track, in the order of `INSTRUMENTS`.
         master_gain_db: the master fader.
     """
@@ -128,6 +130,7 @@ class Project:
     reference_hash: str = ""
     tempo_bpm: float | None = None
     tracks: dict[str, Track] = field(default_factory=default_tracks)
+    first_downbeat_seconds: float = 0.0
     master_gain_db: float = 0.0
     title: str = ""
 

@@ -72,6 +72,7 @@ PROJECT_SCHEMA: dict[str, Any] = {
                 "path": {"type": "string", "minLength": 1},
                 "hash": {"type": "string"},
                 "tempo_bpm": {"type": ["number", "null"], "exclusiveMinimum": 0},
+                "first_downbeat_s": {"type": "number", "minimum": 0},
             },
         },
         "master_gain_db": {"type": "number", "minimum": -150, "maximum": 24},
@@ -111,7 +112,7 @@ def project_to_dict(project: Project) -> dict[str, Any]:
         "version": FORMAT_VERSION,
         "title": project.title,
         "reference": {"path": project.reference_path, "hash": project.reference_hash,
-                      "tempo_bpm": project.tempo_bpm},
+                      "tempo_bpm": project.tempo_bpm, "first_downbeat_s": project.first_downbeat_seconds},
         "master_gain_db": project.master_gain_db,
         "tracks": {name: _track_to_dict(track) for name, track in project.tracks.items()},
     }
@@ -137,7 +138,8 @@ def project_from_dict(data: dict[str, Any], folder: Path) -> Project:
     tracks = {name: _track_from_dict(name, data["tracks"].get(name, {"takes": []})) for name in INSTRUMENTS}
     return Project(folder=folder, reference_path=reference["path"], reference_hash=reference.get("hash", ""),
                    tempo_bpm=reference.get("tempo_bpm"), tracks=tracks,
-                   master_gain_db=float(data.get("master_gain_db", 0.0)), title=data.get("title", ""))
+                   master_gain_db=float(data.get("master_gain_db", 0.0)), title=data.get("title", ""),
+                   first_downbeat_seconds=float(reference.get("first_downbeat_s", 0.0)))
 
 
 def _upgrade(data: dict[str, Any], path: Path) -> dict[str, Any]:

@@ -277,12 +277,15 @@ class JobsController(QObject):
         return self.submit(spec, lambda takes: self._add_takes(project, instrument, takes))
 
     def _add_takes(self, project, instrument: str, takes: list) -> str:
-        from musicsim_gui.core.commands import AddTake, SetListenReference
+        from musicsim_gui.core.commands import AddTake, SetBeatGrid, SetListenReference
 
         controller = self.window.project
         if controller.project is not project:
             return "The project was closed; the takes are in its takes folder"
         edits = []
+        grid = next((t.params for t in takes if t.params.get("tempo_bpm")), None)
+        if project.tempo_bpm is None and grid is not None:  # the model read the reference's beat: count bars on it
+            edits.append(SetBeatGrid(grid["tempo_bpm"], grid.get("first_downbeat", 0.0)))
         for take in takes:
             take.path = project.relative(Path(take.path))
             edits.append(AddTake(instrument, take, choose=True))

@@ -112,8 +112,8 @@ class MainWindow(QMainWindow):
         if self.transport.playing:
             self._follow(seconds)
         self._move_playhead(seconds)
-        tempo = self.project.project.tempo_bpm if self.project.project else None
-        self.transport_bar.show_position(seconds, tempo)
+        project = self.project.project
+        self.transport_bar.show_position(seconds, project.tempo_bpm, project.first_downbeat_seconds)
         engine = self.transport.engine
         if engine is not None:
             self.transport_bar.meter.set_levels(*engine.meters())

@@ -25,11 +25,13 @@ def clock(seconds: float) -> str:
     return f"{minutes:02d}:{secs:02d}.{millis:03d}"
 
 
-def bars_beats(seconds: float, tempo_bpm: float | None, beats_per_bar: int = BEATS_PER_BAR) -> str:
-    """`bar.beat` (both counted from 1) at `tempo_bpm` in 4/4, or "-.-" when the tempo is unknown."""
+def bars_beats(seconds: float, tempo_bpm: float | None, beats_per_bar: int = BEATS_PER_BAR,
+               first_downbeat: float = 0.0) -> str:
+    """`bar.beat` (both counted from 1) at `tempo_bpm` in 4/4 with bar 1 starting at `first_downbeat` seconds
+    (the beats before it are the pickup bar, bar 0), or "-.-" when the tempo is unknown."""
     if not tempo_bpm or tempo_bpm <= 0:
         return "-.-"
-    beat_index = int(math.floor(max(0.0, seconds) * tempo_bpm / 60.0 + 1e-9))
+    beat_index = int(math.floor((max(0.0, seconds) - first_downbeat) * tempo_bpm / 60.0 + 1e-9))
     bar, beat = divmod(beat_index, beats_per_bar)
     return f"{bar + 1}.{beat + 1}"
 

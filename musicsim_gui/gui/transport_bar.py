@@ -49,7 +49,7 @@ class TransportBar(QToolBar):
         self.addWidget(self.meter)
         self.addSeparator()
         self._add_master()
-        self._last_clock = ""
+        self._last_clock: tuple = ()
 
     def _add_master(self) -> None:
         self.master_slider = QSlider(Qt.Orientation.Horizontal)
@@ -80,13 +80,13 @@ class TransportBar(QToolBar):
         self.master_slider.blockSignals(False)
         self.master_label.setText(gain_text(gain_db))
 
-    def show_position(self, seconds: float, tempo_bpm: float | None) -> None:
-        """Update the clock and the bars:beats read-out."""
+    def show_position(self, seconds: float, tempo_bpm: float | None, first_downbeat: float = 0.0) -> None:
+        """Update the clock and the bars:beats read-out (bar 1 starts at `first_downbeat` seconds)."""
         text = clock(seconds)
-        if text != self._last_clock:
-            self._last_clock = text
+        if (text, tempo_bpm, first_downbeat) != self._last_clock:
+            self._last_clock = (text, tempo_bpm, first_downbeat)
             self.clock_label.setText(text)
-            self.bars_label.setText(f"bar {bars_beats(seconds, tempo_bpm)}")
+            self.bars_label.setText(f"bar {bars_beats(seconds, tempo_bpm, first_downbeat=first_downbeat)}")
 
     def show_engine(self, text: str, ok: bool, tooltip: str = "") -> None:
         """Show the engine's health: load and underruns, or why there is no sound."""
