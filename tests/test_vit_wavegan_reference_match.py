@@ -101,6 +101,9 @@ def test_settings_round_trip_and_are_checked():
             parse_strengths(bad)
     with pytest.raises(ValueError, match="in \\[0, 1\\]"):
         ReferenceMatch.from_dict({"strengths": {"bass": [1.5, 0.0]}})
+    for bad in ({"strengths": [0.5, 0.5]}, {"strengths": {"bass": 0.5}}):
+        with pytest.raises(ValueError, match="reference match"):
+            ReferenceMatch.from_dict(bad)
     assert band_stats(np.zeros(RATE, np.float32), RATE) is None
     assert band_stats(np.ones(100, np.float32), RATE) is None
 

@@ -91,8 +91,11 @@ class ReferenceMatch:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ReferenceMatch:
-        """Raises ValueError (KeyError for a missing field) for strengths out of range."""
-        return cls({str(name): tuple(float(w) for w in pair) for name, pair in data["strengths"].items()})
+        """Raises ValueError (KeyError for a missing field) for strengths that are not pairs in [0, 1]."""
+        try:
+            return cls({str(name): tuple(float(w) for w in pair) for name, pair in data["strengths"].items()})
+        except (AttributeError, TypeError) as error:
+            raise ValueError(f"reference match: strengths must map instruments to [mean, std] ({error})") from None
 
     def applies_to(self, instrument: str) -> bool:
         return any(self.strengths.get(instrument, (0.0, 0.0)))
