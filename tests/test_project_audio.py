@@ -123,14 +123,17 @@ def run_cli(*args):
 def test_cli_project_new_show_and_mix(tmp_path, song):
     reference, stems = song
     folder = tmp_path / "cli-proj"
-    created = run_cli("project", "new", reference, "-o", folder, "--stems", stems["bass"].parent, "--tempo", "84")
+    created = run_cli("project", "new", reference, "-o", folder, "--stems", stems["bass"].parent, "--tempo", "84",
+                      "--first-downbeat", "0.25")
     assert created.returncode == 0, created.stderr
     project = load_project(folder)
     for name in INSTRUMENTS:
         project.track(name).listen_reference = True
     save_project(project)
     shown = run_cli("project", "show", folder)
-    assert shown.returncode == 0 and "84 BPM" in shown.stdout and "stems/bass.wav" in shown.stdout
+    assert shown.returncode == 0 and "84 BPM, bar 1 at 0.25 s" in shown.stdout and "stems/bass.wav" in shown.stdout
+    refused = run_cli("project", "new", reference, "-o", tmp_path / "other", "--first-downbeat", "-1")
+    assert refused.returncode == 2 and "--first-downbeat must be 0 or more" in refused.stderr
     out = tmp_path / "mix.flac"
     mixed = run_cli("mix", folder, "-o", out, "--format", "16", "--rate", "48000", "--stems", tmp_path / "st")
     assert mixed.returncode == 0, mixed.stderr

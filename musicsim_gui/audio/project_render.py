@@ -147,7 +147,7 @@ def _scaled(clip: AudioClip, gain: float) -> AudioClip:
 
 def new_project(reference: str | os.PathLike[str], folder: str | os.PathLike[str],
                 stems: dict[str, str | os.PathLike[str]] | None = None, title: str = "",
-                tempo_bpm: float | None = None) -> Project:
+                tempo_bpm: float | None = None, first_downbeat_seconds: float = 0.0) -> Project:
     """Create a project folder for a reference song and save it.
 
     The reference (and any given reference stems) are copied into the folder (`reference/`, `stems/`), so
@@ -164,7 +164,8 @@ def new_project(reference: str | os.PathLike[str], folder: str | os.PathLike[str
     reference = Path(reference)
     clip = load_cached(reference)
     project = Project(folder=folder, reference_path="", reference_hash=clip.content_hash(),
-                      tempo_bpm=tempo_bpm, title=title or reference.stem)
+                      tempo_bpm=tempo_bpm, title=title or reference.stem,
+                      first_downbeat_seconds=first_downbeat_seconds)
     project.reference_path = project.relative(_copy_into(reference, folder / "reference" / reference.name))
     for name, stem in (stems or {}).items():
         stem = Path(stem)

@@ -17,6 +17,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     new.add_argument("--stems", metavar="DIR",
                      help="a folder with reference stems named bass/drums/piano/other.<ext> to attach")
     new.add_argument("--tempo", type=float, help="the reference's tempo in BPM, if known")
+    new.add_argument("--first-downbeat", type=float, default=0.0, metavar="SECONDS",
+                     help="where the reference's first full bar starts (bars are counted from there; default 0)")
     new.add_argument("--title", default="", help="a title (default: the reference's file name)")
     new.set_defaults(handler=run_new)
     show = actions.add_parser("show", help="print a project's tracks and takes")
@@ -44,7 +46,12 @@ def run_new(args: argparse.Namespace) -> int:
         stems = find_stems(Path(args.stems))
         if not stems:
             raise MusicSimError(f"{args.stems}: no bass/drums/piano/other audio files here")
-    project = new_project(args.reference, args.out, stems=stems, title=args.title, tempo_bpm=args.tempo)
+    if args.tempo is not None and args.tempo <= 0:
+        raise MusicSimError(f"--tempo must be positive, got {args.tempo:g}")
+    if args.first_downbeat < 0:
+        raise MusicSimError(f"--first-downbeat must be 0 or more seconds, got {args.first_downbeat:g}")
+    project = new_project(args.reference, args.out, stems=stems, title=args.title, tempo_bpm=args.tempo,
+                          first_downbeat_seconds=args.first_downbeat)
     print(f"created {project.folder}")
     return 0
 
@@ -54,6 +61,8 @@ def run_show(args: argparse.Namespace) -> int:
 
     project = load_project(args.project)
     tempo = f", {project.tempo_bpm:g} BPM" if project.tempo_bpm else ""
+    if project.tempo_bpm and project.first_downbeat_seconds:
+        tempo += f", bar 1 at {project.first_downbeat_seconds:g} s"
     print(f"{project.title or project.folder.name}: reference {project.reference_path}{tempo}")
     for name, track in project.tracks.items():
         flags = "".join(flag for flag, on in (("M", track.mute), ("S", track.solo), ("R", track.listen_reference)) if on)
