@@ -47,8 +47,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--no-smoothing", action="store_true",
                         help="ViT+WaveGAN takes: keep the heads' raw frame-to-frame texture (no temporal smoothing)")
     parser.add_argument("--stems", default=None,
-                        help="ViT+WaveGAN takes: folder with the reference's stems (<instrument>.wav/.flac, as "
-                             "`musicsim separate` writes them), matched in tone and dynamics; default: the "
+                        help="ViT+WaveGAN takes: folder with the reference's stems (bass/drums/piano/other.<ext>, "
+                             "as `musicsim separate` writes them), matched in tone and dynamics; default: the "
                              "reference is separated (--separator) when the model matches takes to it")
     parser.add_argument("--separator", default="builtin",
                         help="separator for the reference's stems when --stems is not given (default builtin)")
@@ -124,16 +124,19 @@ def run(args: argparse.Namespace) -> int:
 
 def _reference_stems(args: argparse.Namespace, generator, reference, instruments: tuple[str, ...]):
     """The reference's stems for a generator that matches takes to them (None otherwise or when turned off)."""
-    from musicsim_gui.training.vit_wavegan.reference_stems import (
-        load_reference_stems,
-        separate_reference,
-        wants_reference_stems,
-    )
+    from musicsim_gui.audio.io import load_audio
+    from musicsim_gui.cli.cmd_project import find_stems
+    from musicsim_gui.core.errors import MusicSimError
+    from musicsim_gui.training.vit_wavegan.reference_stems import separate_reference, wants_reference_stems
 
     if args.no_reference_match or not wants_reference_stems(generator):
         return None
     if args.stems:
-        return load_reference_stems(args.stems, instruments)
+        found = {name: path for name, path in find_stems(Path(args.stems)).items() if name in instruments}
+        if not found:
+            raise MusicSimError(f"{args.stems}: no stems here for {', '.join(instruments)} "
+                                "(audio files named after the instrument, e.g. bass.wav)")
+        return {name: load_audio(path) for name, path in found.items()}
     print(f"separating the reference with {args.separator} (for the reference match; --no-reference-match skips it)")
     return separate_reference(reference, args.separator, args.backend, args.device)
 

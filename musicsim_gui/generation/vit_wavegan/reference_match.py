@@ -109,7 +109,7 @@ class ReferenceMatch:
         mean_weight, std_weight = self.strengths[instrument]
         length = loops.shape[-1]
         pad = min(length, 2 * N_FFT)
-        padded = [np.concatenate([loop[length - pad:], loop, loop[:pad]]) for loop in loops]
+        padded = [np.pad(loop, pad, mode="wrap") for loop in loops]
         analysed = [_log_band_power(loop, rate) for loop in padded]
         first, stop = -(-pad // HOP), -(-(pad + length) // HOP)   # frames centred within one period of the loop
         inner = [log_power[:, first:stop] for _, log_power in analysed]

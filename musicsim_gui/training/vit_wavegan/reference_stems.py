@@ -1,42 +1,22 @@
-"""The reference's own stems, for generators that match their takes to them: read from a folder or separated.
+"""The reference's own stems, for generators that match their takes to them, separated from the reference.
 
 A ViT+WaveGAN model with a reference match (`generation/vit_wavegan/reference_match.py`) moves each take towards
 the reference's part for its instrument. The studio passes the project's separated stems; the command line reads
-a folder written by `musicsim separate` (`<instrument>.wav` or `.flac`) or separates the reference itself (through
-the separation cache, so a song separated once is not separated again); the evaluation separates each test mix,
-so takes are scored as the studio delivers them.
+a stems folder or separates the reference itself (through the separation cache, so a song separated once is not
+separated again); the evaluation separates each test mix, so takes are scored as the studio delivers them.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from musicsim_gui.audio.clip import AudioClip
-from musicsim_gui.core.errors import MusicSimError
 from musicsim_gui.core.instruments import INSTRUMENTS
-
-STEM_SUFFIXES = (".wav", ".flac")
 
 
 def wants_reference_stems(generator: Any) -> bool:
     """Whether `generator` uses the reference's stems (a ViT+WaveGAN model with a reference match)."""
     return getattr(generator, "reference_match", None) is not None
-
-
-def load_reference_stems(folder: str | Path, instruments: tuple[str, ...] = INSTRUMENTS) -> dict[str, AudioClip]:
-    """`<instrument>.wav|.flac` of each instrument found in `folder`; MusicSimError when the folder has none."""
-    from musicsim_gui.audio.io import load_audio
-
-    folder = Path(folder)
-    stems = {}
-    for instrument in instruments:
-        found = [folder / f"{instrument}{suffix}" for suffix in STEM_SUFFIXES if (folder / f"{instrument}{suffix}").is_file()]
-        if found:
-            stems[instrument] = load_audio(found[0])
-    if not stems:
-        raise MusicSimError(f"{folder}: no stems ({', '.join(i + '.wav' for i in instruments)} or .flac)")
-    return stems
 
 
 def separate_reference(reference: AudioClip, separator: str = "builtin", backend: str = "auto",
