@@ -51,6 +51,7 @@ def test_compare_two_models_with_one_seed_and_record_the_blind_preference(qtbot,
     track = window.project.project.track(instrument)
     takes = {take.model_id: take for take in track.takes if take.seed == 1234}
     assert set(takes) == {"vit-wavegan-debug", "vit-wavegan-lofi"}
+    assert takes["vit-wavegan-lofi"].params["reference_match"] is True  # compared as Regenerate makes its takes
     assert track.chosen_take_id == chosen_before  # the comparison does not change the mix
     prefer = comparison.prefer_dialog
     swapped = random.Random(3).random() < 0.5

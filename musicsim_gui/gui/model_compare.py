@@ -2,7 +2,8 @@
 
 "Compare model versions…" (Ratings menu) asks for two generators (`ModelCompareDialog`; by default a model
 and its newest fine-tuned version `<model>-ft<k>`) and a seed for the focused track. `ModelComparison`
-starts one `Generate` job per model with that seed, adds both takes to the track (not chosen, so the mix
+starts one `Generate` job per model with that seed (and the track's reference stem, so models that follow it
+are compared as Regenerate delivers them), adds both takes to the track (not chosen, so the mix
 does not change) and, once both exist, opens the prefer dialog with the two takes in random order; the
 dialog names no model, so the listener judges blind. The answer goes to the ratings database.
 """
@@ -101,12 +102,14 @@ class ModelComparison:
         from musicsim_gui.jobs import Generate
 
         jobs, project = self.window.jobs, self.project
+        stem = project.track(self.instrument).reference_stem  # models that follow it do so, as in Regenerate
+        stems = ((self.instrument, str(project.resolve(stem))),) if stem else ()
         keys = []
         for model in self.models:
             spec = Generate(str(project.reference_file), str(project.folder / "takes"), model=model,
                             instruments=(self.instrument,), seeds=(self.seed,), takes=1,
                             backend=value(jobs.settings, "inference/backend"),
-                            device=value(jobs.settings, "inference/device"))
+                            device=value(jobs.settings, "inference/device"), reference_stems=stems)
             keys.append(jobs.submit(spec, lambda takes, m=model: self._arrived(m, takes)))
         return keys
 
