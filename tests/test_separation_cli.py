@@ -80,7 +80,7 @@ def test_eval_and_train_separator(tmp_path):
                         "--val-every", 2, "--tiny", "--no-progress", "--export", tmp_path / "model",
                         "--stem-priors")
     assert exported.returncode == 0, exported.stderr
-    assert "stem priors bass 1," in exported.stdout and "validation SDR" in exported.stdout
+    assert "stem priors (below 250 Hz, 250-1000 Hz, 1000-4000 Hz, above 4000 Hz) bass 1/1/1/1," in exported.stdout and "validation SDR" in exported.stdout
     stored = json.loads((tmp_path / "model" / "manifest.json").read_text())["config"]
     assert set(stored["stem_priors"]) == {"bass", "drums", "piano", "other"}
     assert stored["stem_priors_fit"] == {**stored["stem_priors_fit"], "data": "corpus/valid", "songs": 1}

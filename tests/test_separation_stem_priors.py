@@ -11,7 +11,7 @@ import pytest
 from separation_support import write_corpus
 
 from musicsim_gui.cli.main import main
-from musicsim_gui.core.errors import ModelError
+from musicsim_gui.core.errors import ModelError, MusicSimError
 from musicsim_gui.evaluation.separation import corpus_songs, evaluate
 from musicsim_gui.runtime.manifest import load_manifest, write_manifest
 from musicsim_gui.separation.builtin import open_masknet, reweight_masks, stem_prior_weights
@@ -55,8 +55,34 @@ def test_priors_in_a_manifest_are_checked():
     np.testing.assert_array_equal(stem_prior_weights({"piano": 2.0}, stems), [1, 1, 2, 1])
     with pytest.raises(ModelError, match="positive weight per stem"):
         stem_prior_weights({"piano": -1.0}, stems)
-    with pytest.raises(ModelError, match="positive weight per stem"):
+    with pytest.raises(ModelError, match="vocals is not a stem"):
         stem_prior_weights({"vocals": 2.0}, stems)
+
+
+def test_per_region_priors_give_each_bin_its_regions_weight():
+    stems = ("bass", "drums", "piano", "other")
+    frequencies = np.array([0.0, 100.0, 249.9, 250.0, 999.0, 1000.0, 5000.0])
+    weights = stem_prior_weights({"drums": [0.5, 2.0, 4.0], "other": 3.0}, stems, [250.0, 1000.0], frequencies)
+    assert weights.shape == (4, 7) and weights.dtype == np.float32
+    np.testing.assert_array_equal(weights[1], [0.5, 0.5, 0.5, 2.0, 2.0, 4.0, 4.0])
+    np.testing.assert_array_equal(weights[3], 3.0)  # one number: the same in every region
+    np.testing.assert_array_equal(weights[0], 1.0)  # not named: 1
+    with pytest.raises(ModelError, match="one per frequency region"):
+        stem_prior_weights({"drums": [0.5, 2.0]}, stems, [250.0, 1000.0], frequencies)
+    with pytest.raises(ModelError, match="one per frequency region"):
+        stem_prior_weights({"drums": [0.5, 0.0, 1.0]}, stems, [250.0, 1000.0], frequencies)
+    with pytest.raises(ModelError, match="ascending positive"):
+        stem_prior_weights({"drums": [0.5, 1.0, 1.0]}, stems, [1000.0, 250.0], frequencies)
+    with pytest.raises(ModelError, match="positive weight per stem"):  # a list without regions
+        stem_prior_weights({"drums": [0.5, 1.0]}, stems)
+
+    rng = np.random.default_rng(1)
+    masks = rng.random((2, 4, 7, 3)).astype(np.float32)
+    masks /= masks.sum(axis=1, keepdims=True)
+    out = reweight_masks(masks, weights)
+    np.testing.assert_allclose(out.sum(axis=1), 1.0, atol=1e-5)
+    # a bin's masks are those of one weight per stem equal to that bin's column
+    np.testing.assert_allclose(out[..., 6:7, :], reweight_masks(masks[..., 6:7, :], weights[:, 6]), atol=1e-6)
 
 
 def test_fitted_priors_are_stored_and_the_separator_scores_what_the_fit_promised(model, corpus, tmp_path):
@@ -77,6 +103,32 @@ def test_fitted_priors_are_stored_and_the_separator_scores_what_the_fit_promised
     np.testing.assert_allclose(separator.stem_priors, list(fit.weights.values()), rtol=1e-6)
     scored = evaluate({"builtin": separator}, songs, seconds=None, oracle=False, log=lambda _line: None)
     assert scored.summary("sdr")["builtin"]["mean"] == pytest.approx(fit.after["mean"], abs=1e-3)
+
+
+def test_per_region_priors_are_fitted_stored_and_score_what_the_fit_promised(model, corpus, tmp_path):
+    folder = tmp_path / "model"
+    shutil.copytree(model, folder)
+    songs = corpus_songs(corpus / "valid")
+    lines: list[str] = []
+    fit = fit_stem_priors(folder, songs, seconds=None, edges_hz=(300, 3000), min_gain_db=0.0, log=lines.append)
+    assert fit.edges_hz == [300.0, 3000.0] and fit.weights["bass"] == [1.0, 1.0, 1.0]
+    assert all(len(weights) == 3 for weights in fit.weights.values())
+    assert fit.after["mean"] >= fit.before["mean"] and fit.trials > 18
+    manifest = install_stem_priors(folder, fit, "corpus/valid")
+    assert manifest.config["stem_prior_edges_hz"] == [300.0, 3000.0]
+    card = (folder / "MODEL_CARD.md").read_text()
+    assert "per frequency region (below 300 Hz, 300-3000 Hz, above 3000 Hz)" in card
+
+    separator = open_masknet(folder, backend="onnx")
+    assert separator.stem_priors.shape == (4, separator.config.bins)
+    scored = evaluate({"builtin": separator}, songs, seconds=None, oracle=False, log=lambda _line: None)
+    assert scored.summary("sdr")["builtin"]["mean"] == pytest.approx(fit.after["mean"], abs=1e-3)
+
+    whole = fit_stem_priors(folder, songs, seconds=None, log=lambda _line: None)  # back to one weight per stem
+    assert "stem_prior_edges_hz" not in install_stem_priors(folder, whole, "corpus/valid").config
+    assert open_masknet(folder, backend="onnx").stem_priors.shape == (4,)
+    with pytest.raises(MusicSimError, match="ascending positive"):
+        fit_stem_priors(folder, songs, edges_hz=(3000, 300))
 
 
 def test_priors_change_the_stems_which_still_add_up_to_the_mix(model, corpus, tmp_path):
@@ -107,11 +159,14 @@ def test_cli_fits_and_stores_or_only_reports_on_dry_run(model, corpus, tmp_path,
     assert "re-run musicsim eval separation --record" in capsys.readouterr().out
     stored = json.loads((folder / "manifest.json").read_text())["config"]
     assert set(stored["stem_priors"]) == {"bass", "drums", "piano", "other"}
+    assert stored["stem_prior_edges_hz"] == [250.0, 1000.0, 4000.0]  # the default regions
     assert stored["stem_priors_fit"]["songs"] == 2
     assert json.loads((folder / "manifest.json").read_text())["version"] == "9.1"
     assert stored["history"][-1] == {"version": "9.1", "text": "Priors fitted."}
     assert "**9.1.** Priors fitted." in (folder / "MODEL_CARD.md").read_text()
     assert main(["export", "stem-priors", str(tmp_path / "missing"), "--data", str(corpus / "valid")]) == 2
+    assert main(["export", "stem-priors", str(folder), "--data", str(corpus / "valid"), "--regions", "1000,250"]) == 2
+    assert "positive and ascending" in capsys.readouterr().err
 
 
 def test_changed_priors_are_not_served_from_the_cache_of_the_same_version(model, corpus, tmp_path):
@@ -134,8 +189,6 @@ def test_changed_priors_are_not_served_from_the_cache_of_the_same_version(model,
 
 
 def test_a_model_folder_of_another_kind_or_with_bad_priors_is_named_in_the_error(model, tmp_path):
-    from musicsim_gui.core.errors import MusicSimError
-
     folder = tmp_path / "model"
     shutil.copytree(model, folder)
     manifest = load_manifest(folder)

@@ -52,8 +52,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="what changed in this version, for the model card's history (the --init-from "
                              "model's history is carried on)")
     parser.add_argument("--stem-priors", action="store_true",
-                        help="after the export, fit the model's per-stem prior weights on the corpus's valid split "
-                             "(as musicsim export stem-priors does)")
+                        help="after the export, fit the model's stem prior weights (per stem and frequency region) "
+                             "on the corpus's valid split (as musicsim export stem-priors does)")
     parser.add_argument("--mask-power", type=float, default=1.0,
                         help="post-filter of the exported model: masks sharpened as m^p / sum m^p (default 1)")
     parser.add_argument("--no-wiener", action="store_true",
@@ -120,12 +120,15 @@ def _fit_priors(args: argparse.Namespace) -> None:
 
     from musicsim_gui.evaluation.separation import corpus_songs
     from musicsim_gui.training.separation.stem_priors import (
+        DEFAULT_EDGES_HZ,
+        describe_regions,
         describe_weights,
         fit_stem_priors,
         install_stem_priors,
     )
 
     valid = Path(args.corpus) / "valid"
-    fit = fit_stem_priors(Path(args.export), corpus_songs(valid))
+    fit = fit_stem_priors(Path(args.export), corpus_songs(valid), edges_hz=DEFAULT_EDGES_HZ)
     install_stem_priors(args.export, fit, valid)
-    print(f"stem priors {describe_weights(fit.weights)}: validation SDR {fit.before['mean']:.2f} -> {fit.after['mean']:.2f} dB")
+    print(f"stem priors ({describe_regions(fit.edges_hz)}) {describe_weights(fit.weights)}: "
+          f"validation SDR {fit.before['mean']:.2f} -> {fit.after['mean']:.2f} dB")

@@ -4,8 +4,9 @@ A model folder holds `model.onnx` (the network only: magnitude `[B, F, T]` → m
 stereo-cue network also takes `partner`, the other channel's magnitude),
 optionally `weights.safetensors` (the same weights for the torch backend; without it the torch backend reads
 them back from the graph) and `manifest.json` whose
-`config` is a `MaskNetConfig` (plus the post-filters: `mask_power`, `stem_priors` — one weight per stem, fitted
-on validation songs by `training.separation.stem_priors` — and with `wiener` the multichannel Wiener filter over
+`config` is a `MaskNetConfig` (plus the post-filters: `mask_power`, `stem_priors` — one weight per stem, or per
+stem and frequency region split at `stem_prior_edges_hz`, fitted on validation songs by
+`training.separation.stem_priors` — and with `wiener` the multichannel Wiener filter over
 stereo input, `wiener.py`). Hashes are verified on load; STFT, chunking and resampling happen here,
 outside the graph.
 """
@@ -30,22 +31,58 @@ from musicsim_gui.separation.masknet_config import MaskNetConfig, partner_channe
 
 ONNX_FILE = "model.onnx"
 WEIGHTS_FILE = "weights.safetensors"
+POST_FILTER_KEYS = ("mask_power", "wiener", "stem_priors")
+"""Manifest config keys that change the stems without changing the weights (part of the cache key), with
+`stem_prior_edges_hz` where the priors are per frequency region."""
 
 
-def stem_prior_weights(priors: dict[str, float] | None, stems: tuple[str, ...]) -> np.ndarray | None:
-    """The manifest's `stem_priors` ({stem: weight}; stems not named weigh 1) as float32 `[S]`, or None."""
+def bin_frequencies(config: MaskNetConfig) -> np.ndarray:
+    """Centre frequency (Hz) of each STFT bin of the network, `[F]`."""
+    return np.fft.rfftfreq(config.n_fft, 1.0 / config.sample_rate)
+
+
+def stem_prior_weights(priors: dict[str, Any] | None, stems: tuple[str, ...],
+                       edges_hz: list[float] | None = None,
+                       bin_frequencies: np.ndarray | None = None) -> np.ndarray | None:
+    """The manifest's `stem_priors` as float32 weights, or None without any.
+
+    `priors` maps a stem to one weight, or (with `edges_hz`, ascending frequencies splitting the spectrum into
+    len(edges_hz) + 1 regions) to one weight per region; stems not named weigh 1. One weight per stem gives
+    `[S]`; per-region weights give `[S, F]` over the STFT bins at `bin_frequencies` (Hz), each bin taking its
+    region's weight.
+    """
     if not priors:
         return None
     unknown = sorted(set(priors) - set(stems))
-    weights = [float(priors.get(stem, 1.0)) for stem in stems]
-    if unknown or not all(np.isfinite(w) and w > 0 for w in weights):
-        raise ModelError(f"stem_priors {priors}: need a positive weight per stem of {', '.join(stems)}")
-    return np.asarray(weights, dtype=np.float32)
+    if unknown:
+        raise ModelError(f"stem_priors {priors}: {', '.join(unknown)} is not a stem of this model "
+                         f"({', '.join(stems)})")
+    regions = len(edges_hz) + 1 if edges_hz else 1
+    if edges_hz and (not all(np.isfinite(edge) and edge > 0 for edge in edges_hz)
+                     or any(b <= a for a, b in zip(edges_hz, edges_hz[1:], strict=False))):
+        raise ModelError(f"stem_prior_edges_hz {edges_hz}: need ascending positive frequencies")
+    rows = []
+    for stem in stems:
+        value = priors.get(stem, 1.0)
+        row = [value] * regions if isinstance(value, int | float) else list(value)
+        if len(row) != regions or not all(isinstance(w, int | float) and np.isfinite(w) and w > 0 for w in row):
+            raise ModelError(f"stem_priors {priors}: need a positive weight per stem of {', '.join(stems)}"
+                             + (f", or one per frequency region ({regions}: edges {edges_hz} Hz)" if edges_hz else ""))
+        rows.append(row)
+    weights = np.asarray(rows, dtype=np.float32)
+    if regions == 1:
+        return weights[:, 0]
+    if bin_frequencies is None:
+        raise ModelError("per-region stem priors need the STFT's bin frequencies")
+    region = np.searchsorted(np.asarray(edges_hz, dtype=np.float64), bin_frequencies, side="right")
+    return np.ascontiguousarray(weights[:, region])
 
 
 def reweight_masks(masks: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """Masks `[C, S, F, T]` (summing to one over S) reweighted per stem and renormalised: m_s w_s / Σ_k m_k w_k."""
-    weighted = masks * weights[np.newaxis, :, np.newaxis, np.newaxis]
+    """Masks `[C, S, F, T]` (summing to one over S) reweighted per stem (weights `[S]`) or per stem and bin
+    (`[S, F]`) and renormalised: m_s w_s / Σ_k m_k w_k."""
+    shape = (1, weights.shape[0], weights.shape[1] if weights.ndim == 2 else 1, 1)
+    weighted = masks * weights.reshape(shape)
     return weighted / (weighted.sum(axis=1, keepdims=True) + 1e-12)
 
 
@@ -94,8 +131,12 @@ class MaskNetSeparator:
         self.backend_name = backend.name
         self.fallback_reason: str | None = None
         self.mask_power = float(manifest.config.get("mask_power", 1.0))
-        self.stem_priors = stem_prior_weights(manifest.config.get("stem_priors"), self.config.stems)
-        post_filters = {key: manifest.config.get(key) for key in ("mask_power", "wiener", "stem_priors")}
+        self.stem_priors = stem_prior_weights(manifest.config.get("stem_priors"), self.config.stems,
+                                              manifest.config.get("stem_prior_edges_hz"),
+                                              bin_frequencies(self.config))
+        post_filters = {key: manifest.config.get(key) for key in POST_FILTER_KEYS}
+        if manifest.config.get("stem_prior_edges_hz"):
+            post_filters["stem_prior_edges_hz"] = manifest.config["stem_prior_edges_hz"]
         self.settings_tag = hashlib.sha256(json.dumps(post_filters, sort_keys=True).encode()).hexdigest()[:12]
         """Digest of the post-filters, which change the stems without a new weights version (cache key)."""
         self.wiener = bool(manifest.config.get("wiener", False))

@@ -104,18 +104,21 @@ def _stem_priors(config: dict, stems: tuple[str, ...]) -> str:
     priors = {stem: stored[stem] for stem in stems if stem in stored}
     fit = config.get("stem_priors_fit", {})
     before, after = fit.get("sdr_before", {}), fit.get("sdr_after", {})
-    from musicsim_gui.training.separation.stem_priors import describe_weights
+    from musicsim_gui.training.separation.stem_priors import describe_regions, describe_weights
 
     weights = describe_weights(priors)
+    edges = config.get("stem_prior_edges_hz") or []
     changes = ", ".join(f"{stem} {before[stem]:.2f} → {after[stem]:.2f}" for stem in priors
                         if stem in before and stem in after)
     figures = (f" Fitted on {fit.get('songs', '?')} songs of {fit.get('data', 'the validation split')} "
                f"(mean SDR {before['mean']:.2f} → {after['mean']:.2f} dB: {changes})."
                if "mean" in before and "mean" in after else "")
+    regions = (f" Each stem has a weight per frequency region ({describe_regions(edges)}): the network's "
+               "balance is not the same at every frequency." if edges else "")
     return f"""
 Stem priors: each stem's mask is weighted before the masks are renormalised (m_s w_s / Σ m_k w_k, the same
 as adding log w_s to its logits), correcting the balance of stems the network learned from augmented
-training mixes: {weights}.{figures} `musicsim export stem-priors` refits them.
+training mixes: {weights}.{regions}{figures} `musicsim export stem-priors` refits them.
 """
 
 

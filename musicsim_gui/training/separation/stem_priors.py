@@ -3,12 +3,16 @@
 The network's softmax shares each bin among the stems in proportions learned from augmented training
 mixes (stems remixed across songs, random gains, some silenced), whose balance is not that of whole songs.
 A prior weight per stem corrects that balance without retraining: masks become m_s w_s / Σ_k m_k w_k, the
-same as adding log w_s to stem s's logits (see `separation.builtin.reweight_masks`).
+same as adding log w_s to stem s's logits (see `separation.builtin.reweight_masks`). The balance need not be
+the same at every frequency (the network may hand the drums too much of the highs but too little of the low
+mids), so the weights may also be one per stem and frequency region (`edges_hz`, e.g. 250, 1000, 4000 Hz).
 
 Fitting (`fit_stem_priors`): the network runs once per validation excerpt and its masks are kept; a
-coordinate search over log w (the first stem held at 1; steps of 0.6, 0.3 and 0.15 in log w) keeps every move
-that raises the mean SDR over stems — the same scoring as `musicsim eval separation`, through the separator's
-own Wiener filter and iSTFT — by more than `min_gain_db`.
+coordinate search over log w (the first stem held at 1 in every region; steps of 0.6, 0.3 and 0.15 in log w)
+keeps every move that raises the mean SDR over stems — the same scoring as `musicsim eval separation`,
+through the separator's own Wiener filter and iSTFT, with each reference's SDR statistics computed once
+(`evaluation.separation.ReferenceSdr`) — by more than `min_gain_db`. With regions, the search first moves
+each stem's weight in every region together (one weight per stem), then region by region from there.
 
 `install_stem_priors` writes the weights and the fit's figures into the manifest's config and regenerates the
 model card; test figures measured without these weights are removed from the metrics, so a stale number is
@@ -18,7 +22,7 @@ never shown (re-run `musicsim eval separation --record`).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -27,36 +31,55 @@ from musicsim_gui.core.atomic import atomic_write_text
 from musicsim_gui.core.errors import MusicSimError
 from musicsim_gui.runtime.manifest import Manifest
 
+DEFAULT_EDGES_HZ = (250.0, 1000.0, 4000.0)
+"""Frequency regions the commands fit by default: bass fundamentals, low mids, mids, highs."""
 LOG_STEPS = (0.6, 0.3, 0.15)
 MAX_SWEEPS = 3
-"""Sweeps over the stems per step size (the search moves on to a finer step once a sweep changes nothing)."""
+"""Sweeps over the coordinates per step size (the search moves on to a finer step once a sweep changes nothing)."""
+
+PriorWeight = float | list[float]
 
 
 @dataclass
 class PriorFit:
-    """The fitted weights and the mean SDR (dB) per stem and overall before and after, on `songs` excerpts."""
+    """The fitted weights (one per stem, or one per stem and region split at `edges_hz`) and the mean SDR (dB)
+    per stem and overall before and after, on `songs` excerpts."""
 
-    weights: dict[str, float]
+    weights: dict[str, PriorWeight]
     before: dict[str, float]
     after: dict[str, float]
     songs: int
     trials: int
+    edges_hz: list[float] = field(default_factory=list)
 
 
 def fit_stem_priors(model_dir: str | Path, songs: list[Path], seconds: float | None = 30.0,
-                    min_gain_db: float = 0.01, log: Callable[[str], None] = print) -> PriorFit:
+                    edges_hz: tuple[float, ...] | list[float] = (), min_gain_db: float = 0.01,
+                    log: Callable[[str], None] = print) -> PriorFit:
     """Fit the separator in `model_dir`'s stem priors on the middle `seconds` of each of `songs` (corpus song
-    folders); the model's own stored priors are ignored, so a refit starts from equal weights."""
-    from musicsim_gui.evaluation.separation import load_excerpt, score
-    from musicsim_gui.separation.builtin import open_masknet, reweight_masks
+    folders), one weight per stem or, with `edges_hz`, per stem and frequency region; the model's own stored
+    priors are ignored, so a refit starts from equal weights."""
+    from musicsim_gui.evaluation.separation import ReferenceSdr, is_silent_stem, load_excerpt
+    from musicsim_gui.separation.builtin import (
+        bin_frequencies,
+        open_masknet,
+        reweight_masks,
+        stem_prior_weights,
+    )
     from musicsim_gui.separation.masking import separate_with_masks
 
     if not songs:
         raise MusicSimError("no validation songs to fit the stem priors on")
+    edges = [float(edge) for edge in edges_hz]
+    if any(edge <= 0 for edge in edges) or any(b <= a for a, b in zip(edges, edges[1:], strict=False)):
+        raise MusicSimError(f"stem prior regions {edges} Hz: need ascending positive frequencies")
     separator = open_masknet(Path(model_dir), backend="onnx")
     separator.stem_priors = None
     stems = separator.config.stems
+    frequencies = bin_frequencies(separator.config)
     excerpts = [load_excerpt(song, seconds) for song in songs]
+    scorers = [{stem: None if is_silent_stem(excerpt.stems, stem) else ReferenceSdr(excerpt.stems[stem].mean(axis=0))
+                for stem in stems} for excerpt in excerpts]
     network_masks: list[list[np.ndarray]] = []
     for excerpt in excerpts:  # run the network once per excerpt; chunks are separated in order
         chunks: list[np.ndarray] = []
@@ -65,49 +88,90 @@ def fit_stem_priors(model_dir: str | Path, songs: list[Path], seconds: float | N
         network_masks.append(chunks)
 
     def mean_sdr(log_weights: np.ndarray) -> dict[str, float]:
-        weights = np.asarray(_stored_weights(log_weights), dtype=np.float32)  # exactly what will be stored
-        totals = {stem: [] for stem in stems}
-        for excerpt, chunks in zip(excerpts, network_masks, strict=True):
+        weights = stem_prior_weights(_stored_weights(stems, log_weights), stems, edges, frequencies)  # as stored
+        totals: dict[str, list[float]] = {stem: [] for stem in stems}
+        for excerpt, chunks, scorer in zip(excerpts, network_masks, scorers, strict=True):
             replay = iter(chunks)
             out = separate_with_masks(excerpt.mix,
                                       lambda _magnitude, kept=replay: reweight_masks(next(kept), weights),
                                       separator.settings)
-            for stem, value in score(excerpt.stems, {s: out[s].samples for s in stems}).items():
-                totals[stem].append(value["sdr"])
+            for stem in stems:
+                totals[stem].append(float("nan") if scorer[stem] is None
+                                    else scorer[stem](out[stem].samples.mean(axis=0)))
         row = {stem: float(np.nanmean(values)) for stem, values in totals.items()}
         row["mean"] = float(np.mean([row[stem] for stem in stems]))
         return row
 
-    current = np.zeros(len(stems))
+    regions = len(edges) + 1
+    current = np.zeros((len(stems), regions))
     before = best = mean_sdr(current)
     log(f"equal weights: mean SDR {before['mean']:.2f} dB")
     trials = 1
-    for step in LOG_STEPS:
-        for _sweep in range(MAX_SWEEPS):
-            moved = False
-            for index in range(1, len(stems)):
-                for sign in (1.0, -1.0):
-                    trial = current.copy()
-                    trial[index] += sign * step
-                    row = mean_sdr(trial)
-                    trials += 1
-                    if row["mean"] > best["mean"] + min_gain_db:
-                        current, best, moved = trial, row, True
-                        log(f"{stems[index]} log weight {trial[index]:+.2f}: mean SDR {row['mean']:.2f} dB")
-                        break
-            if not moved:
-                break
-    weights = dict(zip(stems, _stored_weights(current), strict=True))
-    return PriorFit(weights=weights, before=before, after=best, songs=len(excerpts), trials=trials)
+    whole_stems = [(index, slice(None)) for index in range(1, len(stems))]
+    per_region = [(index, slice(region, region + 1)) for index in range(1, len(stems)) for region in range(regions)]
+    for coordinates in (whole_stems, per_region) if regions > 1 else (whole_stems,):
+        for step in LOG_STEPS:
+            for _sweep in range(MAX_SWEEPS):
+                moved = False
+                for index, where in coordinates:
+                    for sign in (1.0, -1.0):
+                        trial = current.copy()
+                        trial[index, where] += sign * step
+                        row = mean_sdr(trial)
+                        trials += 1
+                        if row["mean"] > best["mean"] + min_gain_db:
+                            current, best, moved = trial, row, True
+                            log(f"{stems[index]}{_region_name(edges, where)} log weight "
+                                f"{np.round(trial[index, where], 2).tolist()}: mean SDR {row['mean']:.2f} dB")
+                            break
+                if not moved:
+                    break
+    return PriorFit(weights=_stored_weights(stems, current), before=before, after=best, songs=len(excerpts),
+                    trials=trials, edges_hz=edges)
 
 
-def describe_weights(weights: dict[str, float]) -> str:
-    """`"bass 1, drums 0.7408, ..."`: prior weights as the commands print them and the model card shows them."""
-    return ", ".join(f"{stem} {weight:g}" for stem, weight in weights.items())
+def describe_weights(weights: dict[str, PriorWeight]) -> str:
+    """`"bass 1, drums 0.7408, ..."` (per-region weights joined by "/"): prior weights as the commands print them
+    and the model card shows them."""
+    return ", ".join(f"{stem} {'/'.join(f'{w:g}' for w in weight) if isinstance(weight, list) else f'{weight:g}'}"
+                     for stem, weight in weights.items())
 
 
-def _stored_weights(log_weights: np.ndarray) -> list[float]:
-    return [round(float(np.exp(value)), 4) for value in log_weights]
+def parse_edges(text: str) -> tuple[float, ...]:
+    """`--regions` of the commands: "250,1000,4000" (Hz), or "none" for one weight per stem."""
+    if text.strip().lower() in ("none", ""):
+        return ()
+    try:
+        edges = tuple(float(part) for part in text.split(","))
+    except ValueError:
+        raise MusicSimError(f"--regions {text!r}: give frequencies in Hz separated by commas, or none") from None
+    if any(edge <= 0 for edge in edges) or any(b <= a for a, b in zip(edges, edges[1:], strict=False)):
+        raise MusicSimError(f"--regions {text!r}: the frequencies must be positive and ascending")
+    return edges
+
+
+def describe_regions(edges_hz: list[float]) -> str:
+    """`"below 250 Hz, 250-1000 Hz, 1000-4000 Hz, above 4000 Hz"` for edges 250, 1000, 4000."""
+    if not edges_hz:
+        return "the whole spectrum"
+    inner = [f"{a:g}-{b:g} Hz" for a, b in zip(edges_hz, edges_hz[1:], strict=False)]
+    return ", ".join([f"below {edges_hz[0]:g} Hz", *inner, f"above {edges_hz[-1]:g} Hz"])
+
+
+def _region_name(edges_hz: list[float], where: slice) -> str:
+    if not edges_hz or where.start is None:
+        return ""
+    bounds = [0.0, *edges_hz, float("inf")]
+    low, high = bounds[where.start], bounds[where.start + 1]
+    return f" {low:g}-{high:g} Hz" if np.isfinite(high) else f" above {low:g} Hz"
+
+
+def _stored_weights(stems: tuple[str, ...], log_weights: np.ndarray) -> dict[str, PriorWeight]:
+    """Weights exactly as the manifest keeps them: one number per stem when every region agrees, else a list."""
+    rounded = np.round(np.exp(log_weights), 4)
+    if log_weights.shape[1] == 1:
+        return {stem: float(row[0]) for stem, row in zip(stems, rounded, strict=True)}
+    return {stem: [float(w) for w in row] for stem, row in zip(stems, rounded, strict=True)}
 
 
 def _keep(chunks: list[np.ndarray], masks: np.ndarray) -> np.ndarray:
@@ -133,6 +197,9 @@ def install_stem_priors(model_dir: str | Path, fit: PriorFit, data: str | Path, 
                   stem_priors_fit={"data": data_name, "songs": fit.songs,
                                    "sdr_before": {k: round(v, 2) for k, v in fit.before.items()},
                                    "sdr_after": {k: round(v, 2) for k, v in fit.after.items()}})
+    config.pop("stem_prior_edges_hz", None)
+    if fit.edges_hz:
+        config["stem_prior_edges_hz"] = list(fit.edges_hz)
     if note:
         config["history"] = [*config.get("history", []), {"version": version or manifest.version, "text": note}]
     metrics = {k: v for k, v in manifest.metrics.items() if not k.startswith("test_")}
