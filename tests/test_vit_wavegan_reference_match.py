@@ -19,6 +19,7 @@ from musicsim_gui.generation.vit_wavegan.reference_match import (
     HOP,
     ReferenceMatch,
     band_stats,
+    contour_power,
     parse_strengths,
 )
 from musicsim_gui.runtime.manifest import load_manifest
@@ -108,6 +109,56 @@ def test_settings_round_trip_and_are_checked():
     assert band_stats(np.ones(100, np.float32), RATE) is None
 
 
+def _level_db(audio: np.ndarray, start_s: float, stop_s: float) -> float:
+    part = audio[int(start_s * RATE): int(stop_s * RATE)]
+    return float(10.0 * np.log10(np.mean(part.astype(np.float64) ** 2) + 1e-20))
+
+
+def test_a_take_rises_and_falls_with_the_reference_part_by_its_strength():
+    take = _coloured_noise(8.0, 10, 0.0)  # level throughout
+    quiet_then_loud = _coloured_noise(8.0, 11, -3.0) * np.where(np.arange(8 * RATE) < 4 * RATE, 0.1, 1.0)
+    reference = contour_power(quiet_then_loud, RATE)
+
+    def rise(audio):  # dB from the first half to the second, away from the change
+        return _level_db(audio, 4.5, 7.5) - _level_db(audio, 0.5, 3.5)
+
+    full = ReferenceMatch({}, {"piano": (1.0, 0.5)}).follow_contour(take, RATE, "piano", reference)
+    half = ReferenceMatch({}, {"piano": (0.5, 0.5)}).follow_contour(take, RATE, "piano", reference)
+    assert full.dtype == np.float32 and full.shape == take.shape
+    assert abs(rise(take)) < 0.5 and abs(rise(quiet_then_loud) - 20.0) < 0.5
+    assert 18.0 < rise(full) < 21.0 and 8.5 < rise(half) < 11.0
+    # The notes stay the take's own: within the loud half it is the take, only scaled.
+    loud = slice(5 * RATE, 7 * RATE)
+    assert np.corrcoef(full[loud], take[loud])[0, 1] > 0.98
+    for unchanged in (ReferenceMatch({}, {"piano": (1.0, 0.5)}).follow_contour(take, RATE, "bass", reference),
+                      ReferenceMatch({}, {"piano": (0.0, 0.5)}).follow_contour(take, RATE, "piano", reference),
+                      ReferenceMatch({}, {"piano": (1.0, 0.5)}).follow_contour(take, RATE, "piano", None)):
+        np.testing.assert_array_equal(unchanged, take)
+
+
+def test_a_take_longer_than_the_reference_is_left_as_it_is_after_its_end():
+    take = _coloured_noise(6.0, 12, 0.0)
+    reference = contour_power(_coloured_noise(3.0, 13, 0.0) * np.where(np.arange(3 * RATE) < 1.5 * RATE, 0.1, 1.0),
+                              RATE)
+    out = ReferenceMatch({}, {"other": (1.0, 0.25)}).follow_contour(take, RATE, "other", reference)
+    np.testing.assert_allclose(out[int(3.5 * RATE):], take[int(3.5 * RATE):], atol=1e-4)
+    assert _level_db(out, 2.0, 2.9) - _level_db(out, 0.2, 1.2) > 15.0
+
+
+def test_contour_settings_round_trip_and_are_checked():
+    match = parse_strengths("bass=0.3/0", "piano=0.75/0.5, other=0.5/1")
+    assert match.contour == {"piano": (0.75, 0.5), "other": (0.5, 1.0)}
+    assert ReferenceMatch.from_dict(match.to_dict()) == match
+    assert match.to_dict()["contour"] == {"piano": [0.75, 0.5], "other": [0.5, 1.0]}
+    assert "contour" not in ReferenceMatch({"bass": (0.3, 0.0)}).to_dict()  # older manifests read the same
+    assert match.applies_to("piano") and match.follows_contour("piano") and not match.follows_contour("bass")
+    for bad in ({"piano": (1.5, 0.5)}, {"piano": (0.5, 0.0)}, {"piano": (0.5, -1.0)}):
+        with pytest.raises(ValueError, match="contour"):
+            ReferenceMatch({}, bad)
+    with pytest.raises(ValueError, match="INSTRUMENT=STRENGTH/SECONDS"):
+        parse_strengths("", "piano=0.5")
+
+
 def _reference(seconds: float = 4.0) -> AudioClip:
     rng = np.random.default_rng(3)
     return AudioClip(rng.standard_normal((2, int(seconds * RATE))).astype(np.float32) * 0.1, RATE, "noise")
@@ -150,6 +201,34 @@ def test_installed_match_follows_the_stems_a_request_gives(matched_folder, tmp_p
         spectrum = np.abs(np.fft.rfft(clip.samples[0]))
         return float((np.fft.rfftfreq(clip.frames, 1.0 / clip.sample_rate) * spectrum).sum() / spectrum.sum())
     assert centroid(matched[0].clip) < centroid(plain[0].clip)
+
+
+def test_installed_contour_makes_takes_follow_the_stem_over_the_song(tmp_path):
+    folder = debug_folder_with_card(tmp_path / "vit-debug", "# vit-debug\n- Tone match: none.\n")
+    done = subprocess.run([sys.executable, "-m", "musicsim_gui", "export", "reference-match", str(folder),
+                           "--strengths", "bass=0.5/0", "--contour", "other=1/0.25"],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "rises and falls with that part over the song (strength/smoothing: other 1/0.25 s)" in done.stdout
+    stored = load_manifest(folder, verify=True).config["reference_match"]
+    assert stored == {"strengths": {"bass": [0.5, 0.0]}, "contour": {"other": [1.0, 0.25]}}
+    generator = load_folder(folder, backend="onnx", device="cpu")
+    steady = _coloured_noise(6.0, 14, -3.0)
+    entering = steady * np.where(np.arange(6 * RATE) < 3 * RATE, 0.05, 1.0)  # the part comes in at 3 s
+    stems = {"other": AudioClip(np.stack([entering, entering]) * 0.1, RATE, "other stem")}
+    request = GenerationRequest(_reference(6.0), ("other",), (3,), 1, {"seconds": 6.0}, stems)
+    (plain,) = generator.generate(GenerationRequest(_reference(6.0), ("other",), (3,), 1, {"seconds": 6.0}))
+    (followed,) = generator.generate(request)
+    assert followed.params["reference_match"] is True and plain.params["reference_match"] is False
+
+    def rise(take):
+        return _level_db(take.clip.samples[0], 3.5, 5.5) - _level_db(take.clip.samples[0], 0.5, 2.5)
+
+    assert rise(followed) > rise(plain) + 15.0
+    wrong = subprocess.run([sys.executable, "-m", "musicsim_gui", "export", "reference-match", str(folder),
+                            "--strengths", "", "--contour", "vocals=1/0.5"], capture_output=True, text=True,
+                           timeout=300)
+    assert wrong.returncode == 2 and "no head for vocals" in wrong.stderr
 
 
 def test_command_line_reads_or_separates_the_reference_stems(matched_folder, tmp_path):

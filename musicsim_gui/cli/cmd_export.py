@@ -1,7 +1,8 @@
 """`musicsim export onnx RUN -o models/NAME`: turn a ViT+WaveGAN training run into an installable model folder;
 `musicsim export tone MODEL_DIR --corpus C`: fit a model folder's tone match and store it there;
 `musicsim export smoothing MODEL_DIR --seconds other=0.3,bass=0.1`: store a model folder's temporal smoothing;
-`musicsim export reference-match MODEL_DIR --strengths bass=0.3/0,drums=0.75/0.75`: store its reference match.
+`musicsim export reference-match MODEL_DIR --strengths bass=0.3/0,drums=0.75/0.75 [--contour piano=0.75/0.5]`:
+store its reference match.
 
 The folder gets `encoder.onnx`, `heads.onnx`, `weights.safetensors` (unless `--no-weights`), `MODEL_CARD.md`
 and `manifest.json`; the torch-vs-ONNX Runtime parity error is printed and recorded in the manifest.
@@ -53,6 +54,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                        help="per instrument, the strength (0-1) of the tone (band mean) and of the band dynamics "
                             "(deviation) match, e.g. bass=0.3/0,drums=0.75/0.75 (instruments not named are left "
                             "unchanged; an empty string turns the match off)")
+    match.add_argument("--contour", default="", metavar="INST=STRENGTH/SECONDS,...",
+                       help="per instrument, how strongly (0-1) the take rises and falls with the reference's part "
+                            "over the song, and over how many seconds that part's band levels are averaged, e.g. "
+                            "piano=0.75/0.5 (instruments not named do not follow it)")
     match.set_defaults(handler=run_reference_match)
 
 
@@ -131,7 +136,8 @@ def run_reference_match(args: argparse.Namespace) -> int:
 
     folder = Path(args.model)
     instruments = load_manifest(folder, verify=True).config["model"]["instruments"]
-    match = _setting_for_heads(args.strengths, instruments, parse_strengths, lambda m: m.strengths, "reference match")
+    match = _setting_for_heads(args.strengths, instruments, lambda text: parse_strengths(text, args.contour),
+                               lambda m: {**m.strengths, **m.contour}, "reference match")
     manifest = install_reference_match(folder, match)
     print(f"{manifest.name} {manifest.version}: {card_line(match)}")
     return 0

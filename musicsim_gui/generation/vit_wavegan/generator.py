@@ -16,7 +16,9 @@ Architecture:
    `smoothing.TemporalSmoothing`, when its manifest has them; `params["smoothing"]` False turns that off),
    stereo. When the request carries the reference's own stems and the model has a `ReferenceMatch`, each
    instrument's loops are moved towards the tone and band dynamics of its stem in the same 30 s chunk
-   (`reference_match.py`; statistics cached per stem and chunk; `params["reference_match"]` False turns it off). With
+   (`reference_match.py`; statistics cached per stem and chunk; `params["reference_match"]` False turns it off),
+   and, for the instruments whose match has a contour, the tiled take rises and falls with the stem over the
+   song (the stem's band power cached per stem). With
    the default "phrase" arrangement the loops vary like a played part (`loops.phrase_pattern`: a one-bar
    cell repeated, its fourth bar a variation); "loop" repeats the main loop alone. The pattern starts on the
    reference's first downbeat (`params["first_downbeat"]` seconds overrides it; 0 starts the take on its
@@ -46,7 +48,12 @@ from musicsim_gui.generation.base import (
 from musicsim_gui.generation.vit_wavegan import features, loops
 from musicsim_gui.generation.vit_wavegan.bandwidth import BandwidthExtension
 from musicsim_gui.generation.vit_wavegan.config import ModelConfig
-from musicsim_gui.generation.vit_wavegan.reference_match import BandStats, ReferenceMatch, band_stats
+from musicsim_gui.generation.vit_wavegan.reference_match import (
+    BandStats,
+    ReferenceMatch,
+    band_stats,
+    contour_power,
+)
 from musicsim_gui.generation.vit_wavegan.smoothing import TemporalSmoothing
 from musicsim_gui.generation.vit_wavegan.tone import ToneMatch
 from musicsim_gui.runtime.backend import Backend
@@ -99,6 +106,7 @@ class ViTWaveGANGenerator:
         self.bandwidth, self.tone, self.smoothing = bandwidth, tone, smoothing
         self.reference_match = reference_match
         self._stem_stats: OrderedDict[tuple[str, int], BandStats | None] = OrderedDict()
+        self._stem_contours: OrderedDict[tuple[str, int], np.ndarray] = OrderedDict()
         self.id, self.version = model_id, version
         self.backend_name = heads.name
         self._conditioning: OrderedDict[tuple[str, int | None, float | None], Conditioning] = OrderedDict()
@@ -133,6 +141,7 @@ class ViTWaveGANGenerator:
         """Empty the conditioning cache (the next request recomputes features and the embedding)."""
         self._conditioning.clear()
         self._stem_stats.clear()
+        self._stem_contours.clear()
 
     def stem_stats(self, stem: AudioClip, chunk: int) -> BandStats | None:
         """`BandStats` of `stem` (mono, at its own rate) within the conditioning chunk `chunk` (cached)."""
@@ -145,19 +154,37 @@ class ViTWaveGANGenerator:
                 self._stem_stats.popitem(last=False)
         return self._stem_stats[key]
 
-    def _matches(self, request: GenerationRequest, chunk: int, output_rate: int) -> dict[str, Any]:
-        """instrument → the function that moves its loop variations towards the reference's stem (only the
-        instruments the model matches and the request has a stem for; empty when turned off)."""
+    def stem_contour(self, stem: AudioClip, rate: int) -> np.ndarray:
+        """`contour_power` of `stem` (mono) over its whole length at `rate`, the takes' rate (cached)."""
+        key = (stem.content_hash(), rate)
+        if key not in self._stem_contours:
+            self._stem_contours[key] = contour_power(features.to_model_audio(stem, rate), rate)
+            while len(self._stem_contours) > 8:
+                self._stem_contours.popitem(last=False)
+        return self._stem_contours[key]
+
+    def _matches(self, request: GenerationRequest, chunk: int,
+                 output_rate: int) -> tuple[dict[str, Any], dict[str, Any]]:
+        """(instrument → the function that moves its loop variations towards the reference's stem, instrument →
+        the function that makes its tiled take follow that stem's contour), for the instruments the model
+        matches and the request has a stem for; both empty when turned off."""
         match, stems = self.reference_match, request.reference_stems or {}
         if match is None or not request.params.get("reference_match", True):
-            return {}
-        functions = {}
+            return {}, {}
+        loop_functions, take_functions = {}, {}
         for instrument in request.instruments:
-            stats = self.stem_stats(stems[instrument], chunk) if instrument in stems else None
-            if stats is not None and match.applies_to(instrument):
-                functions[instrument] = (lambda loops, name=instrument, reference=stats:
-                                         match.apply(loops, output_rate, name, reference))
-        return functions
+            if instrument not in stems or not match.applies_to(instrument):
+                continue
+            stats = self.stem_stats(stems[instrument], chunk)
+            if stats is None:  # a silent stem: nothing to follow
+                continue
+            loop_functions[instrument] = (lambda loops, name=instrument, reference=stats:
+                                          match.apply(loops, output_rate, name, reference))
+            if match.follows_contour(instrument):
+                power = self.stem_contour(stems[instrument], output_rate)
+                take_functions[instrument] = (lambda take, name=instrument, reference=power:
+                                              match.follow_contour(take, output_rate, name, reference))
+        return loop_functions, take_functions
 
     def windows(self, conditioning: Conditioning, seeds: tuple[int, ...]) -> np.ndarray:
         """Every head's main window for every seed in one call: `[len(seeds), H, window]` float32 at the model rate."""
@@ -211,7 +238,7 @@ class ViTWaveGANGenerator:
                 "arrangement": arrangement, "backend": self.backend_name}
         if self.smoothing is not None:
             used["smoothing"] = smoothing is not None
-        matches = self._matches(request, conditioning.chunk, output_rate)
+        matches, contours = self._matches(request, conditioning.chunk, output_rate)
         takes = []
         for instrument in request.instruments:
             head = self.config.instruments.index(instrument)
@@ -219,7 +246,8 @@ class ViTWaveGANGenerator:
                 clip = loops.stem_clip(audio[row, :, head], self.config.features.sample_rate,
                                        conditioning.tempo_bpm, seconds, output_rate,
                                        f"{self.id} {instrument} seed {seed}", self.bandwidth, instrument, pattern,
-                                       self.tone, smoothing, first_downbeat, matches.get(instrument))
+                                       self.tone, smoothing, first_downbeat, matches.get(instrument),
+                                       contours.get(instrument))
                 params_used = dict(used)
                 if self.reference_match is not None:
                     params_used["reference_match"] = instrument in matches

@@ -157,12 +157,14 @@ def render_stem(window: np.ndarray, sample_rate: int, tempo_bpm: float, seconds:
                 bandwidth: BandwidthExtension | None = None, instrument: str = "",
                 pattern: tuple[int, ...] | None = None, tone: ToneMatch | None = None,
                 smoothing: TemporalSmoothing | None = None, phrase_start_seconds: float = 0.0,
-                match: Callable[[np.ndarray], np.ndarray] | None = None) -> np.ndarray:
+                match: Callable[[np.ndarray], np.ndarray] | None = None,
+                follow: Callable[[np.ndarray], np.ndarray] | None = None) -> np.ndarray:
     """Head output `[W]` (or its variations `[V, W]`, played in the order `pattern` gives) at `sample_rate`
     → a stem `[channels, round(seconds * output_rate)]` float32 (`bandwidth` and `tone`: the model's fitted
     extension, tone match and temporal smoothing, applied for `instrument`) whose pattern starts at
     `phrase_start_seconds`. `match` maps the finished loop variations `[V, L]` (at the output rate, before
-    tiling) to new ones of the same shape: the reference match of `reference_match.py`."""
+    tiling) to new ones of the same shape: the reference match of `reference_match.py`; `follow` maps the tiled
+    mono stem to a new one before its peak is normalised (the reference match's contour)."""
     windows = window[np.newaxis] if window.ndim == 1 else window
     finished = [finish_loop(w, sample_rate, tempo_bpm, output_rate, bandwidth, instrument, fade_seconds, tone,
                             smoothing) for w in windows]
@@ -172,6 +174,8 @@ def render_stem(window: np.ndarray, sample_rate: int, tempo_bpm: float, seconds:
         variations = match(variations)
     tiled = tile(variations, int(round(seconds * output_rate)), fade, period, pattern,
                  offset=phrase_start_seconds * output_rate)
+    if follow is not None:
+        tiled = follow(tiled)
     peak = float(np.max(np.abs(tiled))) if tiled.size else 0.0
     if peak > 1e-6:
         tiled = tiled * (10.0 ** (peak_dbfs / 20.0) / peak)
@@ -182,9 +186,10 @@ def stem_clip(window: np.ndarray, sample_rate: int, tempo_bpm: float, seconds: f
               source: str, bandwidth: BandwidthExtension | None = None, instrument: str = "",
               pattern: tuple[int, ...] | None = None, tone: ToneMatch | None = None,
               smoothing: TemporalSmoothing | None = None, phrase_start_seconds: float = 0.0,
-              match: Callable[[np.ndarray], np.ndarray] | None = None) -> AudioClip:
+              match: Callable[[np.ndarray], np.ndarray] | None = None,
+              follow: Callable[[np.ndarray], np.ndarray] | None = None) -> AudioClip:
     """`render_stem` wrapped as a stereo `AudioClip`."""
     stem = render_stem(window, sample_rate, tempo_bpm, seconds, output_rate, bandwidth=bandwidth,
                        instrument=instrument, pattern=pattern, tone=tone, smoothing=smoothing,
-                       phrase_start_seconds=phrase_start_seconds, match=match)
+                       phrase_start_seconds=phrase_start_seconds, match=match, follow=follow)
     return AudioClip(stem, output_rate, source)

@@ -18,6 +18,15 @@ stems are known (separated in the studio, or by the caller), each take is pulled
    spread over the STFT bins by the bands' filters and applied to the complex spectrum (phases kept).
 3. Loops are processed circularly (padded with their own end and start, as they are heard tiled), so the
    change wraps around the seam and adds no edge transient.
+4. Contour (`ReferenceMatch.follow_contour`, after tiling, on the whole take): a part rises and falls with
+   the song (quiet in the intro, brighter in the chorus, resting for a break), while a take tiled from loops
+   stays level. The reference part's power in `CONTOUR_EDGES_HZ` bands (`contour_power`), averaged over a
+   window of the instrument's smoothing seconds, relative to its mean over the take's span, is its contour
+   (dB); the take's own contour is read the same way. Per frame and band the take gets w·(contour_ref −
+   contour_take) dB, clipped to [`MAX_CUT_DB`, `CONTOUR_MAX_BOOST_DB`] and interpolated between the bands'
+   centres in log frequency; the take follows the reference on the reference's own timeline (takes start at
+   its 0 s), so where the reference ends the take is left as it is. The smoothing keeps the notes and
+   rhythm the take's own: only the slow rise and fall of the part's bands is followed.
 
 The strengths are chosen per instrument on the valid split's FAD and stored in the model's manifest
 (`config.reference_match`); the separated stems of real songs leak, and a strength of 1 would copy that leakage's
@@ -26,7 +35,7 @@ tone too (the bass most: its separated part carries other instruments' highs).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -41,6 +50,9 @@ ACTIVE_DB = 50.0
 MAX_CUT_DB, MAX_BOOST_DB = -40.0, 15.0
 RATIO_LIMIT = 2.0
 """The deviation ratio σ_r / σ_t is clipped to [1 / RATIO_LIMIT, RATIO_LIMIT] before its strength applies."""
+CONTOUR_EDGES_HZ = (150.0, 400.0, 1000.0, 2500.0, 6000.0)
+"""Bands of the contour: bass fundamentals, low mids, mids, presence, brilliance, air."""
+CONTOUR_MAX_BOOST_DB = 12.0
 
 
 @dataclass(frozen=True)
@@ -74,37 +86,111 @@ def band_stats(audio: np.ndarray, rate: int) -> BandStats | None:
     return BandStats(log_power[:, active].mean(axis=1), log_power[:, active].std(axis=1))
 
 
+def contour_power(audio: np.ndarray, rate: int) -> np.ndarray:
+    """Power of mono `audio` at `rate` per contour band and STFT frame (`N_FFT`, hop `HOP`), float64
+    `[len(CONTOUR_EDGES_HZ) + 1, frames]`."""
+    spectrum = spectral.stft(np.asarray(audio, dtype=np.float32), n_fft=N_FFT, hop_length=HOP)
+    return _band_sums(np.abs(spectrum).astype(np.float64) ** 2, rate)
+
+
+def _band_sums(power: np.ndarray, rate: int) -> np.ndarray:
+    band = np.searchsorted(CONTOUR_EDGES_HZ, np.fft.rfftfreq(N_FFT, 1.0 / rate), side="right")
+    return np.stack([power[band == index].sum(axis=0) for index in range(len(CONTOUR_EDGES_HZ) + 1)])
+
+
+def _relative_contour(power: np.ndarray, frames: int) -> np.ndarray:
+    """Band power `[B, T]` averaged over `frames` frames, in dB relative to its mean over all T."""
+    from scipy.ndimage import uniform_filter1d
+
+    smooth = uniform_filter1d(power, max(1, frames), axis=1, mode="nearest")
+    return 10.0 * np.log10(smooth + 1e-12) - 10.0 * np.log10(power.mean(axis=1, keepdims=True) + 1e-12)
+
+
+def _contour_bin_weights(rate: int) -> np.ndarray:
+    """`[bins, B]` linear interpolation in log frequency between the contour bands' centres (flat beyond the
+    first and last centre): a band gain per frame spreads over the bins without steps at the band edges."""
+    edges = np.array([40.0, *CONTOUR_EDGES_HZ, rate / 2.0])
+    centres = np.log(np.sqrt(edges[:-1] * edges[1:]))
+    log_bins = np.log(np.maximum(np.fft.rfftfreq(N_FFT, 1.0 / rate), 1.0))
+    weights = np.zeros((log_bins.shape[0], centres.shape[0]))
+    for band in range(centres.shape[0]):
+        unit = np.zeros(centres.shape[0])
+        unit[band] = 1.0
+        weights[:, band] = np.interp(log_bins, centres, unit)
+    return weights
+
+
 @dataclass(frozen=True)
 class ReferenceMatch:
-    """Strengths `(w_mean, w_std)` in [0, 1] per instrument; an instrument not named passes unchanged."""
+    """Strengths `(w_mean, w_std)` in [0, 1] per instrument; an instrument not named passes unchanged.
+    `contour`: per instrument, `(strength in [0, 1], smoothing seconds > 0)` of following the reference part's
+    rise and fall over the take (step 4 of the module docstring); not named: not followed."""
 
     strengths: dict[str, tuple[float, float]]
+    contour: dict[str, tuple[float, float]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         wrong = [name for name, pair in self.strengths.items()
                  if len(pair) != 2 or not all(0.0 <= float(w) <= 1.0 for w in pair)]
         if wrong:
             raise ValueError(f"reference match: strengths must be two numbers in [0, 1] ({', '.join(wrong)} are not)")
+        wrong = [name for name, pair in self.contour.items()
+                 if len(pair) != 2 or not 0.0 <= float(pair[0]) <= 1.0 or not 0.0 < float(pair[1]) <= 60.0]
+        if wrong:
+            raise ValueError("reference match: a contour is a strength in [0, 1] and a smoothing of 0-60 seconds "
+                             f"({', '.join(wrong)} are not)")
 
     def to_dict(self) -> dict[str, Any]:
-        return {"strengths": {name: [round(float(w), 4) for w in pair] for name, pair in self.strengths.items()}}
+        data: dict[str, Any] = {"strengths": {name: [round(float(w), 4) for w in pair]
+                                              for name, pair in self.strengths.items()}}
+        if self.contour:
+            data["contour"] = {name: [round(float(w), 4) for w in pair] for name, pair in self.contour.items()}
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ReferenceMatch:
         """Raises ValueError (KeyError for a missing field) for strengths that are not pairs in [0, 1]."""
         try:
-            return cls({str(name): tuple(float(w) for w in pair) for name, pair in data["strengths"].items()})
+            return cls({str(name): tuple(float(w) for w in pair) for name, pair in data["strengths"].items()},
+                       {str(name): tuple(float(w) for w in pair) for name, pair in data.get("contour", {}).items()})
         except (AttributeError, TypeError) as error:
-            raise ValueError(f"reference match: strengths must map instruments to [mean, std] ({error})") from None
+            raise ValueError(f"reference match: strengths must map instruments to [mean, std] and contours to "
+                             f"[strength, seconds] ({error})") from None
 
     def applies_to(self, instrument: str) -> bool:
-        return any(self.strengths.get(instrument, (0.0, 0.0)))
+        return any(self.strengths.get(instrument, (0.0, 0.0))) or self.follows_contour(instrument)
+
+    def follows_contour(self, instrument: str) -> bool:
+        return self.contour.get(instrument, (0.0, 1.0))[0] > 0.0
+
+    def follow_contour(self, take: np.ndarray, rate: int, instrument: str,
+                       reference_power: np.ndarray | None) -> np.ndarray:
+        """Mono take `[n]` at `rate`, on the reference's timeline from 0 s, made to rise and fall with the
+        reference part whose `contour_power` (at the same rate) is `reference_power` (step 4 of the module
+        docstring; float32, unchanged without a contour for `instrument` or reference power)."""
+        take = np.asarray(take, dtype=np.float32)
+        if reference_power is None or not self.follows_contour(instrument) or take.shape[-1] < N_FFT:
+            return take
+        strength, seconds = self.contour[instrument]
+        spectrum = spectral.stft(take, n_fft=N_FFT, hop_length=HOP)
+        frames = spectrum.shape[-1]
+        covered = min(frames, reference_power.shape[-1])   # frames where the reference still plays
+        if covered < 2 or not np.any(reference_power[:, :covered]):
+            return take
+        window = int(round(seconds * rate / HOP))
+        take_power = _band_sums(np.abs(spectrum).astype(np.float64) ** 2, rate)[:, :covered]
+        gain_db = strength * (_relative_contour(reference_power[:, :covered], window)
+                              - _relative_contour(take_power, window))
+        gain_db = np.clip(gain_db, MAX_CUT_DB, CONTOUR_MAX_BOOST_DB)
+        gain = np.ones(spectrum.shape, dtype=np.float64)
+        gain[:, :covered] = 10.0 ** (_contour_bin_weights(rate) @ gain_db / 20.0)
+        return spectral.istft(spectrum * gain, hop_length=HOP, length=take.shape[-1]).astype(np.float32)
 
     def apply(self, loops: np.ndarray, rate: int, instrument: str, reference: BandStats | None) -> np.ndarray:
         """Loop variations `[V, L]` (mono, at `rate`) moved towards `reference` (float32, same shape; unchanged
         without reference statistics, for an instrument without strengths, or for loops shorter than a frame)."""
         loops = np.asarray(loops, dtype=np.float32)
-        if reference is None or not self.applies_to(instrument) or loops.shape[-1] < N_FFT:
+        if reference is None or not any(self.strengths.get(instrument, (0.0, 0.0))) or loops.shape[-1] < N_FFT:
             return loops
         mean_weight, std_weight = self.strengths[instrument]
         length = loops.shape[-1]
@@ -133,16 +219,21 @@ class ReferenceMatch:
         return out
 
 
-def parse_strengths(text: str) -> ReferenceMatch:
-    """`"bass=0.3/0,drums=0.75/0.75"` (INSTRUMENT=MEAN/STD) → `ReferenceMatch`; ValueError names a bad item."""
-    strengths = {}
+def parse_strengths(text: str, contour: str = "") -> ReferenceMatch:
+    """`"bass=0.3/0,drums=0.75/0.75"` (INSTRUMENT=MEAN/STD) and, optionally, contours `"piano=0.75/0.5"`
+    (INSTRUMENT=STRENGTH/SECONDS) → `ReferenceMatch`; ValueError names a bad item."""
+    return ReferenceMatch(_pairs(text, "INSTRUMENT=MEAN/STD"), _pairs(contour, "INSTRUMENT=STRENGTH/SECONDS"))
+
+
+def _pairs(text: str, form: str) -> dict[str, tuple[float, float]]:
+    pairs = {}
     for item in filter(None, (part.strip() for part in text.split(","))):
         name, sep, value = item.partition("=")
         parts = value.split("/")
         try:
             if not (sep and name.strip() and len(parts) == 2):
                 raise ValueError
-            strengths[name.strip()] = (float(parts[0]), float(parts[1]))
+            pairs[name.strip()] = (float(parts[0]), float(parts[1]))
         except ValueError:
-            raise ValueError(f"reference match: {item!r} is not INSTRUMENT=MEAN/STD") from None
-    return ReferenceMatch(strengths)
+            raise ValueError(f"reference match: {item!r} is not {form}") from None
+    return pairs

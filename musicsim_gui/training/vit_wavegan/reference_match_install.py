@@ -19,10 +19,13 @@ CARD_LINE_PREFIX = "- Reference match:"
 def card_line(match: ReferenceMatch) -> str:
     """The model card's line describing `match`."""
     strengths = ", ".join(f"{name} {mean:g}/{std:g}" for name, (mean, std) in match.strengths.items())
+    contour = ", ".join(f"{name} {weight:g}/{seconds:g} s" for name, (weight, seconds) in match.contour.items())
+    follows = (f"; and each take rises and falls with that part over the song (strength/smoothing: {contour})"
+               if contour else "")
     return (f"{CARD_LINE_PREFIX} with the reference's separated stems known, each take's band tone and band "
             f"dynamics are moved towards its instrument's part in the reference (strengths mean/deviation: "
-            f"{strengths or 'none'}; chosen on the valid split's FAD; see "
-            "`generation/vit_wavegan/reference_match.py`). `musicsim generate --no-reference-match` turns it off.")
+            f"{strengths or 'none'}){follows}; chosen on the valid split's FAD; see "
+            "`generation/vit_wavegan/reference_match.py`. `musicsim generate --no-reference-match` turns it off.")
 
 
 def install_reference_match(folder: Path, match: ReferenceMatch) -> Manifest:
