@@ -186,8 +186,8 @@ class RegenerateDialog(QDialog):
         self.reference_match_check.setChecked(self.stem_path is not None)
         self.reference_match_check.setEnabled(self.stem_path is not None)
         self.reference_match_check.setToolTip(
-            f"Move the take's tone and dynamics towards the reference's own {self.instrument} part, for models "
-            "that can" if self.stem_path else f"Separate the reference first: the {self.instrument} track has "
+            f"Move the take's tone and dynamics towards the reference's own {self.instrument} part, and let it "
+            "rise and fall with that part over the song, for models that can" if self.stem_path else f"Separate the reference first: the {self.instrument} track has "
             "no stem to follow")
         form = QFormLayout(self.loops_box)
         form.addRow("Arrangement", self.arrangement_combo)
