@@ -90,12 +90,15 @@ def contour_power(audio: np.ndarray, rate: int) -> np.ndarray:
     """Power of mono `audio` at `rate` per contour band and STFT frame (`N_FFT`, hop `HOP`), float64
     `[len(CONTOUR_EDGES_HZ) + 1, frames]`."""
     spectrum = spectral.stft(np.asarray(audio, dtype=np.float32), n_fft=N_FFT, hop_length=HOP)
-    return _band_sums(np.abs(spectrum).astype(np.float64) ** 2, rate)
+    return _band_sums(spectrum, rate)
 
 
-def _band_sums(power: np.ndarray, rate: int) -> np.ndarray:
+def _band_sums(spectrum: np.ndarray, rate: int) -> np.ndarray:
+    """Complex STFT `[F, T]` → its power summed per contour band, float64 `[B, T]` (one matrix product)."""
     band = np.searchsorted(CONTOUR_EDGES_HZ, np.fft.rfftfreq(N_FFT, 1.0 / rate), side="right")
-    return np.stack([power[band == index].sum(axis=0) for index in range(len(CONTOUR_EDGES_HZ) + 1)])
+    membership = (band[np.newaxis, :] == np.arange(len(CONTOUR_EDGES_HZ) + 1)[:, np.newaxis]).astype(np.float32)
+    power = spectrum.real**2 + spectrum.imag**2
+    return (membership @ power).astype(np.float64)
 
 
 def _relative_contour(power: np.ndarray, frames: int) -> np.ndarray:
@@ -178,13 +181,13 @@ class ReferenceMatch:
         if covered < 2 or not np.any(reference_power[:, :covered]):
             return take
         window = int(round(seconds * rate / HOP))
-        take_power = _band_sums(np.abs(spectrum).astype(np.float64) ** 2, rate)[:, :covered]
+        take_power = _band_sums(spectrum, rate)[:, :covered]
         gain_db = strength * (_relative_contour(reference_power[:, :covered], window)
                               - _relative_contour(take_power, window))
-        gain_db = np.clip(gain_db, MAX_CUT_DB, CONTOUR_MAX_BOOST_DB)
-        gain = np.ones(spectrum.shape, dtype=np.float64)
-        gain[:, :covered] = 10.0 ** (_contour_bin_weights(rate) @ gain_db / 20.0)
-        return spectral.istft(spectrum * gain, hop_length=HOP, length=take.shape[-1]).astype(np.float32)
+        gain_db = np.clip(gain_db, MAX_CUT_DB, CONTOUR_MAX_BOOST_DB).astype(np.float32)
+        gain = np.power(np.float32(10.0), _contour_bin_weights(rate).astype(np.float32) @ gain_db / np.float32(20.0))
+        spectrum[:, :covered] *= gain
+        return spectral.istft(spectrum, hop_length=HOP, length=take.shape[-1]).astype(np.float32)
 
     def apply(self, loops: np.ndarray, rate: int, instrument: str, reference: BandStats | None) -> np.ndarray:
         """Loop variations `[V, L]` (mono, at `rate`) moved towards `reference` (float32, same shape; unchanged
