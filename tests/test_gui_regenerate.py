@@ -112,8 +112,12 @@ def test_loop_generators_offer_their_arrangement_and_it_is_remembered(qtbot, tmp
     qtbot.addWidget(again)
     assert again.arrangement_combo.currentText() == "One loop, repeated"
     assert not again.smoothing_check.isChecked()
-    assert not again.reference_match_check.isEnabled()  # no stem to follow: not offered, not sent
-    assert "reference_match" not in dict(again.choice().params())
+    # No stem yet: following one is still offered (the reference is separated first), and not sent as a param.
+    assert again.reference_match_check.isEnabled() and again.reference_match_check.isChecked()
+    assert "separate the reference first" in again.reference_match_check.text()
+    assert again.choice().separate_first and "reference_match" not in dict(again.choice().params())
+    again.reference_match_check.setChecked(False)
+    assert not again.choice().separate_first and dict(again.choice().params())["reference_match"] is False
 
 
 def test_loop_generators_follow_the_tracks_stem_unless_told_not_to(qtbot, tmp_path):
@@ -220,6 +224,34 @@ def test_regenerate_with_passes_keep_to_the_generate_job(qtbot, tmp_path, monkey
     assert spec.keep == 1 and spec.takes == 4 and spec.seeds == (11,) and spec.instruments == ("drums",)
     stem = window.project.project.track("drums").reference_stem
     assert spec.reference_stems == (("drums", str(window.project.project.resolve(stem))),)  # the track's stem
+    window.close()
+
+
+def test_takes_that_follow_a_stem_the_track_lacks_separate_the_reference_first(qtbot, tmp_path):
+    project = new_demo_project(tmp_path)
+    window = open_studio(qtbot, project.folder, show=False)
+    current = window.project.project
+    for track in current.tracks.values():  # a dropped song: not separated yet
+        track.reference_stem = None
+    window.jobs.settings.setValue("separation/model", "dsp")
+    submitted = []
+    submit = window.jobs.submit
+    window.jobs.submit = lambda spec, done=None: (submitted.append(spec), submit(spec, done))[1]
+    bass = current.track("bass")
+    takes_before = len(bass.takes)
+    window.jobs.regenerate_with(RegenerateChoice("bass", "vit-wavegan-debug", 5, separate_first=True))
+    deadline = time.monotonic() + 120
+    while len(bass.takes) == takes_before:
+        rows = list(window.jobs.panel.rows.values())
+        assert time.monotonic() < deadline, [row.status_label.text() for row in rows]
+        window.tick()
+        window.jobs.poll(force=True)
+        qtbot.wait(50)
+    separate, generate = submitted
+    assert type(separate).__name__ == "Separate" and separate.model == "dsp"
+    assert bass.reference_stem and all(track.reference_stem for track in current.tracks.values())
+    assert generate.reference_stems == (("bass", str(current.resolve(bass.reference_stem))),)
+    assert bass.takes[-1].seed == 5 and bass.takes[-1].model_id == "vit-wavegan-debug"
     window.close()
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QUrl, Signal
@@ -212,8 +213,9 @@ class JobsController(QObject):
 
     # -- the studio's jobs ------------------------------------------------------------------------
 
-    def separate(self) -> int | None:
-        """Split the reference into stems (written to the project's `stems/` folder)."""
+    def separate(self, then: Callable[[], object] | None = None) -> int | None:
+        """Split the reference into stems (written to the project's `stems/` folder); `then()` runs once they
+        are the project's (while the project is still open)."""
         from musicsim_gui.jobs import Separate
 
         project = self.window.project.project
@@ -222,9 +224,9 @@ class JobsController(QObject):
         spec = Separate(str(project.reference_file), model=str(self.settings.value("separation/model", "builtin")),
                         backend=value(self.settings, "inference/backend"),
                         out_dir=str(project.folder / "stems"), device=value(self.settings, "inference/device"))
-        return self.submit(spec, lambda stems: self._use_stems(project, stems))
+        return self.submit(spec, lambda stems: self._use_stems(project, stems, then))
 
-    def _use_stems(self, project, stems: dict) -> str:
+    def _use_stems(self, project, stems: dict, then: Callable[[], object] | None = None) -> str:
         from musicsim_gui.core.projectfile import save_project
 
         controller = self.window.project
@@ -239,6 +241,8 @@ class JobsController(QObject):
                 paths.append(path)
         save_project(project)
         controller.reload_paths(paths)
+        if then is not None and controller.project is project:
+            then()
         return f"{len(paths)} stems ready"
 
     def regenerate(self, instrument: str):  # noqa: ANN201 - the RegenerateDialog, or None
@@ -261,13 +265,17 @@ class JobsController(QObject):
         return dialog
 
     def regenerate_with(self, choice) -> int | None:
-        """Compose new takes as `choice` (a `RegenerateChoice`) says; each take records its seed and params."""
+        """Compose new takes as `choice` (a `RegenerateChoice`) says; each take records its seed and params.
+        When the takes should follow a stem the track does not have yet, the reference is separated first and
+        the Generate job starts once the stems are the project's (the key returned is the Separate job's)."""
         from musicsim_gui.jobs import Generate
 
         project = self.window.project.project
         if project is None:
             return None
         instrument = choice.instrument
+        if choice.separate_first and not project.track(instrument).reference_stem:
+            return self.separate(then=lambda: self.regenerate_with(replace(choice, separate_first=False)))
         stem = project.track(instrument).reference_stem
         stems = ((instrument, str(project.resolve(stem))),) if stem else ()
         spec = Generate(str(project.reference_file), str(project.folder / "takes"), model=choice.model,

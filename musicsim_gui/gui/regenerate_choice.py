@@ -55,7 +55,8 @@ class RegenerateChoice:
     `arrangement` ("phrase" or "loop") lays out a loop-based generator's take; None leaves its default.
     `smoothing` False asks a loop-based generator for its heads' raw texture (no temporal smoothing of the
     sustained instruments); True or None leaves the model's default. `reference_match` False asks it to ignore
-    the track's separated stem (no reference match); True or None leaves the model's default.
+    the track's separated stem (no reference match); True or None leaves the model's default. `separate_first`:
+    the track has no stem yet and the takes should follow one, so the reference is separated before they are made.
     """
 
     instrument: str
@@ -67,6 +68,7 @@ class RegenerateChoice:
     arrangement: str | None = None
     smoothing: bool | None = None
     reference_match: bool | None = None
+    separate_first: bool = False
 
     def params(self) -> tuple[tuple[str, object], ...]:
         """The job's params: MusicGen's settings, or a loop-based generator's arrangement, smoothing and reference

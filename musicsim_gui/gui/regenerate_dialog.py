@@ -182,13 +182,15 @@ class RegenerateDialog(QDialog):
         self.smoothing_check.setChecked(True)
         self.smoothing_check.setToolTip("Even out the frame-to-frame grain of held bass notes and pads, as the "
                                         "model was tuned to sound; off: the heads' raw texture")
-        self.reference_match_check = QCheckBox(f"Follow the reference's {self.instrument} stem")
-        self.reference_match_check.setChecked(self.stem_path is not None)
-        self.reference_match_check.setEnabled(self.stem_path is not None)
+        self.reference_match_check = QCheckBox(
+            f"Follow the reference's {self.instrument} stem" if self.stem_path
+            else f"Follow the reference's {self.instrument} stem (separate the reference first)")
+        self.reference_match_check.setChecked(True)
+        follows = (f"Move the take's tone and dynamics towards the reference's own {self.instrument} part, and let "
+                   "it rise and fall with that part over the song, for models that can")
         self.reference_match_check.setToolTip(
-            f"Move the take's tone and dynamics towards the reference's own {self.instrument} part, and let it "
-            "rise and fall with that part over the song, for models that can" if self.stem_path else f"Separate the reference first: the {self.instrument} track has "
-            "no stem to follow")
+            follows if self.stem_path else f"{follows}. The {self.instrument} track has no stem yet: the reference "
+            "is separated first (as Separate stems does, filling every track's stem), then the takes are made")
         form = QFormLayout(self.loops_box)
         form.addRow("Arrangement", self.arrangement_combo)
         form.addRow(self.smoothing_check)
@@ -222,10 +224,11 @@ class RegenerateDialog(QDialog):
         keep = self.keep_spin.value() if self.scorer_ready else 0
         arrangement = None if musicgen else ARRANGEMENTS[self.arrangement_combo.currentText()]
         smoothing = None if musicgen else self.smoothing_check.isChecked()
-        reference_match = None if musicgen or self.stem_path is None else self.reference_match_check.isChecked()
+        follow = musicgen is None and self.reference_match_check.isChecked()
+        reference_match = None if musicgen or (self.stem_path is None and follow) else follow
         return RegenerateChoice(self.instrument, self.model, self.seed_spin.value(), self.takes_spin.value(),
                                 musicgen, keep if keep < self.takes_spin.value() else 0, arrangement, smoothing,
-                                reference_match)
+                                reference_match, separate_first=follow and self.stem_path is None)
 
     def _remembered(self) -> dict:
         """Setting key → the widget holding that value."""
@@ -254,7 +257,7 @@ class RegenerateDialog(QDialog):
         if smoothing is not None:
             self.smoothing_check.setChecked(str(smoothing).lower() not in ("false", "0"))
         follow = self.settings.value("regenerate/reference_match")
-        if follow is not None and self.stem_path is not None:
+        if follow is not None:
             self.reference_match_check.setChecked(str(follow).lower() not in ("false", "0"))
 
     def _remember(self) -> None:
@@ -265,7 +268,7 @@ class RegenerateDialog(QDialog):
         self.settings.setValue("regenerate/mode", self.mode_combo.currentText())
         self.settings.setValue("regenerate/arrangement", self.arrangement_combo.currentText())
         self.settings.setValue("regenerate/smoothing", self.smoothing_check.isChecked())
-        if self.stem_path is not None:
+        if not is_musicgen(self.model, self.generators.get(self.model, "")):
             self.settings.setValue("regenerate/reference_match", self.reference_match_check.isChecked())
         self.settings.setValue("regenerate/model", self.model)
 
