@@ -41,6 +41,12 @@ def bin_frequencies(config: MaskNetConfig) -> np.ndarray:
     return np.fft.rfftfreq(config.n_fft, 1.0 / config.sample_rate)
 
 
+def ascending_positive(edges_hz) -> bool:
+    """Whether `edges_hz` are finite positive frequencies in ascending order (region edges of stem priors)."""
+    return all(np.isfinite(edge) and edge > 0 for edge in edges_hz) and all(
+        b > a for a, b in zip(edges_hz, edges_hz[1:], strict=False))
+
+
 def stem_prior_weights(priors: dict[str, Any] | None, stems: tuple[str, ...],
                        edges_hz: list[float] | None = None,
                        bin_frequencies: np.ndarray | None = None) -> np.ndarray | None:
@@ -58,8 +64,7 @@ def stem_prior_weights(priors: dict[str, Any] | None, stems: tuple[str, ...],
         raise ModelError(f"stem_priors {priors}: {', '.join(unknown)} is not a stem of this model "
                          f"({', '.join(stems)})")
     regions = len(edges_hz) + 1 if edges_hz else 1
-    if edges_hz and (not all(np.isfinite(edge) and edge > 0 for edge in edges_hz)
-                     or any(b <= a for a, b in zip(edges_hz, edges_hz[1:], strict=False))):
+    if edges_hz and not ascending_positive(edges_hz):
         raise ModelError(f"stem_prior_edges_hz {edges_hz}: need ascending positive frequencies")
     rows = []
     for stem in stems:

@@ -61,6 +61,7 @@ def fit_stem_priors(model_dir: str | Path, songs: list[Path], seconds: float | N
     priors are ignored, so a refit starts from equal weights."""
     from musicsim_gui.evaluation.separation import ReferenceSdr, is_silent_stem, load_excerpt
     from musicsim_gui.separation.builtin import (
+        ascending_positive,
         bin_frequencies,
         open_masknet,
         reweight_masks,
@@ -71,7 +72,7 @@ def fit_stem_priors(model_dir: str | Path, songs: list[Path], seconds: float | N
     if not songs:
         raise MusicSimError("no validation songs to fit the stem priors on")
     edges = [float(edge) for edge in edges_hz]
-    if any(edge <= 0 for edge in edges) or any(b <= a for a, b in zip(edges, edges[1:], strict=False)):
+    if not ascending_positive(edges):
         raise MusicSimError(f"stem prior regions {edges} Hz: need ascending positive frequencies")
     separator = open_masknet(Path(model_dir), backend="onnx")
     separator.stem_priors = None
@@ -139,13 +140,15 @@ def describe_weights(weights: dict[str, PriorWeight]) -> str:
 
 def parse_edges(text: str) -> tuple[float, ...]:
     """`--regions` of the commands: "250,1000,4000" (Hz), or "none" for one weight per stem."""
+    from musicsim_gui.separation.builtin import ascending_positive
+
     if text.strip().lower() in ("none", ""):
         return ()
     try:
         edges = tuple(float(part) for part in text.split(","))
     except ValueError:
         raise MusicSimError(f"--regions {text!r}: give frequencies in Hz separated by commas, or none") from None
-    if any(edge <= 0 for edge in edges) or any(b <= a for a, b in zip(edges, edges[1:], strict=False)):
+    if not ascending_positive(edges):
         raise MusicSimError(f"--regions {text!r}: the frequencies must be positive and ascending")
     return edges
 
