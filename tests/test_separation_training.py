@@ -562,7 +562,9 @@ def test_a_bfloat16_run_trains_validates_in_float32_and_says_so_on_the_card(corp
         loss32, _ = masking_loss(trainer.evaluated, batch, trainer.widths, "sdr")
         loss16, _ = masking_loss(trainer.evaluated, batch, trainer.widths, "sdr", "bf16")
     validated = trainer.validate()[0]
-    assert validated == pytest.approx(float(loss32), abs=1e-4) and validated != pytest.approx(float(loss16), abs=1e-4)
+    assert validated == pytest.approx(float(loss32), abs=1e-6)
+    # bfloat16 moves this tiny network's loss by as little as 1e-5: told apart at 1e-6 (unless it did not move).
+    assert float(loss16) == float(loss32) or validated != pytest.approx(float(loss16), abs=1e-6)
     manifest = export_run(tmp_path / "run", tmp_path / "model")
     assert manifest.config["training"]["precision"] == "bf16"
     assert "forward passes ran in bfloat16" in (tmp_path / "model" / "MODEL_CARD.md").read_text()
