@@ -36,6 +36,7 @@ tone too (the bass most: its separated part carries other instruments' highs).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -95,10 +96,17 @@ def contour_power(audio: np.ndarray, rate: int) -> np.ndarray:
 
 def _band_sums(spectrum: np.ndarray, rate: int) -> np.ndarray:
     """Complex STFT `[F, T]` → its power summed per contour band, float64 `[B, T]` (one matrix product)."""
+    power = spectrum.real**2 + spectrum.imag**2
+    return (_band_membership(rate) @ power).astype(np.float64)
+
+
+@lru_cache(maxsize=4)
+def _band_membership(rate: int) -> np.ndarray:
+    """`[B, bins]` float32: 1 where an STFT bin at `rate` lies in a contour band (made once per rate)."""
     band = np.searchsorted(CONTOUR_EDGES_HZ, np.fft.rfftfreq(N_FFT, 1.0 / rate), side="right")
     membership = (band[np.newaxis, :] == np.arange(len(CONTOUR_EDGES_HZ) + 1)[:, np.newaxis]).astype(np.float32)
-    power = spectrum.real**2 + spectrum.imag**2
-    return (membership @ power).astype(np.float64)
+    membership.flags.writeable = False  # shared by every take at this rate
+    return membership
 
 
 def _relative_contour(power: np.ndarray, frames: int) -> np.ndarray:
@@ -109,9 +117,11 @@ def _relative_contour(power: np.ndarray, frames: int) -> np.ndarray:
     return 10.0 * np.log10(smooth + 1e-12) - 10.0 * np.log10(power.mean(axis=1, keepdims=True) + 1e-12)
 
 
+@lru_cache(maxsize=4)
 def _contour_bin_weights(rate: int) -> np.ndarray:
-    """`[bins, B]` linear interpolation in log frequency between the contour bands' centres (flat beyond the
-    first and last centre): a band gain per frame spreads over the bins without steps at the band edges."""
+    """`[bins, B]` float32 linear interpolation in log frequency between the contour bands' centres (flat beyond
+    the first and last centre): a band gain per frame spreads over the bins without steps at the band edges
+    (made once per rate)."""
     edges = np.array([40.0, *CONTOUR_EDGES_HZ, rate / 2.0])
     centres = np.log(np.sqrt(edges[:-1] * edges[1:]))
     log_bins = np.log(np.maximum(np.fft.rfftfreq(N_FFT, 1.0 / rate), 1.0))
@@ -120,6 +130,8 @@ def _contour_bin_weights(rate: int) -> np.ndarray:
         unit = np.zeros(centres.shape[0])
         unit[band] = 1.0
         weights[:, band] = np.interp(log_bins, centres, unit)
+    weights = weights.astype(np.float32)
+    weights.flags.writeable = False  # shared by every take at this rate
     return weights
 
 
@@ -185,7 +197,7 @@ class ReferenceMatch:
         gain_db = strength * (_relative_contour(reference_power[:, :covered], window)
                               - _relative_contour(take_power, window))
         gain_db = np.clip(gain_db, MAX_CUT_DB, CONTOUR_MAX_BOOST_DB).astype(np.float32)
-        gain = np.power(np.float32(10.0), _contour_bin_weights(rate).astype(np.float32) @ gain_db / np.float32(20.0))
+        gain = np.power(np.float32(10.0), _contour_bin_weights(rate) @ gain_db / np.float32(20.0))
         spectrum[:, :covered] *= gain
         return spectral.istft(spectrum, hop_length=HOP, length=take.shape[-1]).astype(np.float32)
 
