@@ -122,3 +122,24 @@ def test_separate_sets_reference_stems(qtbot, window):
     assert window.track_list.rows["drums"].lane.rows[0].label == "stem"
     assert 0 in window.track_list.rows["drums"].lane.waveforms
     assert window.track_list.rows["drums"].lane.active_row == 0
+
+
+def test_regenerate_following_a_stem_the_track_lacks_separates_first(qtbot, window):
+    from gui_helpers import wait_regenerate_ready
+
+    from musicsim_gui.gui.regenerate_choice import RegenerateChoice
+
+    window.settings.setValue("separation/model", "dsp")
+    project = window.project.project
+    for track in project.tracks.values():
+        track.reference_stem = None
+    window.refresh_tracks()
+    wait_regenerate_ready(qtbot, window, "bass")
+    assert "vit-wavegan-lofi" in window.jobs.stem_followers
+    before = len(project.track("bass").takes)
+    window.jobs.regenerate_with(RegenerateChoice("bass", "vit-wavegan-lofi", 7, separate_first=True))
+    tick_until(qtbot, window, lambda: len(project.track("bass").takes) > before, timeout=180)
+    assert project.track("bass").reference_stem == "stems/bass.flac"  # separated, then generated
+    assert all(project.track(name).reference_stem for name in ("drums", "piano", "other"))
+    take = project.track("bass").takes[-1]
+    assert take.seed == 7 and take.params["reference_match"] is True

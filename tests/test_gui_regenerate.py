@@ -13,6 +13,8 @@ from musicsim_gui.gui.regenerate_dialog import RegenerateDialog
 from musicsim_gui.gui.settings_store import studio_settings
 
 GENERATORS = {"mg-debug": "musicgen debug-1", "vit-wavegan-debug": "ViT+WaveGAN debug config"}
+FOLLOWERS = frozenset({"vit-wavegan-debug"})
+"""Told to the dialog as following stems (the debug model itself has no reference match)."""
 
 
 def test_choice_params_carry_musicgen_settings_and_the_stem():
@@ -108,8 +110,10 @@ def test_loop_generators_offer_their_arrangement_and_it_is_remembered(qtbot, tmp
     assert not dialog.loops_box.isVisible() and "arrangement" not in dict(dialog.choice().params())
     dialog.generator_combo.setCurrentIndex(1)
     dialog.accept()
-    again = RegenerateDialog("drums", GENERATORS, "vit-wavegan-debug", "lofi hip hop drums", 30.0, settings=settings)
+    again = RegenerateDialog("drums", GENERATORS, "vit-wavegan-debug", "lofi hip hop drums", 30.0, settings=settings,
+                             stem_followers=FOLLOWERS)
     qtbot.addWidget(again)
+    again.show()
     assert again.arrangement_combo.currentText() == "One loop, repeated"
     assert not again.smoothing_check.isChecked()
     # No stem yet: following one is still offered (the reference is separated first), and not sent as a param.
@@ -126,7 +130,7 @@ def test_loop_generators_follow_the_tracks_stem_unless_told_not_to(qtbot, tmp_pa
     settings = QSettings(str(tmp_path / "studio.ini"), QSettings.Format.IniFormat)
     stem = str(tmp_path / "stems" / "bass.flac")
     dialog = RegenerateDialog("bass", GENERATORS, "vit-wavegan-debug", "lofi hip hop bass", 30.0, stem,
-                              settings=settings)
+                              settings=settings, stem_followers=FOLLOWERS)
     qtbot.addWidget(dialog)
     dialog.show()
     assert dialog.reference_match_check.isEnabled() and dialog.reference_match_check.isChecked()
@@ -136,9 +140,23 @@ def test_loop_generators_follow_the_tracks_stem_unless_told_not_to(qtbot, tmp_pa
     assert dict(dialog.choice().params())["reference_match"] is False
     dialog.accept()
     again = RegenerateDialog("bass", GENERATORS, "vit-wavegan-debug", "lofi hip hop bass", 30.0, stem,
-                             settings=settings)
+                             settings=settings, stem_followers=FOLLOWERS)
     qtbot.addWidget(again)
     assert not again.reference_match_check.isChecked()
+
+
+def test_only_generators_that_follow_stems_offer_it(qtbot, tmp_path):
+    from musicsim_gui.generation.base import stem_following_generators
+
+    followers = stem_following_generators()
+    assert "vit-wavegan-lofi" in followers and "vit-wavegan-debug" not in followers  # its manifest has a match
+    dialog = RegenerateDialog("bass", GENERATORS, "vit-wavegan-debug", "lofi hip hop bass", 30.0,
+                              stem_followers=followers)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    assert dialog.loops_box.isVisible() and not dialog.reference_match_check.isVisible()
+    choice = dialog.choice()  # nothing to follow: no separation first, no reference_match param
+    assert not choice.separate_first and "reference_match" not in dict(choice.params())
 
 
 @pytest.fixture

@@ -6,7 +6,9 @@ Architecture:
    order. A take carries everything needed to reproduce it: model id and version, seed and parameters.
 2. Built-in generators (random-weight debug models) register a factory by name (`register_generator`); model
    families register a folder loader (`register_family`), so every installed model folder whose manifest names
-   that family (see `runtime.registry`) is a generator. `get_generator(name)` builds and caches one.
+   that family (see `runtime.registry`) is a generator. `get_generator(name)` builds and caches one. A family
+   may also say, from a manifest alone, whether its takes follow the reference's separated stems
+   (`stem_following_generators`), so the studio offers to separate first only where that helps.
 3. `progress(fraction, message)` is called between steps; `cancel()` returning True stops the run with
    `CancelledError` before the next step.
 """
@@ -97,6 +99,7 @@ FamilyFactory = Callable[[Path, str], Generator]
 _FACTORIES: dict[str, GeneratorFactory] = {}
 _DESCRIPTIONS: dict[str, str] = {}
 _FAMILIES: dict[str, FamilyFactory] = {}
+_FOLLOWS_STEMS: dict[str, Callable[[Any], bool]] = {}
 _CACHE: dict[str, Generator] = {}
 _PREFIXES: dict[str, GeneratorFactory] = {}
 _FAMILY_MODULES = ("musicsim_gui.generation.vit_wavegan", "musicsim_gui.generation.musicgen")
@@ -108,9 +111,14 @@ def register_generator(name: str, factory: GeneratorFactory, description: str = 
     _DESCRIPTIONS[name] = description
 
 
-def register_family(family: str, factory: FamilyFactory) -> None:
-    """Make every installed model folder whose manifest says `family` loadable with `factory(folder, backend)`."""
+def register_family(family: str, factory: FamilyFactory,
+                    follows_stems: Callable[[Any], bool] | None = None) -> None:
+    """Make every installed model folder whose manifest says `family` loadable with `factory(folder, backend)`.
+    `follows_stems(manifest)` says whether such a model's takes follow the reference's separated stem of their
+    instrument (read from the manifest alone, without loading the model); without it, none do."""
     _FAMILIES[family] = factory
+    if follows_stems is not None:
+        _FOLLOWS_STEMS[family] = follows_stems
 
 
 def register_prefix(prefix: str, factory: GeneratorFactory) -> None:
@@ -138,6 +146,16 @@ def available_generators() -> dict[str, str]:
     names = dict(_DESCRIPTIONS)
     names.update({name: description for name, (_, description) in _installed().items()})
     return dict(sorted(names.items()))
+
+
+def stem_following_generators() -> frozenset[str]:
+    """Installed generators whose takes follow the reference's separated stem of their instrument, so a track
+    without a stem is worth separating first (see `register_family`)."""
+    _load_families()
+    from musicsim_gui.runtime.registry import ModelRegistry
+
+    return frozenset(entry.name for entry in ModelRegistry().list(task="generation")
+                     if entry.manifest.family in _FOLLOWS_STEMS and _FOLLOWS_STEMS[entry.manifest.family](entry.manifest))
 
 
 def _call(factory: Callable[..., Generator], spec: Any, backend: str, device: str) -> Generator:

@@ -43,12 +43,13 @@ def find_generator(preferred: str, names: dict[str, str] | None = None) -> tuple
     return None, "No trained generator is installed (see `musicsim models`)"
 
 
-def lookup_generators(preferred: str) -> tuple[str | None, str, dict[str, str]]:
-    """(default generator, reason when none, every generator name → description), for the background scan."""
-    from musicsim_gui.generation.base import available_generators
+def lookup_generators(preferred: str) -> tuple[str | None, str, dict[str, str], frozenset[str]]:
+    """(default generator, reason when none, every generator name → description, the generators whose takes
+    follow the reference's stems), for the background scan."""
+    from musicsim_gui.generation.base import available_generators, stem_following_generators
 
     names = available_generators()
-    return (*find_generator(preferred, names), names)
+    return (*find_generator(preferred, names), names, stem_following_generators())
 
 
 class JobsController(QObject):
@@ -69,6 +70,7 @@ class JobsController(QObject):
         self.window = None
         self.generator: str | None = None
         self.generators: dict[str, str] = {}
+        self.stem_followers: frozenset[str] = frozenset()
         self.regenerate_dialog = None
         self.generator_reason = "Looking for installed generators\u2026"
         self._lookup = None
@@ -186,7 +188,7 @@ class JobsController(QObject):
 
     def _finish_lookup(self) -> None:
         try:
-            self.generator, reason, self.generators = self._lookup.result()
+            self.generator, reason, self.generators, self.stem_followers = self._lookup.result()
             self.generator_reason = reason
         except Exception as error:  # a broken model folder must not stop the studio
             self.generator, self.generator_reason = None, f"Generators unavailable: {error}"
@@ -258,7 +260,8 @@ class JobsController(QObject):
         seconds = media.lane.clip.duration if media is not None else 0.0
         dialog = RegenerateDialog(instrument, self.generators or {self.generator: ""}, self.generator,
                                   fill_template(DEFAULT_TEMPLATE, instrument, project.tempo_bpm), seconds,
-                                  str(project.resolve(stem)) if stem else None, self.window, self.settings)
+                                  str(project.resolve(stem)) if stem else None, self.window, self.settings,
+                                  stem_followers=self.stem_followers)
         dialog.accepted_choice.connect(self.regenerate_with)
         self.regenerate_dialog = dialog
         dialog.open()

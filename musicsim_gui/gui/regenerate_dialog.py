@@ -7,7 +7,9 @@ folded "Advanced" section with the decoder and its precision (`musicgen_advanced
 The MusicGen group shows only while a MusicGen generator is selected. `choice()` returns the request as a
 `RegenerateChoice`; the dialog emits `accepted_choice` with it. "Keep best" keeps only the K best of
 the takes, ranked by the preference scorer trained from the user's ratings (0 = keep all); without a trained
-scorer the box is disabled and points to Ratings > "Train taste model from my ratings". With a settings
+scorer the box is disabled and points to Ratings > "Train taste model from my ratings". Loop generators get the
+arrangement and smoothing; those whose takes follow the reference's stem (`stem_followers`) also get "Follow the
+reference's stem", which on a track without a stem separates the reference first. With a settings
 object, the generator, mode, durations and sampling values chosen last are offered again (the prompt is per
 track, so it is not kept).
 """
@@ -15,6 +17,7 @@ track, so it is not kept).
 from __future__ import annotations
 
 import random
+from collections.abc import Collection
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
@@ -68,18 +71,21 @@ class RegenerateDialog(QDialog):
         stem_path: the track's separated stem file, when there is one.
         settings: a QSettings to remember the choices in (under "regenerate/"), or None.
         scorer_ready: whether a preference scorer is trained (None: look for `runtime.paths.scorer_path()`).
+        stem_followers: the generators whose takes follow the reference's stem of their instrument
+            (`generation.stem_following_generators()`); only these offer "Follow the reference's stem".
     """
 
     accepted_choice = Signal(object)
 
     def __init__(self, instrument: str, generators: dict[str, str], current: str | None, prompt: str,
                  song_seconds: float, stem_path: str | None = None, parent=None, settings=None,
-                 scorer_ready: bool | None = None) -> None:
+                 scorer_ready: bool | None = None, stem_followers: Collection[str] = ()) -> None:
         super().__init__(parent)
         self.scorer_ready = scorer_path().exists() if scorer_ready is None else scorer_ready
         self.setWindowTitle(f"Regenerate {instrument}")
         self.setMinimumWidth(480)  # room for a whole prompt
         self.instrument, self.generators, self.stem_path = instrument, dict(generators), stem_path
+        self.stem_followers = frozenset(stem_followers)
         self.settings = settings
         remembered = settings.value("regenerate/model") if settings is not None else None
         layout = QVBoxLayout(self)
@@ -201,10 +207,16 @@ class RegenerateDialog(QDialog):
     def model(self) -> str:
         return str(self.generator_combo.currentData() or "")
 
+    @property
+    def follows_stems(self) -> bool:
+        """Whether the selected generator's takes follow the reference's stem (so the choice is offered)."""
+        return self.model in self.stem_followers
+
     def _generator_changed(self, *_args) -> None:
         musicgen = is_musicgen(self.model, self.generators.get(self.model, ""))
         self.musicgen_box.setVisible(musicgen)
         self.loops_box.setVisible(bool(self.model) and not musicgen)
+        self.reference_match_check.setVisible(self.follows_stems)
         self.generate_button.setEnabled(bool(self.model))
         self.adjustSize()
 
@@ -224,8 +236,9 @@ class RegenerateDialog(QDialog):
         keep = self.keep_spin.value() if self.scorer_ready else 0
         arrangement = None if musicgen else ARRANGEMENTS[self.arrangement_combo.currentText()]
         smoothing = None if musicgen else self.smoothing_check.isChecked()
-        follow = musicgen is None and self.reference_match_check.isChecked()
-        reference_match = None if musicgen or (self.stem_path is None and follow) else follow
+        follows = musicgen is None and self.follows_stems
+        follow = follows and self.reference_match_check.isChecked()
+        reference_match = None if not follows or (self.stem_path is None and follow) else follow
         return RegenerateChoice(self.instrument, self.model, self.seed_spin.value(), self.takes_spin.value(),
                                 musicgen, keep if keep < self.takes_spin.value() else 0, arrangement, smoothing,
                                 reference_match, separate_first=follow and self.stem_path is None)
@@ -268,7 +281,7 @@ class RegenerateDialog(QDialog):
         self.settings.setValue("regenerate/mode", self.mode_combo.currentText())
         self.settings.setValue("regenerate/arrangement", self.arrangement_combo.currentText())
         self.settings.setValue("regenerate/smoothing", self.smoothing_check.isChecked())
-        if not is_musicgen(self.model, self.generators.get(self.model, "")):
+        if self.follows_stems:
             self.settings.setValue("regenerate/reference_match", self.reference_match_check.isChecked())
         self.settings.setValue("regenerate/model", self.model)
 

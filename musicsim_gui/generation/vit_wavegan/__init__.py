@@ -25,5 +25,10 @@ def _debug(name: str, backend: str, device: str = "auto"):
     return debug_generator(backend, device)
 
 
-register_family(FAMILY, _folder)
+def _follows_stems(manifest) -> bool:
+    """Whether the folder's takes follow the reference's stems: its manifest carries a reference match."""
+    return bool(manifest.config.get("reference_match"))
+
+
+register_family(FAMILY, _folder, _follows_stems)
 register_generator("vit-wavegan-debug", _debug, "ViT+WaveGAN debug config, random weights (tests)")
