@@ -10,6 +10,7 @@ import sys
 import numpy as np
 import pytest
 import soundfile as sf
+from separation_support import write_corpus
 from vit_support import debug_folder_with_card
 
 from musicsim_gui.audio.clip import AudioClip
@@ -22,6 +23,7 @@ from musicsim_gui.generation.vit_wavegan.reference_match import (
     contour_power,
     parse_strengths,
 )
+from musicsim_gui.generation.vit_wavegan.tone import ToneMatch, band_centres
 from musicsim_gui.runtime.manifest import load_manifest
 
 RATE = 44100
@@ -107,6 +109,25 @@ def test_settings_round_trip_and_are_checked():
             ReferenceMatch.from_dict(bad)
     assert band_stats(np.zeros(RATE, np.float32), RATE) is None
     assert band_stats(np.ones(100, np.float32), RATE) is None
+
+
+def test_final_tone_equalises_matched_loops_only():
+    centres = band_centres(RATE)
+    darker = ToneMatch(tuple(round(float(c), 2) for c in centres), {"bass": tuple(-0.75 * k for k in range(40))})
+    plain = ReferenceMatch({"bass": (0.5, 0.0), "drums": (0.5, 0.0)})
+    toned = ReferenceMatch(plain.strengths, tone=darker)
+    assert ReferenceMatch.from_dict(toned.to_dict()) == toned and "tone" not in plain.to_dict()
+    loops = _coloured_noise(2.0, 4, 0.0)[np.newaxis]
+    reference = band_stats(_coloured_noise(4.0, 5, -3.0), RATE)
+    moved = plain.apply(loops, RATE, "bass", reference)
+    np.testing.assert_allclose(toned.apply(loops, RATE, "bass", reference)[0], darker.apply(moved[0], RATE, "bass"),
+                               atol=1e-6)
+    np.testing.assert_allclose(toned.apply(loops, RATE, "drums", reference), plain.apply(loops, RATE, "drums",
+                                                                                          reference), atol=1e-6)
+    np.testing.assert_array_equal(toned.apply(loops, RATE, "bass", None), loops)  # no stem, nothing moves
+    with pytest.raises(ValueError, match="tone match"):
+        ReferenceMatch.from_dict({"strengths": {"bass": [0.5, 0.0]}, "tone": {"centres_hz": [1.0, 2.0],
+                                                                               "gains_db": {"bass": [0.0]}}})
 
 
 def _level_db(audio: np.ndarray, start_s: float, stop_s: float) -> float:
@@ -300,3 +321,27 @@ def test_evaluation_gives_matching_models_the_separated_mix(matched_folder, tmp_
     given.clear()
     evaluate(corpus, {"debug": generator}, songs=2, seconds=2.0, offset=0.0, log=lambda m: None, separator=None)
     assert given and all(names == [] for names in given)
+
+
+def test_match_tone_command_fits_the_final_tone_and_new_strengths_drop_it(matched_folder, tmp_path):
+    corpus = write_corpus(tmp_path / "corpus", {"train": 2}, seconds=4.0)
+
+    def export(*args):
+        return subprocess.run([sys.executable, "-m", "musicsim_gui", "export", *args], capture_output=True,
+                              text=True, timeout=300)
+
+    done = export("match-tone", str(matched_folder), "--corpus", str(corpus), "--songs", "2", "--separator", "dsp")
+    assert done.returncode == 0, done.stderr
+    stored = load_manifest(matched_folder, verify=True).config["reference_match"]
+    assert set(stored["tone"]["gains_db"]) == {"bass"}  # the instruments the match follows
+    assert "final equaliser" in (matched_folder / "MODEL_CARD.md").read_text()
+    generator = load_folder(matched_folder, backend="onnx", device="cpu")
+    assert generator.reference_match.tone is not None
+    wrong = export("match-tone", str(matched_folder), "--corpus", str(corpus), "--instruments", "piano")
+    assert wrong.returncode != 0 and "does not follow piano" in wrong.stderr
+    again = export("reference-match", str(matched_folder), "--strengths", "bass=0.5/0")
+    assert again.returncode == 0 and "fit it again" in again.stdout
+    assert "tone" not in load_manifest(matched_folder, verify=True).config["reference_match"]
+    plain = debug_folder_with_card(tmp_path / "plain", "# plain\n")
+    none = export("match-tone", str(plain), "--corpus", str(corpus))
+    assert none.returncode != 0 and "no reference match" in none.stderr

@@ -2,7 +2,8 @@
 `musicsim export tone MODEL_DIR --corpus C`: fit a model folder's tone match and store it there;
 `musicsim export smoothing MODEL_DIR --seconds other=0.3,bass=0.1`: store a model folder's temporal smoothing;
 `musicsim export reference-match MODEL_DIR --strengths bass=0.3/0,drums=0.75/0.75 [--contour piano=0.75/0.5]`:
-store its reference match.
+store its reference match; `musicsim export match-tone MODEL_DIR --corpus C`: fit and store the reference
+match's final tone (again after every change of the strengths, which drops it).
 
 The folder gets `encoder.onnx`, `heads.onnx`, `weights.safetensors` (unless `--no-weights`), `MODEL_CARD.md`
 and `manifest.json`; the torch-vs-ONNX Runtime parity error is printed and recorded in the manifest.
@@ -59,6 +60,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                             "over the song, and over how many seconds that part's band levels are averaged, e.g. "
                             "piano=0.75/0.5 (instruments not named do not follow it)")
     match.set_defaults(handler=run_reference_match)
+    final = group.add_parser("match-tone", help="fit the final tone of a ViT+WaveGAN model folder's reference "
+                                                "match on a corpus and store it")
+    final.add_argument("model", help="the model folder (e.g. models/vit-wavegan-lofi)")
+    final.add_argument("--corpus", required=True, help="the corpus whose train split the takes are matched to")
+    final.add_argument("--songs", type=int, default=30, help="training songs to fit on (default 30)")
+    final.add_argument("--instruments", default="", metavar="INST,...",
+                       help="the instruments that get it (default: every instrument the match follows)")
+    final.add_argument("--separator", default="builtin", help="the separator that splits the mixes (default builtin)")
+    final.set_defaults(handler=run_match_tone)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -138,6 +148,36 @@ def run_reference_match(args: argparse.Namespace) -> int:
     instruments = load_manifest(folder, verify=True).config["model"]["instruments"]
     match = _setting_for_heads(args.strengths, instruments, lambda text: parse_strengths(text, args.contour),
                                lambda m: {**m.strengths, **m.contour}, "reference match")
+    had_tone = bool(load_manifest(folder, verify=True).config.get("reference_match", {}).get("tone"))
     manifest = install_reference_match(folder, match)
     print(f"{manifest.name} {manifest.version}: {card_line(match)}")
+    if had_tone:
+        print("the final tone fitted for the earlier strengths was dropped; fit it again with "
+              f"`musicsim export match-tone {folder} --corpus CORPUS`")
+    return 0
+
+
+def run_match_tone(args: argparse.Namespace) -> int:
+    from musicsim_gui.core.errors import MusicSimError
+    from musicsim_gui.generation.vit_wavegan.reference_match import ReferenceMatch
+    from musicsim_gui.runtime.manifest import load_manifest
+    from musicsim_gui.training.vit_wavegan.reference_match_install import card_line
+    from musicsim_gui.training.vit_wavegan.tone_fit import fit_match_tone, install_match_tone
+
+    folder = Path(args.model)
+    config = load_manifest(folder, verify=True).config
+    data = config.get("reference_match")
+    if not data:
+        raise MusicSimError(f"{folder}: the model has no reference match (`musicsim export reference-match` first)")
+    match = ReferenceMatch.from_dict(data)
+    followed = [name for name in config["model"]["instruments"] if match.applies_to(name)]
+    instruments = [name.strip() for name in args.instruments.split(",") if name.strip()] or followed
+    unknown = [name for name in instruments if name not in followed]
+    if unknown:
+        raise MusicSimError(f"match tone: the reference match does not follow {', '.join(unknown)} "
+                            f"(it follows {', '.join(followed) or 'none'})")
+    tone = fit_match_tone(folder, Path(args.corpus), songs=args.songs, instruments=tuple(instruments),
+                          separator=args.separator)
+    manifest = install_match_tone(folder, tone)
+    print(f"{manifest.name} {manifest.version}: {card_line(ReferenceMatch.from_dict(manifest.config['reference_match']))}")
     return 0

@@ -27,6 +27,14 @@ stems are known (separated in the studio, or by the caller), each take is pulled
    centres in log frequency; the take follows the reference on the reference's own timeline (takes start at
    its 0 s), so where the reference ends the take is left as it is. The smoothing keeps the notes and
    rhythm the take's own: only the slow rise and fall of the part's bands is followed.
+5. Final tone (`ReferenceMatch.tone`, on the loop variations after step 2, circularly as in `tone.py`): the
+   model-wide tone match was fitted on takes made without the reference's stems, and steps 2-4 then pull
+   every take towards a *separated* part, whose leakage has a tone of its own (a separated bass carries
+   other instruments' highs, so matched bass takes come out darker than real bass parts). A second
+   equaliser of the same kind, fitted on takes made as delivered (the training songs' mixes separated by
+   the built-in separator, steps 2-4 applied) against those songs' true stems, removes that systematic
+   offset (`training/vit_wavegan/tone_fit.fit_match_tone`). It applies only to takes that follow a stem,
+   and must be fitted again when the strengths change (`musicsim export reference-match` drops it).
 
 The strengths are chosen per instrument on the valid split's FAD and stored in the model's manifest
 (`config.reference_match`); the separated stems of real songs leak, and a strength of 1 would copy that leakage's
@@ -43,6 +51,7 @@ import numpy as np
 
 from musicsim_gui.audio import spectral
 from musicsim_gui.audio.spectral import mel_filterbank
+from musicsim_gui.generation.vit_wavegan.tone import ToneMatch
 
 BAND_COUNT = 40
 N_FFT, HOP = 2048, 512
@@ -139,10 +148,12 @@ def _contour_bin_weights(rate: int) -> np.ndarray:
 class ReferenceMatch:
     """Strengths `(w_mean, w_std)` in [0, 1] per instrument; an instrument not named passes unchanged.
     `contour`: per instrument, `(strength in [0, 1], smoothing seconds > 0)` of following the reference part's
-    rise and fall over the take (step 4 of the module docstring); not named: not followed."""
+    rise and fall over the take (step 4 of the module docstring); not named: not followed. `tone`: the final
+    equaliser of matched takes (step 5; None: none)."""
 
     strengths: dict[str, tuple[float, float]]
     contour: dict[str, tuple[float, float]] = field(default_factory=dict)
+    tone: ToneMatch | None = None
 
     def __post_init__(self) -> None:
         wrong = [name for name, pair in self.strengths.items()
@@ -160,14 +171,18 @@ class ReferenceMatch:
                                               for name, pair in self.strengths.items()}}
         if self.contour:
             data["contour"] = {name: [round(float(w), 4) for w in pair] for name, pair in self.contour.items()}
+        if self.tone is not None:
+            data["tone"] = self.tone.to_dict()
         return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ReferenceMatch:
         """Raises ValueError (KeyError for a missing field) for strengths that are not pairs in [0, 1]."""
         try:
+            tone = ToneMatch.from_dict(data["tone"]) if data.get("tone") else None
             return cls({str(name): tuple(float(w) for w in pair) for name, pair in data["strengths"].items()},
-                       {str(name): tuple(float(w) for w in pair) for name, pair in data.get("contour", {}).items()})
+                       {str(name): tuple(float(w) for w in pair) for name, pair in data.get("contour", {}).items()},
+                       tone)
         except (AttributeError, TypeError) as error:
             raise ValueError(f"reference match: strengths must map instruments to [mean, std] and contours to "
                              f"[strength, seconds] ({error})") from None
@@ -202,9 +217,16 @@ class ReferenceMatch:
         return spectral.istft(spectrum, hop_length=HOP, length=take.shape[-1]).astype(np.float32)
 
     def apply(self, loops: np.ndarray, rate: int, instrument: str, reference: BandStats | None) -> np.ndarray:
-        """Loop variations `[V, L]` (mono, at `rate`) moved towards `reference` (float32, same shape; unchanged
-        without reference statistics, for an instrument without strengths, or for loops shorter than a frame)."""
-        loops = np.asarray(loops, dtype=np.float32)
+        """Loop variations `[V, L]` (mono, at `rate`) moved towards `reference` and given the final tone (steps 2
+        and 5; float32, same shape; unchanged without reference statistics)."""
+        loops = self._move(np.asarray(loops, dtype=np.float32), rate, instrument, reference)
+        if reference is None or self.tone is None or instrument not in self.tone.gains_db:
+            return loops
+        return np.stack([self.tone.apply(loop, rate, instrument) for loop in loops])
+
+    def _move(self, loops: np.ndarray, rate: int, instrument: str, reference: BandStats | None) -> np.ndarray:
+        """Step 2 (unchanged without reference statistics, for an instrument without strengths, or for loops
+        shorter than a frame)."""
         if reference is None or not any(self.strengths.get(instrument, (0.0, 0.0))) or loops.shape[-1] < N_FFT:
             return loops
         mean_weight, std_weight = self.strengths[instrument]

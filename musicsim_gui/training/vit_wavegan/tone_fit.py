@@ -1,16 +1,22 @@
-"""Fitting a model folder's tone match (`generation/vit_wavegan/tone.py`) on a corpus and storing it in the folder.
+"""Fitting a model folder's tone matches (`generation/vit_wavegan/tone.py`) on a corpus and storing them in the folder.
 
-1. The folder's generator (on the CPU: ONNX Runtime, or torch for a folder with weights only; any tone
-   match it had switched off) makes one take per instrument from each of up to `songs` training songs'
+1. The folder's generator (on the CPU: ONNX Runtime, or torch for a folder with weights only; the equaliser
+   being fitted switched off) makes one take per instrument from each of up to `songs` training songs'
    mixes, as the studio gets them (output rate, default arrangement), `seconds` long; the seeds are fixed,
    so a refit on the same corpus gives the same gains.
-2. The real stems are the middle `seconds` of the same songs, channels averaged.
-3. `tone.fit_tone` turns both into per-instrument gains; `install_tone_match` writes them into the manifest
-   (`config.tone_match`) and a line into `MODEL_CARD.md`, and updates the card's hash, atomically.
+2. The real stems are `seconds` of the same songs, channels averaged: the middle for the model-wide tone
+   match (`fit_model_tone`: takes made without the reference's stems); the first, the seconds the takes
+   follow, for the reference match's final tone (`fit_match_tone`: takes made with the songs' mixes
+   separated by the built-in separator, as the studio passes its separated stems, and matched to them).
+3. `tone.fit_tone` turns both into per-instrument gains; `install_tone_match` writes the model-wide one into
+   the manifest (`config.tone_match`), `install_match_tone` the final tone into `config.reference_match`, each
+   with a line of `MODEL_CARD.md` and the card's hash, atomically.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +38,10 @@ def _middle(audio: np.ndarray, frames: int) -> np.ndarray:
     return audio[start: start + frames]
 
 
+def _first(audio: np.ndarray, frames: int) -> np.ndarray:
+    return audio[:frames]
+
+
 def fit_model_tone(folder: Path, corpus: Path, songs: int = 30, seconds: float = 30.0, log=print) -> ToneMatch:
     """The tone match of the model in `folder`, fitted on `corpus`'s train split (see module docstring).
 
@@ -39,29 +49,58 @@ def fit_model_tone(folder: Path, corpus: Path, songs: int = 30, seconds: float =
         MusicSimError: the corpus has no training songs.
     """
     from musicsim_gui.generation.vit_wavegan.loading import load_folder
+
+    generator = load_folder(Path(folder), backend="auto", device="cpu")
+    generator.tone = None
+    return _fit(generator, corpus, songs, seconds, INSTRUMENTS, _middle, None, "tone match", log)
+
+
+def fit_match_tone(folder: Path, corpus: Path, songs: int = 30, seconds: float = 30.0,
+                   instruments: tuple[str, ...] = INSTRUMENTS, separator: str = "builtin", log=print) -> ToneMatch:
+    """The final tone of the reference match of the model in `folder` for `instruments`, fitted on `corpus`'s
+    train split with each mix separated by `separator` (see module docstring).
+
+    Raises:
+        MusicSimError: the model has no reference match, or the corpus has no training songs.
+    """
+    from musicsim_gui.generation.vit_wavegan.loading import load_folder
+    from musicsim_gui.training.vit_wavegan.reference_stems import separate_reference
+
+    generator = load_folder(Path(folder), backend="auto", device="cpu")
+    if generator.reference_match is None:
+        raise MusicSimError(f"{folder}: the model has no reference match to fit a final tone for "
+                            "(`musicsim export reference-match` first)")
+    generator.reference_match = replace(generator.reference_match, tone=None)
+    return _fit(generator, corpus, songs, seconds, instruments, _first,
+                lambda mix: separate_reference(mix, separator, cache=False), "reference match tone", log)
+
+
+def _fit(generator, corpus: Path, songs: int, seconds: float, instruments: tuple[str, ...],
+         section: Callable[[np.ndarray, int], np.ndarray], stems_of: Callable | None, what: str, log) -> ToneMatch:
+    """Takes of `generator` for up to `songs` training songs (the reference's stems from `stems_of(mix)` when
+    given) against the `section` of the songs' stems, fitted by `tone.fit_tone` for `instruments`."""
     from musicsim_gui.training.vit_wavegan.dataset import song_folders
 
     folders = song_folders(Path(corpus), "train")
     if not folders:
-        raise MusicSimError(f"{corpus}/train: no song folders to fit the tone match on")
+        raise MusicSimError(f"{corpus}/train: no song folders to fit the {what} on")
     chosen = folders[:: max(1, len(folders) // songs)][:songs]
-    generator = load_folder(Path(folder), backend="auto", device="cpu")
-    generator.tone = None
-    real: dict[str, list[np.ndarray]] = {name: [] for name in INSTRUMENTS}
-    takes: dict[str, list[np.ndarray]] = {name: [] for name in INSTRUMENTS}
+    real: dict[str, list[np.ndarray]] = {name: [] for name in instruments}
+    takes: dict[str, list[np.ndarray]] = {name: [] for name in instruments}
     rate = None
     for index, song in enumerate(chosen):
-        log(f"tone match: {song.name} ({index + 1} of {len(chosen)})")
-        request = GenerationRequest(load_audio(song / "mix.flac"), INSTRUMENTS, (FIT_SEED + index,), 1,
-                                    {"seconds": seconds})
+        log(f"{what}: {song.name} ({index + 1} of {len(chosen)})")
+        mix = load_audio(song / "mix.flac")
+        request = GenerationRequest(mix, tuple(instruments), (FIT_SEED + index,), 1, {"seconds": seconds},
+                                    stems_of(mix) if stems_of is not None else None)
         for take in generator.generate(request):
             rate = rate or take.clip.sample_rate
             takes[take.instrument].append(take.clip.samples.mean(axis=0))
-        for name in INSTRUMENTS:
+        for name in instruments:
             stem = load_audio(song / f"{name}.flac")
             if stem.sample_rate != rate:
                 raise MusicSimError(f"{song / (name + '.flac')}: {stem.sample_rate} Hz, the takes are {rate} Hz")
-            real[name].append(_middle(stem.samples.mean(axis=0), int(seconds * rate)))
+            real[name].append(section(stem.samples.mean(axis=0), int(seconds * rate)))
     try:
         return fit_tone(real, takes, int(rate))
     except ValueError as error:
@@ -81,3 +120,19 @@ def install_tone_match(folder: Path, match: ToneMatch) -> Manifest:
     """Store `match` in the model folder's manifest and card (replacing an earlier one) and return the manifest."""
     return install_setting(folder, "tone_match", match.to_dict(), card_line(match), CARD_LINE_PREFIX,
                            after=("- Bandwidth extension:",))
+
+
+def install_match_tone(folder: Path, tone: ToneMatch) -> Manifest:
+    """Store `tone` as the final tone of the folder's reference match (manifest and card line); the manifest.
+
+    Raises:
+        MusicSimError: the folder's manifest has no reference match.
+    """
+    from musicsim_gui.generation.vit_wavegan.reference_match import ReferenceMatch
+    from musicsim_gui.runtime.manifest import load_manifest
+    from musicsim_gui.training.vit_wavegan.reference_match_install import install_reference_match
+
+    data = load_manifest(Path(folder), verify=True).config.get("reference_match")
+    if not data:
+        raise MusicSimError(f"{folder}: the model has no reference match to store a final tone in")
+    return install_reference_match(folder, replace(ReferenceMatch.from_dict(data), tone=tone))
