@@ -1,6 +1,7 @@
 """`musicsim export onnx RUN -o models/NAME`: turn a ViT+WaveGAN training run into an installable model folder;
 `musicsim export tone MODEL_DIR --corpus C`: fit a model folder's tone match and store it there;
 `musicsim export smoothing MODEL_DIR --seconds other=0.3,bass=0.1`: store a model folder's temporal smoothing;
+`musicsim export spectral-floor MODEL_DIR --strengths piano=2`: store its spectral floor subtraction;
 `musicsim export reference-match MODEL_DIR --strengths bass=0.3/0,drums=0.75/0.75 [--contour piano=0.75/0.5]`:
 store its reference match; `musicsim export match-tone MODEL_DIR --corpus C`: fit and store the reference
 match's final tone (again after every change of the strengths, which drops it).
@@ -48,6 +49,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="averaging window per instrument, e.g. other=0.3,bass=0.1 (instruments not named "
                              "are left unchanged; an empty string removes the smoothing)")
     smooth.set_defaults(handler=run_smoothing)
+    floor = group.add_parser("spectral-floor",
+                             help="store how strongly a ViT+WaveGAN model folder's takes lose the floor between "
+                                  "their partials")
+    floor.add_argument("model", help="the model folder (e.g. models/vit-wavegan-lofi)")
+    floor.add_argument("--strengths", required=True, metavar="INST=STRENGTH,...",
+                       help="per instrument, how many times the floor is subtracted (0-4), e.g. piano=2 "
+                            "(instruments not named are left unchanged; an empty string removes the step)")
+    floor.add_argument("--width-hz", type=float, default=320.0,
+                       help="the width over which the floor is the spectrum's minimum (default 320 Hz)")
+    floor.set_defaults(handler=run_spectral_floor)
     match = group.add_parser("reference-match",
                              help="store how strongly a ViT+WaveGAN model folder's takes follow the reference's stems")
     match.add_argument("model", help="the model folder (e.g. models/vit-wavegan-lofi)")
@@ -136,6 +147,20 @@ def run_smoothing(args: argparse.Namespace) -> int:
     smoothing = _smoothing(args.seconds, load_manifest(folder, verify=True).config["model"]["instruments"])
     manifest = install_smoothing(folder, smoothing)
     print(f"{manifest.name} {manifest.version}: {card_line(smoothing)}")
+    return 0
+
+
+def run_spectral_floor(args: argparse.Namespace) -> int:
+    from musicsim_gui.generation.vit_wavegan.spectral_floor import parse_floor
+    from musicsim_gui.runtime.manifest import load_manifest
+    from musicsim_gui.training.vit_wavegan.spectral_floor_install import card_line, install_spectral_floor
+
+    folder = Path(args.model)
+    instruments = load_manifest(folder, verify=True).config["model"]["instruments"]
+    floor = _setting_for_heads(args.strengths, instruments, lambda text: parse_floor(text, args.width_hz),
+                               lambda f: f.strengths, "spectral floor")
+    manifest = install_spectral_floor(folder, floor)
+    print(f"{manifest.name} {manifest.version}: {card_line(floor)}")
     return 0
 
 

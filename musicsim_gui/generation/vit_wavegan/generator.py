@@ -18,7 +18,8 @@ Architecture:
    instrument's loops are moved towards the tone and band dynamics of its stem in the same 30 s chunk
    (`reference_match.py`; statistics cached per stem and chunk; `params["reference_match"]` False turns it off),
    and, for the instruments whose match has a contour, the tiled take rises and falls with the stem over the
-   song (the stem's band power cached per stem). With
+   song (the stem's band power cached per stem). Last, the model's `spectral_floor.SpectralFloor` clears the
+   floor between the partials of the instruments it names (switched with the smoothing). With
    the default "phrase" arrangement the loops vary like a played part (`loops.phrase_pattern`: a one-bar
    cell repeated, its fourth bar a variation); "loop" repeats the main loop alone. The pattern starts on the
    reference's first downbeat (`params["first_downbeat"]` seconds overrides it; 0 starts the take on its
@@ -55,6 +56,7 @@ from musicsim_gui.generation.vit_wavegan.reference_match import (
     contour_power,
 )
 from musicsim_gui.generation.vit_wavegan.smoothing import TemporalSmoothing
+from musicsim_gui.generation.vit_wavegan.spectral_floor import SpectralFloor
 from musicsim_gui.generation.vit_wavegan.tone import ToneMatch
 from musicsim_gui.runtime.backend import Backend
 
@@ -97,14 +99,16 @@ class ViTWaveGANGenerator:
         tone: the fitted tone match of the takes (None: loops keep the heads' spectral shape).
         smoothing: the temporal smoothing of the takes (None: loops keep the heads' frame-to-frame grain).
         reference_match: the strengths of the reference match (None: takes ignore the reference's stems).
+        spectral_floor: the floor subtraction of finished takes (None: takes keep the floor between partials).
     """
 
     def __init__(self, config: ModelConfig, encoder: Backend, heads: Backend, model_id: str, version: str,
                  bandwidth: BandwidthExtension | None = None, tone: ToneMatch | None = None,
-                 smoothing: TemporalSmoothing | None = None, reference_match: ReferenceMatch | None = None) -> None:
+                 smoothing: TemporalSmoothing | None = None, reference_match: ReferenceMatch | None = None,
+                 spectral_floor: SpectralFloor | None = None) -> None:
         self.config, self.encoder, self.heads = config, encoder, heads
         self.bandwidth, self.tone, self.smoothing = bandwidth, tone, smoothing
-        self.reference_match = reference_match
+        self.reference_match, self.spectral_floor = reference_match, spectral_floor
         self._stem_stats: OrderedDict[tuple[str, int], BandStats | None] = OrderedDict()
         self._stem_contours: OrderedDict[tuple[str, int], np.ndarray] = OrderedDict()
         self.id, self.version = model_id, version
@@ -229,15 +233,17 @@ class ViTWaveGANGenerator:
         check_cancel(cancel)
         seconds = float(params.get("seconds") or request.reference.duration)
         output_rate = int(params.get("output_rate") or DEFAULT_OUTPUT_RATE)
-        smoothing = self.smoothing if params.get("smoothing", True) else None
+        clean = bool(params.get("smoothing", True))
+        smoothing = self.smoothing if clean else None
+        floor = self.spectral_floor if clean else None
         first_downbeat = params.get("first_downbeat")
         first_downbeat = (conditioning.first_downbeat_seconds if first_downbeat is None
                           else max(0.0, float(first_downbeat)))
         used = {"tempo_bpm": round(conditioning.tempo_bpm, 2), "first_downbeat": round(first_downbeat, 4),
                 "chunk": conditioning.chunk, "seconds": seconds, "output_rate": output_rate,
                 "arrangement": arrangement, "backend": self.backend_name}
-        if self.smoothing is not None:
-            used["smoothing"] = smoothing is not None
+        if self.smoothing is not None or self.spectral_floor is not None:
+            used["smoothing"] = clean
         matches, contours = self._matches(request, conditioning.chunk, output_rate)
         takes = []
         for instrument in request.instruments:
@@ -247,7 +253,7 @@ class ViTWaveGANGenerator:
                                        conditioning.tempo_bpm, seconds, output_rate,
                                        f"{self.id} {instrument} seed {seed}", self.bandwidth, instrument, pattern,
                                        self.tone, smoothing, first_downbeat, matches.get(instrument),
-                                       contours.get(instrument))
+                                       _after_tiling(contours.get(instrument), floor, instrument, output_rate))
                 params_used = dict(used)
                 if self.reference_match is not None:
                     params_used["reference_match"] = instrument in matches
@@ -256,27 +262,39 @@ class ViTWaveGANGenerator:
         return takes
 
 
+def _after_tiling(contour: Any, floor: SpectralFloor | None, instrument: str, rate: int) -> Any:
+    """The function applied to the instrument's tiled take: its contour (when it follows one), then the floor
+    subtraction (when the model has one for it); None when neither applies."""
+    if floor is None or not floor.applies_to(instrument):
+        return contour
+    if contour is None:
+        return lambda take: floor.apply(take, rate, instrument)
+    return lambda take: floor.apply(contour(take), rate, instrument)
+
+
 def torch_generator(model: Any, model_id: str, version: str, device: str = "cpu",
                     bandwidth: BandwidthExtension | None = None, tone: ToneMatch | None = None,
                     smoothing: TemporalSmoothing | None = None,
-                    reference_match: ReferenceMatch | None = None) -> ViTWaveGANGenerator:
+                    reference_match: ReferenceMatch | None = None,
+                    spectral_floor: SpectralFloor | None = None) -> ViTWaveGANGenerator:
     """A generator running a `ViTWaveGAN` torch module eagerly."""
     from musicsim_gui.runtime.backend import TorchBackend
 
     encoder = TorchBackend(model.encoder, device, output_names=("embedding",))
     heads = TorchBackend(model.heads, device, output_names=("audio",))
     return ViTWaveGANGenerator(model.config, encoder, heads, model_id, version, bandwidth, tone, smoothing,
-                               reference_match)
+                               reference_match, spectral_floor)
 
 
 def onnx_generator(folder: Path, config: ModelConfig, model_id: str, version: str,
                    device: str = "auto", bandwidth: BandwidthExtension | None = None,
                    tone: ToneMatch | None = None, smoothing: TemporalSmoothing | None = None,
-                   reference_match: ReferenceMatch | None = None) -> ViTWaveGANGenerator:
+                   reference_match: ReferenceMatch | None = None,
+                   spectral_floor: SpectralFloor | None = None) -> ViTWaveGANGenerator:
     """A generator running `folder/encoder.onnx` and `folder/heads.onnx` on ONNX Runtime."""
     from musicsim_gui.runtime.backend import OnnxBackend
 
     encoder = OnnxBackend(folder / "encoder.onnx", device=device)
     heads = OnnxBackend(folder / "heads.onnx", device=device)
     return ViTWaveGANGenerator(config, encoder, heads, model_id, version, bandwidth, tone, smoothing,
-                               reference_match)
+                               reference_match, spectral_floor)

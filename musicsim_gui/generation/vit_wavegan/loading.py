@@ -16,6 +16,7 @@ from musicsim_gui.generation.vit_wavegan.config import ModelConfig
 from musicsim_gui.generation.vit_wavegan.generator import ViTWaveGANGenerator, onnx_generator, torch_generator
 from musicsim_gui.generation.vit_wavegan.reference_match import ReferenceMatch
 from musicsim_gui.generation.vit_wavegan.smoothing import TemporalSmoothing
+from musicsim_gui.generation.vit_wavegan.spectral_floor import SpectralFloor
 from musicsim_gui.generation.vit_wavegan.tone import ToneMatch
 from musicsim_gui.runtime.backend import choose_backend
 from musicsim_gui.runtime.manifest import load_manifest
@@ -37,6 +38,8 @@ def load_folder(folder: Path, backend: str = "auto", device: str = "auto") -> Vi
         smoothing = TemporalSmoothing.from_dict(smoothing_data) if smoothing_data else None
         match_data = manifest.config.get("reference_match")
         reference_match = ReferenceMatch.from_dict(match_data) if match_data else None
+        floor_data = manifest.config.get("spectral_floor")
+        floor = SpectralFloor.from_dict(floor_data) if floor_data else None
     except (KeyError, TypeError, ValueError) as error:
         raise ModelError(f"{folder / 'manifest.json'}: no valid ViT+WaveGAN config ({error})") from error
     has_onnx = all((folder / name).is_file() for name in ("encoder.onnx", "heads.onnx"))
@@ -46,7 +49,7 @@ def load_folder(folder: Path, backend: str = "auto", device: str = "auto") -> Vi
     if choice.kind == "onnx":
         return onnx_generator(folder, config, manifest.name, manifest.version, device=choice.device,
                               bandwidth=bandwidth, tone=tone, smoothing=smoothing,
-                              reference_match=reference_match)
+                              reference_match=reference_match, spectral_floor=floor)
     if not (folder / "weights.safetensors").is_file():
         reason = f" (ONNX Runtime cannot run on device {device!r})" if has_onnx and backend == "auto" else ""
         raise ModelError(f"{folder}: no weights.safetensors for the torch backend{reason}")
@@ -54,7 +57,7 @@ def load_folder(folder: Path, backend: str = "auto", device: str = "auto") -> Vi
 
     model = load_weights(folder / "weights.safetensors")
     return torch_generator(model, manifest.name, manifest.version, choice.device, bandwidth, tone, smoothing,
-                           reference_match)
+                           reference_match, floor)
 
 
 def debug_generator(backend: str = "auto", device: str = "auto") -> ViTWaveGANGenerator:

@@ -1,0 +1,32 @@
+"""Storing a model folder's spectral floor subtraction (`generation/vit_wavegan/spectral_floor.py`): manifest and
+card line.
+
+The strengths are chosen on the valid split's FAD per instrument (an evaluation run per candidate setting), not
+fitted here; installing stores them as `config.spectral_floor` and describes them on the card.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from musicsim_gui.generation.vit_wavegan.spectral_floor import SpectralFloor
+from musicsim_gui.runtime.manifest import Manifest
+from musicsim_gui.training.vit_wavegan.card_settings import install_setting
+
+CARD_LINE_PREFIX = "- Spectral floor:"
+
+
+def card_line(floor: SpectralFloor) -> str:
+    """The model card's line describing `floor`."""
+    strengths = ", ".join(f"{name} {value:g}" for name, value in floor.strengths.items())
+    return (f"{CARD_LINE_PREFIX} in every frame of a finished take, the floor between partials (the running "
+            f"minimum of the spectrum over {floor.width_hz:g} Hz) is subtracted, times a strength per instrument "
+            f"({strengths or 'none'}; chosen on the valid split's FAD; see "
+            "`generation/vit_wavegan/spectral_floor.py`). `musicsim generate --no-smoothing` turns it off with the "
+            "smoothing.")
+
+
+def install_spectral_floor(folder: Path, floor: SpectralFloor) -> Manifest:
+    """Store `floor` in the model folder's manifest and card (replacing an earlier one); the manifest."""
+    return install_setting(folder, "spectral_floor", floor.to_dict(), card_line(floor), CARD_LINE_PREFIX,
+                           after=("- Reference match:", "- Temporal smoothing:", "- Tone match:"))

@@ -1,0 +1,91 @@
+"""Spectral floor subtraction of finished takes: what it cuts and keeps, its settings, and the installed model."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from vit_support import debug_folder_with_card
+
+from musicsim_gui.audio.clip import AudioClip
+from musicsim_gui.generation.base import GenerationRequest
+from musicsim_gui.generation.vit_wavegan.loading import load_folder
+from musicsim_gui.generation.vit_wavegan.spectral_floor import SpectralFloor, parse_floor
+from musicsim_gui.runtime.manifest import load_manifest
+
+RATE = 44100
+
+
+def _partials_over_noise(seconds: float = 2.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(a 220 Hz tone with 12 partials over white noise 30 dB below them, the partials alone, the noise alone)."""
+    time = np.arange(int(seconds * RATE)) / RATE
+    partials = sum(np.sin(2 * np.pi * 220.0 * k * time) / k for k in range(1, 13)).astype(np.float32)
+    noise = (np.random.default_rng(0).standard_normal(time.shape[0]) * 0.01).astype(np.float32)
+    return partials + noise, partials, noise
+
+
+def _power_db(audio: np.ndarray, bins: np.ndarray) -> float:
+    spectrum = np.abs(np.fft.rfft(audio * np.hanning(audio.shape[0]))) ** 2
+    return float(10.0 * np.log10(spectrum[bins].sum() + 1e-20))
+
+
+def test_the_floor_between_partials_is_cut_and_the_partials_kept():
+    take, partials, noise = _partials_over_noise()
+    cleaned = SpectralFloor({"piano": 2.0}).apply(take, RATE, "piano")
+    assert cleaned.shape == take.shape and cleaned.dtype == np.float32
+    freqs = np.fft.rfftfreq(take.shape[0], 1.0 / RATE)
+    harmonic = np.abs((freqs / 220.0) - np.round(freqs / 220.0)) * 220.0
+    on_partials = np.flatnonzero((harmonic < 5.0) & (freqs > 100.0) & (freqs < 2700.0))
+    between = np.flatnonzero((harmonic > 70.0) & (freqs > 100.0) & (freqs < 2700.0))
+    assert _power_db(cleaned, on_partials) > _power_db(take, on_partials) - 0.5       # the partials stay
+    deepened = _power_db(take, between) - _power_db(cleaned, between)
+    assert deepened > 4.0                                                              # the valleys deepen
+    milder = SpectralFloor({"piano": 1.0}).apply(take, RATE, "piano")
+    assert 1.0 < _power_db(take, between) - _power_db(milder, between) < deepened      # by the strength
+    np.testing.assert_array_equal(SpectralFloor({"piano": 2.0}).apply(take, RATE, "bass"), take)
+    np.testing.assert_array_equal(SpectralFloor({"piano": 2.0}).apply(take[:1000], RATE, "piano"), take[:1000])
+
+
+def test_settings_round_trip_and_are_checked():
+    floor = parse_floor("piano=2, bass=0.5", width_hz=250.0)
+    assert floor == SpectralFloor({"piano": 2.0, "bass": 0.5}, 250.0)
+    assert SpectralFloor.from_dict(floor.to_dict()) == floor
+    assert floor.applies_to("bass") and not floor.applies_to("drums")
+    assert floor.width_bins(RATE) % 2 == 1 and floor.width_bins(RATE) == 13
+    for bad in ("piano", "piano=x", "=2"):
+        with pytest.raises(ValueError, match="INSTRUMENT=STRENGTH"):
+            parse_floor(bad)
+    with pytest.raises(ValueError, match="strengths must be in"):
+        SpectralFloor({"piano": 5.0})
+    with pytest.raises(ValueError, match="width"):
+        SpectralFloor({"piano": 1.0}, width_hz=5.0)
+    with pytest.raises(ValueError, match="spectral floor"):
+        SpectralFloor.from_dict({"strengths": [1.0]})
+
+
+def test_installed_floor_cleans_its_instruments_unless_smoothing_is_off(tmp_path):
+    folder = debug_folder_with_card(tmp_path / "vit-debug", "# vit-debug\n- Tone match: none.\n")
+    plain_generator = load_folder(folder, backend="onnx", device="cpu")
+    done = subprocess.run([sys.executable, "-m", "musicsim_gui", "export", "spectral-floor", str(folder),
+                           "--strengths", "piano=2"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert load_manifest(folder, verify=True).config["spectral_floor"] == {"strengths": {"piano": 2.0},
+                                                                           "width_hz": 320.0}
+    assert "- Spectral floor:" in (folder / "MODEL_CARD.md").read_text()
+    generator = load_folder(folder, backend="onnx", device="cpu")
+    reference = AudioClip(np.random.default_rng(1).standard_normal((2, 4 * RATE)).astype(np.float32) * 0.1, RATE)
+    request = GenerationRequest(reference, ("bass", "piano"), (5,), 1, {"seconds": 2.0})
+    plain, cleaned = plain_generator.generate(request), generator.generate(request)
+    np.testing.assert_allclose(cleaned[0].clip.samples, plain[0].clip.samples, atol=1e-6)   # bass: not named
+    assert np.abs(cleaned[1].clip.samples - plain[1].clip.samples).max() > 1e-3
+    assert cleaned[1].params["smoothing"] is True
+    off = GenerationRequest(reference, ("piano",), (5,), 1, {"seconds": 2.0, "smoothing": False})
+    (raw,) = generator.generate(off)
+    (raw_plain,) = plain_generator.generate(off)
+    np.testing.assert_allclose(raw.clip.samples, raw_plain.clip.samples, atol=1e-6)
+    assert raw.params["smoothing"] is False
+    wrong = subprocess.run([sys.executable, "-m", "musicsim_gui", "export", "spectral-floor", str(folder),
+                            "--strengths", "vocals=1"], capture_output=True, text=True, timeout=300)
+    assert wrong.returncode == 2 and "no head for vocals" in wrong.stderr
