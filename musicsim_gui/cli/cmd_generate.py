@@ -45,7 +45,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="ViT+WaveGAN takes: 'phrase' (loop variations in 4-bar phrases, the default) or "
                              "'loop' (one loop repeated)")
     parser.add_argument("--no-smoothing", action="store_true",
-                        help="ViT+WaveGAN takes: keep the heads' raw frame-to-frame texture (no temporal smoothing)")
+                        help="ViT+WaveGAN takes: keep the heads' raw texture (no temporal smoothing, no spectral floor "
+                             "subtraction)")
     parser.add_argument("--stems", default=None,
                         help="ViT+WaveGAN takes: folder with the reference's stems (bass/drums/piano/other.<ext>, "
                              "as `musicsim separate` writes them), matched in tone and dynamics; default: the "

@@ -187,7 +187,8 @@ class RegenerateDialog(QDialog):
         self.smoothing_check = QCheckBox("Smooth sustained sounds")
         self.smoothing_check.setChecked(True)
         self.smoothing_check.setToolTip("Even out the frame-to-frame grain of held bass notes, pads and piano "
-                                        "partials, as the model was tuned to sound; off: the heads' raw texture")
+                                        "partials and clear the grain between partials, as the model was tuned "
+                                        "to sound; off: the heads' raw texture")
         self.reference_match_check = QCheckBox(
             f"Follow the reference's {self.instrument} stem" if self.stem_path
             else f"Follow the reference's {self.instrument} stem (separate the reference first)")
