@@ -135,9 +135,9 @@ def test_mel_image_values_match_a_double_precision_reference():
 
 
 def test_loop_is_power_of_two_beats_and_tiles_without_seams():
-    assert loops.loop_frames(16384, 16000, 120.0) == 16000  # 2 beats of 0.5 s fit 1.024 s
-    assert loops.loop_frames(16384, 16000, 60.0) == 16000  # 1 beat
-    assert loops.loop_frames(4096, 16000, 60.0) == 4096  # window shorter than a beat: used whole
+    assert loops.loop_beats(16384, 16000, 120.0) == 2  # 2 beats of 0.5 s fit 1.024 s
+    assert loops.loop_beats(16384, 16000, 60.0) == 1
+    assert loops.loop_beats(4096, 16000, 60.0) == 0  # window shorter than a beat: used whole
     loop = np.ones(1000, dtype=np.float32)
     tiled = loops.tile(loop, 5000, fade=100)
     assert tiled.shape == (5000,)
@@ -161,7 +161,7 @@ def test_stem_at_the_output_rate_keeps_the_reference_tempo_and_beat(first_beat):
     window = np.zeros(24576, dtype=np.float32)
     window[600] = 1.0
     beats = loops.loop_beats(window.size, rate, bpm)
-    assert beats == 2 and loops.loop_frames(window.size, rate, bpm) == round(2 * rate * 60 / bpm)
+    assert beats == 2
     stem = loops.render_stem(window, rate, bpm, 60.0, out_rate, channels=1, phrase_start_seconds=first_beat)[0]
     period = beats * 60.0 / bpm * out_rate
     found = []

@@ -45,13 +45,6 @@ FADE_SECONDS = 0.02
 """Crossfade between consecutive loop copies."""
 
 
-def loop_frames(window: int, sample_rate: int, tempo_bpm: float, fade_seconds: float = FADE_SECONDS) -> int:
-    """The loop's period in samples: 2**k beats at `tempo_bpm` (`loop_beats`), or the whole `window` when it is
-    shorter than a beat."""
-    beats = loop_beats(window, sample_rate, tempo_bpm, fade_seconds)
-    return int(round(beats * sample_rate * 60.0 / tempo_bpm)) if beats else window
-
-
 def tile(loop: np.ndarray, frames: int, fade: int, period: float | None = None,
          pattern: tuple[int, ...] | None = None, offset: float = 0.0) -> np.ndarray:
     """Repeat `[L]` (or the variations `[V, L]` in the order `pattern` gives, cyclically) to `[frames]` with
