@@ -29,8 +29,8 @@ stems are known (separated in the studio, or by the caller), each take is pulled
    rhythm the take's own: only the slow rise and fall of the part's bands is followed.
 5. Final tone (`ReferenceMatch.tone`, on the loop variations after step 2, circularly as in `tone.py`): the
    model-wide tone match was fitted on takes made without the reference's stems, and steps 2-4 then pull
-   every take towards a *separated* part, whose leakage has a tone of its own (a separated bass carries
-   other instruments' highs, so matched bass takes come out darker than real bass parts). A second
+   every take towards a *separated* part, whose leakage and losses have a tone of their own (matched bass
+   takes came out darker above 2 kHz than real bass parts, matched drums brighter). A second
    equaliser of the same kind, fitted on takes made as delivered (the training songs' mixes separated by
    the built-in separator, steps 2-4 applied) against those songs' true stems, removes that systematic
    offset (`training/vit_wavegan/tone_fit.fit_match_tone`). It applies only to takes that follow a stem,
