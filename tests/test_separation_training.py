@@ -592,3 +592,32 @@ def test_metrics_rows_are_rewritten_whole_and_a_resumed_step_replaces_its_earlie
     assert "train_songs" not in rows[0] and rows[1]["train_songs"] == 900  # a column added later
     text = (tmp_path / METRICS_FILE).read_text()
     assert text.splitlines()[1].startswith("500,") and not list(tmp_path.glob(".*"))  # no temporary left
+
+
+def test_cuda_without_a_gpu_is_a_clear_error_and_auto_trains_where_it_can(corpus, tmp_path):
+    import torch
+
+    from musicsim_gui.core.errors import ModelError
+
+    config = TrainConfig(corpus=str(corpus), run_dir=str(tmp_path / "run"), steps=2, batch=2, segment_seconds=1.0,
+                         val_every=2, val_count=2, model=debug_config(), device="cuda")
+    if not torch.cuda.is_available():
+        with pytest.raises(ModelError, match="torch sees no CUDA GPU"):
+            train(config, progress=False)
+        assert not (tmp_path / "run").exists()
+    config.device = "auto"
+    assert train(config, progress=False)["step"] == 2
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["device"] == "auto"
+
+
+@pytest.mark.skipif("not __import__('torch').cuda.is_available()", reason="needs a CUDA device")
+def test_a_run_trains_in_bfloat16_on_the_gpu_and_resumes_on_the_cpu(corpus, tmp_path):
+    config = TrainConfig(corpus=str(corpus), run_dir=str(tmp_path / "run"), steps=4, batch=4, segment_seconds=1.0,
+                         val_every=2, ckpt_every=2, val_count=4, model=debug_config(), device="cuda",
+                         precision="bf16", average_decay=0.9)
+    assert train(config, progress=False)["step"] == 4
+    config.steps, config.device = 6, "cpu"
+    assert train(config, progress=False)["step"] == 6
+    rows = read_rows(tmp_path / "run")
+    assert [r["step"] for r in rows] == [2, 4, 6] and all(np.isfinite(r["val_loss"]) for r in rows)
+    assert export_run(tmp_path / "run", tmp_path / "model").metrics["onnx_parity_max_abs"] < 1e-5

@@ -38,6 +38,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--precision", choices=("fp32", "bf16"), default="fp32",
                         help="arithmetic of the forward pass: bf16 runs it under bfloat16 autocast (weights and loss "
                              "stay float32; about twice as fast on CPUs with AVX-512 BF16; default fp32)")
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
+                        help="where the network trains: auto (a CUDA GPU when torch sees one, else the CPU; "
+                             "default), cpu or cuda; a run resumes on either")
     parser.add_argument("--val-every", type=int, default=200, help="steps between validations")
     parser.add_argument("--val-count", type=int, default=48, metavar="N",
                         help="validation segments (3 s, from the valid split; default 48): more make the choice of "
@@ -93,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
                          ckpt_every=min(100, args.val_every), warmup=args.warmup, init_from=args.init_from,
                          fresh_lr_scale=args.fresh_lr_scale, loss=args.loss, val_count=args.val_count,
                          seed=args.seed, average_decay=args.average_decay, precision=args.precision,
-                         augmentation=Augmentation(remix=args.remix),
+                         device=args.device, augmentation=Augmentation(remix=args.remix),
                          model=replace(debug_config() if args.tiny else MaskNetConfig(), stereo_cue=args.stereo_cue,
                                        decoder_hidden=args.decoder_hidden, local_channels=args.local_channels,
                                        local_layers=args.local_layers))

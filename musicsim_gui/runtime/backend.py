@@ -156,7 +156,7 @@ class TorchBackend:
     def __init__(self, module: Any, device: str = "auto", output_names: tuple[str, ...] = ("output",)) -> None:
         import torch
 
-        self.device = torch.device(_torch_device(device))
+        self.device = torch.device(torch_device(device))
         self.module = module.to(self.device).eval()
         self.output_names = output_names
         self.name = f"torch:{self.device.type}"
@@ -172,7 +172,9 @@ class TorchBackend:
         return {k: v.detach().cpu().numpy() for k, v in out.items()}
 
 
-def _torch_device(device: str) -> str:
+def torch_device(device: str) -> str:
+    """"auto" | "cpu" | "cuda" → the torch device to use ("auto": a CUDA GPU when torch sees one); ModelError
+    for "cuda" without one."""
     import torch
 
     if device == "auto":
@@ -224,7 +226,7 @@ def choose_backend(preference: str = "auto", device: str = "auto") -> BackendCho
         _require_torch_cuda("ONNX Runtime has no CUDA provider installed and ")
     if not _torch_available():
         raise ModelError("the torch backend was requested but torch is not installed")
-    chosen = _torch_device(device)
+    chosen = torch_device(device)
     return BackendChoice("torch", chosen, f"torch on {chosen}")
 
 

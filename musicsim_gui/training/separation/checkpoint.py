@@ -29,7 +29,7 @@ def _optimizer_tensors(optimizer: Any) -> tuple[dict[str, Any], list[dict[str, A
     for index, entry in state["state"].items():
         for key, value in entry.items():
             if torch.is_tensor(value):
-                tensors[f"optim.{index}.{key}"] = value.detach().clone().contiguous()
+                tensors[f"optim.{index}.{key}"] = value.detach().clone().contiguous().cpu()
             else:
                 scalars[f"{index}.{key}"] = value
     groups = [dict(group, _scalars=scalars) if i == 0 else group for i, group in enumerate(state["param_groups"])]

@@ -13,7 +13,7 @@ within a band, so those three sums make the squared error of complex masking,
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -40,16 +40,19 @@ class BandBatch(NamedTuple):
     partner: np.ndarray | None = None
     energy: BandEnergy | None = None
 
-    def to_torch(self) -> BandBatch:
-        """The same batch as torch tensors (sharing memory)."""
+    def to_torch(self, device: Any = "cpu") -> BandBatch:
+        """The same batch as torch tensors on `device` (sharing memory on the CPU)."""
         import torch
+
+        def tensor(array: np.ndarray) -> Any:
+            return torch.from_numpy(array).to(device, non_blocking=True)
 
         def convert(value: object) -> object:
             if value is None:
                 return None
             if isinstance(value, BandEnergy):
-                return BandEnergy(*(torch.from_numpy(part) for part in value))
-            return torch.from_numpy(value)
+                return BandEnergy(*(tensor(part) for part in value))
+            return tensor(value)
 
         return BandBatch(*(convert(value) for value in self))
 
