@@ -6,6 +6,7 @@ import csv
 import json
 import subprocess
 import sys
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -256,3 +257,34 @@ def test_diversity_weight_makes_seeds_matter_and_is_logged(corpus, tmp_path):
 
     export_run(tmp_path / "run1.0", tmp_path / "model", "vit-wavegan-varied", "1.0", weights=False)
     assert "mode-seeking term (weight 1.0)" in (tmp_path / "model" / "MODEL_CARD.md").read_text()
+
+
+def test_bfloat16_training_and_device_choice_are_checked_before_anything_is_written(corpus, tmp_path):
+    import torch
+
+    from musicsim_gui.core.errors import MusicSimError
+
+    settings = TrainSettings(config="debug", steps=3, batch=2, checkpoint_every=3, sample_every=3, log_every=1,
+                             adv_start=0, critic_every=1, diversity_weight=0.1, precision="bf16", device="auto")
+    result = train(corpus, tmp_path / "run", settings, log=lambda m: None, progress_bar=False)
+    assert result["step"] == 3 and np.isfinite(result["valid_stft"])
+    rows = list(csv.DictReader((tmp_path / "run" / "metrics.csv").open()))
+    assert all(np.isfinite(float(row["stft"])) for row in rows if row.get("stft"))
+    assert json.loads((tmp_path / "run" / "settings.json").read_text())["precision"] == "bf16"
+    with pytest.raises(MusicSimError, match="unknown training precision 'fp8'"):
+        train(corpus, tmp_path / "fp8", replace(settings, precision="fp8"), log=lambda m: None, progress_bar=False)
+    if not torch.cuda.is_available():
+        with pytest.raises(MusicSimError, match="torch sees no CUDA GPU"):
+            train(corpus, tmp_path / "gpu", replace(settings, device="cuda"), log=lambda m: None,
+                  progress_bar=False)
+    assert not (tmp_path / "fp8").exists() and not (tmp_path / "gpu").exists()
+
+
+@pytest.mark.skipif("not __import__('torch').cuda.is_available()", reason="needs a CUDA device")
+def test_a_run_trains_in_mixed_precision_on_the_gpu_and_resumes_on_the_cpu(corpus, tmp_path):
+    settings = TrainSettings(config="debug", steps=4, batch=2, checkpoint_every=2, sample_every=2, log_every=1,
+                             adv_start=0, critic_every=1, device="cuda", precision="bf16")
+    assert train(corpus, tmp_path / "run", settings, log=lambda m: None, progress_bar=False)["step"] == 4
+    resumed = train(corpus, tmp_path / "run", replace(settings, steps=6, device="cpu", precision="fp32"),
+                    log=lambda m: None, progress_bar=False)
+    assert resumed["step"] == 6 and np.isfinite(resumed["valid_stft"])

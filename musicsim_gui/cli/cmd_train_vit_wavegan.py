@@ -31,6 +31,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--max-songs", type=int, default=None, help="use at most this many training songs")
     parser.add_argument("--minutes", type=float, default=None, help="stop (with a checkpoint) after this long")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
+                        help="where it trains: auto (a CUDA GPU when torch sees one, else the CPU; default), cpu or "
+                             "cuda; a run resumes on either")
+    parser.add_argument("--precision", choices=("fp32", "bf16"), default="fp32",
+                        help="bf16: the generator's forward pass under bfloat16 autocast (mixed precision; on a "
+                             "GPU's tensor cores), the critic in float32 (default fp32)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--init-from", default=None, metavar="MODEL_DIR",
                         help="start a new run from this exported model's encoder and heads (e.g. "
@@ -47,7 +53,8 @@ def run(args: argparse.Namespace) -> int:
         adv_weight=args.adv_weight,
         checkpoint_every=args.checkpoint_every, sample_every=args.sample_every, max_songs=args.max_songs, snapshot_every=args.snapshot_every,
         time_limit_s=args.minutes * 60.0 if args.minutes else None, threads=args.threads, seed=args.seed,
-        init_from=args.init_from, diversity_weight=args.diversity_weight)
+        init_from=args.init_from, diversity_weight=args.diversity_weight, device=args.device,
+        precision=args.precision)
     result = train(Path(args.data), Path(args.out), settings, progress_bar=not args.quiet)
     print(f"stopped at step {result['step']} after {result['elapsed_s'] / 60:.1f} min; "
           f"validation STFT loss {result['valid_stft']:.4f}, sliced {result['valid_sliced']:.4f}; run folder {args.out}")

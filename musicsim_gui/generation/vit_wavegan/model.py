@@ -50,7 +50,7 @@ def save_weights(model: ViTWaveGAN, path: Path) -> None:
     """Write the weights as safetensors with the config in the metadata (atomic)."""
     from safetensors.torch import save_file
 
-    tensors = {name: value.detach().contiguous() for name, value in model.state_dict().items()}
+    tensors = {name: value.detach().contiguous().cpu() for name, value in model.state_dict().items()}
     with atomic_path(path) as tmp:
         save_file(tensors, str(tmp), metadata={"config": json.dumps(model.config.to_dict())})
 

@@ -23,7 +23,7 @@ def _flatten_optimizer(prefix: str, optimizer: torch.optim.Optimizer, tensors: d
     state = optimizer.state_dict()
     for index, values in state["state"].items():
         for key, value in values.items():
-            tensors[f"{prefix}.{index}.{key}"] = torch.as_tensor(value).detach().clone().contiguous()
+            tensors[f"{prefix}.{index}.{key}"] = torch.as_tensor(value).detach().clone().contiguous().cpu()
     return state["param_groups"]
 
 
@@ -42,8 +42,8 @@ def save_checkpoint(path: Path, model, critic, optimizers: dict[str, torch.optim
     """Write everything needed to resume; `info` (step, settings, rng) must be JSON-serialisable."""
     from safetensors.torch import save_file
 
-    tensors = {f"model.{k}": v.detach().contiguous() for k, v in model.state_dict().items()}
-    tensors.update({f"critic.{k}": v.detach().contiguous() for k, v in critic.state_dict().items()})
+    tensors = {f"model.{k}": v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
+    tensors.update({f"critic.{k}": v.detach().contiguous().cpu() for k, v in critic.state_dict().items()})
     groups = {name: _flatten_optimizer(f"opt_{name}", opt, tensors) for name, opt in optimizers.items()}
     metadata = {"info": json.dumps(info), "groups": json.dumps(groups),
                 "config": json.dumps(model.config.to_dict())}

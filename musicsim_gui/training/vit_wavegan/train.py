@@ -15,6 +15,11 @@ Architecture:
    Both reconstruction losses are measured on the validation batch whichever one trains.
    Every `sample_every` steps: WAV samples; every `snapshot_every` steps (at a checkpoint) a copy of the
    generator weights in `snapshots/`, to compare runs at equal steps.
+4. `device` "cuda" (or "auto" with a CUDA GPU) trains on the GPU: model, critic and each batch live there
+   (batches are drawn on the CPU); with `precision` "bf16" the generator's forward pass (encoder and heads)
+   runs under bfloat16 autocast, its output cast back to float32 before the losses, while the critic and its
+   gradient penalty stay in float32 (a double backward through bfloat16 convolutions is the fragile part of
+   WGAN-GP). Checkpoints and weights are written from CPU copies, so a run resumes on either device.
 Rerunning with the same RUN folder resumes from its checkpoint (same settings required for a faithful resume).
 A new run can start from an exported model folder (`init_from`: encoder and heads recovered from its ONNX
 graphs by `onnx_weights`), e.g. to train a bundled model further.
@@ -69,6 +74,10 @@ class TrainSettings:
     """Weight of the mode-seeking term (`losses.diversity_loss`): each step then also makes a second output of
     the same conditioning from another z, both are held to the reconstruction objective, and their spectra
     are pushed apart relative to their latents, so a new seed gives an audibly new take (0 = off)."""
+    device: str = "cpu"
+    """"auto" | "cpu" | "cuda" (see the module docstring)."""
+    precision: str = "fp32"
+    """"fp32" | "bf16": the generator's forward pass under bfloat16 autocast (see the module docstring)."""
     init_from: str | None = None
     """A model folder (e.g. `models/vit-wavegan-lofi`) whose encoder and heads a new run starts from; the
     critic starts fresh and, as in any run, joins the generator's loss at `adv_start`."""
@@ -89,7 +98,14 @@ class Run:
     corpus: Path
     step: int = 0
     elapsed: float = 0.0
+    device: torch.device = torch.device("cpu")
 
+    def forward(self):
+        """The context the generator's forward pass runs in (bfloat16 autocast with `precision` "bf16")."""
+        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.settings.precision == "bf16")
+
+
+PRECISIONS = ("fp32", "bf16")
 
 PARENT_FILE = "parent.json"
 """In a run started from a model folder: that model's name, version and training, as they were at the start
@@ -121,7 +137,16 @@ def _initial_model(config, settings: TrainSettings) -> ViTWaveGAN:
     return model
 
 
-def _build(corpus: Path, out: Path, settings: TrainSettings, log) -> Run:
+def _device(settings: TrainSettings) -> torch.device:
+    """The device the run trains on; MusicSimError for an unknown precision or a device this machine lacks."""
+    from musicsim_gui.runtime.backend import torch_device
+
+    if settings.precision not in PRECISIONS:
+        raise MusicSimError(f"unknown training precision {settings.precision!r} (choose from {', '.join(PRECISIONS)})")
+    return torch.device(torch_device(settings.device))
+
+
+def _build(corpus: Path, out: Path, settings: TrainSettings, log, device: torch.device) -> Run:
     config = get_config(settings.config)
     cache = out / "prepared"
     log(f"preparing data from {corpus} (cached in {cache})")
@@ -130,8 +155,8 @@ def _build(corpus: Path, out: Path, settings: TrainSettings, log) -> Run:
         valid_songs = dataset.prepare_split(corpus, "valid", config.features, cache, 8)
     except MusicSimError:  # a corpus without a validation split: validate on training songs
         valid_songs = train_songs[:8]
-    model = _initial_model(config, settings).train()
-    critic = WaveGANCritic(config.head, config.vit.embedding, len(config.instruments)).train()
+    model = _initial_model(config, settings).train().to(device)
+    critic = WaveGANCritic(config.head, config.vit.embedding, len(config.instruments)).train().to(device)
     betas = (0.5, 0.9)
     optimizers = {
         "generator": torch.optim.Adam([{"params": model.heads.parameters(), "lr": settings.lr_heads},
@@ -140,7 +165,7 @@ def _build(corpus: Path, out: Path, settings: TrainSettings, log) -> Run:
         "critic": torch.optim.Adam(critic.parameters(), lr=settings.lr_critic, betas=betas),
     }
     run = Run(settings, out, model, critic, optimizers, train_songs, valid_songs, np.random.default_rng(settings.seed),
-              corpus)
+              corpus, device=device)
     checkpoint = out / CHECKPOINT_FILE
     if checkpoint.is_file():
         info = load_checkpoint(checkpoint, model, critic, optimizers)
@@ -148,15 +173,15 @@ def _build(corpus: Path, out: Path, settings: TrainSettings, log) -> Run:
         run.rng.bit_generator.state = info["rng"]
         log(f"resumed from {checkpoint} at step {run.step}")
     log(f"{len(train_songs)} training songs, {len(valid_songs)} validation songs, config {config.name}, "
-        f"{sum(p.numel() for p in model.parameters()) / 1e6:.2f}M generator parameters")
+        f"{sum(p.numel() for p in model.parameters()) / 1e6:.2f}M generator parameters, on {device}")
     return run
 
 
-def _tensors(batch: dict[str, np.ndarray], window_seconds: float, heads: int, latent: int):
-    mel = torch.from_numpy(batch["mel"])
-    tempo = tempo_feature(torch.from_numpy(batch["tempo"]), window_seconds)
-    z = torch.randn(mel.shape[0], heads, latent)
-    return mel, tempo, z, torch.from_numpy(batch["target"])
+def _tensors(batch: dict[str, np.ndarray], window_seconds: float, heads: int, latent: int, device: Any):
+    mel = torch.from_numpy(batch["mel"]).to(device)
+    tempo = tempo_feature(torch.from_numpy(batch["tempo"]).to(device), window_seconds)
+    z = torch.randn(mel.shape[0], heads, latent, device=device)
+    return mel, tempo, z, torch.from_numpy(batch["target"]).to(device)
 
 
 def _critic_update(run: Run, target, fake, embedding) -> dict[str, float]:
@@ -177,16 +202,21 @@ def train_step(run: Run) -> dict[str, float]:
     s, model = run.settings, run.model
     config = model.config
     batch = dataset.sample_batch(run.train_songs, s.batch, config.head.window, config.features, s.pairing, run.rng)
-    mel, tempo, z, target = _tensors(batch, model.window_seconds, len(config.instruments), config.head.latent)
-    embedding = model.encoder(mel)
-    fake = model.heads(embedding, tempo, z)
+    mel, tempo, z, target = _tensors(batch, model.window_seconds, len(config.instruments), config.head.latent,
+                                     run.device)
+    with run.forward():
+        embedding = model.encoder(mel)
+        fake = model.heads(embedding, tempo, z)
+    embedding, fake = embedding.float(), fake.float()
     adversarial_step = run.step % s.critic_every == 0
     terms = _critic_update(run, target, fake, embedding) if adversarial_step else {}
     reconstruction = losses.OBJECTIVES[s.objective](fake, target)
     loss = reconstruction
     if s.diversity_weight > 0:
         other_z = torch.randn_like(z)
-        other = model.heads(embedding, tempo, other_z)
+        with run.forward():
+            other = model.heads(embedding, tempo, other_z)
+        other = other.float()
         reconstruction = (reconstruction + losses.OBJECTIVES[s.objective](other, target)) / 2
         diversity = losses.diversity_loss(fake, other, z, other_z)
         loss = reconstruction + s.diversity_weight * diversity
@@ -208,16 +238,16 @@ def validation_losses(run: Run) -> dict[str, float]:
     batch = dataset.sample_batch(run.valid_songs, 16, config.head.window, config.features, "same-song",
                                  np.random.default_rng(1234))
     generator = torch.Generator().manual_seed(99)
-    mel = torch.from_numpy(batch["mel"])
-    tempo = tempo_feature(torch.from_numpy(batch["tempo"]), run.model.window_seconds)
-    z = torch.randn(mel.shape[0], len(config.instruments), config.head.latent, generator=generator)
+    mel = torch.from_numpy(batch["mel"]).to(run.device)
+    tempo = tempo_feature(torch.from_numpy(batch["tempo"]).to(run.device), run.model.window_seconds)
+    z = torch.randn(mel.shape[0], len(config.instruments), config.head.latent, generator=generator).to(run.device)
     run.model.eval()
-    target = torch.from_numpy(batch["target"])
+    target = torch.from_numpy(batch["target"]).to(run.device)
     with torch.no_grad(), torch.random.fork_rng():
         torch.manual_seed(4321)
         fake = run.model(mel, tempo, z)
         result = {f"valid_{name}": float(objective(fake, target)) for name, objective in losses.OBJECTIVES.items()}
-        other = run.model(mel, tempo, torch.randn(z.shape, generator=generator))
+        other = run.model(mel, tempo, torch.randn(z.shape, generator=generator).to(run.device))
         result["valid_seed_spread"] = float(losses.seed_spread(fake, other).mean())
     run.model.train()
     return result
@@ -227,10 +257,10 @@ def _samples(run: Run) -> None:
     config, song = run.model.config, run.valid_songs[0]
     run.model.eval()
     with torch.no_grad():
-        mel = torch.from_numpy(song.mels[:1])
-        tempo = tempo_feature(torch.tensor([song.tempo_bpm]), run.model.window_seconds)
+        mel = torch.from_numpy(song.mels[:1]).to(run.device)
+        tempo = tempo_feature(torch.tensor([song.tempo_bpm], device=run.device), run.model.window_seconds)
         z = torch.randn(1, len(config.instruments), config.head.latent, generator=torch.Generator().manual_seed(0))
-        windows = run.model(mel, tempo, z)[0].numpy()
+        windows = run.model(mel, tempo, z.to(run.device))[0].cpu().numpy()
     run.model.train()
     reporting.write_samples(run.out / "samples", run.step, windows, config.instruments,
                             config.features.sample_rate, song.tempo_bpm)
@@ -279,13 +309,14 @@ def train(corpus: Path, out: Path, settings: TrainSettings, log=print, progress_
     """
     from tqdm import tqdm
 
+    device = _device(settings)
     torch.set_num_threads(settings.threads)
     restore_sigterm = _stop_on_sigterm()
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out / "settings.json", json.dumps(asdict(settings), indent=2) + "\n")
     if settings.init_from and not (out / PARENT_FILE).exists():
         _record_parent(Path(settings.init_from), out)
-    run = _build(Path(corpus), out, settings, log)
+    run = _build(Path(corpus), out, settings, log, device)
     torch.manual_seed(settings.seed + run.step)
     bar = tqdm(total=settings.steps, initial=run.step, disable=not progress_bar, mininterval=5.0, unit="step")
     started = time.perf_counter() - run.elapsed
