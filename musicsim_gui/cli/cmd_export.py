@@ -170,10 +170,11 @@ def run_reference_match(args: argparse.Namespace) -> int:
     from musicsim_gui.training.vit_wavegan.reference_match_install import card_line, install_reference_match
 
     folder = Path(args.model)
-    instruments = load_manifest(folder, verify=True).config["model"]["instruments"]
-    match = _setting_for_heads(args.strengths, instruments, lambda text: parse_strengths(text, args.contour),
+    config = load_manifest(folder, verify=True).config
+    match = _setting_for_heads(args.strengths, config["model"]["instruments"],
+                               lambda text: parse_strengths(text, args.contour),
                                lambda m: {**m.strengths, **m.contour}, "reference match")
-    had_tone = bool(load_manifest(folder, verify=True).config.get("reference_match", {}).get("tone"))
+    had_tone = bool((config.get("reference_match") or {}).get("tone"))
     manifest = install_reference_match(folder, match)
     print(f"{manifest.name} {manifest.version}: {card_line(match)}")
     if had_tone:

@@ -51,6 +51,7 @@ import numpy as np
 
 from musicsim_gui.audio import spectral
 from musicsim_gui.audio.spectral import mel_filterbank
+from musicsim_gui.generation.vit_wavegan.setting_text import instrument_numbers
 from musicsim_gui.generation.vit_wavegan.tone import ToneMatch
 
 BAND_COUNT = 40
@@ -259,18 +260,5 @@ class ReferenceMatch:
 def parse_strengths(text: str, contour: str = "") -> ReferenceMatch:
     """`"bass=0.3/0,drums=0.75/0.75"` (INSTRUMENT=MEAN/STD) and, optionally, contours `"piano=0.75/0.5"`
     (INSTRUMENT=STRENGTH/SECONDS) → `ReferenceMatch`; ValueError names a bad item."""
-    return ReferenceMatch(_pairs(text, "INSTRUMENT=MEAN/STD"), _pairs(contour, "INSTRUMENT=STRENGTH/SECONDS"))
-
-
-def _pairs(text: str, form: str) -> dict[str, tuple[float, float]]:
-    pairs = {}
-    for item in filter(None, (part.strip() for part in text.split(","))):
-        name, sep, value = item.partition("=")
-        parts = value.split("/")
-        try:
-            if not (sep and name.strip() and len(parts) == 2):
-                raise ValueError
-            pairs[name.strip()] = (float(parts[0]), float(parts[1]))
-        except ValueError:
-            raise ValueError(f"reference match: {item!r} is not {form}") from None
-    return pairs
+    return ReferenceMatch(instrument_numbers(text, 2, "reference match", "INSTRUMENT=MEAN/STD"),
+                          instrument_numbers(contour, 2, "reference match", "INSTRUMENT=STRENGTH/SECONDS"))

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from musicsim_gui.audio import spectral
+from musicsim_gui.generation.vit_wavegan.setting_text import instrument_numbers
 
 N_FFT, HOP = 1024, 256
 MAX_SECONDS = 1.0
@@ -79,13 +80,5 @@ class TemporalSmoothing:
 
 def parse_smoothing(text: str) -> TemporalSmoothing:
     """`"other=0.27,bass=0.11"` → `TemporalSmoothing`; raises ValueError naming a malformed item."""
-    seconds = {}
-    for item in filter(None, (part.strip() for part in text.split(","))):
-        name, sep, value = item.partition("=")
-        try:
-            seconds[name.strip()] = float(value) if sep and name.strip() else float("nan")
-        except ValueError:
-            seconds[name.strip()] = float("nan")
-        if not np.isfinite(seconds[name.strip()]):
-            raise ValueError(f"temporal smoothing: {item!r} is not INSTRUMENT=SECONDS")
-    return TemporalSmoothing(seconds)
+    values = instrument_numbers(text, 1, "temporal smoothing", "INSTRUMENT=SECONDS")
+    return TemporalSmoothing({name: seconds for name, (seconds,) in values.items()})

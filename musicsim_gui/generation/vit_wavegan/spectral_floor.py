@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from musicsim_gui.audio import spectral
+from musicsim_gui.generation.vit_wavegan.setting_text import instrument_numbers
 
 N_FFT, HOP = 2048, 512
 LOWEST_GAIN_DB = -20.0
@@ -91,13 +92,5 @@ class SpectralFloor:
 
 def parse_floor(text: str, width_hz: float = DEFAULT_WIDTH_HZ) -> SpectralFloor:
     """`"piano=2,bass=0.5"` → `SpectralFloor`; raises ValueError naming a malformed item."""
-    strengths = {}
-    for item in filter(None, (part.strip() for part in text.split(","))):
-        name, sep, value = item.partition("=")
-        try:
-            if not (sep and name.strip()):
-                raise ValueError
-            strengths[name.strip()] = float(value)
-        except ValueError:
-            raise ValueError(f"spectral floor: {item!r} is not INSTRUMENT=STRENGTH") from None
-    return SpectralFloor(strengths, width_hz)
+    values = instrument_numbers(text, 1, "spectral floor", "INSTRUMENT=STRENGTH")
+    return SpectralFloor({name: strength for name, (strength,) in values.items()}, width_hz)
