@@ -159,6 +159,19 @@ def test_only_generators_that_follow_stems_offer_it(qtbot, tmp_path):
     assert not choice.separate_first and "reference_match" not in dict(choice.params())
 
 
+def test_the_background_lookup_reads_the_model_folders_once(monkeypatch):
+    from musicsim_gui.gui.jobs_controller import lookup_generators
+    from musicsim_gui.runtime.registry import ModelRegistry
+
+    scans = []
+    real_scan = ModelRegistry._scan
+    monkeypatch.setattr(ModelRegistry, "_scan", lambda self: scans.append(1) or real_scan(self))
+    default, reason, names, followers = lookup_generators("")
+    assert len(scans) == 1
+    assert default == "vit-wavegan-lofi" and not reason
+    assert "vit-wavegan-debug" in names and followers == {"vit-wavegan-lofi"}
+
+
 @pytest.fixture
 def installed_musicgen(tmp_path, monkeypatch):
     """A tiny random MusicGen checkpoint installed as "mg-debug" in a model folder of its own."""

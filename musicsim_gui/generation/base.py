@@ -131,31 +131,48 @@ def _load_families() -> None:
         importlib.import_module(module)
 
 
-def _installed() -> dict[str, tuple[Path, str]]:
-    """Installed generation models of a registered family: name → (folder, one-line description)."""
+def _installed(entries: list[Any] | None = None) -> dict[str, tuple[Path, str]]:
+    """Installed generation models of a registered family: name → (folder, one-line description), from
+    `entries` (the registry's generation models) or a fresh registry scan."""
     from musicsim_gui.runtime.registry import ModelRegistry
 
+    entries = ModelRegistry().list(task="generation") if entries is None else entries
     return {entry.name: (entry.path, f"{entry.manifest.family} {entry.manifest.version}"
                          + (" (bundled)" if entry.bundled else ""))
-            for entry in ModelRegistry().list(task="generation") if entry.manifest.family in _FAMILIES}
+            for entry in entries if entry.manifest.family in _FAMILIES}
+
+
+@dataclass(frozen=True)
+class GeneratorCatalogue:
+    """Every generator name with its one-line description (built-in ones and installed model folders), and
+    the installed ones whose takes follow the reference's separated stem of their instrument."""
+
+    descriptions: dict[str, str]
+    stem_followers: frozenset[str]
+
+
+def generator_catalogue() -> GeneratorCatalogue:
+    """The `GeneratorCatalogue`, from one scan of the model folders (the scan reads every manifest)."""
+    from musicsim_gui.runtime.registry import ModelRegistry
+
+    _load_families()
+    entries = ModelRegistry().list(task="generation")
+    names = dict(_DESCRIPTIONS)
+    names.update({name: description for name, (_, description) in _installed(entries).items()})
+    followers = frozenset(entry.name for entry in entries if entry.manifest.family in _FOLLOWS_STEMS
+                          and _FOLLOWS_STEMS[entry.manifest.family](entry.manifest))
+    return GeneratorCatalogue(dict(sorted(names.items())), followers)
 
 
 def available_generators() -> dict[str, str]:
     """Generator names and one-line descriptions: built-in ones plus installed model folders."""
-    _load_families()
-    names = dict(_DESCRIPTIONS)
-    names.update({name: description for name, (_, description) in _installed().items()})
-    return dict(sorted(names.items()))
+    return generator_catalogue().descriptions
 
 
 def stem_following_generators() -> frozenset[str]:
     """Installed generators whose takes follow the reference's separated stem of their instrument, so a track
     without a stem is worth separating first (see `register_family`)."""
-    _load_families()
-    from musicsim_gui.runtime.registry import ModelRegistry
-
-    return frozenset(entry.name for entry in ModelRegistry().list(task="generation")
-                     if entry.manifest.family in _FOLLOWS_STEMS and _FOLLOWS_STEMS[entry.manifest.family](entry.manifest))
+    return generator_catalogue().stem_followers
 
 
 def _call(factory: Callable[..., Generator], spec: Any, backend: str, device: str) -> Generator:

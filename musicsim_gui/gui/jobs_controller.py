@@ -46,10 +46,10 @@ def find_generator(preferred: str, names: dict[str, str] | None = None) -> tuple
 def lookup_generators(preferred: str) -> tuple[str | None, str, dict[str, str], frozenset[str]]:
     """(default generator, reason when none, every generator name → description, the generators whose takes
     follow the reference's stems), for the background scan."""
-    from musicsim_gui.generation.base import available_generators, stem_following_generators
+    from musicsim_gui.generation.base import generator_catalogue
 
-    names = available_generators()
-    return (*find_generator(preferred, names), names, stem_following_generators())
+    catalogue = generator_catalogue()
+    return (*find_generator(preferred, catalogue.descriptions), catalogue.descriptions, catalogue.stem_followers)
 
 
 class JobsController(QObject):
