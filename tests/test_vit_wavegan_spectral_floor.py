@@ -48,6 +48,21 @@ def test_the_floor_between_partials_is_cut_and_the_partials_kept():
     np.testing.assert_array_equal(SpectralFloor({"piano": 2.0}).apply(take[:1000], RATE, "piano"), take[:1000])
 
 
+def test_an_upper_limit_leaves_the_band_above_it_alone():
+    take, _, _ = _partials_over_noise()
+    freqs = np.fft.rfftfreq(take.shape[0], 1.0 / RATE)
+    low, high = np.flatnonzero((freqs > 100.0) & (freqs < 900.0)), np.flatnonzero((freqs > 4000.0) & (freqs < 12000.0))
+    everywhere = SpectralFloor({"bass": 2.0}).apply(take, RATE, "bass")
+    limited = SpectralFloor({"bass": 2.0}, max_hz={"bass": 1000.0}).apply(take, RATE, "bass")
+    assert abs(_power_db(limited, low) - _power_db(everywhere, low)) < 0.5      # full strength below the limit
+    assert _power_db(everywhere, high) < _power_db(take, high) - 3.0
+    assert abs(_power_db(limited, high) - _power_db(take, high)) < 0.1        # nothing an octave above it
+    weights = SpectralFloor({"bass": 2.0}, max_hz={"bass": 1000.0}).band_weights(RATE, "bass")[:, 0]
+    bins = np.fft.rfftfreq(2048, 1.0 / RATE)
+    assert weights[bins < 1000.0].min() == 1.0 and weights[bins > 2000.0].max() == 0.0
+    assert 0.4 < weights[np.argmin(np.abs(bins - 1414.0))] < 0.6                # half way up the octave
+
+
 def test_settings_round_trip_and_are_checked():
     floor = parse_floor("piano=2, bass=0.5", width_hz=250.0)
     assert floor == SpectralFloor({"piano": 2.0, "bass": 0.5}, 250.0)
@@ -63,6 +78,13 @@ def test_settings_round_trip_and_are_checked():
         SpectralFloor({"piano": 1.0}, width_hz=5.0)
     with pytest.raises(ValueError, match="spectral floor"):
         SpectralFloor.from_dict({"strengths": [1.0]})
+    limited = parse_floor("bass=1.4,piano=1.5", 200.0, "bass=1600")
+    assert limited.max_hz == {"bass": 1600.0} and SpectralFloor.from_dict(limited.to_dict()) == limited
+    assert "max_hz" not in floor.to_dict()                                         # older manifests read the same
+    with pytest.raises(ValueError, match="no strength"):
+        parse_floor("piano=1.5", 200.0, "bass=1600")
+    with pytest.raises(ValueError, match="upper limits"):
+        SpectralFloor({"bass": 1.0}, max_hz={"bass": 50.0})
 
 
 def test_installed_floor_cleans_its_instruments_unless_smoothing_is_off(tmp_path):

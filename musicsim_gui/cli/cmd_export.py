@@ -46,8 +46,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     smooth = group.add_parser("smoothing", help="store a ViT+WaveGAN model folder's temporal smoothing windows")
     smooth.add_argument("model", help="the model folder (e.g. models/vit-wavegan-lofi)")
     smooth.add_argument("--seconds", required=True, metavar="INST=SECONDS,...",
-                        help="averaging window per instrument, e.g. other=0.3,bass=0.1 (instruments not named "
-                             "are left unchanged; an empty string removes the smoothing)")
+                        help="averaging window per instrument, e.g. other=0.3,bass=0.1 (the list replaces "
+                             "the model's: instruments not named are not smoothed; an empty string removes the "
+                             "smoothing)")
     smooth.set_defaults(handler=run_smoothing)
     floor = group.add_parser("spectral-floor",
                              help="store how strongly a ViT+WaveGAN model folder's takes lose the floor between "
@@ -55,17 +56,32 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     floor.add_argument("model", help="the model folder (e.g. models/vit-wavegan-lofi)")
     floor.add_argument("--strengths", required=True, metavar="INST=STRENGTH,...",
                        help="per instrument, how many times the floor is subtracted (0-4), e.g. piano=2 "
-                            "(instruments not named are left unchanged; an empty string removes the step)")
+                            "(the list replaces the model's: instruments not named keep the floor between their "
+                            "partials; an empty string removes the step)")
     floor.add_argument("--width-hz", type=float, default=320.0,
                        help="the width over which the floor is the spectrum's minimum (default 320 Hz)")
+    floor.add_argument("--max-hz", default="", metavar="INST=HZ,...",
+                       help="per instrument, the frequency above which the subtraction fades out over an octave, "
+                            "e.g. bass=1600 (instruments not named: the whole band)")
     floor.set_defaults(handler=run_spectral_floor)
+    low_cut = group.add_parser("low-cut", help="store the cutoffs below which a ViT+WaveGAN model folder's takes "
+                                               "lose their infrasonic rumble")
+    low_cut.add_argument("model", help="the model folder (e.g. models/vit-wavegan-lofi)")
+    low_cut.add_argument("--cutoffs", required=True, metavar="INST=HZ,...",
+                         help="per instrument, the high-pass cutoff in Hz (5-300), e.g. drums=30,bass=20 "
+                              "(the list replaces the model's: instruments not named are not cut; an empty string "
+                              "removes the step)")
+    low_cut.add_argument("--order", type=int, default=4,
+                         help="Butterworth order of the high-pass, applied forwards and backwards (1-8, default 4)")
+    low_cut.set_defaults(handler=run_low_cut)
     match = group.add_parser("reference-match",
                              help="store how strongly a ViT+WaveGAN model folder's takes follow the reference's stems")
     match.add_argument("model", help="the model folder (e.g. models/vit-wavegan-lofi)")
     match.add_argument("--strengths", required=True, metavar="INST=MEAN/STD,...",
                        help="per instrument, the strength (0-1) of the tone (band mean) and of the band dynamics "
-                            "(deviation) match, e.g. bass=0.3/0,drums=0.75/0.75 (instruments not named are left "
-                            "unchanged; an empty string turns the match off)")
+                            "(deviation) match, e.g. bass=0.3/0,drums=0.75/0.75 (the list replaces the "
+                            "model's: instruments not named do not follow their stem; an empty string turns the "
+                            "match off)")
     match.add_argument("--contour", default="", metavar="INST=STRENGTH/SECONDS,...",
                        help="per instrument, how strongly (0-1) the take rises and falls with the reference's part "
                             "over the song, and over how many seconds that part's band levels are averaged, e.g. "
@@ -157,10 +173,24 @@ def run_spectral_floor(args: argparse.Namespace) -> int:
 
     folder = Path(args.model)
     instruments = load_manifest(folder, verify=True).config["model"]["instruments"]
-    floor = _setting_for_heads(args.strengths, instruments, lambda text: parse_floor(text, args.width_hz),
+    floor = _setting_for_heads(args.strengths, instruments, lambda text: parse_floor(text, args.width_hz, args.max_hz),
                                lambda f: f.strengths, "spectral floor")
     manifest = install_spectral_floor(folder, floor)
     print(f"{manifest.name} {manifest.version}: {card_line(floor)}")
+    return 0
+
+
+def run_low_cut(args: argparse.Namespace) -> int:
+    from musicsim_gui.generation.vit_wavegan.low_cut import parse_low_cut
+    from musicsim_gui.runtime.manifest import load_manifest
+    from musicsim_gui.training.vit_wavegan.low_cut_install import card_line, install_low_cut
+
+    folder = Path(args.model)
+    instruments = load_manifest(folder, verify=True).config["model"]["instruments"]
+    low_cut = _setting_for_heads(args.cutoffs, instruments, lambda text: parse_low_cut(text, args.order),
+                                 lambda cut: cut.cutoffs_hz, "low cut")
+    manifest = install_low_cut(folder, low_cut)
+    print(f"{manifest.name} {manifest.version}: {card_line(low_cut)}")
     return 0
 
 

@@ -18,7 +18,8 @@ Architecture:
    instrument's loops are moved towards the tone and band dynamics of its stem in the same 30 s chunk
    (`reference_match.py`; statistics cached per stem and chunk; `params["reference_match"]` False turns it off),
    and, for the instruments whose match has a contour, the tiled take rises and falls with the stem over the
-   song (the stem's band power cached per stem). Last, the model's `spectral_floor.SpectralFloor` clears the
+   song (the stem's band power cached per stem). A model with a `low_cut.LowCut` takes the loops' infrasonic
+   rumble away before they are tiled. Last, the model's `spectral_floor.SpectralFloor` clears the
    floor between the partials of the instruments it names (switched with the smoothing). With
    the default "phrase" arrangement the loops vary like a played part (`loops.phrase_pattern`: a one-bar
    cell repeated, its fourth bar a variation); "loop" repeats the main loop alone. The pattern starts on the
@@ -49,6 +50,7 @@ from musicsim_gui.generation.base import (
 from musicsim_gui.generation.vit_wavegan import features, loops
 from musicsim_gui.generation.vit_wavegan.bandwidth import BandwidthExtension
 from musicsim_gui.generation.vit_wavegan.config import ModelConfig
+from musicsim_gui.generation.vit_wavegan.low_cut import LowCut
 from musicsim_gui.generation.vit_wavegan.reference_match import (
     BandStats,
     ReferenceMatch,
@@ -100,15 +102,16 @@ class ViTWaveGANGenerator:
         smoothing: the temporal smoothing of the takes (None: loops keep the heads' frame-to-frame grain).
         reference_match: the strengths of the reference match (None: takes ignore the reference's stems).
         spectral_floor: the floor subtraction of finished takes (None: takes keep the floor between partials).
+        low_cut: the low cut of the loops (None: takes keep the heads' infrasonic rumble).
     """
 
     def __init__(self, config: ModelConfig, encoder: Backend, heads: Backend, model_id: str, version: str,
                  bandwidth: BandwidthExtension | None = None, tone: ToneMatch | None = None,
                  smoothing: TemporalSmoothing | None = None, reference_match: ReferenceMatch | None = None,
-                 spectral_floor: SpectralFloor | None = None) -> None:
+                 spectral_floor: SpectralFloor | None = None, low_cut: LowCut | None = None) -> None:
         self.config, self.encoder, self.heads = config, encoder, heads
         self.bandwidth, self.tone, self.smoothing = bandwidth, tone, smoothing
-        self.reference_match, self.spectral_floor = reference_match, spectral_floor
+        self.reference_match, self.spectral_floor, self.low_cut = reference_match, spectral_floor, low_cut
         self._stem_stats: OrderedDict[tuple[str, int], BandStats | None] = OrderedDict()
         self._stem_contours: OrderedDict[tuple[str, int], np.ndarray] = OrderedDict()
         self.id, self.version = model_id, version
@@ -253,7 +256,8 @@ class ViTWaveGANGenerator:
                                        conditioning.tempo_bpm, seconds, output_rate,
                                        f"{self.id} {instrument} seed {seed}", self.bandwidth, instrument, pattern,
                                        self.tone, smoothing, first_downbeat, matches.get(instrument),
-                                       _after_tiling(contours.get(instrument), floor, instrument, output_rate))
+                                       _after_tiling(contours.get(instrument), floor, instrument, output_rate),
+                                       self.low_cut)
                 params_used = dict(used)
                 if self.reference_match is not None:
                     params_used["reference_match"] = instrument in matches
@@ -276,25 +280,27 @@ def torch_generator(model: Any, model_id: str, version: str, device: str = "cpu"
                     bandwidth: BandwidthExtension | None = None, tone: ToneMatch | None = None,
                     smoothing: TemporalSmoothing | None = None,
                     reference_match: ReferenceMatch | None = None,
-                    spectral_floor: SpectralFloor | None = None) -> ViTWaveGANGenerator:
+                    spectral_floor: SpectralFloor | None = None,
+                    low_cut: LowCut | None = None) -> ViTWaveGANGenerator:
     """A generator running a `ViTWaveGAN` torch module eagerly."""
     from musicsim_gui.runtime.backend import TorchBackend
 
     encoder = TorchBackend(model.encoder, device, output_names=("embedding",))
     heads = TorchBackend(model.heads, device, output_names=("audio",))
     return ViTWaveGANGenerator(model.config, encoder, heads, model_id, version, bandwidth, tone, smoothing,
-                               reference_match, spectral_floor)
+                               reference_match, spectral_floor, low_cut)
 
 
 def onnx_generator(folder: Path, config: ModelConfig, model_id: str, version: str,
                    device: str = "auto", bandwidth: BandwidthExtension | None = None,
                    tone: ToneMatch | None = None, smoothing: TemporalSmoothing | None = None,
                    reference_match: ReferenceMatch | None = None,
-                   spectral_floor: SpectralFloor | None = None) -> ViTWaveGANGenerator:
+                   spectral_floor: SpectralFloor | None = None,
+                   low_cut: LowCut | None = None) -> ViTWaveGANGenerator:
     """A generator running `folder/encoder.onnx` and `folder/heads.onnx` on ONNX Runtime."""
     from musicsim_gui.runtime.backend import OnnxBackend
 
     encoder = OnnxBackend(folder / "encoder.onnx", device=device)
     heads = OnnxBackend(folder / "heads.onnx", device=device)
     return ViTWaveGANGenerator(config, encoder, heads, model_id, version, bandwidth, tone, smoothing,
-                               reference_match, spectral_floor)
+                               reference_match, spectral_floor, low_cut)

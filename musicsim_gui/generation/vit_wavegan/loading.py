@@ -14,6 +14,7 @@ from musicsim_gui.core.errors import ModelError
 from musicsim_gui.generation.vit_wavegan.bandwidth import BandwidthExtension
 from musicsim_gui.generation.vit_wavegan.config import ModelConfig
 from musicsim_gui.generation.vit_wavegan.generator import ViTWaveGANGenerator, onnx_generator, torch_generator
+from musicsim_gui.generation.vit_wavegan.low_cut import LowCut
 from musicsim_gui.generation.vit_wavegan.reference_match import ReferenceMatch
 from musicsim_gui.generation.vit_wavegan.smoothing import TemporalSmoothing
 from musicsim_gui.generation.vit_wavegan.spectral_floor import SpectralFloor
@@ -40,6 +41,8 @@ def load_folder(folder: Path, backend: str = "auto", device: str = "auto") -> Vi
         reference_match = ReferenceMatch.from_dict(match_data) if match_data else None
         floor_data = manifest.config.get("spectral_floor")
         floor = SpectralFloor.from_dict(floor_data) if floor_data else None
+        low_cut_data = manifest.config.get("low_cut")
+        low_cut = LowCut.from_dict(low_cut_data) if low_cut_data else None
     except (KeyError, TypeError, ValueError) as error:
         raise ModelError(f"{folder / 'manifest.json'}: no valid ViT+WaveGAN config ({error})") from error
     has_onnx = all((folder / name).is_file() for name in ("encoder.onnx", "heads.onnx"))
@@ -49,7 +52,7 @@ def load_folder(folder: Path, backend: str = "auto", device: str = "auto") -> Vi
     if choice.kind == "onnx":
         return onnx_generator(folder, config, manifest.name, manifest.version, device=choice.device,
                               bandwidth=bandwidth, tone=tone, smoothing=smoothing,
-                              reference_match=reference_match, spectral_floor=floor)
+                              reference_match=reference_match, spectral_floor=floor, low_cut=low_cut)
     if not (folder / "weights.safetensors").is_file():
         reason = f" (ONNX Runtime cannot run on device {device!r})" if has_onnx and backend == "auto" else ""
         raise ModelError(f"{folder}: no weights.safetensors for the torch backend{reason}")
@@ -57,7 +60,7 @@ def load_folder(folder: Path, backend: str = "auto", device: str = "auto") -> Vi
 
     model = load_weights(folder / "weights.safetensors")
     return torch_generator(model, manifest.name, manifest.version, choice.device, bandwidth, tone, smoothing,
-                           reference_match, floor)
+                           reference_match, floor, low_cut)
 
 
 def debug_generator(backend: str = "auto", device: str = "auto") -> ViTWaveGANGenerator:

@@ -10,7 +10,9 @@ estimated in every frame and subtracted, which deepens the valleys and leaves th
    spacing of a low note's partials, so it reaches down between them), averaged over the same width.
 3. Each bin's magnitude loses `strength` times the floor (spectral subtraction), never more than down to
    `LOWEST_GAIN_DB`; the phase is kept. A bin at the floor is cut furthest; a partial well above it keeps
-   nearly all its level.
+   nearly all its level. An instrument with an upper limit (`max_hz`) gets the full strength up to it, less
+   and less over the octave above (linearly in log frequency), and none beyond: the bass takes' valleys were
+   too shallow only below ~1.6 kHz, and above 3 kHz their spectral contrast was already too high.
 4. iSTFT: a take of the same length.
 
 The strengths are chosen per instrument on the valid split's FAD and stored in the manifest
@@ -20,7 +22,7 @@ finishing that `params["smoothing"]` (and the Regenerate dialog's "Smooth sustai
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -32,6 +34,7 @@ N_FFT, HOP = 2048, 512
 LOWEST_GAIN_DB = -20.0
 """The deepest cut of a bin: subtraction down to nothing would leave isolated, flickering partials."""
 MAX_STRENGTH = 4.0
+MAX_HZ_RANGE = (200.0, 20000.0)
 DEFAULT_WIDTH_HZ = 320.0
 
 
@@ -42,6 +45,8 @@ class SpectralFloor:
 
     strengths: dict[str, float]
     width_hz: float = DEFAULT_WIDTH_HZ
+    max_hz: dict[str, float] = field(default_factory=dict)
+    """Per instrument, the frequency above which the subtraction fades out over an octave (none: everywhere)."""
 
     def __post_init__(self) -> None:
         wrong = [name for name, value in self.strengths.items() if not 0.0 <= float(value) <= MAX_STRENGTH]
@@ -49,17 +54,25 @@ class SpectralFloor:
             raise ValueError(f"spectral floor: strengths must be in [0, {MAX_STRENGTH:g}] ({', '.join(wrong)} are not)")
         if not 20.0 <= float(self.width_hz) <= 2000.0:
             raise ValueError(f"spectral floor: the width must be 20-2000 Hz, not {self.width_hz}")
+        low, high = MAX_HZ_RANGE
+        wrong = [name for name, value in self.max_hz.items() if not low <= float(value) <= high]
+        if wrong:
+            raise ValueError(f"spectral floor: upper limits must be {low:g}-{high:g} Hz ({', '.join(wrong)} are not)")
 
     def to_dict(self) -> dict[str, Any]:
-        return {"strengths": {name: round(float(value), 4) for name, value in self.strengths.items()},
-                "width_hz": round(float(self.width_hz), 2)}
+        data: dict[str, Any] = {"strengths": {name: round(float(value), 4) for name, value in self.strengths.items()},
+                                "width_hz": round(float(self.width_hz), 2)}
+        if self.max_hz:
+            data["max_hz"] = {name: round(float(value), 2) for name, value in self.max_hz.items()}
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SpectralFloor:
         """Raises ValueError (KeyError for a missing field) for settings out of range."""
         try:
             return cls({str(name): float(value) for name, value in data["strengths"].items()},
-                       float(data.get("width_hz", DEFAULT_WIDTH_HZ)))
+                       float(data.get("width_hz", DEFAULT_WIDTH_HZ)),
+                       {str(name): float(value) for name, value in data.get("max_hz", {}).items()})
         except (AttributeError, TypeError) as error:
             raise ValueError(f"spectral floor: strengths must map instruments to numbers ({error})") from None
 
@@ -70,6 +83,14 @@ class SpectralFloor:
         """The floor's width in STFT bins at `rate` (odd, at least 3)."""
         count = int(round(self.width_hz * N_FFT / rate))
         return max(3, count + 1 - count % 2)
+
+    def band_weights(self, rate: int, instrument: str) -> np.ndarray:
+        """The share of the strength each STFT bin at `rate` gets `[N_FFT // 2 + 1, 1]` (step 3)."""
+        freqs = np.fft.rfftfreq(N_FFT, 1.0 / rate)[:, np.newaxis]
+        limit = self.max_hz.get(instrument)
+        if limit is None:
+            return np.ones_like(freqs, dtype=np.float32)
+        return np.clip(np.log2(2.0 * limit / np.maximum(freqs, 1.0)), 0.0, 1.0).astype(np.float32)
 
     def apply(self, take: np.ndarray, rate: int, instrument: str) -> np.ndarray:
         """Mono `take [n]` at `rate` with the instrument's floor subtracted (float32, same length; unchanged for
@@ -85,12 +106,18 @@ class SpectralFloor:
         floor = uniform_filter1d(minimum_filter1d(magnitude, width, axis=0, mode="nearest"), width, axis=0,
                                  mode="nearest")
         lowest = np.float32(10.0 ** (LOWEST_GAIN_DB / 20.0))
-        gain = np.maximum(1.0 - np.float32(self.strengths[instrument]) * floor / np.maximum(magnitude, 1e-9),
-                          lowest)
+        strength = np.float32(self.strengths[instrument]) * self.band_weights(rate, instrument)
+        gain = np.maximum(1.0 - strength * floor / np.maximum(magnitude, 1e-9), lowest)
         return spectral.istft(spectrum * gain, hop_length=HOP, length=take.shape[-1]).astype(np.float32)
 
 
-def parse_floor(text: str, width_hz: float = DEFAULT_WIDTH_HZ) -> SpectralFloor:
-    """`"piano=2,bass=0.5"` → `SpectralFloor`; raises ValueError naming a malformed item."""
+def parse_floor(text: str, width_hz: float = DEFAULT_WIDTH_HZ, max_hz: str = "") -> SpectralFloor:
+    """`"piano=2,bass=0.5"` (and upper limits `"bass=1600"`) → `SpectralFloor`; raises ValueError naming a
+    malformed item, or an upper limit for an instrument without a strength."""
     values = instrument_numbers(text, 1, "spectral floor", "INSTRUMENT=STRENGTH")
-    return SpectralFloor({name: strength for name, (strength,) in values.items()}, width_hz)
+    limits = instrument_numbers(max_hz, 1, "spectral floor", "INSTRUMENT=HZ")
+    stray = [name for name in limits if name not in values]
+    if stray:
+        raise ValueError(f"spectral floor: an upper limit for {', '.join(stray)}, which has no strength")
+    return SpectralFloor({name: strength for name, (strength,) in values.items()}, width_hz,
+                         {name: hz for name, (hz,) in limits.items()})

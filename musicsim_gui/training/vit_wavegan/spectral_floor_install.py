@@ -18,7 +18,8 @@ CARD_LINE_PREFIX = "- Spectral floor:"
 
 def card_line(floor: SpectralFloor) -> str:
     """The model card's line describing `floor`."""
-    strengths = ", ".join(f"{name} {value:g}" for name, value in floor.strengths.items())
+    strengths = ", ".join(f"{name} {value:g}" + (f" up to {floor.max_hz[name]:g} Hz" if name in floor.max_hz else "")
+                          for name, value in floor.strengths.items())
     return (f"{CARD_LINE_PREFIX} in every frame of a finished take, the floor between partials (the running "
             f"minimum of the spectrum over {floor.width_hz:g} Hz) is subtracted, times a strength per instrument "
             f"({strengths or 'none'}; chosen on the valid split's FAD; see "
