@@ -18,9 +18,9 @@ Architecture:
    instrument's loops are moved towards the tone and band dynamics of its stem in the same 30 s chunk
    (`reference_match.py`; statistics cached per stem and chunk; `params["reference_match"]` False turns it off),
    and, for the instruments whose match has a contour, the tiled take rises and falls with the stem over the
-   song (the stem's band power cached per stem). A model with a `low_cut.LowCut` takes the loops' infrasonic
-   rumble away before they are tiled. Last, the model's `spectral_floor.SpectralFloor` clears the
-   floor between the partials of the instruments it names (switched with the smoothing). With
+   song (the stem's band power cached per stem). Before the loops are tiled, the model's
+   `spectral_floor.SpectralFloor` clears the floor between the partials of the instruments it names (switched
+   with the smoothing) and its `low_cut.LowCut` takes their infrasonic rumble away. With
    the default "phrase" arrangement the loops vary like a played part (`loops.phrase_pattern`: a one-bar
    cell repeated, its fourth bar a variation); "loop" repeats the main loop alone. The pattern starts on the
    reference's first downbeat (`params["first_downbeat"]` seconds overrides it; 0 starts the take on its
@@ -256,8 +256,8 @@ class ViTWaveGANGenerator:
                                        conditioning.tempo_bpm, seconds, output_rate,
                                        f"{self.id} {instrument} seed {seed}", self.bandwidth, instrument, pattern,
                                        self.tone, smoothing, first_downbeat, matches.get(instrument),
-                                       _after_tiling(contours.get(instrument), floor, instrument, output_rate),
-                                       self.low_cut)
+                                       contours.get(instrument),
+                                       _loop_finish(floor, self.low_cut, instrument, output_rate))
                 params_used = dict(used)
                 if self.reference_match is not None:
                     params_used["reference_match"] = instrument in matches
@@ -266,14 +266,19 @@ class ViTWaveGANGenerator:
         return takes
 
 
-def _after_tiling(contour: Any, floor: SpectralFloor | None, instrument: str, rate: int) -> Any:
-    """The function applied to the instrument's tiled take: its contour (when it follows one), then the floor
-    subtraction (when the model has one for it); None when neither applies."""
-    if floor is None or not floor.applies_to(instrument):
-        return contour
-    if contour is None:
-        return lambda take: floor.apply(take, rate, instrument)
-    return lambda take: floor.apply(contour(take), rate, instrument)
+def _loop_finish(floor: SpectralFloor | None, low_cut: LowCut | None, instrument: str, rate: int) -> Any:
+    """The last function applied to the instrument's loop variations `[V, L]` before tiling: the floor
+    subtraction, then the low cut (each where the model has one for the instrument); None when neither applies."""
+    steps = [step for step in (floor, low_cut) if step is not None and step.applies_to(instrument)]
+    if not steps:
+        return None
+
+    def finish(variations: np.ndarray) -> np.ndarray:
+        for step in steps:
+            variations = step.apply_loops(variations, rate, instrument)
+        return variations
+
+    return finish
 
 
 def torch_generator(model: Any, model_id: str, version: str, device: str = "cpu",

@@ -13,8 +13,8 @@ Architecture:
    neither adds an edge transient; working on one loop instead of the whole stem makes a 30 s take about ten
    times cheaper to finish. A model with a fitted `tone.ToneMatch` then equalises the loop (circularly) to its
    instrument's typical spectral shape; with the reference's own part known, the loop variations are then
-   moved towards its tone and band dynamics (`reference_match.py`, circularly too), and a model with a
-   `low_cut.LowCut` for the instrument takes their infrasonic rumble away (over each loop's length: circularly).
+   moved towards its tone and band dynamics (`reference_match.py`, circularly too), and last finished (the
+   model's spectral floor subtraction and low cut, circularly as well).
 3. The loop is tiled to the requested length; consecutive copies overlap by `fade` seconds with an
    equal-power crossfade (20 ms), so seams neither click nor dip. Copy k starts at k × the loop's period,
    exactly its 2**k beats at the model rate, converted to the output rate and rounded per copy, so the take
@@ -32,7 +32,6 @@ import numpy as np
 from musicsim_gui.audio.clip import AudioClip
 from musicsim_gui.generation.vit_wavegan.bandwidth import BandwidthExtension, stft_sizes
 from musicsim_gui.generation.vit_wavegan.features import BEATS_PER_BAR
-from musicsim_gui.generation.vit_wavegan.low_cut import LowCut
 from musicsim_gui.generation.vit_wavegan.smoothing import TemporalSmoothing
 from musicsim_gui.generation.vit_wavegan.tone import ToneMatch
 
@@ -154,14 +153,14 @@ def render_stem(window: np.ndarray, sample_rate: int, tempo_bpm: float, seconds:
                 smoothing: TemporalSmoothing | None = None, phrase_start_seconds: float = 0.0,
                 match: Callable[[np.ndarray], np.ndarray] | None = None,
                 follow: Callable[[np.ndarray], np.ndarray] | None = None,
-                low_cut: LowCut | None = None) -> np.ndarray:
+                finish: Callable[[np.ndarray], np.ndarray] | None = None) -> np.ndarray:
     """Head output `[W]` (or its variations `[V, W]`, played in the order `pattern` gives) at `sample_rate`
     → a stem `[channels, round(seconds * output_rate)]` float32 (`bandwidth` and `tone`: the model's fitted
     extension, tone match and temporal smoothing, applied for `instrument`) whose pattern starts at
     `phrase_start_seconds`. `match` maps the finished loop variations `[V, L]` (at the output rate, before
-    tiling) to new ones of the same shape: the reference match of `reference_match.py`; `low_cut` then takes
-    away the instrument's infrasonic rumble (`low_cut.py`); `follow` maps the tiled mono stem to a new one before
-    its peak is normalised (the reference match's contour)."""
+    tiling) to new ones of the same shape: the reference match of `reference_match.py`; `finish` then does the
+    same for the last steps on the loops (the spectral floor subtraction, the low cut); `follow` maps the tiled
+    mono stem to a new one before its peak is normalised (the reference match's contour)."""
     windows = window[np.newaxis] if window.ndim == 1 else window
     finished = [finish_loop(w, sample_rate, tempo_bpm, output_rate, bandwidth, instrument, fade_seconds, tone,
                             smoothing) for w in windows]
@@ -169,8 +168,8 @@ def render_stem(window: np.ndarray, sample_rate: int, tempo_bpm: float, seconds:
     variations = np.stack([loop for loop, _, _ in finished])
     if match is not None:
         variations = match(variations)
-    if low_cut is not None:
-        variations = low_cut.apply(variations, output_rate, instrument)
+    if finish is not None:
+        variations = finish(variations)
     tiled = tile(variations, int(round(seconds * output_rate)), fade, period, pattern,
                  offset=phrase_start_seconds * output_rate)
     if follow is not None:
@@ -187,9 +186,9 @@ def stem_clip(window: np.ndarray, sample_rate: int, tempo_bpm: float, seconds: f
               smoothing: TemporalSmoothing | None = None, phrase_start_seconds: float = 0.0,
               match: Callable[[np.ndarray], np.ndarray] | None = None,
               follow: Callable[[np.ndarray], np.ndarray] | None = None,
-              low_cut: LowCut | None = None) -> AudioClip:
+              finish: Callable[[np.ndarray], np.ndarray] | None = None) -> AudioClip:
     """`render_stem` wrapped as a stereo `AudioClip`."""
     stem = render_stem(window, sample_rate, tempo_bpm, seconds, output_rate, bandwidth=bandwidth,
                        instrument=instrument, pattern=pattern, tone=tone, smoothing=smoothing,
-                       phrase_start_seconds=phrase_start_seconds, match=match, follow=follow, low_cut=low_cut)
+                       phrase_start_seconds=phrase_start_seconds, match=match, follow=follow, finish=finish)
     return AudioClip(stem, output_rate, source)

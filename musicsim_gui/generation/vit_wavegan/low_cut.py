@@ -73,6 +73,10 @@ class LowCut:
         with np.errstate(over="ignore"):
             return 1.0 / (1.0 + ratio ** (2 * self.order))
 
+    def apply_loops(self, loops: np.ndarray, rate: int, instrument: str) -> np.ndarray:
+        """`apply`: the filter already treats each loop as one period of a tiled signal."""
+        return self.apply(loops, rate, instrument)
+
     def apply(self, loops: np.ndarray, rate: int, instrument: str) -> np.ndarray:
         """Loop variations `[V, L]` (or one loop `[L]`) at `rate` with the instrument's low cut, each treated as
         one period of a tiled signal (float32, same shape; unchanged for an instrument without a cutoff)."""

@@ -20,7 +20,7 @@ def card_line(floor: SpectralFloor) -> str:
     """The model card's line describing `floor`."""
     strengths = ", ".join(f"{name} {value:g}" + (f" up to {floor.max_hz[name]:g} Hz" if name in floor.max_hz else "")
                           for name, value in floor.strengths.items())
-    return (f"{CARD_LINE_PREFIX} in every frame of a finished take, the floor between partials (the running "
+    return (f"{CARD_LINE_PREFIX} in every frame of each finished loop (before tiling, circularly), the floor between partials (the running "
             f"minimum of the spectrum over {floor.width_hz:g} Hz) is subtracted, times a strength per instrument "
             f"({strengths or 'none'}; chosen on the valid split's FAD; see "
             "`generation/vit_wavegan/spectral_floor.py`). `musicsim generate --no-smoothing` turns it off with the "
