@@ -101,7 +101,7 @@ class ViTWaveGANGenerator:
         tone: the fitted tone match of the takes (None: loops keep the heads' spectral shape).
         smoothing: the temporal smoothing of the takes (None: loops keep the heads' frame-to-frame grain).
         reference_match: the strengths of the reference match (None: takes ignore the reference's stems).
-        spectral_floor: the floor subtraction of finished takes (None: takes keep the floor between partials).
+        spectral_floor: the floor subtraction of the finished loops (None: takes keep the floor between partials).
         low_cut: the low cut of the loops (None: takes keep the heads' infrasonic rumble).
     """
 
