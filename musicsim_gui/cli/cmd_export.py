@@ -155,43 +155,41 @@ def _smoothing(text: str, instruments: list[str]):
     return _setting_for_heads(text, instruments, parse_smoothing, lambda s: s.seconds, "temporal smoothing")
 
 
-def run_smoothing(args: argparse.Namespace) -> int:
+def _store_setting(model: str, text: str, parse, named, label: str, install, describe) -> int:
+    """Parse a per-instrument setting (`text`) for the heads of the model folder `model`, store it there with
+    `install(folder, setting)` and print its card line `describe(setting)`."""
     from musicsim_gui.runtime.manifest import load_manifest
+
+    folder = Path(model)
+    instruments = load_manifest(folder, verify=True).config["model"]["instruments"]
+    setting = _setting_for_heads(text, instruments, parse, named, label)
+    manifest = install(folder, setting)
+    print(f"{manifest.name} {manifest.version}: {describe(setting)}")
+    return 0
+
+
+def run_smoothing(args: argparse.Namespace) -> int:
+    from musicsim_gui.generation.vit_wavegan.smoothing import parse_smoothing
     from musicsim_gui.training.vit_wavegan.smoothing_install import card_line, install_smoothing
 
-    folder = Path(args.model)
-    smoothing = _smoothing(args.seconds, load_manifest(folder, verify=True).config["model"]["instruments"])
-    manifest = install_smoothing(folder, smoothing)
-    print(f"{manifest.name} {manifest.version}: {card_line(smoothing)}")
-    return 0
+    return _store_setting(args.model, args.seconds, parse_smoothing, lambda setting: setting.seconds,
+                          "temporal smoothing", install_smoothing, card_line)
 
 
 def run_spectral_floor(args: argparse.Namespace) -> int:
     from musicsim_gui.generation.vit_wavegan.spectral_floor import parse_floor
-    from musicsim_gui.runtime.manifest import load_manifest
     from musicsim_gui.training.vit_wavegan.spectral_floor_install import card_line, install_spectral_floor
 
-    folder = Path(args.model)
-    instruments = load_manifest(folder, verify=True).config["model"]["instruments"]
-    floor = _setting_for_heads(args.strengths, instruments, lambda text: parse_floor(text, args.width_hz, args.max_hz),
-                               lambda f: f.strengths, "spectral floor")
-    manifest = install_spectral_floor(folder, floor)
-    print(f"{manifest.name} {manifest.version}: {card_line(floor)}")
-    return 0
+    return _store_setting(args.model, args.strengths, lambda text: parse_floor(text, args.width_hz, args.max_hz),
+                          lambda setting: setting.strengths, "spectral floor", install_spectral_floor, card_line)
 
 
 def run_low_cut(args: argparse.Namespace) -> int:
     from musicsim_gui.generation.vit_wavegan.low_cut import parse_low_cut
-    from musicsim_gui.runtime.manifest import load_manifest
     from musicsim_gui.training.vit_wavegan.low_cut_install import card_line, install_low_cut
 
-    folder = Path(args.model)
-    instruments = load_manifest(folder, verify=True).config["model"]["instruments"]
-    low_cut = _setting_for_heads(args.cutoffs, instruments, lambda text: parse_low_cut(text, args.order),
-                                 lambda cut: cut.cutoffs_hz, "low cut")
-    manifest = install_low_cut(folder, low_cut)
-    print(f"{manifest.name} {manifest.version}: {card_line(low_cut)}")
-    return 0
+    return _store_setting(args.model, args.cutoffs, lambda text: parse_low_cut(text, args.order),
+                          lambda setting: setting.cutoffs_hz, "low cut", install_low_cut, card_line)
 
 
 def run_reference_match(args: argparse.Namespace) -> int:
