@@ -39,12 +39,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              "the tone match is fitted")
     parser.set_defaults(handler=run)
     tone = group.add_parser("tone", help="fit a ViT+WaveGAN model folder's tone match on a corpus and store it")
-    tone.add_argument("model", help="the model folder (e.g. models/vit-wavegan-lofi)")
+    _model_folder_argument(tone)
     tone.add_argument("--corpus", required=True, help="the corpus whose train split the takes are matched to")
     tone.add_argument("--songs", type=int, default=30, help="training songs to fit on (default 30)")
     tone.set_defaults(handler=run_tone)
     smooth = group.add_parser("smoothing", help="store a ViT+WaveGAN model folder's temporal smoothing windows")
-    smooth.add_argument("model", help="the model folder (e.g. models/vit-wavegan-lofi)")
+    _model_folder_argument(smooth)
     smooth.add_argument("--seconds", required=True, metavar="INST=SECONDS,...",
                         help="averaging window per instrument, e.g. other=0.3,bass=0.1 (the list replaces "
                              "the model's: instruments not named are not smoothed; an empty string removes the "
@@ -53,7 +53,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     floor = group.add_parser("spectral-floor",
                              help="store how strongly a ViT+WaveGAN model folder's takes lose the floor between "
                                   "their partials")
-    floor.add_argument("model", help="the model folder (e.g. models/vit-wavegan-lofi)")
+    _model_folder_argument(floor)
     floor.add_argument("--strengths", required=True, metavar="INST=STRENGTH,...",
                        help="per instrument, how many times the floor is subtracted (0-4), e.g. piano=2 "
                             "(the list replaces the model's: instruments not named keep the floor between their "
@@ -66,7 +66,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     floor.set_defaults(handler=run_spectral_floor)
     low_cut = group.add_parser("low-cut", help="store the cutoffs below which a ViT+WaveGAN model folder's takes "
                                                "lose their infrasonic rumble")
-    low_cut.add_argument("model", help="the model folder (e.g. models/vit-wavegan-lofi)")
+    _model_folder_argument(low_cut)
     low_cut.add_argument("--cutoffs", required=True, metavar="INST=HZ,...",
                          help="per instrument, the high-pass cutoff in Hz (5-300), e.g. drums=30,bass=20 "
                               "(the list replaces the model's: instruments not named are not cut; an empty string "
@@ -76,7 +76,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     low_cut.set_defaults(handler=run_low_cut)
     match = group.add_parser("reference-match",
                              help="store how strongly a ViT+WaveGAN model folder's takes follow the reference's stems")
-    match.add_argument("model", help="the model folder (e.g. models/vit-wavegan-lofi)")
+    _model_folder_argument(match)
     match.add_argument("--strengths", required=True, metavar="INST=MEAN/STD,...",
                        help="per instrument, the strength (0-1) of the tone (band mean) and of the band dynamics "
                             "(deviation) match, e.g. bass=0.3/0,drums=0.75/0.75 (the list replaces the "
@@ -89,7 +89,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     match.set_defaults(handler=run_reference_match)
     final = group.add_parser("match-tone", help="fit the final tone of a ViT+WaveGAN model folder's reference "
                                                 "match on a corpus and store it")
-    final.add_argument("model", help="the model folder (e.g. models/vit-wavegan-lofi)")
+    _model_folder_argument(final)
     final.add_argument("--corpus", required=True, help="the corpus whose train split the takes are matched to")
     final.add_argument("--songs", type=int, default=30, help="training songs to fit on (default 30)")
     final.add_argument("--instruments", default="", metavar="INST,...",
@@ -130,6 +130,11 @@ def run_tone(args: argparse.Namespace) -> int:
     manifest = install_tone_match(folder, match)
     print(f"{manifest.name} {manifest.version}: {card_line(match)}")
     return 0
+
+
+def _model_folder_argument(parser: argparse.ArgumentParser) -> None:
+    """The positional model folder every ViT+WaveGAN setting command takes."""
+    parser.add_argument("model", help="the model folder (e.g. models/vit-wavegan-lofi)")
 
 
 def _setting_for_heads(text: str, instruments: list[str], parse, named, label: str):
