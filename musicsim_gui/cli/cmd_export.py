@@ -2,6 +2,8 @@
 `musicsim export tone MODEL_DIR --corpus C`: fit a model folder's tone match and store it there;
 `musicsim export smoothing MODEL_DIR --seconds other=0.3,bass=0.1`: store a model folder's temporal smoothing;
 `musicsim export spectral-floor MODEL_DIR --strengths piano=2`: store its spectral floor subtraction;
+`musicsim export low-cut MODEL_DIR --cutoffs drums=30`: store its low cut; `musicsim export harmony MODEL_DIR
+--shifts bass=6,piano=6`: store how far its loop copies follow the reference part's chords;
 `musicsim export reference-match MODEL_DIR --strengths bass=0.3/0,drums=0.75/0.75 [--contour piano=0.75/0.5]`:
 store its reference match; `musicsim export match-tone MODEL_DIR --corpus C`: fit and store the reference
 match's final tone (again after every change of the strengths, which drops it).
@@ -74,6 +76,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     low_cut.add_argument("--order", type=int, default=4,
                          help="Butterworth order of the high-pass, applied forwards and backwards (1-8, default 4)")
     low_cut.set_defaults(handler=run_low_cut)
+    harmony = group.add_parser("harmony", help="store how far a ViT+WaveGAN model folder's loop copies may be "
+                                               "transposed to follow the reference part's chords")
+    _model_folder_argument(harmony)
+    harmony.add_argument("--shifts", required=True, metavar="INST=SEMITONES,...",
+                         help="per pitched instrument, the largest transposition in semitones (1-6; 6 reaches "
+                              "every chord), e.g. bass=6,piano=6 (the list replaces the model's: instruments not "
+                              "named play their loop as the heads made it; an empty string removes the step)")
+    harmony.add_argument("--change-cost", type=float, default=0.1,
+                         help="how much better (in correlation, 0-2) another transposition must fit a copy than "
+                              "the previous copy's before the take changes it (default 0.1)")
+    harmony.set_defaults(handler=run_harmony)
     match = group.add_parser("reference-match",
                              help="store how strongly a ViT+WaveGAN model folder's takes follow the reference's stems")
     _model_folder_argument(match)
@@ -195,6 +208,14 @@ def run_low_cut(args: argparse.Namespace) -> int:
 
     return _store_setting(args.model, args.cutoffs, lambda text: parse_low_cut(text, args.order),
                           lambda setting: setting.cutoffs_hz, "low cut", install_low_cut, card_line)
+
+
+def run_harmony(args: argparse.Namespace) -> int:
+    from musicsim_gui.generation.vit_wavegan.harmony import parse_harmony
+    from musicsim_gui.training.vit_wavegan.harmony_install import card_line, install_harmony
+
+    return _store_setting(args.model, args.shifts, lambda text: parse_harmony(text, args.change_cost),
+                          lambda setting: setting.shifts, "harmony", install_harmony, card_line)
 
 
 def run_reference_match(args: argparse.Namespace) -> int:

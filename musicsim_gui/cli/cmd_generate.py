@@ -49,12 +49,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              "subtraction)")
     parser.add_argument("--stems", default=None,
                         help="ViT+WaveGAN takes: folder with the reference's stems (bass/drums/piano/other.<ext>, "
-                             "as `musicsim separate` writes them), matched in tone and dynamics; default: the "
+                             "as `musicsim separate` writes them), matched in tone, dynamics and chords; default: the "
                              "reference is separated (--separator) when the model matches takes to it")
     parser.add_argument("--separator", default="builtin",
                         help="separator for the reference's stems when --stems is not given (default builtin)")
     parser.add_argument("--no-reference-match", action="store_true",
-                        help="ViT+WaveGAN takes: ignore the reference's stems (the model's own tone only)")
+                        help="ViT+WaveGAN takes: ignore the reference's stems (the model's own tone and key only)")
     parser.add_argument("--backend", choices=("auto", "onnx", "torch"), default="auto", help="model runtime")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="compute device")
     parser.add_argument("--format", choices=("flac", "wav"), default="flac", help="take file format")

@@ -193,8 +193,8 @@ class RegenerateDialog(QDialog):
             f"Follow the reference's {self.instrument} stem" if self.stem_path
             else f"Follow the reference's {self.instrument} stem (separate the reference first)")
         self.reference_match_check.setChecked(True)
-        follows = (f"Move the take's tone and dynamics towards the reference's own {self.instrument} part, and let "
-                   "it rise and fall with that part over the song, for models that can")
+        follows = (f"Move the take's tone and dynamics towards the reference's own {self.instrument} part, let "
+                   "it rise and fall with that part over the song and follow its chords, for models that can")
         self.reference_match_check.setToolTip(
             follows if self.stem_path else f"{follows}. The {self.instrument} track has no stem yet: the reference "
             "is separated first (as Separate stems does, filling every track's stem), then the takes are made")

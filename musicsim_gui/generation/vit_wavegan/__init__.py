@@ -26,8 +26,9 @@ def _debug(name: str, backend: str, device: str = "auto"):
 
 
 def _follows_stems(manifest) -> bool:
-    """Whether the folder's takes follow the reference's stems: its manifest carries a reference match."""
-    return bool(manifest.config.get("reference_match"))
+    """Whether the folder's takes follow the reference's stems: its manifest carries a reference match or a
+    harmony."""
+    return bool(manifest.config.get("reference_match") or manifest.config.get("harmony"))
 
 
 register_family(FAMILY, _folder, _follows_stems)

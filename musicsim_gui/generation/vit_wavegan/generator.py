@@ -20,7 +20,9 @@ Architecture:
    and, for the instruments whose match has a contour, the tiled take rises and falls with the stem over the
    song (the stem's band power cached per stem). Before the loops are tiled, the model's
    `spectral_floor.SpectralFloor` clears the floor between the partials of the instruments it names (switched
-   with the smoothing) and its `low_cut.LowCut` takes their infrasonic rumble away. With
+   with the smoothing) and its `low_cut.LowCut` takes their infrasonic rumble away. With the reference's stems
+   and a `harmony.HarmonyFollow`, every copy of a pitched instrument's loop is then transposed to the chords
+   its stem plays under that copy (the stem's pitch-class profile cached per stem; off with the match). With
    the default "phrase" arrangement the loops vary like a played part (`loops.phrase_pattern`: a one-bar
    cell repeated, its fourth bar a variation); "loop" repeats the main loop alone. The pattern starts on the
    reference's first downbeat (`params["first_downbeat"]` seconds overrides it; 0 starts the take on its
@@ -50,6 +52,7 @@ from musicsim_gui.generation.base import (
 from musicsim_gui.generation.vit_wavegan import features, loops
 from musicsim_gui.generation.vit_wavegan.bandwidth import BandwidthExtension
 from musicsim_gui.generation.vit_wavegan.config import ModelConfig
+from musicsim_gui.generation.vit_wavegan.harmony import HarmonyFollow, follow_harmony, pitch_classes
 from musicsim_gui.generation.vit_wavegan.low_cut import LowCut
 from musicsim_gui.generation.vit_wavegan.reference_match import (
     BandStats,
@@ -103,17 +106,22 @@ class ViTWaveGANGenerator:
         reference_match: the strengths of the reference match (None: takes ignore the reference's stems).
         spectral_floor: the floor subtraction of the finished loops (None: takes keep the floor between partials).
         low_cut: the low cut of the loops (None: takes keep the heads' infrasonic rumble).
+        harmony: how far the loop copies may be transposed to the reference part's chords (None: every copy
+            plays the loop in the key the heads made it).
     """
 
     def __init__(self, config: ModelConfig, encoder: Backend, heads: Backend, model_id: str, version: str,
                  bandwidth: BandwidthExtension | None = None, tone: ToneMatch | None = None,
                  smoothing: TemporalSmoothing | None = None, reference_match: ReferenceMatch | None = None,
-                 spectral_floor: SpectralFloor | None = None, low_cut: LowCut | None = None) -> None:
+                 spectral_floor: SpectralFloor | None = None, low_cut: LowCut | None = None,
+                 harmony: HarmonyFollow | None = None) -> None:
         self.config, self.encoder, self.heads = config, encoder, heads
         self.bandwidth, self.tone, self.smoothing = bandwidth, tone, smoothing
         self.reference_match, self.spectral_floor, self.low_cut = reference_match, spectral_floor, low_cut
+        self.harmony = harmony
         self._stem_stats: OrderedDict[tuple[str, int], BandStats | None] = OrderedDict()
         self._stem_contours: OrderedDict[tuple[str, int], np.ndarray] = OrderedDict()
+        self._stem_profiles: OrderedDict[str, np.ndarray] = OrderedDict()
         self.id, self.version = model_id, version
         self.backend_name = heads.name
         self._conditioning: OrderedDict[tuple[str, int | None, float | None], Conditioning] = OrderedDict()
@@ -149,6 +157,7 @@ class ViTWaveGANGenerator:
         self._conditioning.clear()
         self._stem_stats.clear()
         self._stem_contours.clear()
+        self._stem_profiles.clear()
 
     def stem_stats(self, stem: AudioClip, chunk: int) -> BandStats | None:
         """`BandStats` of `stem` (mono, at its own rate) within the conditioning chunk `chunk` (cached)."""
@@ -169,6 +178,31 @@ class ViTWaveGANGenerator:
             while len(self._stem_contours) > 8:
                 self._stem_contours.popitem(last=False)
         return self._stem_contours[key]
+
+    def stem_profile(self, stem: AudioClip) -> np.ndarray:
+        """`harmony.pitch_classes` of `stem` (mono) over its whole length (cached)."""
+        key = stem.content_hash()
+        if key not in self._stem_profiles:
+            self._stem_profiles[key] = pitch_classes(stem.samples.mean(axis=0), stem.sample_rate)
+            while len(self._stem_profiles) > 8:
+                self._stem_profiles.popitem(last=False)
+        return self._stem_profiles[key]
+
+    def _harmonies(self, request: GenerationRequest, output_rate: int) -> dict[str, Any]:
+        """Instrument → the function that transposes its loop copies to the reference stem's chords
+        (`loops.HarmonyStep`), for the instruments the model's harmony names and the request has a stem for;
+        empty where the reference match is turned off."""
+        stems = request.reference_stems or {}
+        if self.harmony is None or not request.params.get("reference_match", True):
+            return {}
+        functions = {}
+        for instrument in request.instruments:
+            if instrument in stems and self.harmony.applies_to(instrument):
+                profile = self.stem_profile(stems[instrument])
+                functions[instrument] = (
+                    lambda variations, starts, played, period, name=instrument, reference=profile:
+                    follow_harmony(self.harmony, variations, output_rate, name, reference, starts, played, period))
+        return functions
 
     def _matches(self, request: GenerationRequest, chunk: int,
                  output_rate: int) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -248,6 +282,7 @@ class ViTWaveGANGenerator:
         if self.smoothing is not None or self.spectral_floor is not None:
             used["smoothing"] = clean
         matches, contours = self._matches(request, conditioning.chunk, output_rate)
+        harmonies = self._harmonies(request, output_rate)
         takes = []
         for instrument in request.instruments:
             head = self.config.instruments.index(instrument)
@@ -257,10 +292,13 @@ class ViTWaveGANGenerator:
                                        f"{self.id} {instrument} seed {seed}", self.bandwidth, instrument, pattern,
                                        self.tone, smoothing, first_downbeat, matches.get(instrument),
                                        contours.get(instrument),
-                                       _loop_finish(floor, self.low_cut, instrument, output_rate))
+                                       _loop_finish(floor, self.low_cut, instrument, output_rate),
+                                       harmonies.get(instrument))
                 params_used = dict(used)
                 if self.reference_match is not None:
                     params_used["reference_match"] = instrument in matches
+                if self.harmony is not None:
+                    params_used["harmony"] = instrument in harmonies
                 takes.append(GeneratedTake(instrument, clip, seed, self.id, self.version, params_used))
             report(progress, 0.3 + 0.7 * len(takes) / (len(seeds) * len(request.instruments)), f"Rendered {instrument}")
         return takes
@@ -286,14 +324,14 @@ def torch_generator(model: Any, model_id: str, version: str, device: str = "cpu"
                     smoothing: TemporalSmoothing | None = None,
                     reference_match: ReferenceMatch | None = None,
                     spectral_floor: SpectralFloor | None = None,
-                    low_cut: LowCut | None = None) -> ViTWaveGANGenerator:
+                    low_cut: LowCut | None = None, harmony: HarmonyFollow | None = None) -> ViTWaveGANGenerator:
     """A generator running a `ViTWaveGAN` torch module eagerly."""
     from musicsim_gui.runtime.backend import TorchBackend
 
     encoder = TorchBackend(model.encoder, device, output_names=("embedding",))
     heads = TorchBackend(model.heads, device, output_names=("audio",))
     return ViTWaveGANGenerator(model.config, encoder, heads, model_id, version, bandwidth, tone, smoothing,
-                               reference_match, spectral_floor, low_cut)
+                               reference_match, spectral_floor, low_cut, harmony)
 
 
 def onnx_generator(folder: Path, config: ModelConfig, model_id: str, version: str,
@@ -301,11 +339,11 @@ def onnx_generator(folder: Path, config: ModelConfig, model_id: str, version: st
                    tone: ToneMatch | None = None, smoothing: TemporalSmoothing | None = None,
                    reference_match: ReferenceMatch | None = None,
                    spectral_floor: SpectralFloor | None = None,
-                   low_cut: LowCut | None = None) -> ViTWaveGANGenerator:
+                   low_cut: LowCut | None = None, harmony: HarmonyFollow | None = None) -> ViTWaveGANGenerator:
     """A generator running `folder/encoder.onnx` and `folder/heads.onnx` on ONNX Runtime."""
     from musicsim_gui.runtime.backend import OnnxBackend
 
     encoder = OnnxBackend(folder / "encoder.onnx", device=device)
     heads = OnnxBackend(folder / "heads.onnx", device=device)
     return ViTWaveGANGenerator(config, encoder, heads, model_id, version, bandwidth, tone, smoothing,
-                               reference_match, spectral_floor, low_cut)
+                               reference_match, spectral_floor, low_cut, harmony)

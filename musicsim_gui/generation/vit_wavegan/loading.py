@@ -14,6 +14,7 @@ from musicsim_gui.core.errors import ModelError
 from musicsim_gui.generation.vit_wavegan.bandwidth import BandwidthExtension
 from musicsim_gui.generation.vit_wavegan.config import ModelConfig
 from musicsim_gui.generation.vit_wavegan.generator import ViTWaveGANGenerator, onnx_generator, torch_generator
+from musicsim_gui.generation.vit_wavegan.harmony import HarmonyFollow
 from musicsim_gui.generation.vit_wavegan.low_cut import LowCut
 from musicsim_gui.generation.vit_wavegan.reference_match import ReferenceMatch
 from musicsim_gui.generation.vit_wavegan.smoothing import TemporalSmoothing
@@ -43,6 +44,8 @@ def load_folder(folder: Path, backend: str = "auto", device: str = "auto") -> Vi
         floor = SpectralFloor.from_dict(floor_data) if floor_data else None
         low_cut_data = manifest.config.get("low_cut")
         low_cut = LowCut.from_dict(low_cut_data) if low_cut_data else None
+        harmony_data = manifest.config.get("harmony")
+        harmony = HarmonyFollow.from_dict(harmony_data) if harmony_data else None
     except (KeyError, TypeError, ValueError) as error:
         raise ModelError(f"{folder / 'manifest.json'}: no valid ViT+WaveGAN config ({error})") from error
     has_onnx = all((folder / name).is_file() for name in ("encoder.onnx", "heads.onnx"))
@@ -52,7 +55,8 @@ def load_folder(folder: Path, backend: str = "auto", device: str = "auto") -> Vi
     if choice.kind == "onnx":
         return onnx_generator(folder, config, manifest.name, manifest.version, device=choice.device,
                               bandwidth=bandwidth, tone=tone, smoothing=smoothing,
-                              reference_match=reference_match, spectral_floor=floor, low_cut=low_cut)
+                              reference_match=reference_match, spectral_floor=floor, low_cut=low_cut,
+                              harmony=harmony)
     if not (folder / "weights.safetensors").is_file():
         reason = f" (ONNX Runtime cannot run on device {device!r})" if has_onnx and backend == "auto" else ""
         raise ModelError(f"{folder}: no weights.safetensors for the torch backend{reason}")
@@ -60,7 +64,7 @@ def load_folder(folder: Path, backend: str = "auto", device: str = "auto") -> Vi
 
     model = load_weights(folder / "weights.safetensors")
     return torch_generator(model, manifest.name, manifest.version, choice.device, bandwidth, tone, smoothing,
-                           reference_match, floor, low_cut)
+                           reference_match, floor, low_cut, harmony)
 
 
 def debug_generator(backend: str = "auto", device: str = "auto") -> ViTWaveGANGenerator:

@@ -14,7 +14,9 @@ Architecture:
    times cheaper to finish. A model with a fitted `tone.ToneMatch` then equalises the loop (circularly) to its
    instrument's typical spectral shape; with the reference's own part known, the loop variations are then
    moved towards its tone and band dynamics (`reference_match.py`, circularly too), and last finished (the
-   model's spectral floor subtraction and low cut, circularly as well).
+   model's spectral floor subtraction and low cut, circularly as well). Where the take follows the part's
+   chords (`harmony.py`), each copy of the layout (`copy_layout`) is given the variation transposed to the
+   harmony under it, and the tiling plays those rows in that order.
 3. The loop is tiled to the requested length; consecutive copies overlap by `fade` seconds with an
    equal-power crossfade (20 ms), so seams neither click nor dip. Copy k starts at k × the loop's period,
    exactly its 2**k beats at the model rate, converted to the output rate and rounded per copy, so the take
@@ -45,41 +47,61 @@ RESAMPLE_PAD_SECONDS = 0.05
 FADE_SECONDS = 0.02
 """Crossfade between consecutive loop copies."""
 
+HarmonyStep = Callable[[np.ndarray, np.ndarray, tuple[int, ...], float], tuple[np.ndarray, tuple[int, ...]]]
+"""(finished variations `[V, L]`, copy starts, variation per copy, period) → (rows `[R, L]`, row per copy)."""
+
+
+def copy_layout(length: int, frames: int, fade: int, period: float | None = None,
+                pattern: tuple[int, ...] | None = None, offset: float = 0.0) -> tuple[np.ndarray, tuple[int, ...], int]:
+    """Where `tile` puts the copies of `length`-sample loops in a `frames`-sample stem: (each copy's first sample
+    in the stem `[copies]` int64, the first negative when the copy before the pattern's first is cut; the
+    variation each copy plays; the crossfade used, `fade` capped at a quarter of a loop)."""
+    pattern = pattern or (0,)
+    fade = int(min(fade, length // 4))
+    step = float(length - fade) if period is None else float(period)
+    lead = (step - float(offset) % step) % step  # samples of the copy before the pattern's first
+    if lead:
+        pattern = (pattern[-1], *pattern[:-1])
+    skip = int(round(lead))
+    copies = max(1, int(np.ceil((frames + skip - fade) / step)))
+    starts = np.round(np.arange(copies) * step).astype(np.int64) - skip
+    return starts, tuple(pattern[index % len(pattern)] for index in range(copies)), fade
+
 
 def tile(loop: np.ndarray, frames: int, fade: int, period: float | None = None,
-         pattern: tuple[int, ...] | None = None, offset: float = 0.0) -> np.ndarray:
+         pattern: tuple[int, ...] | None = None, offset: float = 0.0,
+         sequence: tuple[int, ...] | None = None) -> np.ndarray:
     """Repeat `[L]` (or the variations `[V, L]` in the order `pattern` gives, cyclically) to `[frames]` with
     `fade`-sample equal-power crossfades at the seams.
 
     Copy k starts at round(k × `period`) (default L - fade, an integer): a fractional period keeps a loop made
     at another rate on its beat, each seam then overlapping by `fade` ± 1 samples. With `offset` (samples,
     taken modulo the period) the pattern's first copy starts there, and the copy before it (the pattern's
-    last) fills the samples before."""
+    last) fills the samples before. `sequence`, when given, names the row of `loop` each copy of
+    `copy_layout` plays instead of the pattern (one per copy)."""
     variations = loop[np.newaxis] if loop.ndim == 1 else loop
-    pattern = pattern or (0,)
     length = variations.shape[-1]
-    fade = int(min(fade, length // 4))
-    if fade == 0 and period is None and variations.shape[0] == 1 and offset == 0.0:
+    if (int(min(fade, length // 4)) == 0 and period is None and variations.shape[0] == 1 and offset == 0.0
+            and sequence is None):
         return np.resize(variations[0], frames).astype(np.float32)
-    step = float(length - fade) if period is None else float(period)
-    lead = (step - float(offset) % step) % step  # samples of the copy before the pattern's first
-    if lead:
-        pattern = (pattern[-1], *pattern[:-1])
-    skip = int(round(lead))
-    frames += skip
-    copies = max(1, int(np.ceil((frames - fade) / step)))
-    starts = np.round(np.arange(copies) * step).astype(np.int64)
-    out = np.zeros(int(starts[-1]) + length, dtype=np.float32)
+    starts, played, fade = copy_layout(length, frames, fade, period, pattern, offset)
+    if sequence is not None:
+        if len(sequence) != len(starts):
+            raise ValueError(f"tile: {len(sequence)} copies named for a layout of {len(starts)}")
+        played = tuple(sequence)
+    skip = int(-starts[0])
+    out = np.zeros(int(starts[-1]) + skip + length, dtype=np.float32)
     ramp = np.linspace(0.0, np.pi / 2, fade, dtype=np.float32)
     fade_in, fade_out = np.sin(ramp), np.cos(ramp)
+    copies = len(starts)
     for index, start in enumerate(starts):
-        piece = variations[pattern[index % len(pattern)]].astype(np.float32)
+        piece = variations[played[index]].astype(np.float32)
         if index > 0 and fade:
             piece[:fade] *= fade_in
         if index < copies - 1 and fade:
             piece[-fade:] *= fade_out
-        out[start: start + length] += piece
-    return out[skip:frames]
+        out[start + skip: start + skip + length] += piece
+    return out[skip:skip + frames]
 
 
 def phrase_pattern(loop_beats: int, beats_per_bar: int = BEATS_PER_BAR, bars: int = PHRASE_BARS) -> tuple[int, ...]:
@@ -153,14 +175,18 @@ def render_stem(window: np.ndarray, sample_rate: int, tempo_bpm: float, seconds:
                 smoothing: TemporalSmoothing | None = None, phrase_start_seconds: float = 0.0,
                 match: Callable[[np.ndarray], np.ndarray] | None = None,
                 follow: Callable[[np.ndarray], np.ndarray] | None = None,
-                finish: Callable[[np.ndarray], np.ndarray] | None = None) -> np.ndarray:
+                finish: Callable[[np.ndarray], np.ndarray] | None = None,
+                harmony: HarmonyStep | None = None) -> np.ndarray:
     """Head output `[W]` (or its variations `[V, W]`, played in the order `pattern` gives) at `sample_rate`
     → a stem `[channels, round(seconds * output_rate)]` float32 (`bandwidth` and `tone`: the model's fitted
     extension, tone match and temporal smoothing, applied for `instrument`) whose pattern starts at
     `phrase_start_seconds`. `match` maps the finished loop variations `[V, L]` (at the output rate, before
     tiling) to new ones of the same shape: the reference match of `reference_match.py`; `finish` then does the
     same for the last steps on the loops (the spectral floor subtraction, the low cut); `follow` maps the tiled
-    mono stem to a new one before its peak is normalised (the reference match's contour)."""
+    mono stem to a new one before its peak is normalised (the reference match's contour). `harmony` gets the
+    finished variations, each copy's start in the stem, the variation each plays and the period, and returns the
+    rows the copies play and which row each plays (`harmony.follow_harmony`: every copy transposed to the
+    reference part's chords)."""
     windows = window[np.newaxis] if window.ndim == 1 else window
     finished = [finish_loop(w, sample_rate, tempo_bpm, output_rate, bandwidth, instrument, fade_seconds, tone,
                             smoothing) for w in windows]
@@ -170,8 +196,12 @@ def render_stem(window: np.ndarray, sample_rate: int, tempo_bpm: float, seconds:
         variations = match(variations)
     if finish is not None:
         variations = finish(variations)
-    tiled = tile(variations, int(round(seconds * output_rate)), fade, period, pattern,
-                 offset=phrase_start_seconds * output_rate)
+    frames, offset = int(round(seconds * output_rate)), phrase_start_seconds * output_rate
+    sequence = None
+    if harmony is not None:
+        starts, played, _ = copy_layout(variations.shape[-1], frames, fade, period, pattern, offset)
+        variations, sequence = harmony(variations, starts, played, period)
+    tiled = tile(variations, frames, fade, period, pattern, offset=offset, sequence=sequence)
     if follow is not None:
         tiled = follow(tiled)
     peak = float(np.max(np.abs(tiled))) if tiled.size else 0.0
@@ -186,9 +216,11 @@ def stem_clip(window: np.ndarray, sample_rate: int, tempo_bpm: float, seconds: f
               smoothing: TemporalSmoothing | None = None, phrase_start_seconds: float = 0.0,
               match: Callable[[np.ndarray], np.ndarray] | None = None,
               follow: Callable[[np.ndarray], np.ndarray] | None = None,
-              finish: Callable[[np.ndarray], np.ndarray] | None = None) -> AudioClip:
+              finish: Callable[[np.ndarray], np.ndarray] | None = None,
+              harmony: HarmonyStep | None = None) -> AudioClip:
     """`render_stem` wrapped as a stereo `AudioClip`."""
     stem = render_stem(window, sample_rate, tempo_bpm, seconds, output_rate, bandwidth=bandwidth,
                        instrument=instrument, pattern=pattern, tone=tone, smoothing=smoothing,
-                       phrase_start_seconds=phrase_start_seconds, match=match, follow=follow, finish=finish)
+                       phrase_start_seconds=phrase_start_seconds, match=match, follow=follow, finish=finish,
+                       harmony=harmony)
     return AudioClip(stem, output_rate, source)
