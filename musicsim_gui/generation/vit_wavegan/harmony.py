@@ -15,9 +15,11 @@ known, each copy of the loop is transposed to the harmony the part plays where t
    best with the reference's, less `change_cost` for any shift other than the previous copy's, so a take
    changes its transposition where the harmony clearly moves, not on every wobble. Where the part is silent
    (below `SILENCE_DB` of its loudest copy span) or before it starts, a copy keeps the previous shift.
-3. Transposition (`transpose`): a phase vocoder stretches the circularly padded loop by 2^(shift/12) (4096
-   points, hop 512, every bin's phase advanced by its measured frequency), and the stretch is resampled back
-   to the loop's length, so a transposed copy keeps its period and its place on the beat. Each (variation,
+3. Transposition (`transpose`): the loop's band below 3-5 kHz (`SPLIT_HZ`, a raised-cosine crossover; the
+   band above, noise more than notes, is kept as it is) is circularly padded and brought to 11,025 Hz; a
+   phase vocoder stretches it by 2^(shift/12) (1024 points, hop 128: 93 ms and 12 ms, every bin's phase
+   advanced by its measured frequency), and the stretch is resampled back to the loop's rate and length, so
+   a transposed copy keeps its period and its place on the beat. Each (variation,
    shift) pair is made once; the copies then index them (`loops.tile`'s `sequence`).
 
 Only pitched instruments are named (`shifts` per instrument; drums never); the settings are stored in the
@@ -41,8 +43,11 @@ PROFILE_HOP = 1024
 PROFILE_RANGE_HZ = (40.0, 2000.0)
 PITCH_CLASSES = 12
 
-SHIFT_FFT = 4096
-SHIFT_HOP = 512
+SHIFT_RATE = 11025
+"""The band that is transposed is brought to this rate first (it ends below its Nyquist frequency), so the
+phase vocoder handles a quarter of the samples of a 44.1 kHz loop."""
+SHIFT_FFT = 1024
+SHIFT_HOP = 128
 SPLIT_HZ = (3000.0, 5000.0)
 """Only the band below is transposed (a raised-cosine crossover between the two): it carries the notes, while
 a phase vocoder turns the noisy band above (hiss, breath, the rebuilt top octaves) metallic."""
@@ -117,8 +122,8 @@ def transpose(loop: np.ndarray, rate: int, semitones: int) -> np.ndarray:
     low_band = _low_band(loop, rate)
     ratio = 2.0 ** (semitones / 12.0)
     length = loop.shape[-1]
-    pad = min(length, 2 * SHIFT_FFT)
-    padded = np.pad(low_band, pad, mode="wrap")
+    pad = min(length, int(2 * SHIFT_FFT * rate / SHIFT_RATE))
+    padded = soxr.resample(np.pad(low_band, pad, mode="wrap"), rate, SHIFT_RATE, quality="HQ")
     spectrum = spectral.stft(padded, n_fft=SHIFT_FFT, hop_length=SHIFT_HOP)
     frames = spectrum.shape[-1]
     positions = np.arange(0.0, frames - 1, 1.0 / ratio)        # input frame read by every output frame
@@ -135,7 +140,7 @@ def transpose(loop: np.ndarray, rate: int, semitones: int) -> np.ndarray:
                                                 axis=1)
     stretched = spectral.istft((stretched_magnitude * np.exp(1j * accumulated)).astype(np.complex64),
                                hop_length=SHIFT_HOP, length=int(round(padded.shape[0] * ratio)))
-    back = soxr.resample(stretched, rate * ratio, rate, quality="HQ").astype(np.float32)
+    back = soxr.resample(stretched, SHIFT_RATE * ratio, rate, quality="HQ").astype(np.float32)
     moved = back[pad: pad + length] if back.shape[0] >= pad + length else np.pad(
         back[pad:], (0, pad + length - back.shape[0]))
     return (moved + loop - low_band).astype(np.float32)
