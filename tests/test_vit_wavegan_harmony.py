@@ -70,6 +70,15 @@ def test_transposing_keeps_length_and_period_and_moves_only_the_notes():
     np.testing.assert_array_equal(transpose(loop, RATE, 0), loop)
 
 
+def test_transposed_notes_keep_their_level():
+    time = np.arange(int(1.5 * RATE)) / RATE
+    plucked = (_note(45, 1.5, harmonics=2) * np.exp(-(time % 0.375) * 6.0)).astype(np.float32)  # a note per beat
+    for semitones in (-5, 3, 6):
+        moved = transpose(plucked, RATE, semitones)
+        level_db = 20 * np.log10(np.sqrt(np.mean(moved ** 2)) / np.sqrt(np.mean(plucked ** 2)))
+        assert abs(level_db) < 0.5                      # the bins of each partial stay coherent
+
+
 def test_the_plan_follows_the_chords_keeps_its_shift_through_silence_and_resists_wobbles():
     loop = loop_profile(_chord((48, 52, 55), 1.0), RATE)[np.newaxis]       # the loop plays C major
     part = np.concatenate([_chord((53, 57, 60), 2.0), _chord((55, 59, 62), 2.0), np.zeros(2 * RATE, np.float32),

@@ -17,9 +17,10 @@ known, each copy of the loop is transposed to the harmony the part plays where t
    (below `SILENCE_DB` of its loudest copy span) or before it starts, a copy keeps the previous shift.
 3. Transposition (`transpose`): the loop's band below 3-5 kHz (`SPLIT_HZ`, a raised-cosine crossover; the
    band above, noise more than notes, is kept as it is) is circularly padded and brought to 11,025 Hz; a
-   phase vocoder stretches it by 2^(shift/12) (1024 points, hop 128: 93 ms and 12 ms, every bin's phase
-   advanced by its measured frequency), and the stretch is resampled back to the loop's rate and length, so
-   a transposed copy keeps its period and its place on the beat. Each (variation,
+   phase vocoder stretches it by 2^(shift/12) (1024 points, hop 128: 93 ms and 12 ms; each spectral peak's
+   phase advanced by its measured frequency, the bins around it locked to it as they were in the input, so a
+   partial's bins stay coherent and a transposed copy keeps its level), and the stretch is resampled back to
+   the loop's rate and length, so a transposed copy keeps its period and its place on the beat. Each (variation,
    shift) pair is made once; the copies then index them (`loops.tile`'s `sequence`).
 
 Only pitched instruments are named (`shifts` per instrument; drums never); the settings are stored in the
@@ -112,6 +113,23 @@ def _low_band(loop: np.ndarray, rate: int) -> np.ndarray:
     return np.fft.irfft(np.fft.rfft(loop) * gain, n=loop.shape[-1]).astype(np.float32)
 
 
+def _lock_to_peaks(magnitude: np.ndarray, peak_phase: np.ndarray, input_phase: np.ndarray) -> np.ndarray:
+    """Identity phase locking `[F, T]`: every bin keeps its offset from the nearest spectral peak's phase in the
+    input frame, the peak carrying the vocoder's accumulated phase, so a partial's bins stay coherent."""
+    out = np.empty_like(peak_phase)
+    bins = np.arange(magnitude.shape[0])
+    for frame in range(magnitude.shape[1]):
+        column = magnitude[:, frame]
+        peaks = np.flatnonzero((column[1:-1] > column[:-2]) & (column[1:-1] >= column[2:])) + 1
+        if peaks.size == 0:
+            out[:, frame] = peak_phase[:, frame]
+            continue
+        edges = (peaks[:-1] + peaks[1:]) / 2.0
+        nearest = peaks[np.searchsorted(edges, bins)]
+        out[:, frame] = peak_phase[nearest, frame] + input_phase[:, frame] - input_phase[nearest, frame]
+    return out
+
+
 def transpose(loop: np.ndarray, rate: int, semitones: int) -> np.ndarray:
     """One loop `[L]` at `rate` transposed by `semitones`, same length and period (step 3; float32)."""
     loop = np.asarray(loop, dtype=np.float32)
@@ -138,6 +156,7 @@ def transpose(loop: np.ndarray, rate: int, semitones: int) -> np.ndarray:
     advance = expected[:, np.newaxis] + deviation[:, index]
     accumulated = phase[:, :1] + np.concatenate([np.zeros((spectrum.shape[0], 1)), np.cumsum(advance[:, :-1], axis=1)],
                                                 axis=1)
+    accumulated = _lock_to_peaks(stretched_magnitude, accumulated, phase[:, index])
     stretched = spectral.istft((stretched_magnitude * np.exp(1j * accumulated)).astype(np.complex64),
                                hop_length=SHIFT_HOP, length=int(round(padded.shape[0] * ratio)))
     back = soxr.resample(stretched, SHIFT_RATE * ratio, rate, quality="HQ").astype(np.float32)
