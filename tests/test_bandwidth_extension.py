@@ -7,6 +7,7 @@ import pytest
 import soxr
 
 from musicsim_gui.generation.vit_wavegan.bandwidth import BandwidthExtension, band_powers, fit
+from musicsim_gui.generation.vit_wavegan.finishing import Finishing
 
 RATE = 44100
 
@@ -71,7 +72,7 @@ def test_generator_takes_carry_the_extension_up_to_the_output_rate():
     reference = AudioClip(bursts(3.0)[None], RATE)
     request = GenerationRequest(reference, ("drums",), (4,), 1, {"seconds": 2.0})
     plain = torch_generator(model, "debug", "1").generate(request)[0].clip
-    extended = torch_generator(model, "debug", "1", bandwidth=extension).generate(request)[0].clip
+    extended = torch_generator(model, "debug", "1", finishing=Finishing(bandwidth=extension)).generate(request)[0].clip
     bands = [(nyquist / 2, nyquist), (nyquist, 11000.0)]
     plain_power, extended_power = band_powers(plain.samples[0], RATE, bands), band_powers(extended.samples[0], RATE, bands)
     assert plain_power[1] < 1e-4 * plain_power[0]

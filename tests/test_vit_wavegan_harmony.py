@@ -23,6 +23,7 @@ from musicsim_gui.generation.vit_wavegan.harmony import (
 from musicsim_gui.generation.vit_wavegan.loading import load_folder
 from musicsim_gui.generation.vit_wavegan.loops import copy_layout, tile
 from musicsim_gui.runtime.manifest import load_manifest
+from musicsim_gui.training.vit_wavegan.reference_stems import wants_reference_stems
 
 RATE = 44100
 C, D, E, F, G, A = 0, 2, 4, 5, 7, 9
@@ -141,6 +142,7 @@ def test_installed_harmony_makes_stem_following_takes_play_the_parts_chords(tmp_
     card = (folder / "MODEL_CARD.md").read_text().splitlines()
     assert card[card.index("- Low cut: none.") + 1].startswith("- Harmony:")
     generator = load_folder(folder, backend="onnx", device="cpu")
+    assert wants_reference_stems(generator) and not wants_reference_stems(plain_generator)  # no reference match
     noise = np.random.default_rng(1).standard_normal((2, 4 * RATE)).astype(np.float32) * 0.1
     reference = AudioClip(noise, RATE)
     parts = {name: AudioClip(np.tile(np.concatenate([_note(50, 2.0), _note(55, 2.0)]), (2, 1)), RATE)

@@ -336,7 +336,7 @@ def test_match_tone_command_fits_the_final_tone_and_new_strengths_drop_it(matche
     assert set(stored["tone"]["gains_db"]) == {"bass"}  # the instruments the match follows
     assert "final equaliser" in (matched_folder / "MODEL_CARD.md").read_text()
     generator = load_folder(matched_folder, backend="onnx", device="cpu")
-    assert generator.reference_match.tone is not None
+    assert generator.finishing.reference_match.tone is not None
     wrong = export("match-tone", str(matched_folder), "--corpus", str(corpus), "--instruments", "piano")
     assert wrong.returncode != 0 and "does not follow piano" in wrong.stderr
     again = export("reference-match", str(matched_folder), "--strengths", "bass=0.5/0")

@@ -50,19 +50,12 @@ from musicsim_gui.generation.base import (
     report,
 )
 from musicsim_gui.generation.vit_wavegan import features, loops
-from musicsim_gui.generation.vit_wavegan.bandwidth import BandwidthExtension
 from musicsim_gui.generation.vit_wavegan.config import ModelConfig
-from musicsim_gui.generation.vit_wavegan.harmony import HarmonyFollow, follow_harmony, pitch_classes
+from musicsim_gui.generation.vit_wavegan.finishing import Finishing
+from musicsim_gui.generation.vit_wavegan.harmony import follow_harmony, pitch_classes
 from musicsim_gui.generation.vit_wavegan.low_cut import LowCut
-from musicsim_gui.generation.vit_wavegan.reference_match import (
-    BandStats,
-    ReferenceMatch,
-    band_stats,
-    contour_power,
-)
-from musicsim_gui.generation.vit_wavegan.smoothing import TemporalSmoothing
+from musicsim_gui.generation.vit_wavegan.reference_match import BandStats, band_stats, contour_power
 from musicsim_gui.generation.vit_wavegan.spectral_floor import SpectralFloor
-from musicsim_gui.generation.vit_wavegan.tone import ToneMatch
 from musicsim_gui.runtime.backend import Backend
 
 DEFAULT_OUTPUT_RATE = 44100
@@ -100,31 +93,25 @@ class ViTWaveGANGenerator:
         encoder: backend running `mel [B,1,M,F] → embedding [B,E]`.
         heads: backend running `embedding [B,E], tempo [B,1], z [B,H,Z] → audio [B,H,T]`.
         model_id / version: recorded in every take.
-        bandwidth: the fitted bandwidth extension of the takes (None: takes stop at the model's Nyquist).
-        tone: the fitted tone match of the takes (None: loops keep the heads' spectral shape).
-        smoothing: the temporal smoothing of the takes (None: loops keep the heads' frame-to-frame grain).
-        reference_match: the strengths of the reference match (None: takes ignore the reference's stems).
-        spectral_floor: the floor subtraction of the finished loops (None: takes keep the floor between partials).
-        low_cut: the low cut of the loops (None: takes keep the heads' infrasonic rumble).
-        harmony: how far the loop copies may be transposed to the reference part's chords (None: every copy
-            plays the loop in the key the heads made it).
+        finishing: the model's finishing steps (`finishing.Finishing`; default none: takes are the heads' loops
+            tiled, stopping at the model's Nyquist frequency).
     """
 
     def __init__(self, config: ModelConfig, encoder: Backend, heads: Backend, model_id: str, version: str,
-                 bandwidth: BandwidthExtension | None = None, tone: ToneMatch | None = None,
-                 smoothing: TemporalSmoothing | None = None, reference_match: ReferenceMatch | None = None,
-                 spectral_floor: SpectralFloor | None = None, low_cut: LowCut | None = None,
-                 harmony: HarmonyFollow | None = None) -> None:
+                 finishing: Finishing | None = None) -> None:
         self.config, self.encoder, self.heads = config, encoder, heads
-        self.bandwidth, self.tone, self.smoothing = bandwidth, tone, smoothing
-        self.reference_match, self.spectral_floor, self.low_cut = reference_match, spectral_floor, low_cut
-        self.harmony = harmony
+        self.finishing = finishing or Finishing()
         self._stem_stats: OrderedDict[tuple[str, int], BandStats | None] = OrderedDict()
         self._stem_contours: OrderedDict[tuple[str, int], np.ndarray] = OrderedDict()
         self._stem_profiles: OrderedDict[str, np.ndarray] = OrderedDict()
         self.id, self.version = model_id, version
         self.backend_name = heads.name
         self._conditioning: OrderedDict[tuple[str, int | None, float | None], Conditioning] = OrderedDict()
+
+    @property
+    def follows_stems(self) -> bool:
+        """Whether the takes use the reference's separated stems (`GenerationRequest.reference_stems`)."""
+        return self.finishing.follows_stems
 
     @property
     def window_seconds(self) -> float:
@@ -193,15 +180,16 @@ class ViTWaveGANGenerator:
         (`loops.HarmonyStep`), for the instruments the model's harmony names and the request has a stem for;
         empty where the reference match is turned off."""
         stems = request.reference_stems or {}
-        if self.harmony is None or not request.params.get("reference_match", True):
+        harmony = self.finishing.harmony
+        if harmony is None or not request.params.get("reference_match", True):
             return {}
         functions = {}
         for instrument in request.instruments:
-            if instrument in stems and self.harmony.applies_to(instrument):
+            if instrument in stems and harmony.applies_to(instrument):
                 profile = self.stem_profile(stems[instrument])
                 functions[instrument] = (
                     lambda variations, starts, played, period, name=instrument, reference=profile:
-                    follow_harmony(self.harmony, variations, output_rate, name, reference, starts, played, period))
+                    follow_harmony(harmony, variations, output_rate, name, reference, starts, played, period))
         return functions
 
     def _matches(self, request: GenerationRequest, chunk: int,
@@ -209,7 +197,7 @@ class ViTWaveGANGenerator:
         """(instrument → the function that moves its loop variations towards the reference's stem, instrument →
         the function that makes its tiled take follow that stem's contour), for the instruments the model
         matches and the request has a stem for; both empty when turned off."""
-        match, stems = self.reference_match, request.reference_stems or {}
+        match, stems = self.finishing.reference_match, request.reference_stems or {}
         if match is None or not request.params.get("reference_match", True):
             return {}, {}
         loop_functions, take_functions = {}, {}
@@ -271,15 +259,16 @@ class ViTWaveGANGenerator:
         seconds = float(params.get("seconds") or request.reference.duration)
         output_rate = int(params.get("output_rate") or DEFAULT_OUTPUT_RATE)
         clean = bool(params.get("smoothing", True))
-        smoothing = self.smoothing if clean else None
-        floor = self.spectral_floor if clean else None
+        finishing = self.finishing
+        smoothing = finishing.smoothing if clean else None
+        floor = finishing.spectral_floor if clean else None
         first_downbeat = params.get("first_downbeat")
         first_downbeat = (conditioning.first_downbeat_seconds if first_downbeat is None
                           else max(0.0, float(first_downbeat)))
         used = {"tempo_bpm": round(conditioning.tempo_bpm, 2), "first_downbeat": round(first_downbeat, 4),
                 "chunk": conditioning.chunk, "seconds": seconds, "output_rate": output_rate,
                 "arrangement": arrangement, "backend": self.backend_name}
-        if self.smoothing is not None or self.spectral_floor is not None:
+        if finishing.smoothing is not None or finishing.spectral_floor is not None:
             used["smoothing"] = clean
         matches, contours = self._matches(request, conditioning.chunk, output_rate)
         harmonies = self._harmonies(request, output_rate)
@@ -289,15 +278,15 @@ class ViTWaveGANGenerator:
             for row, seed in enumerate(seeds):
                 clip = loops.stem_clip(audio[row, :, head], self.config.features.sample_rate,
                                        conditioning.tempo_bpm, seconds, output_rate,
-                                       f"{self.id} {instrument} seed {seed}", self.bandwidth, instrument, pattern,
-                                       self.tone, smoothing, first_downbeat, matches.get(instrument),
+                                       f"{self.id} {instrument} seed {seed}", finishing.bandwidth, instrument,
+                                       pattern, finishing.tone, smoothing, first_downbeat, matches.get(instrument),
                                        contours.get(instrument),
-                                       _loop_finish(floor, self.low_cut, instrument, output_rate),
+                                       _loop_finish(floor, finishing.low_cut, instrument, output_rate),
                                        harmonies.get(instrument))
                 params_used = dict(used)
-                if self.reference_match is not None:
+                if finishing.reference_match is not None:
                     params_used["reference_match"] = instrument in matches
-                if self.harmony is not None:
+                if finishing.harmony is not None:
                     params_used["harmony"] = instrument in harmonies
                 takes.append(GeneratedTake(instrument, clip, seed, self.id, self.version, params_used))
             report(progress, 0.3 + 0.7 * len(takes) / (len(seeds) * len(request.instruments)), f"Rendered {instrument}")
@@ -320,30 +309,20 @@ def _loop_finish(floor: SpectralFloor | None, low_cut: LowCut | None, instrument
 
 
 def torch_generator(model: Any, model_id: str, version: str, device: str = "cpu",
-                    bandwidth: BandwidthExtension | None = None, tone: ToneMatch | None = None,
-                    smoothing: TemporalSmoothing | None = None,
-                    reference_match: ReferenceMatch | None = None,
-                    spectral_floor: SpectralFloor | None = None,
-                    low_cut: LowCut | None = None, harmony: HarmonyFollow | None = None) -> ViTWaveGANGenerator:
+                    finishing: Finishing | None = None) -> ViTWaveGANGenerator:
     """A generator running a `ViTWaveGAN` torch module eagerly."""
     from musicsim_gui.runtime.backend import TorchBackend
 
     encoder = TorchBackend(model.encoder, device, output_names=("embedding",))
     heads = TorchBackend(model.heads, device, output_names=("audio",))
-    return ViTWaveGANGenerator(model.config, encoder, heads, model_id, version, bandwidth, tone, smoothing,
-                               reference_match, spectral_floor, low_cut, harmony)
+    return ViTWaveGANGenerator(model.config, encoder, heads, model_id, version, finishing)
 
 
 def onnx_generator(folder: Path, config: ModelConfig, model_id: str, version: str,
-                   device: str = "auto", bandwidth: BandwidthExtension | None = None,
-                   tone: ToneMatch | None = None, smoothing: TemporalSmoothing | None = None,
-                   reference_match: ReferenceMatch | None = None,
-                   spectral_floor: SpectralFloor | None = None,
-                   low_cut: LowCut | None = None, harmony: HarmonyFollow | None = None) -> ViTWaveGANGenerator:
+                   device: str = "auto", finishing: Finishing | None = None) -> ViTWaveGANGenerator:
     """A generator running `folder/encoder.onnx` and `folder/heads.onnx` on ONNX Runtime."""
     from musicsim_gui.runtime.backend import OnnxBackend
 
     encoder = OnnxBackend(folder / "encoder.onnx", device=device)
     heads = OnnxBackend(folder / "heads.onnx", device=device)
-    return ViTWaveGANGenerator(config, encoder, heads, model_id, version, bandwidth, tone, smoothing,
-                               reference_match, spectral_floor, low_cut, harmony)
+    return ViTWaveGANGenerator(config, encoder, heads, model_id, version, finishing)

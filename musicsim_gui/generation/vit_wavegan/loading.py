@@ -11,15 +11,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from musicsim_gui.core.errors import ModelError
-from musicsim_gui.generation.vit_wavegan.bandwidth import BandwidthExtension
 from musicsim_gui.generation.vit_wavegan.config import ModelConfig
+from musicsim_gui.generation.vit_wavegan.finishing import Finishing
 from musicsim_gui.generation.vit_wavegan.generator import ViTWaveGANGenerator, onnx_generator, torch_generator
-from musicsim_gui.generation.vit_wavegan.harmony import HarmonyFollow
-from musicsim_gui.generation.vit_wavegan.low_cut import LowCut
-from musicsim_gui.generation.vit_wavegan.reference_match import ReferenceMatch
-from musicsim_gui.generation.vit_wavegan.smoothing import TemporalSmoothing
-from musicsim_gui.generation.vit_wavegan.spectral_floor import SpectralFloor
-from musicsim_gui.generation.vit_wavegan.tone import ToneMatch
 from musicsim_gui.runtime.backend import choose_backend
 from musicsim_gui.runtime.manifest import load_manifest
 
@@ -32,20 +26,7 @@ def load_folder(folder: Path, backend: str = "auto", device: str = "auto") -> Vi
     manifest = load_manifest(folder, verify=True)
     try:
         config = ModelConfig.from_dict(manifest.config["model"])
-        extension = manifest.config.get("bandwidth_extension")
-        bandwidth = BandwidthExtension.from_dict(extension) if extension else None
-        tone_data = manifest.config.get("tone_match")
-        tone = ToneMatch.from_dict(tone_data) if tone_data else None
-        smoothing_data = manifest.config.get("temporal_smoothing")
-        smoothing = TemporalSmoothing.from_dict(smoothing_data) if smoothing_data else None
-        match_data = manifest.config.get("reference_match")
-        reference_match = ReferenceMatch.from_dict(match_data) if match_data else None
-        floor_data = manifest.config.get("spectral_floor")
-        floor = SpectralFloor.from_dict(floor_data) if floor_data else None
-        low_cut_data = manifest.config.get("low_cut")
-        low_cut = LowCut.from_dict(low_cut_data) if low_cut_data else None
-        harmony_data = manifest.config.get("harmony")
-        harmony = HarmonyFollow.from_dict(harmony_data) if harmony_data else None
+        finishing = Finishing.from_config(manifest.config)
     except (KeyError, TypeError, ValueError) as error:
         raise ModelError(f"{folder / 'manifest.json'}: no valid ViT+WaveGAN config ({error})") from error
     has_onnx = all((folder / name).is_file() for name in ("encoder.onnx", "heads.onnx"))
@@ -54,17 +35,14 @@ def load_folder(folder: Path, backend: str = "auto", device: str = "auto") -> Vi
     choice = choose_backend(backend if has_onnx else "torch", device)
     if choice.kind == "onnx":
         return onnx_generator(folder, config, manifest.name, manifest.version, device=choice.device,
-                              bandwidth=bandwidth, tone=tone, smoothing=smoothing,
-                              reference_match=reference_match, spectral_floor=floor, low_cut=low_cut,
-                              harmony=harmony)
+                              finishing=finishing)
     if not (folder / "weights.safetensors").is_file():
         reason = f" (ONNX Runtime cannot run on device {device!r})" if has_onnx and backend == "auto" else ""
         raise ModelError(f"{folder}: no weights.safetensors for the torch backend{reason}")
     from musicsim_gui.generation.vit_wavegan.model import load_weights
 
     model = load_weights(folder / "weights.safetensors")
-    return torch_generator(model, manifest.name, manifest.version, choice.device, bandwidth, tone, smoothing,
-                           reference_match, floor, low_cut, harmony)
+    return torch_generator(model, manifest.name, manifest.version, choice.device, finishing)
 
 
 def debug_generator(backend: str = "auto", device: str = "auto") -> ViTWaveGANGenerator:

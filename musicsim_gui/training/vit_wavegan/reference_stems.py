@@ -15,8 +15,9 @@ from musicsim_gui.core.instruments import INSTRUMENTS
 
 
 def wants_reference_stems(generator: Any) -> bool:
-    """Whether `generator` uses the reference's stems (a ViT+WaveGAN model with a reference match)."""
-    return getattr(generator, "reference_match", None) is not None
+    """Whether `generator` uses the reference's stems (a ViT+WaveGAN model with a reference match or a
+    harmony)."""
+    return bool(getattr(generator, "follows_stems", False))
 
 
 def separate_reference(reference: AudioClip, separator: str = "builtin", backend: str = "auto",

@@ -51,7 +51,7 @@ def fit_model_tone(folder: Path, corpus: Path, songs: int = 30, seconds: float =
     from musicsim_gui.generation.vit_wavegan.loading import load_folder
 
     generator = load_folder(Path(folder), backend="auto", device="cpu")
-    generator.tone = None
+    generator.finishing = replace(generator.finishing, tone=None)
     return _fit(generator, corpus, songs, seconds, INSTRUMENTS, _middle, None, "tone match", log)
 
 
@@ -67,10 +67,11 @@ def fit_match_tone(folder: Path, corpus: Path, songs: int = 30, seconds: float =
     from musicsim_gui.training.vit_wavegan.reference_stems import separate_reference
 
     generator = load_folder(Path(folder), backend="auto", device="cpu")
-    if generator.reference_match is None:
+    if generator.finishing.reference_match is None:
         raise MusicSimError(f"{folder}: the model has no reference match to fit a final tone for "
                             "(`musicsim export reference-match` first)")
-    generator.reference_match = replace(generator.reference_match, tone=None)
+    generator.finishing = replace(generator.finishing,
+                                  reference_match=replace(generator.finishing.reference_match, tone=None))
     return _fit(generator, corpus, songs, seconds, instruments, _first,
                 lambda mix: separate_reference(mix, separator, cache=False), "reference match tone", log)
 
