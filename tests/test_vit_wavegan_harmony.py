@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
 from vit_support import debug_folder_with_card
 
 from musicsim_gui.audio.clip import AudioClip
+from musicsim_gui.audio.io import load_audio
 from musicsim_gui.generation.base import GenerationRequest
 from musicsim_gui.generation.vit_wavegan.harmony import (
     HarmonyFollow,
@@ -23,6 +26,7 @@ from musicsim_gui.generation.vit_wavegan.harmony import (
 from musicsim_gui.generation.vit_wavegan.loading import load_folder
 from musicsim_gui.generation.vit_wavegan.loops import copy_layout, tile
 from musicsim_gui.runtime.manifest import load_manifest
+from musicsim_gui.runtime.paths import bundled_models_dir
 from musicsim_gui.training.vit_wavegan.reference_stems import wants_reference_stems
 
 RATE = 44100
@@ -159,3 +163,31 @@ def test_installed_harmony_makes_stem_following_takes_play_the_parts_chords(tmp_
                             "--shifts", "drums=3"], capture_output=True, text=True, timeout=300)
     assert wrong.returncode == 2 and "no pitch" in wrong.stderr
     assert load_manifest(folder, verify=True).config["harmony"]["shifts"] == {"bass": 6}
+
+
+DEMO = Path(__file__).resolve().parents[1] / "resources" / "demo"
+
+
+@pytest.mark.skipif(not (bundled_models_dir() / "vit-wavegan-lofi" / "manifest.json").is_file()
+                    or not (DEMO / "stems" / "bass.flac").is_file(), reason="the bundled model or demo is absent")
+def test_the_bundled_models_bass_plays_the_demo_bass_parts_notes():
+    generator = load_folder(bundled_models_dir() / "vit-wavegan-lofi", backend="onnx", device="cpu")
+    assert generator.finishing.harmony is not None and generator.finishing.harmony.applies_to("bass")
+    reference = load_audio(DEMO / "reference.flac")
+    stems = {name: load_audio(DEMO / "stems" / f"{name}.flac") for name in ("bass", "drums", "piano", "other")}
+    request = GenerationRequest(reference, ("bass",), (0,), 1, {"seconds": 30.0}, stems)
+    part = pitch_classes(stems["bass"].samples.mean(axis=0)[: 30 * stems["bass"].sample_rate], stems["bass"].sample_rate)
+
+    def agreement(take) -> float:
+        """Mean centred cosine of the take's and the part's pitch-class profiles over each second."""
+        profile = pitch_classes(take.clip.samples.mean(axis=0), take.clip.sample_rate)
+        frames = min(len(profile), len(part)) // 8 * 8
+        ours, theirs = (p[:frames].reshape(-1, 8, 12).sum(axis=1) for p in (profile, part))
+        ours, theirs = (p - p.mean(axis=1, keepdims=True) for p in (ours, theirs))
+        cosine = (ours * theirs).sum(axis=1) / (np.linalg.norm(ours, axis=1) * np.linalg.norm(theirs, axis=1) + 1e-9)
+        return float(cosine[theirs.any(axis=1)].mean())
+
+    following = agreement(generator.generate(request)[0])
+    generator.finishing = replace(generator.finishing, harmony=None)
+    fixed_key = agreement(generator.generate(request)[0])
+    assert following > 0.6 and fixed_key < 0.2, (following, fixed_key)
