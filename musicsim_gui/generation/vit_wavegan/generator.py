@@ -121,10 +121,10 @@ class ViTWaveGANGenerator:
         """Embedding and tempo of `reference` (cached; see module docstring)."""
         if tempo_bpm is not None and not TEMPO_RANGE_BPM[0] <= float(tempo_bpm) <= TEMPO_RANGE_BPM[1]:
             raise MusicSimError(f"tempo {tempo_bpm} BPM is outside {TEMPO_RANGE_BPM[0]:g}-{TEMPO_RANGE_BPM[1]:g} BPM")
-        key = (reference.content_hash(), chunk, tempo_bpm)
-        if key in self._conditioning:
-            self._conditioning.move_to_end(key)
-            return self._conditioning[key]
+        return _remember(self._conditioning, (reference.content_hash(), chunk, tempo_bpm), 8,
+                         lambda: self._conditioning_of(reference, chunk, tempo_bpm))
+
+    def _conditioning_of(self, reference: AudioClip, chunk: int | None, tempo_bpm: float | None) -> Conditioning:
         feats = self.config.features
         mono = features.to_model_audio(reference, feats.sample_rate)
         chunked = features.chunks(mono, int(feats.chunk_seconds * feats.sample_rate))
@@ -133,11 +133,7 @@ class ViTWaveGANGenerator:
         embedding = self.encoder.run({"mel": mel})["embedding"][0]
         grid = features.estimate_beat_grid(chunked[index], feats.sample_rate, tempo_bpm=tempo_bpm or None)
         first_downbeat = (index * feats.chunk_seconds + grid.first_downbeat_seconds) % grid.bar_seconds
-        result = Conditioning(embedding.astype(np.float32), grid.tempo_bpm, index, first_downbeat)
-        self._conditioning[key] = result
-        while len(self._conditioning) > 8:
-            self._conditioning.popitem(last=False)
-        return result
+        return Conditioning(embedding.astype(np.float32), grid.tempo_bpm, index, first_downbeat)
 
     def forget(self) -> None:
         """Empty the conditioning cache (the next request recomputes features and the embedding)."""
@@ -146,39 +142,27 @@ class ViTWaveGANGenerator:
         self._stem_contours.clear()
         self._stem_profiles.clear()
 
-    def stem_stats(self, stem: AudioClip, chunk: int) -> BandStats | None:
-        """`BandStats` of `stem` (mono, at its own rate) within the conditioning chunk `chunk` (cached)."""
-        key = (stem.content_hash(), chunk)
-        if key not in self._stem_stats:
-            length = int(round(self.config.features.chunk_seconds * stem.sample_rate))
-            part = stem.samples[:, chunk * length: (chunk + 1) * length].mean(axis=0)
-            self._stem_stats[key] = band_stats(part, stem.sample_rate)
-            while len(self._stem_stats) > 32:
-                self._stem_stats.popitem(last=False)
-        return self._stem_stats[key]
+    def stem_stats(self, stem: AudioClip, chunk: int, stem_key: str | None = None) -> BandStats | None:
+        """`BandStats` of `stem` (mono, at its own rate) within the conditioning chunk `chunk` (cached by
+        `stem_key`, the stem's content hash, computed when not given)."""
+        length = int(round(self.config.features.chunk_seconds * stem.sample_rate))
+        return _remember(self._stem_stats, (stem_key or stem.content_hash(), chunk), 32, lambda: band_stats(
+            stem.samples[:, chunk * length: (chunk + 1) * length].mean(axis=0), stem.sample_rate))
 
-    def stem_contour(self, stem: AudioClip, rate: int) -> np.ndarray:
+    def stem_contour(self, stem: AudioClip, rate: int, stem_key: str | None = None) -> np.ndarray:
         """`contour_power` of `stem` (mono) over its whole length at `rate`, the takes' rate (cached)."""
-        key = (stem.content_hash(), rate)
-        if key not in self._stem_contours:
-            self._stem_contours[key] = contour_power(features.to_model_audio(stem, rate), rate)
-            while len(self._stem_contours) > 8:
-                self._stem_contours.popitem(last=False)
-        return self._stem_contours[key]
+        return _remember(self._stem_contours, (stem_key or stem.content_hash(), rate), 8,
+                         lambda: contour_power(features.to_model_audio(stem, rate), rate))
 
-    def stem_profile(self, stem: AudioClip) -> np.ndarray:
+    def stem_profile(self, stem: AudioClip, stem_key: str | None = None) -> np.ndarray:
         """`harmony.pitch_classes` of `stem` (mono) over its whole length (cached)."""
-        key = stem.content_hash()
-        if key not in self._stem_profiles:
-            self._stem_profiles[key] = pitch_classes(stem.samples.mean(axis=0), stem.sample_rate)
-            while len(self._stem_profiles) > 8:
-                self._stem_profiles.popitem(last=False)
-        return self._stem_profiles[key]
+        return _remember(self._stem_profiles, stem_key or stem.content_hash(), 8,
+                         lambda: pitch_classes(stem.samples.mean(axis=0), stem.sample_rate))
 
-    def _harmonies(self, request: GenerationRequest, output_rate: int) -> dict[str, Any]:
+    def _harmonies(self, request: GenerationRequest, output_rate: int, stem_keys: dict[str, str]) -> dict[str, Any]:
         """Instrument → the function that transposes its loop copies to the reference stem's chords
         (`loops.HarmonyStep`), for the instruments the model's harmony names and the request has a stem for;
-        empty where the reference match is turned off."""
+        empty where the reference match is turned off. `stem_keys`: each stem's content hash."""
         stems = request.reference_stems or {}
         harmony = self.finishing.harmony
         if harmony is None or not request.params.get("reference_match", True):
@@ -186,17 +170,18 @@ class ViTWaveGANGenerator:
         functions = {}
         for instrument in request.instruments:
             if instrument in stems and harmony.applies_to(instrument):
-                profile = self.stem_profile(stems[instrument])
+                profile = self.stem_profile(stems[instrument], stem_keys[instrument])
                 functions[instrument] = (
                     lambda variations, starts, played, period, name=instrument, reference=profile:
                     follow_harmony(harmony, variations, output_rate, name, reference, starts, played, period))
         return functions
 
-    def _matches(self, request: GenerationRequest, chunk: int,
-                 output_rate: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    def _matches(self, request: GenerationRequest, chunk: int, output_rate: int,
+                 stem_keys: dict[str, str]) -> tuple[dict[str, Any], dict[str, Any]]:
         """(instrument → the function that moves its loop variations towards the reference's stem, instrument →
         the function that makes its tiled take follow that stem's contour), for the instruments the model
-        matches and the request has a stem for; both empty when turned off."""
+        matches and the request has a stem for; both empty when turned off. `stem_keys`: each stem's content
+        hash."""
         match, stems = self.finishing.reference_match, request.reference_stems or {}
         if match is None or not request.params.get("reference_match", True):
             return {}, {}
@@ -204,13 +189,13 @@ class ViTWaveGANGenerator:
         for instrument in request.instruments:
             if instrument not in stems or not match.applies_to(instrument):
                 continue
-            stats = self.stem_stats(stems[instrument], chunk)
+            stats = self.stem_stats(stems[instrument], chunk, stem_keys[instrument])
             if stats is None:  # a silent stem: nothing to follow
                 continue
             loop_functions[instrument] = (lambda loops, name=instrument, reference=stats:
                                           match.apply(loops, output_rate, name, reference))
             if match.follows_contour(instrument):
-                power = self.stem_contour(stems[instrument], output_rate)
+                power = self.stem_contour(stems[instrument], output_rate, stem_keys[instrument])
                 take_functions[instrument] = (lambda take, name=instrument, reference=power:
                                               match.follow_contour(take, output_rate, name, reference))
         return loop_functions, take_functions
@@ -270,8 +255,11 @@ class ViTWaveGANGenerator:
                 "arrangement": arrangement, "backend": self.backend_name}
         if finishing.smoothing is not None or finishing.spectral_floor is not None:
             used["smoothing"] = clean
-        matches, contours = self._matches(request, conditioning.chunk, output_rate)
-        harmonies = self._harmonies(request, output_rate)
+        stem_keys = {name: stem.content_hash() for name, stem in (request.reference_stems or {}).items()
+                     if name in request.instruments and self.finishing.follows_stems
+                     and params.get("reference_match", True)}                         # hashed once per request
+        matches, contours = self._matches(request, conditioning.chunk, output_rate, stem_keys)
+        harmonies = self._harmonies(request, output_rate, stem_keys)
         takes = []
         for instrument in request.instruments:
             head = self.config.instruments.index(instrument)
@@ -291,6 +279,17 @@ class ViTWaveGANGenerator:
                 takes.append(GeneratedTake(instrument, clip, seed, self.id, self.version, params_used))
             report(progress, 0.3 + 0.7 * len(takes) / (len(seeds) * len(request.instruments)), f"Rendered {instrument}")
         return takes
+
+
+def _remember(cache: OrderedDict, key: Any, limit: int, compute: Any) -> Any:
+    """`cache[key]`, made by `compute()` when missing; beyond `limit` entries the least recently used go."""
+    if key in cache:
+        cache.move_to_end(key)
+        return cache[key]
+    value = cache[key] = compute()
+    while len(cache) > limit:
+        cache.popitem(last=False)
+    return value
 
 
 def _loop_finish(floor: SpectralFloor | None, low_cut: LowCut | None, instrument: str, rate: int) -> Any:
