@@ -63,6 +63,38 @@ def test_an_upper_limit_leaves_the_band_above_it_alone():
     assert 0.4 < weights[np.argmin(np.abs(bins - 1414.0))] < 0.6                # half way up the octave
 
 
+def _low_note_over_noise(seconds: float = 2.0) -> np.ndarray:
+    """A 110 Hz tone with 60 partials (up to 6.6 kHz) over white noise 50 dB below its fundamental."""
+    time = np.arange(int(seconds * RATE)) / RATE
+    partials = sum(np.sin(2 * np.pi * 110.0 * k * time) / k for k in range(1, 61))
+    return (partials + np.random.default_rng(2).standard_normal(time.shape[0]) * 0.003).astype(np.float32)
+
+
+def test_above_the_fill_frequency_the_valleys_fill_and_the_band_keeps_its_power():
+    take = _low_note_over_noise()
+    freqs = np.fft.rfftfreq(take.shape[0], 1.0 / RATE)
+    harmonic = np.abs((freqs / 110.0) - np.round(freqs / 110.0)) * 110.0
+    top = (freqs > 3000.0) & (freqs < 6000.0)
+    between = np.flatnonzero((harmonic > 40.0) & top)
+    low = np.flatnonzero((freqs > 100.0) & (freqs < 1400.0))
+    filled = SpectralFloor({"bass": 0.0}, fill_from_hz={"bass": 1500.0}).apply(take, RATE, "bass")
+    assert filled.shape == take.shape and filled.dtype == np.float32
+    assert _power_db(filled, between) > _power_db(take, between) + 10.0              # the gaps fill up
+    assert abs(_power_db(filled, np.flatnonzero(top)) - _power_db(take, np.flatnonzero(top))) < 1.0   # same power
+    assert abs(_power_db(filled, low) - _power_db(take, low)) < 0.1                  # nothing below the fill
+    both = SpectralFloor({"bass": 1.0}, max_hz={"bass": 1000.0}, fill_from_hz={"bass": 1500.0})
+    cleaned = both.apply(take, RATE, "bass")                                          # cleared below, filled above
+    only_cleared = SpectralFloor({"bass": 1.0}, max_hz={"bass": 1000.0}).apply(take, RATE, "bass")
+    low_between = np.flatnonzero((harmonic > 40.0) & (freqs > 100.0) & (freqs < 900.0))
+    assert abs(_power_db(cleaned, low_between) - _power_db(only_cleared, low_between)) < 0.1
+    assert _power_db(cleaned, between) > _power_db(take, between) + 10.0
+    weights = both.fill_weights(RATE, "bass")[:, 0]
+    bins = np.fft.rfftfreq(2048, 1.0 / RATE)
+    assert weights[bins < 1500.0].max() == 0.0 and weights[bins > 3000.0].min() == 1.0
+    assert 0.4 < weights[np.argmin(np.abs(bins - 2121.0))] < 0.6                # half way up the octave
+    assert not both.fill_weights(RATE, "piano").any()
+
+
 def test_loops_are_cleaned_as_they_are_heard_tiled():
     take, _, _ = _partials_over_noise(1.0)
     floor = SpectralFloor({"piano": 2.0})
@@ -98,6 +130,16 @@ def test_settings_round_trip_and_are_checked():
         parse_floor("piano=1.5", 200.0, "bass=1600")
     with pytest.raises(ValueError, match="upper limits"):
         SpectralFloor({"bass": 1.0}, max_hz={"bass": 50.0})
+    filling = parse_floor("bass=1,drums=0", 200.0, "bass=1600", "bass=1500,drums=4000", 150.0)
+    assert filling.fill_from_hz == {"bass": 1500.0, "drums": 4000.0} and filling.fill_width_hz == 150.0
+    assert SpectralFloor.from_dict(filling.to_dict()) == filling and filling.applies_to("drums")
+    assert "fill_from_hz" not in limited.to_dict()                                 # older manifests read the same
+    with pytest.raises(ValueError, match="fill frequency for piano, which has no strength"):
+        parse_floor("bass=1", 200.0, "", "piano=3000")
+    with pytest.raises(ValueError, match="fill frequencies"):
+        parse_floor("bass=1", 200.0, "", "bass=20")
+    with pytest.raises(ValueError, match="fill width"):
+        SpectralFloor({"bass": 1.0}, fill_from_hz={"bass": 1500.0}, fill_width_hz=1.0)
 
 
 def test_installed_floor_cleans_its_instruments_unless_smoothing_is_off(tmp_path):
@@ -124,3 +166,17 @@ def test_installed_floor_cleans_its_instruments_unless_smoothing_is_off(tmp_path
     wrong = subprocess.run([sys.executable, "-m", "musicsim_gui", "export", "spectral-floor", str(folder),
                             "--strengths", "vocals=1"], capture_output=True, text=True, timeout=300)
     assert wrong.returncode == 2 and "no head for vocals" in wrong.stderr
+    stray = subprocess.run([sys.executable, "-m", "musicsim_gui", "export", "spectral-floor", str(folder),
+                            "--strengths", "piano=2", "--fill-from", "bass=1500"], capture_output=True, text=True,
+                           timeout=300)
+    assert stray.returncode == 2 and "bass, which has no strength" in stray.stderr
+    assert "fill_from_hz" not in load_manifest(folder, verify=True).config["spectral_floor"]   # left as it was
+    done = subprocess.run([sys.executable, "-m", "musicsim_gui", "export", "spectral-floor", str(folder),
+                           "--strengths", "piano=2,bass=0", "--fill-from", "bass=1500"], capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert load_manifest(folder, verify=True).config["spectral_floor"]["fill_from_hz"] == {"bass": 1500.0}
+    assert "bass from 1500 Hz" in (folder / "MODEL_CARD.md").read_text()
+    (filled,) = load_folder(folder, backend="onnx", device="cpu").generate(
+        GenerationRequest(reference, ("bass",), (5,), 1, {"seconds": 2.0}))
+    assert np.abs(filled.clip.samples - plain[0].clip.samples).max() > 1e-3     # bass: filled now

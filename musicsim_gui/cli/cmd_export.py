@@ -65,6 +65,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     floor.add_argument("--max-hz", default="", metavar="INST=HZ,...",
                        help="per instrument, the frequency above which the subtraction fades out over an octave, "
                             "e.g. bass=1600 (instruments not named: the whole band)")
+    floor.add_argument("--fill-from", default="", metavar="INST=HZ,...",
+                       help="per instrument, the frequency above which the valleys between partials are filled "
+                            "instead (fading in over the octave above), e.g. bass=1500 (instruments not named: "
+                            "nowhere)")
+    floor.add_argument("--fill-width-hz", type=float, default=200.0,
+                       help="the width over which a filled bin's power is spread (default 200 Hz)")
     floor.set_defaults(handler=run_spectral_floor)
     low_cut = group.add_parser("low-cut", help="store the cutoffs below which a ViT+WaveGAN model folder's takes "
                                                "lose their infrasonic rumble")
@@ -198,7 +204,8 @@ def run_spectral_floor(args: argparse.Namespace) -> int:
     from musicsim_gui.generation.vit_wavegan.spectral_floor import parse_floor
     from musicsim_gui.training.vit_wavegan.spectral_floor_install import card_line, install_spectral_floor
 
-    return _store_setting(args.model, args.strengths, lambda text: parse_floor(text, args.width_hz, args.max_hz),
+    return _store_setting(args.model, args.strengths, lambda text: parse_floor(text, args.width_hz, args.max_hz, args.fill_from,
+                                                                            args.fill_width_hz),
                           lambda setting: setting.strengths, "spectral floor", install_spectral_floor, card_line)
 
 

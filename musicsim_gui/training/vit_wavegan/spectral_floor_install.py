@@ -20,10 +20,13 @@ def card_line(floor: SpectralFloor) -> str:
     """The model card's line describing `floor`."""
     strengths = ", ".join(f"{name} {value:g}" + (f" up to {floor.max_hz[name]:g} Hz" if name in floor.max_hz else "")
                           for name, value in floor.strengths.items())
+    fills = ", ".join(f"{name} from {value:g} Hz" for name, value in floor.fill_from_hz.items())
+    filled = (f"; above a fill frequency per instrument ({fills}) the valleys are filled instead, each bin's power "
+              f"mixed with its average over {floor.fill_width_hz:g} Hz (fully an octave above it)") if fills else ""
     return (f"{CARD_LINE_PREFIX} in every frame of each finished loop (before tiling, circularly), the floor between partials (the running "
             f"minimum of the spectrum over {floor.width_hz:g} Hz) is subtracted, times a strength per instrument "
-            f"({strengths or 'none'}; chosen on the valid split's FAD; see "
-            "`generation/vit_wavegan/spectral_floor.py`). `musicsim generate --no-smoothing` turns it off with the "
+            f"({strengths or 'none'}){filled}; chosen on the valid split's FAD; see "
+            "`generation/vit_wavegan/spectral_floor.py`. `musicsim generate --no-smoothing` turns it off with the "
             "smoothing.")
 
 
