@@ -2,7 +2,8 @@
 `musicsim export tone MODEL_DIR --corpus C`: fit a model folder's tone match and store it there;
 `musicsim export smoothing MODEL_DIR --seconds other=0.3,bass=0.1`: store a model folder's temporal smoothing;
 `musicsim export spectral-floor MODEL_DIR --strengths piano=2`: store its spectral floor subtraction;
-`musicsim export low-cut MODEL_DIR --cutoffs drums=30`: store its low cut; `musicsim export harmony MODEL_DIR
+`musicsim export low-cut MODEL_DIR --cutoffs drums=30`: store its low cut; `musicsim export band-dynamics
+MODEL_DIR --ratios bass=1.3 [--from-hz bass=1600]`: store how far its loops' bands move; `musicsim export harmony MODEL_DIR
 --shifts bass=6,piano=6`: store how far its loop copies follow the reference part's chords;
 `musicsim export reference-match MODEL_DIR --strengths bass=0.3/0,drums=0.75/0.75 [--contour piano=0.75/0.5]`:
 store its reference match; `musicsim export match-tone MODEL_DIR --corpus C`: fit and store the reference
@@ -82,6 +83,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     low_cut.add_argument("--order", type=int, default=4,
                          help="Butterworth order of the high-pass, applied forwards and backwards (1-8, default 4)")
     low_cut.set_defaults(handler=run_low_cut)
+    dynamics = group.add_parser("band-dynamics", help="store how far a ViT+WaveGAN model folder's loops' bands move "
+                                                      "about their mean")
+    _model_folder_argument(dynamics)
+    dynamics.add_argument("--ratios", required=True, metavar="INST=RATIO,...",
+                          help="per instrument, the ratio (0.25-4) by which each band's movement about its mean is "
+                               "scaled, e.g. bass=1.3 (the list replaces the model's: instruments not named are "
+                               "left as they are; an empty string removes the step)")
+    dynamics.add_argument("--from-hz", default="", metavar="INST=HZ,...",
+                          help="per instrument, the lowest band centre that is scaled, e.g. bass=1600 (instruments "
+                               "not named: every band)")
+    dynamics.set_defaults(handler=run_band_dynamics)
     harmony = group.add_parser("harmony", help="store how far a ViT+WaveGAN model folder's loop copies may be "
                                                "transposed to follow the reference part's chords")
     _model_folder_argument(harmony)
@@ -215,6 +227,14 @@ def run_low_cut(args: argparse.Namespace) -> int:
 
     return _store_setting(args.model, args.cutoffs, lambda text: parse_low_cut(text, args.order),
                           lambda setting: setting.cutoffs_hz, "low cut", install_low_cut, card_line)
+
+
+def run_band_dynamics(args: argparse.Namespace) -> int:
+    from musicsim_gui.generation.vit_wavegan.band_dynamics import parse_band_dynamics
+    from musicsim_gui.training.vit_wavegan.band_dynamics_install import card_line, install_band_dynamics
+
+    return _store_setting(args.model, args.ratios, lambda text: parse_band_dynamics(text, args.from_hz),
+                          lambda setting: setting.ratios, "band dynamics", install_band_dynamics, card_line)
 
 
 def run_harmony(args: argparse.Namespace) -> int:

@@ -3,7 +3,8 @@
 The heads make short model-rate windows; a model folder's manifest may add, under `config`, the steps that
 make them into a stem: the bandwidth extension (`bandwidth_extension`), the tone match (`tone_match`), the
 temporal smoothing (`temporal_smoothing`), the reference match (`reference_match`), the spectral floor
-(`spectral_floor`), the low cut (`low_cut`) and the harmony following (`harmony`). They are read together
+(`spectral_floor`), the low cut (`low_cut`), the band dynamics (`band_dynamics`) and the harmony following
+(`harmony`). They are read together
 here, so loading, the generator and the fitting commands pass one value; a missing key leaves its step out.
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from musicsim_gui.generation.vit_wavegan.band_dynamics import BandDynamics
 from musicsim_gui.generation.vit_wavegan.bandwidth import BandwidthExtension
 from musicsim_gui.generation.vit_wavegan.harmony import HarmonyFollow
 from musicsim_gui.generation.vit_wavegan.low_cut import LowCut
@@ -23,7 +25,7 @@ from musicsim_gui.generation.vit_wavegan.tone import ToneMatch
 _STEPS = {"bandwidth": ("bandwidth_extension", BandwidthExtension), "tone": ("tone_match", ToneMatch),
           "smoothing": ("temporal_smoothing", TemporalSmoothing), "reference_match": ("reference_match", ReferenceMatch),
           "spectral_floor": ("spectral_floor", SpectralFloor), "low_cut": ("low_cut", LowCut),
-          "harmony": ("harmony", HarmonyFollow)}
+          "band_dynamics": ("band_dynamics", BandDynamics), "harmony": ("harmony", HarmonyFollow)}
 """Field → (its manifest `config` key, the step's class, read with `from_dict`)."""
 
 
@@ -37,6 +39,7 @@ class Finishing:
     reference_match: how takes follow the reference's stems in tone, band dynamics and contour.
     spectral_floor: the floor between partials cleared (switched with the smoothing).
     low_cut: the infrasonic rumble of the heads removed.
+    band_dynamics: how far each band's level moves about its mean, widened or narrowed per instrument.
     harmony: how far the loop copies follow the chords of the reference's part.
     """
 
@@ -46,6 +49,7 @@ class Finishing:
     reference_match: ReferenceMatch | None = None
     spectral_floor: SpectralFloor | None = None
     low_cut: LowCut | None = None
+    band_dynamics: BandDynamics | None = None
     harmony: HarmonyFollow | None = None
 
     @classmethod

@@ -20,7 +20,8 @@ Architecture:
    and, for the instruments whose match has a contour, the tiled take rises and falls with the stem over the
    song (the stem's band power cached per stem). Before the loops are tiled, the model's
    `spectral_floor.SpectralFloor` clears the floor between the partials of the instruments it names (switched
-   with the smoothing) and its `low_cut.LowCut` takes their infrasonic rumble away. With the reference's stems
+   with the smoothing), its `low_cut.LowCut` takes their infrasonic rumble away and its
+   `band_dynamics.BandDynamics` widens or narrows how far their bands move. With the reference's stems
    and a `harmony.HarmonyFollow`, every copy of a pitched instrument's loop is then transposed to the chords
    its stem plays under that copy (the stem's pitch-class profile cached per stem; off with the match). With
    the default "phrase" arrangement the loops vary like a played part (`loops.phrase_pattern`: a one-bar
@@ -50,6 +51,7 @@ from musicsim_gui.generation.base import (
     report,
 )
 from musicsim_gui.generation.vit_wavegan import features, loops
+from musicsim_gui.generation.vit_wavegan.band_dynamics import BandDynamics
 from musicsim_gui.generation.vit_wavegan.config import ModelConfig
 from musicsim_gui.generation.vit_wavegan.finishing import Finishing
 from musicsim_gui.generation.vit_wavegan.harmony import follow_harmony, pitch_classes
@@ -269,7 +271,8 @@ class ViTWaveGANGenerator:
                                        f"{self.id} {instrument} seed {seed}", finishing.bandwidth, instrument,
                                        pattern, finishing.tone, smoothing, first_downbeat, matches.get(instrument),
                                        contours.get(instrument),
-                                       _loop_finish(floor, finishing.low_cut, instrument, output_rate),
+                                       _loop_finish((floor, finishing.low_cut, finishing.band_dynamics),
+                                                    instrument, output_rate),
                                        harmonies.get(instrument))
                 params_used = dict(used)
                 if finishing.reference_match is not None:
@@ -292,10 +295,11 @@ def _remember(cache: OrderedDict, key: Any, limit: int, compute: Any) -> Any:
     return value
 
 
-def _loop_finish(floor: SpectralFloor | None, low_cut: LowCut | None, instrument: str, rate: int) -> Any:
-    """The last function applied to the instrument's loop variations `[V, L]` before tiling: the floor
-    subtraction, then the low cut (each where the model has one for the instrument); None when neither applies."""
-    steps = [step for step in (floor, low_cut) if step is not None and step.applies_to(instrument)]
+def _loop_finish(steps: tuple[SpectralFloor | LowCut | BandDynamics | None, ...], instrument: str, rate: int) -> Any:
+    """The last function applied to the instrument's loop variations `[V, L]` before tiling: `steps` in order
+    (the floor subtraction, the low cut, the band dynamics), each where the model has one for the instrument;
+    None when none applies."""
+    steps = tuple(step for step in steps if step is not None and step.applies_to(instrument))
     if not steps:
         return None
 
