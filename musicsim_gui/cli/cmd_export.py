@@ -213,11 +213,13 @@ def run_smoothing(args: argparse.Namespace) -> int:
 
 
 def run_spectral_floor(args: argparse.Namespace) -> int:
-    from musicsim_gui.generation.vit_wavegan.spectral_floor import parse_floor
+    from musicsim_gui.generation.vit_wavegan.spectral_floor import SpectralFloor, parse_floor
     from musicsim_gui.training.vit_wavegan.spectral_floor_install import card_line, install_spectral_floor
 
-    return _store_setting(args.model, args.strengths, lambda text: parse_floor(text, args.width_hz, args.max_hz, args.fill_from,
-                                                                            args.fill_width_hz),
+    def parse(text: str) -> SpectralFloor:
+        return parse_floor(text, args.width_hz, args.max_hz, args.fill_from, args.fill_width_hz)
+
+    return _store_setting(args.model, args.strengths, parse,
                           lambda setting: setting.strengths, "spectral floor", install_spectral_floor, card_line)
 
 

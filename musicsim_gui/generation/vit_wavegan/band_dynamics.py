@@ -8,14 +8,14 @@ reference match (`reference_match.py`) moves a band's spread towards the separat
 bass carries the other instruments' highs, so following it there teaches the take the wrong movement. This
 step widens (or narrows) the movement by a fixed ratio per instrument instead:
 
-1. STFT (`N_FFT` points, hop `HOP`, at the take's rate) of each finished loop variation, padded with its own
-   end and start as it is heard tiled (`apply_loops`; after the spectral floor and the low cut, before
-   tiling); power summed into `BAND_COUNT` mel bands.
+1. STFT of each finished loop variation, padded with its own end and start as it is heard tiled
+   (`apply_loops`; after the spectral floor and the low cut, before tiling); power summed into the reference
+   match's mel bands (`reference_match.log_band_power`: the same STFT and bands).
 2. Per band whose centre is at or above the instrument's `from_hz`, the frame's log power ℓ becomes
    μ + ratio·(ℓ − μ), μ the band's mean over the loop: a ratio above 1 makes loud moments louder and quiet
    ones quieter in that band, one below 1 evens them out. The change is clipped to ±`MAX_GAIN_DB`, spread
-   over the STFT bins by the bands' filters (normalised to sum to one per bin) and applied to the complex
-   spectrum (phases kept); bands below `from_hz` are left as they are.
+   over the STFT bins as the reference match spreads its gains (`reference_match.band_spread`) and applied
+   to the complex spectrum (phases kept); bands below `from_hz` are left as they are.
 3. iSTFT: a loop of the same length.
 
 The ratios and lower edges are chosen per instrument on the valid split's FAD and stored in the manifest
@@ -32,24 +32,27 @@ import numpy as np
 
 from musicsim_gui.audio import spectral
 from musicsim_gui.audio.spectral import mel_filterbank
+from musicsim_gui.generation.vit_wavegan.reference_match import (
+    BAND_COUNT,
+    HOP,
+    N_FFT,
+    band_spread,
+    log_band_power,
+)
 from musicsim_gui.generation.vit_wavegan.setting_text import instrument_numbers
 
-N_FFT, HOP = 2048, 512
-BAND_COUNT = 40
 MAX_GAIN_DB = 12.0
 """The most a band's level is raised or lowered in one frame."""
 RATIO_RANGE = (0.25, 4.0)
 FROM_HZ_RANGE = (0.0, 20000.0)
 
 
-@lru_cache(maxsize=8)
-def _bands(rate: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(mel filters `[bands, bins]`, their spread back onto the bins `[bins, bands]`, band centres in Hz)."""
+@lru_cache(maxsize=4)
+def band_centres(rate: int) -> np.ndarray:
+    """The centre (filter-weighted mean frequency) of each of the `BAND_COUNT` mel bands at `rate`, Hz."""
     filters = mel_filterbank(rate, N_FFT, BAND_COUNT).astype(np.float64)
     freqs = np.fft.rfftfreq(N_FFT, 1.0 / rate)
-    centres = (filters * freqs).sum(axis=1) / np.maximum(filters.sum(axis=1), 1e-12)
-    spread = (filters / np.maximum(filters.sum(axis=0, keepdims=True), 1e-12)).T
-    return filters, spread, centres
+    return (filters * freqs).sum(axis=1) / np.maximum(filters.sum(axis=1), 1e-12)
 
 
 @dataclass(frozen=True)
@@ -93,7 +96,7 @@ class BandDynamics:
 
     def band_mask(self, rate: int, instrument: str) -> np.ndarray:
         """Which of the `BAND_COUNT` bands at `rate` are scaled `[bands]` bool."""
-        return _bands(rate)[2] >= self.from_hz.get(instrument, 0.0)
+        return band_centres(rate) >= self.from_hz.get(instrument, 0.0)
 
     def apply(self, take: np.ndarray, rate: int, instrument: str) -> np.ndarray:
         """Mono `take [n]` at `rate` with the instrument's band movement scaled about each band's mean over the
@@ -106,13 +109,11 @@ class BandDynamics:
 
     def _scaled(self, signal: np.ndarray, rate: int, instrument: str, counted: slice) -> np.ndarray:
         """`signal` with its bands' movement scaled, each band's mean taken over the frames `counted`."""
-        filters, spread, _ = _bands(rate)
-        spectrum = spectral.stft(signal, n_fft=N_FFT, hop_length=HOP)
-        log_power = np.log(filters @ (np.abs(spectrum) ** 2) + 1e-12)
+        spectrum, log_power = log_band_power(signal, rate)
         mean = log_power[:, counted].mean(axis=1, keepdims=True)
         change_db = (float(self.ratios[instrument]) - 1.0) * (log_power - mean) * (10.0 / np.log(10.0))
         change_db = np.clip(change_db, -MAX_GAIN_DB, MAX_GAIN_DB) * self.band_mask(rate, instrument)[:, np.newaxis]
-        gain = 10.0 ** ((spread @ change_db) / 20.0)
+        gain = 10.0 ** ((band_spread(rate) @ change_db) / 20.0)
         return spectral.istft(spectrum * gain, hop_length=HOP, length=signal.shape[-1]).astype(np.float32)
 
     def apply_loops(self, loops: np.ndarray, rate: int, instrument: str) -> np.ndarray:

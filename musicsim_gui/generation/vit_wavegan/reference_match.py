@@ -74,11 +74,22 @@ class BandStats:
     std: np.ndarray
 
 
-def _log_band_power(audio: np.ndarray, rate: int) -> tuple[np.ndarray, np.ndarray]:
-    """Mono `audio` → (its complex STFT `[F, T]`, natural-log band power `[BAND_COUNT, T]`)."""
+def log_band_power(audio: np.ndarray, rate: int) -> tuple[np.ndarray, np.ndarray]:
+    """Mono `audio` → (its complex STFT `[F, T]` (`N_FFT`, hop `HOP`), natural-log power in `BAND_COUNT` mel
+    bands `[BAND_COUNT, T]`)."""
     spectrum = spectral.stft(np.asarray(audio, dtype=np.float32), n_fft=N_FFT, hop_length=HOP)
     power = mel_filterbank(rate, N_FFT, BAND_COUNT).astype(np.float64) @ (np.abs(spectrum).astype(np.float64) ** 2)
     return spectrum, np.log(power + 1e-10)
+
+
+@lru_cache(maxsize=4)
+def band_spread(rate: int) -> np.ndarray:
+    """`[bins, BAND_COUNT]` float64: how a gain per mel band (of `log_band_power`) reaches each STFT bin at `rate`
+    — the bands' filters normalised to sum to one per bin (made once per rate)."""
+    filters = mel_filterbank(rate, N_FFT, BAND_COUNT).astype(np.float64)
+    spread = (filters / (filters.sum(axis=0, keepdims=True) + 1e-12)).T
+    spread.flags.writeable = False  # shared by every take at this rate
+    return spread
 
 
 def _active(log_power: np.ndarray) -> np.ndarray:
@@ -92,7 +103,7 @@ def band_stats(audio: np.ndarray, rate: int) -> BandStats | None:
     audio = np.asarray(audio, dtype=np.float32)
     if audio.shape[0] < N_FFT or not np.any(audio):
         return None
-    _, log_power = _log_band_power(audio, rate)
+    _, log_power = log_band_power(audio, rate)
     active = _active(log_power)
     return BandStats(log_power[:, active].mean(axis=1), log_power[:, active].std(axis=1))
 
@@ -234,7 +245,7 @@ class ReferenceMatch:
         length = loops.shape[-1]
         pad = min(length, 2 * N_FFT)
         padded = [np.pad(loop, pad, mode="wrap") for loop in loops]
-        analysed = [_log_band_power(loop, rate) for loop in padded]
+        analysed = [log_band_power(loop, rate) for loop in padded]
         first, stop = -(-pad // HOP), -(-(pad + length) // HOP)   # frames centred within one period of the loop
         inner = [log_power[:, first:stop] for _, log_power in analysed]
         together = np.concatenate(inner, axis=1)
@@ -245,13 +256,12 @@ class ReferenceMatch:
         ratio = np.clip(reference.std / np.maximum(take_std, 1e-6), 1.0 / RATIO_LIMIT, RATIO_LIMIT) ** std_weight
         offset = reference.mean - take_mean
         shift = mean_weight * (offset - offset.mean())
-        filters = mel_filterbank(rate, N_FFT, BAND_COUNT).astype(np.float64)
-        spread = filters / (filters.sum(axis=0, keepdims=True) + 1e-12)            # [bands, bins], columns sum to 1
+        spread = band_spread(rate)
         low, high = MAX_CUT_DB / 20.0 * np.log(10.0), MAX_BOOST_DB / 20.0 * np.log(10.0)
         out = np.empty_like(loops)
         for row, (spectrum, log_power) in enumerate(analysed):
             target = take_mean[:, None] + ratio[:, None] * (log_power - take_mean[:, None]) + shift[:, None]
-            gain = np.exp(spread.T @ np.clip(0.5 * (target - log_power), low, high))
+            gain = np.exp(spread @ np.clip(0.5 * (target - log_power), low, high))
             audio = spectral.istft(spectrum * gain, hop_length=HOP, length=padded[row].shape[0])
             out[row] = audio[pad: pad + length]
         return out
