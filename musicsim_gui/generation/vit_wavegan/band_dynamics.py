@@ -6,7 +6,8 @@ embedding on the validation songs, the spread of the log-mel bands within each s
 about 1.2 kHz (0.3-0.7 standard deviations below the real bass stems') and too large at the bottom. The
 reference match (`reference_match.py`) moves a band's spread towards the separated part's, but a separated
 bass carries the other instruments' highs, so following it there teaches the take the wrong movement. This
-step widens (or narrows) the movement by a fixed ratio per instrument instead:
+step widens (or narrows) the movement by a fixed ratio per instrument instead (the drums, the other way,
+move slightly less above 2 kHz in the shipped model):
 
 1. STFT of each finished loop variation, padded with its own end and start as it is heard tiled
    (`apply_loops`; after the spectral floor and the low cut, before tiling); power summed into the reference
