@@ -1,8 +1,9 @@
-"""`musicsim corpus make|stats|demo`: make the synthetic multi-stem LoFi corpus and describe it.
+"""`musicsim corpus make|stats|demo|pack-soundfont|unpack-soundfont`: make the corpus, describe it, carry its font.
 
 `make` renders songs into `DIR/<split>/<song_id>/` in worker processes with a progress bar and resumes a
 half-made corpus; `stats` measures variety and per-stem loudness, brightness and onset rate; `demo`
-renders the bundled demo song.
+renders the bundled demo song; `pack-soundfont` cuts the GM SoundFont down to the presets the corpus plays,
+packed losslessly, and `unpack-soundfont` turns the pack back into an SF2 that renders the same songs.
 """
 
 from __future__ import annotations
@@ -38,6 +39,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     demo.add_argument("--seed", type=int, default=None, help="song seed (default: the demo seed)")
     demo.add_argument("--duration", type=float, default=None, help="length in seconds (default 90)")
     demo.set_defaults(handler=run_demo)
+    pack = actions.add_parser("pack-soundfont", help="the presets the corpus plays, cut from the GM SoundFont and "
+                                                     "packed losslessly (FLAC), to render the corpus elsewhere")
+    pack.add_argument("--out", required=True, help="the pack (or, with --sf2, a plain SF2 subset)")
+    pack.add_argument("--source", default=None,
+                      help="the SF2 to cut from (default: $MUSICSIM_SOUNDFONT, else Debian's FluidR3_GM.sf2)")
+    pack.add_argument("--sf2", action="store_true", help="write a plain SF2 subset instead of a pack")
+    pack.set_defaults(handler=run_pack_soundfont)
+    unpack = actions.add_parser("unpack-soundfont", help="turn a pack from pack-soundfont back into an SF2 "
+                                                         "(render with MUSICSIM_SOUNDFONT=that file)")
+    unpack.add_argument("pack", help="the pack")
+    unpack.add_argument("--out", required=True, help="the SF2 to write")
+    unpack.set_defaults(handler=run_unpack_soundfont)
 
 
 def run_make(args: argparse.Namespace) -> int:
@@ -88,4 +101,27 @@ def run_demo(args: argparse.Namespace) -> int:
 
     seed = DEMO_SEED if args.seed is None else args.seed
     print(make_demo(Path(args.out), seed=seed, duration_s=args.duration or DEMO_SECONDS))
+    return 0
+
+
+def _describe(report, path: str) -> str:
+    missing = f"; missing from the source: {report.missing}" if report.missing else ""
+    return (f"{path}: {report.presets} presets, {report.instruments} instruments, {report.samples} samples, "
+            f"{report.bytes / 1e6:.1f} MB{missing}")
+
+
+def run_pack_soundfont(args: argparse.Namespace) -> int:
+    from musicsim_gui.training.corpus.soundfont_pack import pack_soundfont
+    from musicsim_gui.training.corpus.synth import soundfont_path
+
+    source = Path(args.source) if args.source else soundfont_path()
+    report = pack_soundfont(source, Path(args.out), codec="pcm" if args.sf2 else "flac")
+    print(_describe(report, args.out))
+    return 0
+
+
+def run_unpack_soundfont(args: argparse.Namespace) -> int:
+    from musicsim_gui.training.corpus.soundfont_pack import unpack_soundfont
+
+    print(_describe(unpack_soundfont(Path(args.pack), Path(args.out)), args.out))
     return 0
