@@ -19,6 +19,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--minutes", type=float, default=None, help="stop after this much wall time")
     parser.add_argument("--batch", type=int, default=16, help="examples per step (default 16)")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
+    parser.add_argument("--workers", type=int, default=0,
+                        help="processes that make the batches (default 0: one helper thread, reproducible); "
+                             "give a GPU run on a many-core machine several, e.g. 12")
     parser.add_argument("--lr", type=float, default=1e-3, help="peak learning rate")
     parser.add_argument("--warmup", type=int, default=200, help="learning-rate warm-up steps (default 200)")
     parser.add_argument("--remix", type=float, default=0.5,
@@ -92,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
         raise MusicSimError("--version, --note and --stem-priors describe the exported model: add --export DIR (or "
                             "export the run later), so they are not lost after training")
     config = TrainConfig(corpus=args.corpus, run_dir=args.run_dir, steps=args.steps, minutes=args.minutes,
-                         batch=args.batch, threads=args.threads, lr=args.lr, val_every=args.val_every,
+                         batch=args.batch, threads=args.threads, workers=args.workers, lr=args.lr, val_every=args.val_every,
                          ckpt_every=min(100, args.val_every), warmup=args.warmup, init_from=args.init_from,
                          fresh_lr_scale=args.fresh_lr_scale, loss=args.loss, val_count=args.val_count,
                          seed=args.seed, average_decay=args.average_decay, precision=args.precision,

@@ -1,9 +1,10 @@
 """The resumable training loop of the built-in separator.
 
 Architecture:
-1. Batches of augmented stems `[B, S, n]` come from `dataset.ExampleSampler` on a helper thread, which
-   also computes their spectra and band sums in NumPy (`features.py`); the mix spectrum is the sum of
-   the stem spectra (STFT is linear). The network sees the mix's band means. Two losses (`loss`):
+1. Batches of augmented stems `[B, S, n]` come from `dataset.ExampleSampler` on a helper thread (or in
+   `workers` processes: `batches.py`), which also computes their spectra and band sums in NumPy
+   (`features.py`); the mix spectrum is the sum of the stem spectra (STFT is linear). The network sees the
+   mix's band means. Two losses (`loss`):
    - `l1`: the L1 distance between masked mix magnitudes and true stem magnitudes per band, relative to the
      mix magnitude (phase-blind; every bin counts by its magnitude);
    - `sdr`: the negative signal-to-distortion ratio (dB) of complex masking, per example and stem, from the
@@ -39,18 +40,16 @@ Architecture:
    step that way, 0.7 with two threads; with 16 blocks 0.65 s. The sampler looks for new train songs at each
    validation, so songs made with `musicsim corpus make` while a run goes on join its training.
 7. `device` "cuda" (or "auto" with a CUDA GPU) trains on the GPU: the network, its weight average and each
-   batch live there (batches are still made on the CPU by the helper thread), bfloat16 autocast runs on the
-   GPU's tensor cores, and checkpoints, best weights and validation figures are written from CPU copies, so
-   a run started on one device resumes on the other.
+   batch live there (batches are still made on the CPU: give a GPU run `workers`), bfloat16 autocast runs
+   on the GPU's tensor cores, and checkpoints, best weights and validation figures are written from CPU
+   copies, so a run started on one device resumes on the other.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import queue
 import sys
-import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -62,6 +61,7 @@ from musicsim_gui.core.atomic import atomic_write_text
 from musicsim_gui.core.errors import ModelError
 from musicsim_gui.separation.masknet_config import MaskNetConfig
 from musicsim_gui.training.separation.averaging import WeightAverage
+from musicsim_gui.training.separation.batches import ProcessBatches, ThreadBatches, batch_parts
 from musicsim_gui.training.separation.checkpoint import (
     BEST,
     CHECKPOINT,
@@ -70,7 +70,7 @@ from musicsim_gui.training.separation.checkpoint import (
     save_checkpoint,
     save_weights,
 )
-from musicsim_gui.training.separation.dataset import Augmentation, ExampleSampler, SongIndex, validation_batch
+from musicsim_gui.training.separation.dataset import Augmentation, SongIndex, validation_batch
 from musicsim_gui.training.separation.features import BandBatch, BandEnergy, BandFeatures, stereo_examples
 from musicsim_gui.training.separation.metrics import append_row, plot_metrics
 
@@ -91,6 +91,7 @@ class TrainConfig:
     ckpt_every: int = 100
     val_count: int = 48
     threads: int = 1
+    workers: int = 0
     seed: int = 0
     init_from: str | None = None
     fresh_lr_scale: float = 1.0
@@ -235,6 +236,8 @@ def _check_settings(config: TrainConfig) -> None:
                          f"between 0 and 1 (e.g. 0.999), or 0 for no average")
     if config.precision not in PRECISIONS:
         raise ModelError(f"unknown training precision {config.precision!r} (choose from {', '.join(PRECISIONS)})")
+    if config.workers < 0:
+        raise ModelError(f"--workers {config.workers}: the number of batch worker processes must be 0 or more")
     if config.val_count < 1 or config.seed < 0:
         raise ModelError(f"--val-count {config.val_count} / --seed {config.seed}: the validation needs at least one "
                          f"segment and the seed must be 0 or more")
@@ -262,11 +265,9 @@ class Trainer:
         self.widths = torch.from_numpy(self.features.widths).to(self.device)
         corpus = Path(config.corpus)
         frames = int(config.segment_seconds * config.model.sample_rate)
-        train_index = SongIndex(corpus / "train", config.model.stems)
         self.stereo = config.model.stereo_cue
         per_item = 2 if self.stereo else 1  # channel examples per drawn item
-        self.items_per_batch = max(1, config.batch // per_item)
-        self.sampler = ExampleSampler(train_index, frames, config.augmentation, config.seed, stereo=self.stereo)
+        self.sampler, _, self.items_per_batch = batch_parts(config, config.seed)
         valid_dir = corpus / "valid" if (corpus / "valid").is_dir() else corpus / "train"
         self.valid = validation_batch(SongIndex(valid_dir, config.model.stems), frames,
                                       max(1, config.val_count // per_item), stereo=self.stereo)
@@ -380,27 +381,11 @@ class Trainer:
         return loss.item()
 
     def _prefetch(self) -> None:
-        """Read and augment the next batches on a helper thread (file decoding releases the GIL)."""
-        self.batches: queue.Queue = queue.Queue(maxsize=2)
-        self.stop = threading.Event()
-
-        def fill() -> None:
-            while not self.stop.is_set():
-                batch = self.features(self.sampler.batch(self.items_per_batch))
-                while not self.stop.is_set():
-                    try:
-                        self.batches.put(batch, timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-
-        self.filler = threading.Thread(target=fill, name="separator-batches", daemon=True)
-        self.filler.start()
-
-    def _stop_prefetch(self) -> None:
-        """Stop the batch thread before the interpreter exits (a thread inside C code at exit can abort)."""
-        self.stop.set()
-        self.filler.join()
+        """Start making batches: on a helper thread, or in `workers` processes (see `batches.py`)."""
+        if self.config.workers:
+            self.batches = ProcessBatches(self.config, self.state["step"], self.config.workers)
+        else:
+            self.batches = ThreadBatches(self.sampler, self.features, self.items_per_batch)
 
     def run(self, progress: bool = True) -> dict[str, Any]:
         """Train until `steps` or the time budget; returns the final state."""
@@ -408,10 +393,23 @@ class Trainer:
 
         self._prefetch()
         config = self.config
+        bar = tqdm(total=config.steps, initial=self.state["step"], disable=not progress, mininterval=5.0,
+                   desc="train separator", file=sys.stderr)
+        try:
+            running = self._steps(bar)
+        finally:
+            bar.close()
+            self.batches.close()
+        if running:
+            self._record(self.state["step"], float(np.mean(running)))
+        self._save_checkpoint()
+        return self.state
+
+    def _steps(self, bar: Any) -> list[float]:
+        """The training loop: steps, validations and checkpoints; returns the losses since the last validation."""
+        config = self.config
         start_step, started = self.state["step"], time.monotonic()
         elapsed0, running = self.state["elapsed_s"], []
-        bar = tqdm(total=config.steps, initial=start_step, disable=not progress, mininterval=5.0,
-                   desc="train separator", file=sys.stderr)
         for step in range(start_step, config.steps):
             running.append(self._step(step))
             self.state.update(step=step + 1, elapsed_s=elapsed0 + time.monotonic() - started)
@@ -425,12 +423,7 @@ class Trainer:
             if config.minutes is not None and time.monotonic() - started > config.minutes * 60:
                 self.log(f"time budget of {config.minutes} min reached at step {step + 1}")
                 break
-        bar.close()
-        self._stop_prefetch()
-        if running:
-            self._record(self.state["step"], float(np.mean(running)))
-        self._save_checkpoint()
-        return self.state
+        return running
 
     def _save_checkpoint(self) -> None:
         average = None if self.average is None else self.average.state_dict()
