@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 import subprocess
 import sys
 from dataclasses import replace
@@ -13,6 +14,7 @@ import pytest
 import soundfile as sf
 import torch
 
+from musicsim_gui.core.errors import MusicSimError
 from musicsim_gui.core.instruments import INSTRUMENTS
 from musicsim_gui.evaluation import generation as metrics
 from musicsim_gui.generation.vit_wavegan.config import get_config
@@ -58,6 +60,22 @@ def test_pairings_choose_same_song_or_another(corpus, tmp_path):
             expected = own if same else next(v for k, v in levels.items() if k != float(tempo))
             np.testing.assert_allclose(target[:, 10], expected * np.arange(1, 5), rtol=2e-2)
     assert dataset.prepare_split(corpus, "train", feats, tmp_path)[1].stems.shape == songs[1].stems.shape  # cached
+
+
+def test_songs_prepared_in_worker_processes_equal_those_prepared_in_one(corpus, tmp_path):
+    feats = get_config("debug").features
+    alone = dataset.prepare_split(corpus, "train", feats, tmp_path / "one")
+    parallel = dataset.prepare_split(corpus, "train", feats, tmp_path / "two", workers=2)
+    assert [s.name for s in parallel] == [s.name for s in alone]
+    for a, b in zip(alone, parallel, strict=True):
+        np.testing.assert_array_equal(a.mels, b.mels)
+        np.testing.assert_array_equal(a.stems, b.stems)
+        np.testing.assert_array_equal(a.beats, b.beats)
+    broken = tmp_path / "broken"
+    shutil.copytree(corpus, broken)
+    (broken / "train" / "song_train_1" / "bass.flac").write_bytes(b"not audio")
+    with pytest.raises(MusicSimError, match="bass.flac"):
+        dataset.prepare_split(broken, "train", feats, tmp_path / "three", workers=2)
 
 
 def test_stft_loss_is_zero_for_identical_audio_and_grows_with_difference():

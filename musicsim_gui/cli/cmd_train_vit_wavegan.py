@@ -31,6 +31,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--max-songs", type=int, default=None, help="use at most this many training songs")
     parser.add_argument("--minutes", type=float, default=None, help="stop (with a checkpoint) after this long")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="processes that prepare songs the run has not cached yet (default 1)")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
                         help="where it trains: auto (a CUDA GPU when torch sees one, else the CPU; default), cpu or "
                              "cuda; a run resumes on either")
@@ -54,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
         checkpoint_every=args.checkpoint_every, sample_every=args.sample_every, max_songs=args.max_songs, snapshot_every=args.snapshot_every,
         time_limit_s=args.minutes * 60.0 if args.minutes else None, threads=args.threads, seed=args.seed,
         init_from=args.init_from, diversity_weight=args.diversity_weight, device=args.device,
-        precision=args.precision)
+        precision=args.precision, workers=max(1, args.workers))
     result = train(Path(args.data), Path(args.out), settings, progress_bar=not args.quiet)
     print(f"stopped at step {result['step']} after {result['elapsed_s'] / 60:.1f} min; "
           f"validation STFT loss {result['valid_stft']:.4f}, sliced {result['valid_sliced']:.4f}; run folder {args.out}")

@@ -30,6 +30,10 @@ class AudioFileError(MusicSimError):
         self.cause = cause
         super().__init__(f"{self.path}: {cause}")
 
+    def __reduce__(self) -> tuple:
+        """Rebuilt from its path and cause, so the error crosses from a worker process intact."""
+        return type(self), (self.path, self.cause)
+
 
 class ModelError(MusicSimError):
     """A model is missing, corrupt, of the wrong kind, or cannot run on the chosen backend or device."""

@@ -81,17 +81,22 @@ def _load(path: Path) -> Song:
 
 
 def prepare_split(corpus: Path, split: str, feats: FeatureConfig, cache: Path, limit: int | None = None,
-                  known: list[Song] | None = None) -> list[Song]:
+                  known: list[Song] | None = None, workers: int = 1) -> list[Song]:
     """The songs of `split` (at most `limit`), each prepared once and cached under `cache/<split>-…/<song>.npz`.
 
     With `known` (songs already in memory), only folders not among them are loaded and appended: a run
-    calls this again while a corpus is still being written, to pick up songs finished since.
+    calls this again while a corpus is still being written, to pick up songs finished since. With `workers`
+    above 1, songs not cached yet are prepared in that many processes first (a fresh corpus on a machine
+    with many cores); the result is the same.
     """
     songs = list(known or [])
     have = {song.name for song in songs}
     folders = song_folders(corpus, split)[:limit]
     if not folders and not songs:
         raise MusicSimError(f"{Path(corpus) / split}: no corpus songs (folders with meta.json) found")
+    missing = [f for f in folders if f.name not in have and not _cache_path(cache, split, f, feats).is_file()]
+    if workers > 1 and len(missing) > 1:
+        _prepare_in_processes(missing, split, feats, cache, workers)
     for folder in folders:
         if folder.name in have:
             continue
@@ -102,6 +107,20 @@ def prepare_split(corpus: Path, split: str, feats: FeatureConfig, cache: Path, l
             songs.append(prepare_song(folder, feats))
             _save(songs[-1], path)
     return songs
+
+
+def _prepare_and_cache(folder: Path, split: str, feats: FeatureConfig, cache: Path) -> None:
+    _save(prepare_song(folder, feats), _cache_path(cache, split, folder, feats))
+
+
+def _prepare_in_processes(folders: list[Path], split: str, feats: FeatureConfig, cache: Path, workers: int) -> None:
+    """Prepare and cache `folders` in `workers` spawned processes; the first failure is raised."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    count = len(folders)
+    with ProcessPoolExecutor(max_workers=min(workers, count), mp_context=multiprocessing.get_context("spawn")) as pool:
+        list(pool.map(_prepare_and_cache, folders, [split] * count, [feats] * count, [cache] * count))
 
 
 def _window(stems: np.ndarray, start: int, length: int) -> np.ndarray:

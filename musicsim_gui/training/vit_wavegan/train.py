@@ -67,6 +67,8 @@ class TrainSettings:
     sample_every: int = 500
     seed: int = 0
     threads: int = 1
+    workers: int = 1
+    """Processes that prepare the songs a run has not cached yet (a fresh corpus on a many-core machine)."""
     max_songs: int | None = None
     time_limit_s: float | None = None
     snapshot_every: int = 0
@@ -150,9 +152,10 @@ def _build(corpus: Path, out: Path, settings: TrainSettings, log, device: torch.
     config = get_config(settings.config)
     cache = out / "prepared"
     log(f"preparing data from {corpus} (cached in {cache})")
-    train_songs = dataset.prepare_split(corpus, "train", config.features, cache, settings.max_songs)
+    train_songs = dataset.prepare_split(corpus, "train", config.features, cache, settings.max_songs,
+                                        workers=settings.workers)
     try:
-        valid_songs = dataset.prepare_split(corpus, "valid", config.features, cache, 8)
+        valid_songs = dataset.prepare_split(corpus, "valid", config.features, cache, 8, workers=settings.workers)
     except MusicSimError:  # a corpus without a validation split: validate on training songs
         valid_songs = train_songs[:8]
     model = _initial_model(config, settings).train().to(device)
@@ -270,7 +273,8 @@ def _refresh(run: Run, log) -> None:
     """Pick up training songs finished since the run started (a corpus still being written)."""
     before = len(run.train_songs)
     run.train_songs = dataset.prepare_split(run.corpus, "train", run.model.config.features, run.out / "prepared",
-                                            run.settings.max_songs, known=run.train_songs)
+                                            run.settings.max_songs, known=run.train_songs,
+                                            workers=run.settings.workers)
     if len(run.train_songs) > before:
         log(f"now training on {len(run.train_songs)} songs (+{len(run.train_songs) - before})")
 
