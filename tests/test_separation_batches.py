@@ -75,3 +75,34 @@ def test_a_negative_worker_count_is_refused_before_anything_is_written(corpus, t
     with pytest.raises(ModelError, match="--workers -1"):
         train(_config(corpus, tmp_path / "run", workers=-1), progress=False)
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("stereo, energy", [(True, True), (False, False)])
+def test_features_made_on_the_device_equal_those_the_batch_makers_make(stereo, energy):
+    import torch
+
+    from musicsim_gui.training.separation.device_features import DeviceBandFeatures, raw_stems
+    from musicsim_gui.training.separation.features import BandFeatures
+
+    config = replace(debug_config(), stereo_cue=stereo)
+    rng = np.random.default_rng(3)
+    shape = (3, len(config.stems), 2, 8000) if stereo else (3, len(config.stems), 8000)
+    stems = raw_stems((rng.standard_normal(shape) * 0.1).astype(np.float32))
+    expected = BandFeatures(config, energy=energy)(stems.astype(np.float32))
+    made = DeviceBandFeatures(config, energy, "cpu")(torch.from_numpy(stems))
+    for want, got in zip(expected, made, strict=True):
+        if want is None:
+            assert got is None
+            continue
+        for w, g in zip(want if isinstance(want, tuple) else [want], got if isinstance(got, tuple) else [got],
+                        strict=True):
+            assert g.shape == w.shape
+            np.testing.assert_allclose(g.numpy(), w, rtol=2e-4, atol=2e-4 * float(np.abs(w).max()))
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_a_run_trains_on_raw_stems_with_its_features_made_on_the_device(corpus, tmp_path, workers):
+    state = train(_config(corpus, tmp_path / "run", workers=workers, features_on="device"), progress=False)
+    assert state["step"] == 4 and np.isfinite(read_rows(tmp_path / "run")[-1]["val_loss"])
+    with pytest.raises(ModelError, match="unknown place for the training features 'gpu'"):
+        train(_config(corpus, tmp_path / "other", features_on="gpu"), progress=False)

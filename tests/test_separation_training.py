@@ -343,7 +343,7 @@ def test_band_energies_make_the_complex_masking_error_exact():
 
     from musicsim_gui.separation.masknet import build_masknet
     from musicsim_gui.training.separation.features import BandFeatures, stereo_examples
-    from musicsim_gui.training.separation.train import masking_loss
+    from musicsim_gui.training.separation.losses import masking_loss
 
     config = replace(debug_config(), stereo_cue=True)
     features = BandFeatures(config, energy=True)
@@ -370,7 +370,7 @@ def test_sdr_loss_leaves_silent_stems_out():
 
     from musicsim_gui.separation.masknet import build_masknet
     from musicsim_gui.training.separation.features import BandFeatures
-    from musicsim_gui.training.separation.train import masking_loss
+    from musicsim_gui.training.separation.losses import masking_loss
 
     features = BandFeatures(debug_config(), energy=True)
     stems = np.random.default_rng(6).standard_normal((2, 4, 6000)).astype(np.float32)
@@ -526,7 +526,7 @@ def test_a_bfloat16_forward_pass_gives_the_float32_loss_and_gradient():
 
     from musicsim_gui.separation.masknet import build_masknet
     from musicsim_gui.training.separation.features import BandFeatures, stereo_examples
-    from musicsim_gui.training.separation.train import masking_loss
+    from musicsim_gui.training.separation.losses import masking_loss
 
     config = replace(debug_config(), stereo_cue=True)
     features = BandFeatures(config, energy=True)
@@ -553,7 +553,8 @@ def test_a_bfloat16_forward_pass_gives_the_float32_loss_and_gradient():
 def test_a_bfloat16_run_trains_validates_in_float32_and_says_so_on_the_card(corpus, tmp_path):
     import torch
 
-    from musicsim_gui.training.separation.train import Trainer, masking_loss
+    from musicsim_gui.training.separation.losses import masking_loss
+    from musicsim_gui.training.separation.train import Trainer
 
     config, _ = _trained_tiny_run(corpus, tmp_path / "run", precision="bf16")
     trainer = Trainer(config)  # resumed at step 40: its validation is the float32 loss of the same segments

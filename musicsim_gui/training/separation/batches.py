@@ -12,6 +12,8 @@ Architecture:
    order the workers finish them, so such a run is not reproducible batch for batch. It is for a machine with
    many cores feeding a GPU: a channel example costs ~25 ms of a core, so one thread makes a batch of 64 in
    ~1.6 s, far slower than the GPU's step. A worker that fails sends its error, which `get` raises.
+4. Either kind sends `BandBatch`es, or, when the trainer makes the features on its device
+   (`device_features.py`), the augmented stems alone in float16.
 """
 
 from __future__ import annotations
@@ -21,11 +23,15 @@ import multiprocessing
 import queue
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from musicsim_gui.core.errors import MusicSimError
 from musicsim_gui.training.separation.dataset import ExampleSampler, SongIndex
+from musicsim_gui.training.separation.device_features import raw_stems
 from musicsim_gui.training.separation.features import BandBatch, BandFeatures
 
 RESCAN_EVERY = 100
@@ -58,9 +64,11 @@ def _put(target: Any, item: Any, stop: Any) -> None:
 
 
 class ThreadBatches:
-    """Batches from the trainer's own sampler, made on one helper thread (item 2 of the module docstring)."""
+    """Batches from the trainer's own sampler, made on one helper thread (item 2 of the module docstring).
 
-    def __init__(self, sampler: ExampleSampler, features: BandFeatures, items: int) -> None:
+    `features` turns drawn stems into what the trainer takes: a `BandBatch`, or raw stems (`raw_stems`)."""
+
+    def __init__(self, sampler: ExampleSampler, features: Callable[[np.ndarray], Any], items: int) -> None:
         self.queue: queue.Queue = queue.Queue(maxsize=2)
         self.stop = threading.Event()
 
@@ -80,10 +88,12 @@ class ThreadBatches:
         self.thread.join()
 
 
-def _work(config: Any, seed: tuple[int, int, int], out: Any, stop: Any) -> None:
-    """A worker process: make batches until told to stop; a failure is sent as ("error", message)."""
+def _work(config: Any, seed: tuple[int, int, int], raw: bool, out: Any, stop: Any) -> None:
+    """A worker process: make batches (raw stems with `raw`) until told to stop; a failure is sent as
+    ("error", message)."""
     try:
         sampler, features, items = batch_parts(config, list(seed))
+        features = raw_stems if raw else features
         made = 0
         while not stop.is_set():
             if made and made % RESCAN_EVERY == 0:
@@ -95,13 +105,13 @@ def _work(config: Any, seed: tuple[int, int, int], out: Any, stop: Any) -> None:
 
 
 class ProcessBatches:
-    """Batches made by `workers` spawned processes (item 3 of the module docstring)."""
+    """Batches made by `workers` spawned processes (item 3 of the module docstring); raw stems with `raw`."""
 
-    def __init__(self, config: Any, start_step: int, workers: int) -> None:
+    def __init__(self, config: Any, start_step: int, workers: int, raw: bool = False) -> None:
         context = multiprocessing.get_context("spawn")
         self.queue = context.Queue(maxsize=QUEUE_PER_WORKER * workers)
         self.stop = context.Event()
-        self.processes = [context.Process(target=_work, args=(config, (config.seed, start_step, number),
+        self.processes = [context.Process(target=_work, args=(config, (config.seed, start_step, number), raw,
                                                               self.queue, self.stop),
                                           name=f"separator-batches-{number}", daemon=True)
                           for number in range(workers)]

@@ -40,9 +40,10 @@ Architecture:
    step that way, 0.7 with two threads; with 16 blocks 0.65 s. The sampler looks for new train songs at each
    validation, so songs made with `musicsim corpus make` while a run goes on join its training.
 7. `device` "cuda" (or "auto" with a CUDA GPU) trains on the GPU: the network, its weight average and each
-   batch live there (batches are still made on the CPU: give a GPU run `workers`), bfloat16 autocast runs
-   on the GPU's tensor cores, and checkpoints, best weights and validation figures are written from CPU
-   copies, so a run started on one device resumes on the other.
+   batch live there (the batch makers send raw stems and the spectra are made on the GPU,
+   `device_features.py`; give a GPU run `workers`), bfloat16 autocast runs on the GPU's tensor cores, and
+   checkpoints, best weights and validation figures are written from CPU copies, so a run started on one
+   device resumes on the other.
 """
 
 from __future__ import annotations
@@ -71,7 +72,9 @@ from musicsim_gui.training.separation.checkpoint import (
     save_weights,
 )
 from musicsim_gui.training.separation.dataset import Augmentation, SongIndex, validation_batch
-from musicsim_gui.training.separation.features import BandBatch, BandEnergy, BandFeatures, stereo_examples
+from musicsim_gui.training.separation.device_features import DeviceBandFeatures, raw_stems
+from musicsim_gui.training.separation.features import BandBatch, BandFeatures, stereo_examples
+from musicsim_gui.training.separation.losses import LOSSES, masking_loss, stft_sdr
 from musicsim_gui.training.separation.metrics import append_row, plot_metrics
 
 
@@ -92,6 +95,7 @@ class TrainConfig:
     val_count: int = 48
     threads: int = 1
     workers: int = 0
+    features_on: str = "auto"
     seed: int = 0
     init_from: str | None = None
     fresh_lr_scale: float = 1.0
@@ -171,61 +175,12 @@ def learning_rate(config: TrainConfig, step: int) -> float:
     return config.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
-LOSSES = {"l1": "L1 magnitude loss (relative)", "sdr": "negative SDR of complex masking (dB)"}
-"""The training losses (`TrainConfig.loss`) and how the metrics plot labels them."""
+FEATURES_ON = ("auto", "batches", "device")
+"""Where a batch's spectra and band sums are made: by the batch makers in NumPy, or from raw stems with torch
+on the training device (`device_features.py`); "auto" means the device when it is a GPU."""
 
 PRECISIONS = ("fp32", "bf16")
 """Arithmetic of the training forward pass (`TrainConfig.precision`; item 6 of the module docstring)."""
-
-SILENT_STEM = 1e-5
-"""A stem with less than this fraction of its mix's energy counts as silent in the SDR loss."""
-
-
-def masking_loss(model: Any, batch: BandBatch, widths: Any, kind: str, precision: str = "fp32") -> tuple[Any, Any]:
-    """(loss, band masks `[B, S, K, T]`, float32) of the network on a torch `BandBatch` (see the module docstring
-    for `kind` and `precision`).
-
-    L1: bins below `full_bins` are their own band, so there the loss is the exact bin-wise L1 between masked
-    mix magnitudes and stem magnitudes; above, masks are constant per band and the L1 of band sums stands
-    in. Each example's error is relative to its mix magnitude, so loud and quiet count alike.
-    """
-    import torch
-
-    partner = None if batch.partner is None else batch.partner / widths[:, None]
-    with torch.autocast(batch.mix.device.type, dtype=torch.bfloat16, enabled=precision == "bf16"):
-        masks = model.band_masks(batch.mix / widths[:, None], partner)
-    masks = masks.float()
-    if kind == "sdr":
-        return negative_sdr(masks, batch.energy), masks
-    error = (masks * batch.mix[:, None] - batch.stems).abs().sum(dim=(1, 2, 3))
-    return (error / (batch.mix.sum(dim=(1, 2)) + 1e-6)).mean(), masks
-
-
-def negative_sdr(masks: Any, energy: BandEnergy) -> Any:
-    """Mean over examples and non-silent stems of −SDR (dB) of complex masking with band masks `[B, S, K, T]`."""
-    import torch
-
-    error = (masks.square() * energy.mix[:, None] - 2 * masks * energy.cross + energy.stems).sum(dim=(2, 3))
-    target = energy.stems.sum(dim=(2, 3))                                                  # [B, S]
-    mix = energy.mix.sum(dim=(1, 2))[:, None]
-    floor = 1e-9 * mix + 1e-12
-    ratio = 10 * torch.log10((error.clamp_min(0) + floor) / (target + floor))
-    present = (target > SILENT_STEM * mix).to(ratio.dtype)
-    return (ratio * present).sum() / present.sum().clamp_min(1)
-
-
-def stft_sdr(masks: np.ndarray, spec: np.ndarray) -> np.ndarray:
-    """Per-stem SDR (dB) `[S]` of complex masking (bin masks `[B, S, F, T]`, stem spectra alike).
-
-    Averaged over examples whose target stem is not silent.
-    """
-    mix = spec.sum(axis=1, keepdims=True)
-    target = (np.abs(spec) ** 2).sum(axis=(2, 3))
-    error = (np.abs(masks * mix - spec) ** 2).sum(axis=(2, 3))
-    sdr = 10 * np.log10((target + 1e-9) / (error + 1e-9))
-    valid = target > 1e-6 * target.max()
-    return np.array([sdr[:, s][valid[:, s]].mean() for s in range(sdr.shape[1])])
-
 
 def _check_settings(config: TrainConfig) -> None:
     """Settings no run can train with are a clear error before anything is written."""
@@ -236,6 +191,9 @@ def _check_settings(config: TrainConfig) -> None:
                          f"between 0 and 1 (e.g. 0.999), or 0 for no average")
     if config.precision not in PRECISIONS:
         raise ModelError(f"unknown training precision {config.precision!r} (choose from {', '.join(PRECISIONS)})")
+    if config.features_on not in FEATURES_ON:
+        raise ModelError(f"unknown place for the training features {config.features_on!r} "
+                         f"(choose from {', '.join(FEATURES_ON)})")
     if config.workers < 0:
         raise ModelError(f"--workers {config.workers}: the number of batch worker processes must be 0 or more")
     if config.val_count < 1 or config.seed < 0:
@@ -262,6 +220,9 @@ class Trainer:
         self.log = log or (lambda text: print(text, file=sys.stderr, flush=True))
         self.model = build_masknet(config.model)
         self.features = BandFeatures(config.model, energy=config.loss == "sdr")
+        on_device = config.features_on == "device" or (config.features_on == "auto" and self.device.type == "cuda")
+        self.device_features = (DeviceBandFeatures(config.model, config.loss == "sdr", self.device) if on_device
+                                else None)
         self.widths = torch.from_numpy(self.features.widths).to(self.device)
         corpus = Path(config.corpus)
         frames = int(config.segment_seconds * config.model.sample_rate)
@@ -369,8 +330,7 @@ class Trainer:
 
         for group in self.optimizer.param_groups:
             group["lr"] = learning_rate(self.config, step) * group.get("lr_scale", 1.0)
-        loss, _ = masking_loss(self.model, self.batches.get().to_torch(self.device), self.widths,
-                               self.config.loss, self.config.precision)
+        loss, _ = masking_loss(self.model, self._next_batch(), self.widths, self.config.loss, self.config.precision)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(self.model.parameters(), 5.0)
@@ -382,10 +342,20 @@ class Trainer:
 
     def _prefetch(self) -> None:
         """Start making batches: on a helper thread, or in `workers` processes (see `batches.py`)."""
+        raw = self.device_features is not None
         if self.config.workers:
-            self.batches = ProcessBatches(self.config, self.state["step"], self.config.workers)
+            self.batches = ProcessBatches(self.config, self.state["step"], self.config.workers, raw)
         else:
-            self.batches = ThreadBatches(self.sampler, self.features, self.items_per_batch)
+            self.batches = ThreadBatches(self.sampler, raw_stems if raw else self.features, self.items_per_batch)
+
+    def _next_batch(self) -> BandBatch:
+        """The next batch as torch tensors on the training device (features made there from raw stems)."""
+        import torch
+
+        batch = self.batches.get()
+        if self.device_features is None:
+            return batch.to_torch(self.device)
+        return self.device_features(torch.from_numpy(batch).to(self.device, non_blocking=True))
 
     def run(self, progress: bool = True) -> dict[str, Any]:
         """Train until `steps` or the time budget; returns the final state."""
