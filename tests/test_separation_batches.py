@@ -89,7 +89,12 @@ def test_features_made_on_the_device_equal_those_the_batch_makers_make(stereo, e
     shape = (3, len(config.stems), 2, 8000) if stereo else (3, len(config.stems), 8000)
     stems = raw_stems((rng.standard_normal(shape) * 0.1).astype(np.float32))
     expected = BandFeatures(config, energy=energy)(stems.astype(np.float32))
-    made = DeviceBandFeatures(config, energy, "cpu")(torch.from_numpy(stems))
+    devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+    for device in devices:
+        _assert_same_batch(expected, DeviceBandFeatures(config, energy, device)(torch.from_numpy(stems).to(device)))
+
+
+def _assert_same_batch(expected, made) -> None:
     for want, got in zip(expected, made, strict=True):
         if want is None:
             assert got is None
@@ -97,7 +102,7 @@ def test_features_made_on_the_device_equal_those_the_batch_makers_make(stereo, e
         for w, g in zip(want if isinstance(want, tuple) else [want], got if isinstance(got, tuple) else [got],
                         strict=True):
             assert g.shape == w.shape
-            np.testing.assert_allclose(g.numpy(), w, rtol=2e-4, atol=2e-4 * float(np.abs(w).max()))
+            np.testing.assert_allclose(g.cpu().numpy(), w, rtol=2e-4, atol=2e-4 * float(np.abs(w).max()))
 
 
 @pytest.mark.parametrize("workers", [0, 2])
