@@ -79,7 +79,7 @@ class ThreadBatches:
         self.thread = threading.Thread(target=fill, name="separator-batches", daemon=True)
         self.thread.start()
 
-    def get(self) -> BandBatch:
+    def get(self) -> BandBatch | np.ndarray:
         return self.queue.get()
 
     def close(self) -> None:
@@ -88,9 +88,13 @@ class ThreadBatches:
         self.thread.join()
 
 
+class _WorkerFailure(str):
+    """What a worker process sends instead of a batch when it fails: the error, named."""
+
+
 def _work(config: Any, seed: tuple[int, int, int], raw: bool, out: Any, stop: Any) -> None:
-    """A worker process: make batches (raw stems with `raw`) until told to stop; a failure is sent as
-    ("error", message)."""
+    """A worker process: make batches (raw stems with `raw`) until told to stop; a failure is sent as a
+    `_WorkerFailure`."""
     try:
         sampler, features, items = batch_parts(config, list(seed))
         features = raw_stems if raw else features
@@ -101,7 +105,7 @@ def _work(config: Any, seed: tuple[int, int, int], raw: bool, out: Any, stop: An
             _put(out, features(sampler.batch(items)), stop)
             made += 1
     except Exception as error:  # noqa: BLE001 - whatever stops a worker must reach the trainer, named
-        _put(out, ("error", f"{type(error).__name__}: {error}"), stop)
+        _put(out, _WorkerFailure(f"{type(error).__name__}: {error}"), stop)
 
 
 class ProcessBatches:
@@ -118,7 +122,7 @@ class ProcessBatches:
         for process in self.processes:
             process.start()
 
-    def get(self) -> BandBatch:
+    def get(self) -> BandBatch | np.ndarray:
         """The next batch; raises MusicSimError if a worker failed or every worker has stopped."""
         while True:
             try:
@@ -127,9 +131,9 @@ class ProcessBatches:
                 if not any(process.is_alive() for process in self.processes):
                     raise MusicSimError("every batch worker process stopped without a batch") from None
                 continue
-            if isinstance(item, tuple) and len(item) == 2 and item[0] == "error":
+            if isinstance(item, _WorkerFailure):
                 self.close()
-                raise MusicSimError(f"a batch worker process failed: {item[1]}")
+                raise MusicSimError(f"a batch worker process failed: {item}")
             return item
 
     def close(self) -> None:
