@@ -185,8 +185,8 @@ def _subset(font: SoundFont, presets: list[tuple[int, int]]) -> tuple[dict[bytes
                           sample_numbers), strict=True))
     headers = [list(t[b"shdr"][index]) for index in keep_samples]
     for header in headers:
-        if header[9] & LINKED_TYPES:
-            header[8] = sample_numbers[header[8]]
+        if header[9] & LINKED_TYPES:  # a partner the source does not hold becomes a link to the first sample
+            header[8] = sample_numbers.get(header[8], 0)
     out[b"shdr"] = headers + [list(t[b"shdr"][-1])]
     return out, missing
 
