@@ -11,7 +11,8 @@ Architecture:
    split every `RESCAN_EVERY` batches (songs made while the run goes on join it). Batches arrive in whatever
    order the workers finish them, so such a run is not reproducible batch for batch. It is for a machine with
    many cores feeding a GPU: a channel example costs ~25 ms of a core, so one thread makes a batch of 64 in
-   ~1.6 s, far slower than the GPU's step. A worker that fails sends its error, which `get` raises.
+   ~1.6 s, far slower than the GPU's step. A thread of the trainer's takes finished batches off the pipe
+   ahead of time. A worker that fails sends its error, which `get` raises.
 4. Either kind sends `BandBatch`es, or, when the trainer makes the features on its device
    (`device_features.py`), the augmented stems alone in float16.
 """
@@ -121,12 +122,26 @@ class ProcessBatches:
                           for number in range(workers)]
         for process in self.processes:
             process.start()
+        self.ready: queue.Queue = queue.Queue(maxsize=2)
+        self.halt = threading.Event()
+        self.receiver = threading.Thread(target=self._receive, name="separator-batches-receiver", daemon=True)
+        self.receiver.start()
+
+    def _receive(self) -> None:
+        """Take batches off the workers' pipe into a short local queue on a thread of its own, so reading and
+        unpickling the next batch overlaps the training step."""
+        while not self.halt.is_set():
+            try:
+                item = self.queue.get(timeout=0.1)
+            except queue.Empty:
+                continue
+            _put(self.ready, item, self.halt)
 
     def get(self) -> BandBatch | np.ndarray:
         """The next batch; raises MusicSimError if a worker failed or every worker has stopped."""
         while True:
             try:
-                item = self.queue.get(timeout=1.0)
+                item = self.ready.get(timeout=1.0)
             except queue.Empty:
                 if not any(process.is_alive() for process in self.processes):
                     raise MusicSimError("every batch worker process stopped without a batch") from None
@@ -140,6 +155,8 @@ class ProcessBatches:
         """Stop the workers. A worker exits only once the batches it queued are in the pipe, so the queue is
         emptied (whole batches, never half of one) until all have exited; one still running after
         `STOP_SECONDS` is killed."""
+        self.halt.set()
+        self.receiver.join()
         self.stop.set()
         deadline = time.monotonic() + STOP_SECONDS
         while any(process.is_alive() for process in self.processes) and time.monotonic() < deadline:
