@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
+
 from musicsim_gui.generation.vit_wavegan.export import export_folder
 from musicsim_gui.generation.vit_wavegan.model import build_model
 from musicsim_gui.runtime.manifest import file_sha256, load_manifest, write_manifest
@@ -19,3 +21,15 @@ def debug_folder_with_card(folder: Path, card: str) -> Path:
     write_manifest(folder, replace(manifest, files={**manifest.files,
                                                     "MODEL_CARD.md": file_sha256(folder / "MODEL_CARD.md")}))
     return folder
+
+
+def assert_loops_treated_as_tiled(step, take: np.ndarray, rate: int, instrument: str, tolerance: float) -> None:
+    """A finishing step's `apply_loops` on [take, reversed take]: shape and dtype kept, each loop as if alone,
+    and the first as the middle copy of the take tiled three times (its seam treated as heard tiled)."""
+    loops = np.stack([take, take[::-1].copy()])
+    done = step.apply_loops(loops, rate, instrument)
+    assert done.shape == loops.shape and done.dtype == np.float32
+    np.testing.assert_allclose(done[1], step.apply_loops(loops[1], rate, instrument), atol=1e-6)
+    in_context = step.apply(np.tile(take, 3), rate, instrument)[take.shape[0]: 2 * take.shape[0]]
+    error = np.sqrt(np.mean((done[0] - in_context) ** 2) / np.mean(in_context**2))
+    assert error < tolerance
