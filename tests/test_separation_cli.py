@@ -76,6 +76,10 @@ def test_eval_and_train_separator(tmp_path):
     unsaved = musicsim("train", "separator", "--corpus", corpus, "--run-dir", tmp_path / "run2", "--tiny",
                        "--note", "a note with nowhere to go")
     assert unsaved.returncode == 2 and "add --export DIR" in unsaved.stderr and not (tmp_path / "run2").exists()
+    too_short = musicsim("train", "separator", "--corpus", corpus, "--run-dir", tmp_path / "run3", "--tiny",
+                         "--segment-seconds", 0.02, "--no-progress")
+    assert too_short.returncode == 2 and "--segment-seconds 0.02: an example must span" in too_short.stderr
+    assert not (tmp_path / "run3").exists()
     exported = musicsim("train", "separator", "--corpus", corpus, "--run-dir", tmp_path / "run", "--steps", 6,
                         "--val-every", 2, "--tiny", "--no-progress", "--export", tmp_path / "model",
                         "--stem-priors")

@@ -390,9 +390,9 @@ def test_sdr_loss_leaves_silent_stems_out():
 
 def _trained_tiny_run(corpus, run_dir, **settings):
     """A 40-step run of the debug network (validated twice) with `settings`; asserts it learned."""
-    config = TrainConfig(corpus=str(corpus), run_dir=str(run_dir), steps=40, batch=4, segment_seconds=1.0,
-                         val_every=20, ckpt_every=20, val_count=4, warmup=5, lr=3e-3, model=debug_config(),
-                         **settings)
+    config = TrainConfig(corpus=str(corpus), run_dir=str(run_dir), **{
+        "steps": 40, "batch": 4, "segment_seconds": 1.0, "val_every": 20, "ckpt_every": 20, "val_count": 4,
+        "warmup": 5, "lr": 3e-3, "model": debug_config(), **settings})
     train(config, progress=False)
     rows = read_rows(run_dir)
     assert rows[-1]["val_loss"] < rows[0]["val_loss"]
@@ -579,6 +579,30 @@ def test_an_unknown_precision_is_a_clear_error_before_anything_is_written(corpus
     with pytest.raises(ModelError, match="unknown training precision 'fp8' \\(choose from fp32, bf16\\)"):
         train(config, progress=False)
     assert not (tmp_path / "run").exists()
+
+
+def test_longer_examples_train_validate_at_their_length_and_are_on_the_card(corpus, tmp_path):
+    from musicsim_gui.training.separation.train import Trainer
+
+    config, _ = _trained_tiny_run(corpus, tmp_path / "run", segment_seconds=2.0)
+    trainer = Trainer(config)  # resumed: the validation segments have the run's length
+    assert {segment.shape[-1] for segment in trainer.valid} == {int(2.0 * config.model.sample_rate)}
+    manifest = export_run(tmp_path / "run", tmp_path / "model")
+    assert manifest.config["training"]["segment_seconds"] == 2.0
+    card = (tmp_path / "model" / "MODEL_CARD.md").read_text()
+    assert "is both channels of a 2 s segment" in card or "draws one channel of a 2 s segment" in card
+    assert "STFT-domain SDRs of 2 s segments" in card
+
+
+def test_examples_shorter_than_four_stft_windows_are_a_clear_error_before_anything_is_written(corpus, tmp_path):
+    from musicsim_gui.core.errors import ModelError
+
+    for seconds in (0.01, float("nan"), -1.0):
+        config = TrainConfig(corpus=str(corpus), run_dir=str(tmp_path / "run"), steps=1, batch=2,
+                             segment_seconds=seconds, val_count=2, model=debug_config())
+        with pytest.raises(ModelError, match="--segment-seconds .*: an example must span at least four STFT windows"):
+            train(config, progress=False)
+        assert not (tmp_path / "run").exists()
 
 
 def test_metrics_rows_are_rewritten_whole_and_a_resumed_step_replaces_its_earlier_row(tmp_path):

@@ -18,6 +18,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--steps", type=int, default=6000, help="total optimizer steps (default 6000)")
     parser.add_argument("--minutes", type=float, default=None, help="stop after this much wall time")
     parser.add_argument("--batch", type=int, default=16, help="examples per step (default 16)")
+    parser.add_argument("--segment-seconds", type=float, default=None, metavar="S",
+                        help="length of each training and validation example (default 3 s; the network's temporal "
+                             "context reaches about 3.5 s either side, which longer examples let it use in training)")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
     parser.add_argument("--workers", type=int, default=0,
                         help="processes that make the batches (default 0: one helper thread, reproducible); "
@@ -46,7 +49,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              "default), cpu or cuda; a run resumes on either")
     parser.add_argument("--val-every", type=int, default=200, help="steps between validations")
     parser.add_argument("--val-count", type=int, default=48, metavar="N",
-                        help="validation segments (3 s, from the valid split; default 48): more make the choice of "
+                        help="validation segments (of --segment-seconds, from the valid split; default 48): more make the choice of "
                              "the best weights firmer at the cost of a longer validation")
     parser.add_argument("--seed", type=int, default=0,
                         help="seed of the example draw and initial weights (default 0); a run continued from "
@@ -107,6 +110,8 @@ def run(args: argparse.Namespace) -> int:
         config.model = replace(config.model, blocks=args.blocks)
     if args.tiny:
         config.segment_seconds, config.val_count, config.warmup = 1.0, 4, 5
+    if args.segment_seconds is not None:
+        config.segment_seconds = args.segment_seconds
     state = train(config, progress=not args.no_progress)
     print(f"trained to step {state['step']}; best validation loss {state.get('best_loss', float('nan')):.4f} "
           f"(validation SDR {state['best_sdr']:.2f} dB there); run: {args.run_dir}")

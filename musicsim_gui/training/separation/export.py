@@ -122,6 +122,7 @@ def export_run(run_dir: str | Path, out_dir: str | Path, *, weights: str = "best
     training = {"corpus": f"the project's synthetic multi-stem corpus ({train_songs} train songs)"
                           if train_songs else "the project's synthetic multi-stem corpus",
                 "batch": settings["batch"],
+                "segment_seconds": settings.get("segment_seconds", 3.0),
                 "remix": settings.get("augmentation", {}).get("remix", 0.5),
                 "prior_steps": settings.get("prior_steps", 0),
                 "loss": settings.get("loss", "l1"),

@@ -217,8 +217,9 @@ def model_card(manifest: Manifest) -> str:
     design += _stem_priors(config, tuple(manifest.instruments))
     design += _history(config)
     data = training.get("corpus", "the project's synthetic multi-stem corpus")
-    examples = ("is both channels of a 3 s segment (each separated with the other as its partner)"
-                if config.get("stereo_cue") else "draws one channel of a 3 s segment")
+    segment = f"{training.get('segment_seconds', 3.0):g} s segment"
+    examples = (f"is both channels of a {segment} (each separated with the other as its partner)"
+                if config.get("stereo_cue") else f"draws one channel of a {segment}")
     remix = f"{training.get('remix', 0.5):.0%}"
     return f"""# {manifest.name} {manifest.version}
 
@@ -240,7 +241,7 @@ Steps: {_steps(training)}, batch {training.get("batch", "?")}, AdamW, warm-up th
 
 `test_*` figures come from `musicsim eval separation` on the corpus test split: fast_bss_eval SDR and
 SI-SDR per stem on the mono downmix of the middle `test_excerpt_s` seconds of each song (all songs if
-absent); the validation figures during training are STFT-domain SDRs of 3 s segments.
+absent); the validation figures during training are STFT-domain SDRs of {segment}s.
 
 ## Limits
 
