@@ -233,6 +233,55 @@ def test_added_parts_start_as_the_network_they_were_made_from(corpus, tmp_path):
     np.testing.assert_allclose(torch_masks, graph_masks, atol=1e-5)
 
 
+def test_song_context_starts_at_zero_reads_the_whole_input_and_trains_alone(corpus, tmp_path):
+    import torch
+    from safetensors.torch import load_file
+
+    from musicsim_gui.separation.builtin import open_masknet
+    from musicsim_gui.separation.masknet import build_masknet
+    from musicsim_gui.training.separation.train import initial_weights
+
+    base = TrainConfig(corpus=str(corpus), run_dir=str(tmp_path / "base"), steps=10, batch=4, segment_seconds=1.0,
+                       val_every=10, ckpt_every=10, val_count=4, warmup=5, lr=3e-3,
+                       model=replace(debug_config(), stereo_cue=True))
+    train(base, progress=False)
+    export_run(tmp_path / "base", tmp_path / "base-model")
+    plain = build_masknet(base.model).eval()
+    initial_weights(tmp_path / "base-model", plain)
+    context_config = replace(base.model, song_context=True)
+    with_context = build_masknet(context_config).eval()
+    _, fresh = initial_weights(tmp_path / "base-model", with_context)
+    assert sorted(fresh) == ["song_offsets.bias", "song_offsets.weight"]
+    magnitude, partner = torch.rand(1, 257, 60), torch.rand(1, 257, 60)
+    with torch.no_grad():
+        torch.testing.assert_close(with_context(magnitude, partner), plain(magnitude, partner), rtol=0, atol=0)
+        torch.nn.init.normal_(with_context.song_offsets.weight, std=0.5)
+        later = magnitude.clone()
+        later[:, :, 50:] *= 8.0  # the end of the input changes: with the offsets, so does its first frame
+        first_frames = [with_context(m, partner)[..., 0] for m in (magnitude, later)]
+    assert float((first_frames[0] - first_frames[1]).abs().max()) > 1e-3
+
+    only = TrainConfig(**{**base.__dict__, "run_dir": str(tmp_path / "only"), "init_from": str(tmp_path / "base-model"),
+                          "model": context_config, "train_added_only": True, "fresh_lr_scale": 3.0})
+    train(only, progress=False)
+    trained = load_file(str(tmp_path / "only" / "best.safetensors"))
+    start = load_file(str(tmp_path / "base-model" / "weights.safetensors"))
+    assert all(torch.equal(trained[name], value) for name, value in start.items())  # the trained parts stayed
+    assert float(trained["song_offsets.weight"].abs().max()) > 0  # the offsets learned
+    manifest = export_run(tmp_path / "only", tmp_path / "context-model")
+    assert manifest.config["song_context"] is True and manifest.metrics["onnx_parity_max_abs"] < 1e-5
+    assert "Song context: the decoder's inputs averaged" in (tmp_path / "context-model" / "MODEL_CARD.md").read_text()
+    spectrum = np.random.default_rng(4).random((2, 257, 30)).astype(np.float32)
+    np.testing.assert_allclose(open_masknet(tmp_path / "context-model", backend="torch").masks(spectrum),
+                               open_masknet(tmp_path / "context-model", backend="onnx").masks(spectrum), atol=1e-5)
+
+    from musicsim_gui.core.errors import ModelError
+
+    nothing_added = TrainConfig(**{**only.__dict__, "run_dir": str(tmp_path / "nothing"), "model": base.model})
+    with pytest.raises(ModelError, match="--train-added-only: the initial weights lack no part of this network"):
+        train(nothing_added, progress=False)
+
+
 def test_a_widened_band_resolved_path_starts_as_the_trained_one(tmp_path):
     import torch
     from safetensors.torch import save_file

@@ -34,6 +34,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--fresh-lr-scale", type=float, default=1.0, metavar="K",
                         help="learning-rate factor for the parts of the network the --init-from weights lack "
                              "(added blocks, branches, paths; default 1)")
+    parser.add_argument("--train-added-only", action="store_true",
+                        help="train only the parts of the network the --init-from weights lack; the trained ones "
+                             "stay as they are")
     parser.add_argument("--loss", choices=("sdr", "l1"), default="sdr",
                         help="sdr: negative SDR of complex masking per stem, the measure the evaluation uses "
                              "(default); l1: relative L1 of band magnitudes")
@@ -80,6 +83,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--local-layers", type=int, default=0, metavar="N",
                         help="residual layers inside the band-resolved path (each sees twice as far in time); they "
                              "start as no-ops, so --init-from weights without them start the network where they were")
+    parser.add_argument("--song-context", action="store_true",
+                        help="add per-song logit offsets read from the whole input's average features; they start "
+                             "as a no-op, so --init-from weights without them start the network where they were")
     parser.add_argument("--blocks", type=int, default=None, metavar="N",
                         help="temporal blocks of the network (default 6); blocks beyond those of the --init-from "
                              "weights start as identities, so the deeper network starts where they were")
@@ -100,12 +106,12 @@ def run(args: argparse.Namespace) -> int:
     config = TrainConfig(corpus=args.corpus, run_dir=args.run_dir, steps=args.steps, minutes=args.minutes,
                          batch=args.batch, threads=args.threads, workers=args.workers, lr=args.lr, val_every=args.val_every,
                          ckpt_every=min(100, args.val_every), warmup=args.warmup, init_from=args.init_from,
-                         fresh_lr_scale=args.fresh_lr_scale, loss=args.loss, val_count=args.val_count,
+                         fresh_lr_scale=args.fresh_lr_scale, train_added_only=args.train_added_only, loss=args.loss, val_count=args.val_count,
                          seed=args.seed, average_decay=args.average_decay, precision=args.precision,
                          device=args.device, augmentation=Augmentation(remix=args.remix),
                          model=replace(debug_config() if args.tiny else MaskNetConfig(), stereo_cue=args.stereo_cue,
                                        decoder_hidden=args.decoder_hidden, local_channels=args.local_channels,
-                                       local_layers=args.local_layers))
+                                       local_layers=args.local_layers, song_context=args.song_context))
     if args.blocks:
         config.model = replace(config.model, blocks=args.blocks)
     if args.tiny:

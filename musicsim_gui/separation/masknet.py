@@ -30,6 +30,11 @@ Architecture (input magnitude `[B, F, T]` of one channel, output masks `[B, S, F
    without it start the network where they were. `local_layers` residual convolutions over that hidden
    image (3 bands × 5 frames, dilated 4, 8, ... frames in time: up to 0.4 s, 0.8 s, ... of a note's attack
    and decay) start at zero as well, so a path without them grows them without a change in its output.
+8. With `song_context`, the time average of the decoder's inputs over the whole input (a chunk of a song at
+   inference, an example in training) is mapped linearly to one logit offset per stem and band, added at every
+   frame. The temporal stack sees a few seconds either side; which piano-like or string-like voice a song
+   uses is clearer over the whole chunk, and fitting one prior weight per stem and frequency region to each
+   song separately was worth far more than one set for all songs. The map starts at zero.
 STFT and iSTFT stay outside (see `stft.py`); the exported ONNX graph is exactly this module.
 """
 
@@ -52,11 +57,14 @@ REFINE_PREFIX = "refine_"
 LOCAL_PREFIX = "local_"
 """Parameters of the band-resolved path (`local_channels`) start with this."""
 
+SONG_PREFIX = "song_"
+"""Parameters of the song-context offsets (`song_context`) start with this."""
+
 
 def added_parameters(name: str) -> bool:
     """Whether parameter `name` belongs to an optional part that starts as a no-op (stereo cue, MLP decoder,
     band-resolved path), so weights without it can start a network with it."""
-    return name == ILD_WEIGHT or name.startswith((REFINE_PREFIX, LOCAL_PREFIX))
+    return name == ILD_WEIGHT or name.startswith((REFINE_PREFIX, LOCAL_PREFIX, SONG_PREFIX))
 
 
 def grow_blocks(model: Any, state: dict[str, Any]) -> dict[str, Any]:
@@ -188,6 +196,10 @@ def _classes() -> Any:
                 nn.init.zeros_(self.refine_out.bias)
             if config.local_channels:
                 self.local_path = LocalPath(config, bands)
+            if config.song_context:
+                self.song_offsets = nn.Linear(config.hidden + bands, len(config.stems) * bands)
+                nn.init.zeros_(self.song_offsets.weight)
+                nn.init.zeros_(self.song_offsets.bias)
             self.act = nn.GELU()
 
         def pool_bands(self, magnitude: torch.Tensor) -> torch.Tensor:
@@ -214,6 +226,9 @@ def _classes() -> Any:
             if self.config.decoder_hidden:
                 logits = logits + self.refine_out(self.act(self.refine_in(decoder_input)))
             logits = logits.reshape(batch, frames, len(self.config.stems), -1)
+            if self.config.song_context:
+                summary = decoder_input.mean(dim=1)                                         # [B, H+K]
+                logits = logits + self.song_offsets(summary).reshape(batch, 1, len(self.config.stems), -1)
             if self.config.local_channels:
                 image = torch.stack([feats, torch.zeros_like(feats) if ild is None else ild / ILD_LIMIT], dim=1)
                 logits = logits + self.local_path(image.transpose(2, 3), hidden).permute(0, 3, 1, 2)

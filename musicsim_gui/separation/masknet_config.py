@@ -39,6 +39,10 @@ class MaskNetConfig:
             features, whose per-band logits add to the decoder's (see `masknet.py`, item 7).
         local_layers: residual convolution layers inside the band-resolved path, each twice as long in time
             as the one before; they start at zero, so weights without them start the network unchanged.
+        song_context: a summary of the whole input (the time average of the context features and of the
+            normalised log bands) is mapped to one logit offset per stem and band, added at every frame: what
+            the rest of the song sounds like (which instruments play, in which register) shifts each frame's
+            decision, as a per-song prior would. Starts at zero (see `masknet.py`, item 8).
     """
 
     sample_rate: int = 44100
@@ -54,6 +58,7 @@ class MaskNetConfig:
     decoder_hidden: int = 0
     local_channels: int = 0
     local_layers: int = 0
+    song_context: bool = False
 
     @property
     def bins(self) -> int:

@@ -65,6 +65,13 @@ GELU; they add to the decoder's. Its read-out started at zero on weights without
 exactly where those weights were.
 """
 
+_SONG_CONTEXT = """
+Song context: the decoder's inputs averaged over the whole input (a 20 s chunk of the song) are mapped to
+one logit offset per stem and band, added at every frame, so what the rest of the chunk sounds like (which
+piano-like or string-like voices play, and where) shifts each frame's decision, as a prior fitted to that
+song would. The map started at zero on weights without it.
+"""
+
 _LOCAL_LAYERS = """
 Inside that path, residual convolution layers ({layers}; 3 bands × 5 frames, dilated in time to span
 {frames} frames: a note's attack and decay over half a second and longer) refine each band's hidden
@@ -214,6 +221,8 @@ def model_card(manifest: Manifest) -> str:
         if config.get("local_layers"):
             design += _LOCAL_LAYERS.format(layers=config["local_layers"],
                                            frames=", ".join(str(16 * 2 ** i + 1) for i in range(config["local_layers"])))
+    if config.get("song_context"):
+        design += _SONG_CONTEXT
     design += _stem_priors(config, tuple(manifest.instruments))
     design += _history(config)
     data = training.get("corpus", "the project's synthetic multi-stem corpus")

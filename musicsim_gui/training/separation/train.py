@@ -28,7 +28,8 @@ Architecture:
    exported model card states the whole training. Mono weights may start a stereo-cue network: its one
    extra tensor starts at zero, so it starts as the mono network. Parts the weights lack (added blocks,
    branches, the band-resolved path or channels added to it) may learn `fresh_lr_scale` times faster than the
-   trained ones.
+   trained ones, or alone (`train_added_only`: the trained ones stay as they are, and a part that sits at the
+   end of the network, such as the song-context offsets, then costs no backward pass through the rest).
 5. A stereo-cue network trains on both channels of each example (half as many examples per batch, so a step
    costs the same): each channel is separated with the other as `partner`.
 6. With `precision` "bf16" the network's forward pass runs under bfloat16 autocast (matrix products and
@@ -99,6 +100,7 @@ class TrainConfig:
     seed: int = 0
     init_from: str | None = None
     fresh_lr_scale: float = 1.0
+    train_added_only: bool = False
     loss: str = "sdr"
     average_decay: float = 0.0
     precision: str = "fp32"
@@ -284,6 +286,14 @@ class Trainer:
         import torch
 
         named = list(self.model.named_parameters())
+        if self.config.train_added_only:
+            if not fresh:
+                raise ModelError("--train-added-only: the initial weights lack no part of this network, so there "
+                                 "is nothing to train (add a part, e.g. --song-context)")
+            for name, parameter in named:
+                parameter.requires_grad_(name in fresh)
+            return torch.optim.AdamW([{"params": [p for n, p in named if n in fresh],
+                                       "lr_scale": self.config.fresh_lr_scale}], lr=self.config.lr, weight_decay=1e-4)
         groups = [{"params": [p for n, p in named if n not in fresh], "lr_scale": 1.0}]
         if fresh:
             groups.append({"params": [p for n, p in named if n in fresh], "lr_scale": self.config.fresh_lr_scale})
