@@ -270,7 +270,10 @@ def test_song_context_starts_at_zero_reads_the_whole_input_and_trains_alone(corp
     assert float(trained["song_offsets.weight"].abs().max()) > 0  # the offsets learned
     manifest = export_run(tmp_path / "only", tmp_path / "context-model")
     assert manifest.config["song_context"] is True and manifest.metrics["onnx_parity_max_abs"] < 1e-5
-    assert "Song context: the decoder's inputs averaged" in (tmp_path / "context-model" / "MODEL_CARD.md").read_text()
+    card = (tmp_path / "context-model" / "MODEL_CARD.md").read_text()
+    assert "Song context: the decoder's inputs averaged" in card
+    assert "The last run trained only the parts its starting weights lacked" in card
+    assert "50% of the examples remix stems across songs, every stem gets a random gain (-9 to +3 dB" in card
     spectrum = np.random.default_rng(4).random((2, 257, 30)).astype(np.float32)
     np.testing.assert_allclose(open_masknet(tmp_path / "context-model", backend="torch").masks(spectrum),
                                open_masknet(tmp_path / "context-model", backend="onnx").masks(spectrum), atol=1e-5)

@@ -124,6 +124,8 @@ def export_run(run_dir: str | Path, out_dir: str | Path, *, weights: str = "best
                 "batch": settings["batch"],
                 "segment_seconds": settings.get("segment_seconds", 3.0),
                 "remix": settings.get("augmentation", {}).get("remix", 0.5),
+                "augmentation": settings.get("augmentation", {}),
+                "train_added_only": bool(settings.get("train_added_only", False)),
                 "prior_steps": settings.get("prior_steps", 0),
                 "loss": settings.get("loss", "l1"),
                 "average_decay": settings.get("average_decay", 0.0),

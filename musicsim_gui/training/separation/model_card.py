@@ -176,6 +176,29 @@ def merge_losses(parts: list[dict[str, Any]]) -> list[dict[str, Any]]:
 _LOSS_TEXT = {"l1": _L1_LOSS, "sdr": _SDR_LOSS}
 
 
+def _augmentation(training: dict) -> str:
+    """The last run's augmentation in words (runs exported before it was stored: the defaults of the time)."""
+    settings = training.get("augmentation") or {}
+    remix = training.get("remix", settings.get("remix", 0.5))
+    low, high = settings.get("stem_gain_db", (-9.0, 3.0))
+    silence = settings.get("silence", 0.08)
+    jitter = settings.get("jitter", 0.03)
+    level_low, level_high = settings.get("level_db", (-12.0, 6.0))
+    parts = [f"{remix:.0%} of the examples remix stems across songs" if remix else "no example remixes stems "
+             "across songs",
+             f"every stem gets a random gain ({low:+g} to {high:+g} dB" + (
+                 f"; each stem silenced in {silence:.0%} of the examples)" if silence else ")"),
+             f"a small varispeed change (±{jitter:.0%}, pitch and tempo together)" if jitter else "no varispeed"]
+    return (", ".join(parts) + f", and the whole example a random level ({level_low:+g} to {level_high:+g} dB) "
+            "(the last run's settings).")
+
+
+def _added_only(training: dict) -> str:
+    if not training.get("train_added_only"):
+        return ""
+    return " The last run trained only the parts its starting weights lacked; the rest stayed as it was."
+
+
 def _average(training: dict) -> str:
     """The sentence on the weight average of the last run (empty without one)."""
     decay = float(training.get("average_decay", 0.0) or 0.0)
@@ -229,7 +252,7 @@ def model_card(manifest: Manifest) -> str:
     segment = f"{training.get('segment_seconds', 3.0):g} s segment"
     examples = (f"is both channels of a {segment} (each separated with the other as its partner)"
                 if config.get("stereo_cue") else f"draws one channel of a {segment}")
-    remix = f"{training.get('remix', 0.5):.0%}"
+    augmentation = _augmentation(training)
     return f"""# {manifest.name} {manifest.version}
 
 Separates a song into {", ".join(manifest.instruments)} ({manifest.task}, family `{manifest.family}`).
@@ -239,10 +262,8 @@ License: {manifest.license}. Provenance: {manifest.provenance}.
 ## Training
 
 Data: {data} (train split; validation on the valid split). Each example {examples};
-{remix} of the examples remix stems across songs, every stem gets a random gain (and is occasionally
-silenced) and a small varispeed change (±3 %, pitch and tempo together), and the whole example a random
-level. {_loss(training)}
-Steps: {_steps(training)}, batch {training.get("batch", "?")}, AdamW, warm-up then cosine decay.{_average(training)}{_precision(training)}
+{augmentation} {_loss(training)}
+Steps: {_steps(training)}, batch {training.get("batch", "?")}, AdamW, warm-up then cosine decay.{_added_only(training)}{_average(training)}{_precision(training)}
 
 ## Metrics
 
