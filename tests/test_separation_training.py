@@ -283,6 +283,10 @@ def test_song_context_starts_at_zero_reads_the_whole_input_and_trains_alone(corp
     nothing_added = TrainConfig(**{**only.__dict__, "run_dir": str(tmp_path / "nothing"), "model": base.model})
     with pytest.raises(ModelError, match="--train-added-only: the initial weights lack no part of this network"):
         train(nothing_added, progress=False)
+    no_weights = TrainConfig(**{**only.__dict__, "run_dir": str(tmp_path / "fresh"), "init_from": None})
+    with pytest.raises(ModelError, match="--train-added-only trains the parts the --init-from weights lack"):
+        train(no_weights, progress=False)
+    assert not (tmp_path / "fresh").exists()
 
 
 def test_a_widened_band_resolved_path_starts_as_the_trained_one(tmp_path):

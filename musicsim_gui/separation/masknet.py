@@ -63,7 +63,7 @@ SONG_PREFIX = "song_"
 
 def added_parameters(name: str) -> bool:
     """Whether parameter `name` belongs to an optional part that starts as a no-op (stereo cue, MLP decoder,
-    band-resolved path), so weights without it can start a network with it."""
+    band-resolved path, song context), so weights without it can start a network with it."""
     return name == ILD_WEIGHT or name.startswith((REFINE_PREFIX, LOCAL_PREFIX, SONG_PREFIX))
 
 

@@ -201,6 +201,8 @@ def _check_settings(config: TrainConfig) -> None:
     if not math.isfinite(config.segment_seconds) or config.segment_seconds * config.model.sample_rate < 4 * config.model.n_fft:
         raise ModelError(f"--segment-seconds {config.segment_seconds:g}: an example must span at least four STFT "
                          f"windows ({4 * config.model.n_fft / config.model.sample_rate:.2f} s)")
+    if config.train_added_only and not config.init_from:
+        raise ModelError("--train-added-only trains the parts the --init-from weights lack: give --init-from")
     if config.val_count < 1 or config.seed < 0:
         raise ModelError(f"--val-count {config.val_count} / --seed {config.seed}: the validation needs at least one "
                          f"segment and the seed must be 0 or more")
