@@ -283,6 +283,9 @@ def test_song_context_starts_at_zero_reads_the_whole_input_and_trains_alone(corp
     nothing_added = TrainConfig(**{**only.__dict__, "run_dir": str(tmp_path / "nothing"), "model": base.model})
     with pytest.raises(ModelError, match="--train-added-only: the initial weights lack no part of this network"):
         train(nothing_added, progress=False)
+    whole = TrainConfig(**{**only.__dict__, "steps": only.steps + 2, "train_added_only": False})
+    with pytest.raises(ModelError, match="this run trains only the added parts; resume it with --train-added-only"):
+        train(whole, progress=False)
     no_weights = TrainConfig(**{**only.__dict__, "run_dir": str(tmp_path / "fresh"), "init_from": None})
     with pytest.raises(ModelError, match="--train-added-only trains the parts the --init-from weights lack"):
         train(no_weights, progress=False)

@@ -194,6 +194,7 @@ def _augmentation(training: dict) -> str:
 
 
 def _added_only(training: dict) -> str:
+    """The sentence on a last run that trained only the added parts (empty otherwise)."""
     if not training.get("train_added_only"):
         return ""
     return " The last run trained only the parts its starting weights lacked; the rest stayed as it was."

@@ -281,6 +281,11 @@ class Trainer:
                     else "keeps no weight average; resume it without --average-decay")
             raise ModelError(f"{self.run_dir}: this run {kept}, or start a new run folder from its weights "
                              f"(--init-from) to train {'without' if decay else 'with'} one")
+        added_only = bool(trained.get("train_added_only", False))
+        if added_only != self.config.train_added_only:
+            raise ModelError(f"{self.run_dir}: this run trains {'only the added parts' if added_only else 'every part'}"
+                             f"; resume it {'with' if added_only else 'without'} --train-added-only, or start a new "
+                             f"run folder from its weights (--init-from)")
 
     def _optimizer(self, fresh: list[str]) -> Any:
         """AdamW; the parameters the initial weights lacked (`fresh`) learn `fresh_lr_scale` times faster, so an
