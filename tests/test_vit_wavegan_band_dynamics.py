@@ -3,12 +3,9 @@ installed model."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import numpy as np
 import pytest
-from vit_support import assert_loops_treated_as_tiled, debug_folder_with_card
+from vit_support import assert_loops_treated_as_tiled, debug_folder_with_card, export_command
 
 from musicsim_gui.audio import spectral
 from musicsim_gui.audio.clip import AudioClip
@@ -90,9 +87,7 @@ def test_settings_round_trip_and_bad_ones_are_named():
 def test_installed_band_dynamics_change_only_their_instruments(tmp_path):
     folder = debug_folder_with_card(tmp_path / "vit-debug", "# vit-debug\n- Low cut: none.\n")
     plain_generator = load_folder(folder, backend="onnx", device="cpu")
-    done = subprocess.run([sys.executable, "-m", "musicsim_gui", "export", "band-dynamics", str(folder),
-                           "--ratios", "bass=1.5", "--from-hz", "bass=1600"], capture_output=True, text=True,
-                          timeout=300)
+    done = export_command("band-dynamics", str(folder), "--ratios", "bass=1.5", "--from-hz", "bass=1600")
     assert done.returncode == 0, done.stderr
     assert load_manifest(folder, verify=True).config["band_dynamics"] == {"ratios": {"bass": 1.5},
                                                                           "from_hz": {"bass": 1600.0}}
@@ -106,7 +101,6 @@ def test_installed_band_dynamics_change_only_their_instruments(tmp_path):
     np.testing.assert_allclose(scaled[1].clip.samples, plain[1].clip.samples, atol=1e-6)   # drums: not named
     for bad, message in ((["--ratios", "vocals=1.3"], "no head for vocals"),
                          (["--ratios", "bass=1.3", "--from-hz", "drums=100"], "drums, which has no ratio")):
-        wrong = subprocess.run([sys.executable, "-m", "musicsim_gui", "export", "band-dynamics", str(folder), *bad],
-                               capture_output=True, text=True, timeout=300)
+        wrong = export_command("band-dynamics", str(folder), *bad)
         assert wrong.returncode == 2 and message in wrong.stderr
     assert load_manifest(folder, verify=True).config["band_dynamics"]["ratios"] == {"bass": 1.5}   # left as it was

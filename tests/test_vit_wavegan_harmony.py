@@ -3,14 +3,12 @@ with a copy sequence, and the installed setting in a generator."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
-from vit_support import debug_folder_with_card
+from vit_support import debug_folder_with_card, export_command
 
 from musicsim_gui.audio.clip import AudioClip
 from musicsim_gui.audio.io import load_audio
@@ -139,8 +137,7 @@ def test_settings_round_trip_and_bad_ones_are_named():
 def test_installed_harmony_makes_stem_following_takes_play_the_parts_chords(tmp_path):
     folder = debug_folder_with_card(tmp_path / "vit-debug", "# vit-debug\n- Low cut: none.\n")
     plain_generator = load_folder(folder, backend="onnx", device="cpu")
-    done = subprocess.run([sys.executable, "-m", "musicsim_gui", "export", "harmony", str(folder),
-                           "--shifts", "bass=6"], capture_output=True, text=True, timeout=300)
+    done = export_command("harmony", str(folder), "--shifts", "bass=6")
     assert done.returncode == 0, done.stderr
     assert load_manifest(folder, verify=True).config["harmony"] == {"shifts": {"bass": 6}, "change_cost": 0.1}
     card = (folder / "MODEL_CARD.md").read_text().splitlines()
@@ -159,8 +156,7 @@ def test_installed_harmony_makes_stem_following_takes_play_the_parts_chords(tmp_
     off = GenerationRequest(reference, ("bass",), (5,), 1, {"seconds": 3.0, "tempo_bpm": 480.0,
                                                             "reference_match": False}, parts)
     np.testing.assert_allclose(generator.generate(off)[0].clip.samples, plain[0].clip.samples, atol=1e-6)
-    wrong = subprocess.run([sys.executable, "-m", "musicsim_gui", "export", "harmony", str(folder),
-                            "--shifts", "drums=3"], capture_output=True, text=True, timeout=300)
+    wrong = export_command("harmony", str(folder), "--shifts", "drums=3")
     assert wrong.returncode == 2 and "no pitch" in wrong.stderr
     assert load_manifest(folder, verify=True).config["harmony"]["shifts"] == {"bass": 6}
 

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 from scipy.signal import butter, sosfiltfilt
-from vit_support import debug_folder_with_card
+from vit_support import debug_folder_with_card, export_command
 
 from musicsim_gui.audio.clip import AudioClip
 from musicsim_gui.generation.base import GenerationRequest
@@ -72,8 +69,7 @@ def test_settings_round_trip_and_bad_ones_are_named():
 def test_installed_low_cut_clears_the_rumble_of_its_instruments(tmp_path):
     folder = debug_folder_with_card(tmp_path / "vit-debug", "# vit-debug\n- Spectral floor: none.\n")
     plain_generator = load_folder(folder, backend="onnx", device="cpu")
-    done = subprocess.run([sys.executable, "-m", "musicsim_gui", "export", "low-cut", str(folder),
-                           "--cutoffs", "drums=40"], capture_output=True, text=True, timeout=300)
+    done = export_command("low-cut", str(folder), "--cutoffs", "drums=40")
     assert done.returncode == 0, done.stderr
     assert load_manifest(folder, verify=True).config["low_cut"] == {"cutoffs_hz": {"drums": 40.0}, "order": 4}
     card = (folder / "MODEL_CARD.md").read_text().splitlines()
@@ -86,10 +82,8 @@ def test_installed_low_cut_clears_the_rumble_of_its_instruments(tmp_path):
     before, after = plain[1].clip.samples[0], cut[1].clip.samples[0]
     rest_before, rest_after = _band_power_db(before, 100, 8000), _band_power_db(after, 100, 8000)
     assert _band_power_db(after, 1, 15) - rest_after < _band_power_db(before, 1, 15) - rest_before - 20.0
-    wrong = subprocess.run([sys.executable, "-m", "musicsim_gui", "export", "low-cut", str(folder),
-                            "--cutoffs", "vocals=30"], capture_output=True, text=True, timeout=300)
+    wrong = export_command("low-cut", str(folder), "--cutoffs", "vocals=30")
     assert wrong.returncode == 2 and "no head for vocals" in wrong.stderr
-    too_high = subprocess.run([sys.executable, "-m", "musicsim_gui", "export", "low-cut", str(folder),
-                               "--cutoffs", "bass=900"], capture_output=True, text=True, timeout=300)
+    too_high = export_command("low-cut", str(folder), "--cutoffs", "bass=900")
     assert too_high.returncode == 2 and "5-300 Hz" in too_high.stderr
     assert load_manifest(folder, verify=True).config["low_cut"]["cutoffs_hz"] == {"drums": 40.0}

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 from separation_support import write_corpus
-from vit_support import debug_folder_with_card
+from vit_support import debug_folder_with_card, export_command
 
 from musicsim_gui.audio.clip import AudioClip
 from musicsim_gui.generation.base import GenerationRequest
@@ -194,8 +194,7 @@ def _stems(seconds: float = 4.0) -> dict[str, AudioClip]:
 @pytest.fixture()
 def matched_folder(tmp_path):
     folder = debug_folder_with_card(tmp_path / "vit-debug", "# vit-debug\n- Tone match: none.\n- Weights: random.\n")
-    done = subprocess.run([sys.executable, "-m", "musicsim_gui", "export", "reference-match", str(folder),
-                           "--strengths", "bass=0.8/0.8"], capture_output=True, text=True, timeout=300)
+    done = export_command("reference-match", str(folder), "--strengths", "bass=0.8/0.8")
     assert done.returncode == 0, done.stderr
     return folder
 
@@ -226,9 +225,7 @@ def test_installed_match_follows_the_stems_a_request_gives(matched_folder, tmp_p
 
 def test_installed_contour_makes_takes_follow_the_stem_over_the_song(tmp_path):
     folder = debug_folder_with_card(tmp_path / "vit-debug", "# vit-debug\n- Tone match: none.\n")
-    done = subprocess.run([sys.executable, "-m", "musicsim_gui", "export", "reference-match", str(folder),
-                           "--strengths", "bass=0.5/0", "--contour", "other=1/0.25"],
-                          capture_output=True, text=True, timeout=300)
+    done = export_command("reference-match", str(folder), "--strengths", "bass=0.5/0", "--contour", "other=1/0.25")
     assert done.returncode == 0, done.stderr
     assert "rises and falls with that part over the song (strength/smoothing: other 1/0.25 s)" in done.stdout
     stored = load_manifest(folder, verify=True).config["reference_match"]
@@ -246,9 +243,7 @@ def test_installed_contour_makes_takes_follow_the_stem_over_the_song(tmp_path):
         return _level_db(take.clip.samples[0], 3.5, 5.5) - _level_db(take.clip.samples[0], 0.5, 2.5)
 
     assert rise(followed) > rise(plain) + 15.0
-    wrong = subprocess.run([sys.executable, "-m", "musicsim_gui", "export", "reference-match", str(folder),
-                            "--strengths", "", "--contour", "vocals=1/0.5"], capture_output=True, text=True,
-                           timeout=300)
+    wrong = export_command("reference-match", str(folder), "--strengths", "", "--contour", "vocals=1/0.5")
     assert wrong.returncode == 2 and "no head for vocals" in wrong.stderr
 
 
@@ -273,8 +268,7 @@ def test_command_line_reads_or_separates_the_reference_stems(matched_folder, tmp
                             "--stems", str(empty), "-o", str(tmp_path / "x")], capture_output=True, text=True,
                            timeout=300)
     assert wrong.returncode != 0 and "no stems" in wrong.stderr
-    unknown = subprocess.run([sys.executable, "-m", "musicsim_gui", "export", "reference-match", str(matched_folder),
-                              "--strengths", "vocals=0.5/0"], capture_output=True, text=True, timeout=300)
+    unknown = export_command("reference-match", str(matched_folder), "--strengths", "vocals=0.5/0")
     assert unknown.returncode != 0 and "no head for vocals" in unknown.stderr
 
 
@@ -326,22 +320,18 @@ def test_evaluation_gives_matching_models_the_separated_mix(matched_folder, tmp_
 def test_match_tone_command_fits_the_final_tone_and_new_strengths_drop_it(matched_folder, tmp_path):
     corpus = write_corpus(tmp_path / "corpus", {"train": 2}, seconds=4.0)
 
-    def export(*args):
-        return subprocess.run([sys.executable, "-m", "musicsim_gui", "export", *args], capture_output=True,
-                              text=True, timeout=300)
-
-    done = export("match-tone", str(matched_folder), "--corpus", str(corpus), "--songs", "2", "--separator", "dsp")
+    done = export_command("match-tone", str(matched_folder), "--corpus", str(corpus), "--songs", "2", "--separator", "dsp")
     assert done.returncode == 0, done.stderr
     stored = load_manifest(matched_folder, verify=True).config["reference_match"]
     assert set(stored["tone"]["gains_db"]) == {"bass"}  # the instruments the match follows
     assert "final equaliser" in (matched_folder / "MODEL_CARD.md").read_text()
     generator = load_folder(matched_folder, backend="onnx", device="cpu")
     assert generator.finishing.reference_match.tone is not None
-    wrong = export("match-tone", str(matched_folder), "--corpus", str(corpus), "--instruments", "piano")
+    wrong = export_command("match-tone", str(matched_folder), "--corpus", str(corpus), "--instruments", "piano")
     assert wrong.returncode != 0 and "does not follow piano" in wrong.stderr
-    again = export("reference-match", str(matched_folder), "--strengths", "bass=0.5/0")
+    again = export_command("reference-match", str(matched_folder), "--strengths", "bass=0.5/0")
     assert again.returncode == 0 and "fit it again" in again.stdout
     assert "tone" not in load_manifest(matched_folder, verify=True).config["reference_match"]
     plain = debug_folder_with_card(tmp_path / "plain", "# plain\n")
-    none = export("match-tone", str(plain), "--corpus", str(corpus))
+    none = export_command("match-tone", str(plain), "--corpus", str(corpus))
     assert none.returncode != 0 and "no reference match" in none.stderr

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 from scipy.ndimage import uniform_filter1d
-from vit_support import debug_folder_with_card
+from vit_support import debug_folder_with_card, export_command
 
 from musicsim_gui.audio.clip import AudioClip
 from musicsim_gui.audio.spectral import stft
@@ -86,8 +86,7 @@ def test_installed_smoothing_is_used_by_the_folder_generator_and_can_be_turned_o
     reference = AudioClip(rng.standard_normal((2, 4 * 44100)).astype(np.float32) * 0.1, 44100, "noise")
     request = GenerationRequest(reference, ("bass", "other"), (7,), 1, {"seconds": 2.0})
     plain = load_folder(folder, backend="onnx", device="cpu").generate(request)
-    done = subprocess.run([sys.executable, "-m", "musicsim_gui", "export", "smoothing", str(folder), "--seconds",
-                           "other=0.3"], capture_output=True, text=True, timeout=300)
+    done = export_command("smoothing", str(folder), "--seconds", "other=0.3")
     assert done.returncode == 0, done.stderr
     assert load_manifest(folder, verify=True).config["temporal_smoothing"] == {"seconds": {"other": 0.3}}
     card = (folder / "MODEL_CARD.md").read_text().splitlines()
@@ -108,6 +107,5 @@ def test_installed_smoothing_is_used_by_the_folder_generator_and_can_be_turned_o
                               capture_output=True, text=True, timeout=300)
         assert made.returncode == 0, made.stderr
         assert json.loads((out / "takes.json").read_text())["takes"][0]["params"]["smoothing"] is expected
-    wrong = subprocess.run([sys.executable, "-m", "musicsim_gui", "export", "smoothing", str(folder), "--seconds",
-                            "vocals=0.3"], capture_output=True, text=True, timeout=300)
+    wrong = export_command("smoothing", str(folder), "--seconds", "vocals=0.3")
     assert wrong.returncode != 0 and "no head for vocals" in wrong.stderr

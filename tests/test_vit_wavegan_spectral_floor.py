@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import numpy as np
 import pytest
-from vit_support import assert_loops_treated_as_tiled, debug_folder_with_card
+from vit_support import assert_loops_treated_as_tiled, debug_folder_with_card, export_command
 
 from musicsim_gui.audio.clip import AudioClip
 from musicsim_gui.generation.base import GenerationRequest
@@ -140,8 +137,7 @@ def test_settings_round_trip_and_are_checked():
 def test_installed_floor_cleans_its_instruments_unless_smoothing_is_off(tmp_path):
     folder = debug_folder_with_card(tmp_path / "vit-debug", "# vit-debug\n- Tone match: none.\n")
     plain_generator = load_folder(folder, backend="onnx", device="cpu")
-    done = subprocess.run([sys.executable, "-m", "musicsim_gui", "export", "spectral-floor", str(folder),
-                           "--strengths", "piano=2"], capture_output=True, text=True, timeout=300)
+    done = export_command("spectral-floor", str(folder), "--strengths", "piano=2")
     assert done.returncode == 0, done.stderr
     assert load_manifest(folder, verify=True).config["spectral_floor"] == {"strengths": {"piano": 2.0},
                                                                            "width_hz": 320.0}
@@ -158,17 +154,12 @@ def test_installed_floor_cleans_its_instruments_unless_smoothing_is_off(tmp_path
     (raw_plain,) = plain_generator.generate(off)
     np.testing.assert_allclose(raw.clip.samples, raw_plain.clip.samples, atol=1e-6)
     assert raw.params["smoothing"] is False
-    wrong = subprocess.run([sys.executable, "-m", "musicsim_gui", "export", "spectral-floor", str(folder),
-                            "--strengths", "vocals=1"], capture_output=True, text=True, timeout=300)
+    wrong = export_command("spectral-floor", str(folder), "--strengths", "vocals=1")
     assert wrong.returncode == 2 and "no head for vocals" in wrong.stderr
-    stray = subprocess.run([sys.executable, "-m", "musicsim_gui", "export", "spectral-floor", str(folder),
-                            "--strengths", "piano=2", "--fill-from", "bass=1500"], capture_output=True, text=True,
-                           timeout=300)
+    stray = export_command("spectral-floor", str(folder), "--strengths", "piano=2", "--fill-from", "bass=1500")
     assert stray.returncode == 2 and "bass, which has no strength" in stray.stderr
     assert "fill_from_hz" not in load_manifest(folder, verify=True).config["spectral_floor"]   # left as it was
-    done = subprocess.run([sys.executable, "-m", "musicsim_gui", "export", "spectral-floor", str(folder),
-                           "--strengths", "piano=2,bass=0", "--fill-from", "bass=1500"], capture_output=True,
-                          text=True, timeout=300)
+    done = export_command("spectral-floor", str(folder), "--strengths", "piano=2,bass=0", "--fill-from", "bass=1500")
     assert done.returncode == 0, done.stderr
     assert load_manifest(folder, verify=True).config["spectral_floor"]["fill_from_hz"] == {"bass": 1500.0}
     assert "bass from 1500 Hz" in (folder / "MODEL_CARD.md").read_text()

@@ -1,7 +1,10 @@
-"""Test helpers for ViT+WaveGAN model folders: the random-weight debug model exported with a model card."""
+"""Test helpers for ViT+WaveGAN model folders: the random-weight debug model exported with a model card, and
+the `musicsim export` setting commands run as a user runs them."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -21,6 +24,12 @@ def debug_folder_with_card(folder: Path, card: str) -> Path:
     write_manifest(folder, replace(manifest, files={**manifest.files,
                                                     "MODEL_CARD.md": file_sha256(folder / "MODEL_CARD.md")}))
     return folder
+
+
+def export_command(*args: str) -> subprocess.CompletedProcess:
+    """`musicsim export ARGS...` in a new interpreter (exit code, stdout and stderr as text)."""
+    return subprocess.run([sys.executable, "-m", "musicsim_gui", "export", *args], capture_output=True, text=True,
+                          timeout=300)
 
 
 def assert_loops_treated_as_tiled(step, take: np.ndarray, rate: int, instrument: str, tolerance: float) -> None:

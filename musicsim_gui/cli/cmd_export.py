@@ -46,21 +46,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     tone.add_argument("--corpus", required=True, help="the corpus whose train split the takes are matched to")
     tone.add_argument("--songs", type=int, default=30, help="training songs to fit on (default 30)")
     tone.set_defaults(handler=run_tone)
-    smooth = group.add_parser("smoothing", help="store a ViT+WaveGAN model folder's temporal smoothing windows")
-    _model_folder_argument(smooth)
-    smooth.add_argument("--seconds", required=True, metavar="INST=SECONDS,...",
-                        help="averaging window per instrument, e.g. other=0.3,bass=0.1 (the list replaces "
-                             "the model's: instruments not named are not smoothed; an empty string removes the "
-                             "smoothing)")
-    smooth.set_defaults(handler=run_smoothing)
-    floor = group.add_parser("spectral-floor",
-                             help="store how strongly a ViT+WaveGAN model folder's takes lose the floor between "
-                                  "their partials")
-    _model_folder_argument(floor)
-    floor.add_argument("--strengths", required=True, metavar="INST=STRENGTH,...",
-                       help="per instrument, how many times the floor is subtracted (0-4), e.g. piano=2 "
-                            "(the list replaces the model's: instruments not named keep the floor between their "
-                            "partials; an empty string removes the step)")
+    _setting_parser(group, "smoothing", "store a ViT+WaveGAN model folder's temporal smoothing windows",
+                    run_smoothing, "--seconds", "INST=SECONDS,...",
+                    "averaging window per instrument, e.g. other=0.3,bass=0.1 (the list replaces the model's: "
+                    "instruments not named are not smoothed; an empty string removes the smoothing)")
+    floor = _setting_parser(group, "spectral-floor",
+                            "store how strongly a ViT+WaveGAN model folder's takes lose the floor between their "
+                            "partials", run_spectral_floor, "--strengths", "INST=STRENGTH,...",
+                            "per instrument, how many times the floor is subtracted (0-4), e.g. piano=2 (the list "
+                            "replaces the model's: instruments not named keep the floor between their partials; an "
+                            "empty string removes the step)")
     floor.add_argument("--width-hz", type=float, default=320.0,
                        help="the width over which the floor is the spectrum's minimum (default 320 Hz)")
     floor.add_argument("--max-hz", default="", metavar="INST=HZ,...",
@@ -72,52 +67,42 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                             "nowhere)")
     floor.add_argument("--fill-width-hz", type=float, default=200.0,
                        help="the width over which a filled bin's power is spread (default 200 Hz)")
-    floor.set_defaults(handler=run_spectral_floor)
-    low_cut = group.add_parser("low-cut", help="store the cutoffs below which a ViT+WaveGAN model folder's takes "
-                                               "lose their infrasonic rumble")
-    _model_folder_argument(low_cut)
-    low_cut.add_argument("--cutoffs", required=True, metavar="INST=HZ,...",
-                         help="per instrument, the high-pass cutoff in Hz (5-300), e.g. drums=30,bass=20 "
-                              "(the list replaces the model's: instruments not named are not cut; an empty string "
-                              "removes the step)")
+    low_cut = _setting_parser(group, "low-cut", "store the cutoffs below which a ViT+WaveGAN model folder's "
+                                                "takes lose their infrasonic rumble",
+                              run_low_cut, "--cutoffs", "INST=HZ,...",
+                              "per instrument, the high-pass cutoff in Hz (5-300), e.g. drums=30,bass=20 (the list "
+                              "replaces the model's: instruments not named are not cut; an empty string removes the "
+                              "step)")
     low_cut.add_argument("--order", type=int, default=4,
                          help="Butterworth order of the high-pass, applied forwards and backwards (1-8, default 4)")
-    low_cut.set_defaults(handler=run_low_cut)
-    dynamics = group.add_parser("band-dynamics", help="store how far a ViT+WaveGAN model folder's loops' bands move "
-                                                      "about their mean")
-    _model_folder_argument(dynamics)
-    dynamics.add_argument("--ratios", required=True, metavar="INST=RATIO,...",
-                          help="per instrument, the ratio (0.25-4) by which each band's movement about its mean is "
-                               "scaled, e.g. bass=1.3 (the list replaces the model's: instruments not named are "
-                               "left as they are; an empty string removes the step)")
+    dynamics = _setting_parser(group, "band-dynamics", "store how far a ViT+WaveGAN model folder's loops' bands "
+                                                       "move about their mean",
+                               run_band_dynamics, "--ratios", "INST=RATIO,...",
+                               "per instrument, the ratio (0.25-4) by which each band's movement about its mean is "
+                               "scaled, e.g. bass=1.3 (the list replaces the model's: instruments not named are left "
+                               "as they are; an empty string removes the step)")
     dynamics.add_argument("--from-hz", default="", metavar="INST=HZ,...",
                           help="per instrument, the lowest band centre that is scaled, e.g. bass=1600 (instruments "
                                "not named: every band)")
-    dynamics.set_defaults(handler=run_band_dynamics)
-    harmony = group.add_parser("harmony", help="store how far a ViT+WaveGAN model folder's loop copies may be "
-                                               "transposed to follow the reference part's chords")
-    _model_folder_argument(harmony)
-    harmony.add_argument("--shifts", required=True, metavar="INST=SEMITONES,...",
-                         help="per pitched instrument, the largest transposition in semitones (1-6; 6 reaches "
-                              "every chord), e.g. bass=6,piano=6 (the list replaces the model's: instruments not "
-                              "named play their loop as the heads made it; an empty string removes the step)")
+    harmony = _setting_parser(group, "harmony", "store how far a ViT+WaveGAN model folder's loop copies may be "
+                                                "transposed to follow the reference part's chords",
+                              run_harmony, "--shifts", "INST=SEMITONES,...",
+                              "per pitched instrument, the largest transposition in semitones (1-6; 6 reaches every "
+                              "chord), e.g. bass=6,piano=6 (the list replaces the model's: instruments not named "
+                              "play their loop as the heads made it; an empty string removes the step)")
     harmony.add_argument("--change-cost", type=float, default=0.1,
                          help="how much better (in correlation, 0-2) another transposition must fit a copy than "
                               "the previous copy's before the take changes it (default 0.1)")
-    harmony.set_defaults(handler=run_harmony)
-    match = group.add_parser("reference-match",
-                             help="store how strongly a ViT+WaveGAN model folder's takes follow the reference's stems")
-    _model_folder_argument(match)
-    match.add_argument("--strengths", required=True, metavar="INST=MEAN/STD,...",
-                       help="per instrument, the strength (0-1) of the tone (band mean) and of the band dynamics "
-                            "(deviation) match, e.g. bass=0.3/0,drums=0.75/0.75 (the list replaces the "
-                            "model's: instruments not named do not follow their stem; an empty string turns the "
-                            "match off)")
+    match = _setting_parser(group, "reference-match",
+                            "store how strongly a ViT+WaveGAN model folder's takes follow the reference's stems",
+                            run_reference_match, "--strengths", "INST=MEAN/STD,...",
+                            "per instrument, the strength (0-1) of the tone (band mean) and of the band dynamics "
+                            "(deviation) match, e.g. bass=0.3/0,drums=0.75/0.75 (the list replaces the model's: "
+                            "instruments not named do not follow their stem; an empty string turns the match off)")
     match.add_argument("--contour", default="", metavar="INST=STRENGTH/SECONDS,...",
                        help="per instrument, how strongly (0-1) the take rises and falls with the reference's part "
                             "over the song, and over how many seconds that part's band levels are averaged, e.g. "
                             "piano=0.75/0.5 (instruments not named do not follow it)")
-    match.set_defaults(handler=run_reference_match)
     final = group.add_parser("match-tone", help="fit the final tone of a ViT+WaveGAN model folder's reference "
                                                 "match on a corpus and store it")
     _model_folder_argument(final)
@@ -166,6 +151,17 @@ def run_tone(args: argparse.Namespace) -> int:
 def _model_folder_argument(parser: argparse.ArgumentParser) -> None:
     """The positional model folder every ViT+WaveGAN setting command takes."""
     parser.add_argument("model", help="the model folder (e.g. models/vit-wavegan-lofi)")
+
+
+def _setting_parser(group, name: str, help_text: str, handler, option: str, metavar: str,
+                    option_help: str) -> argparse.ArgumentParser:
+    """A ViT+WaveGAN setting command `name` on a model folder, whose required `option` lists the setting per
+    instrument; the caller adds its further options to the returned parser."""
+    parser = group.add_parser(name, help=help_text)
+    _model_folder_argument(parser)
+    parser.add_argument(option, required=True, metavar=metavar, help=option_help)
+    parser.set_defaults(handler=handler)
+    return parser
 
 
 def _setting_for_heads(text: str, instruments: list[str], parse, named, label: str):
