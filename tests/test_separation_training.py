@@ -138,6 +138,9 @@ def test_new_run_starts_from_an_exported_model(corpus, tmp_path):
     assert manifest.config["training"]["steps"] == 30
     card = (tmp_path / "model2" / "MODEL_CARD.md").read_text()
     assert "20 in earlier runs" in card
+    songs = len(list((corpus / "train").glob("*/mix.flac")))
+    assert manifest.config["training"]["corpus"].endswith(  # the songs the starting weights learnt from, too
+        f"({songs} train songs; the weights it started from had been trained on {songs})")
     assert manifest.config["history"] == [{"version": "1.0", "text": "The first weights."},
                                           {"version": "1.1", "text": "Ten more steps."}]
     assert card.index("**1.0.** The first weights.") < card.index("**1.1.** Ten more steps.")

@@ -119,8 +119,8 @@ def export_run(run_dir: str | Path, out_dir: str | Path, *, weights: str = "best
     rows = read_rows(run_dir)
     run_steps = _weights_step(run_dir / weights) or _run_steps(run_dir, rows)
     train_songs = _train_songs(rows, run_steps, Path(settings["corpus"]))
-    training = {"corpus": f"the project's synthetic multi-stem corpus ({train_songs} train songs)"
-                          if train_songs else "the project's synthetic multi-stem corpus",
+    parent = _parent_config(settings.get("init_from"))
+    training = {"corpus": _corpus_text(train_songs, parent.get("training", {}).get("corpus", "")),
                 "batch": settings["batch"],
                 "segment_seconds": settings.get("segment_seconds", 3.0),
                 "remix": settings.get("augmentation", {}).get("remix", 0.5),
@@ -131,7 +131,6 @@ def export_run(run_dir: str | Path, out_dir: str | Path, *, weights: str = "best
                 "average_decay": settings.get("average_decay", 0.0),
                 "precision": settings.get("precision", "fp32"),
                 "steps": settings.get("prior_steps", 0) + run_steps}
-    parent = _parent_config(settings.get("init_from"))
     earlier_losses = loss_schedule(parent.get("training", {})) if parent else []
     training["losses"] = merge_losses(earlier_losses + [{"loss": training["loss"], "steps": run_steps}])
     history = list(parent.get("history") or []) + ([{"version": version, "text": note}] if note else [])
@@ -158,6 +157,21 @@ def _train_songs(rows: list[dict[str, float]], step: int, corpus: Path) -> int:
     if seen:
         return int(max(seen))
     return sum(1 for _ in (corpus / "train").glob("*/mix.flac")) if (corpus / "train").is_dir() else 0
+
+
+def _corpus_text(train_songs: int, parent_corpus: str) -> str:
+    """The card's description of the training data: the run's train songs and, for a run that started from a
+    model folder, how many songs that model's own description names (its last run's), since the weights carry
+    what they learnt there."""
+    import re
+
+    text = "the project's synthetic multi-stem corpus"
+    if not train_songs:
+        return text
+    earlier = re.search(r"\((\d+) train songs", parent_corpus)
+    if earlier:
+        return f"{text} ({train_songs} train songs; the weights it started from had been trained on {earlier[1]})"
+    return f"{text} ({train_songs} train songs)"
 
 
 def _run_steps(run_dir: Path, rows: list[dict[str, float]]) -> int:
