@@ -198,3 +198,16 @@ def test_a_model_folder_of_another_kind_or_with_bad_priors_is_named_in_the_error
     write_manifest(folder, replace(manifest, family="vit-wavegan"))
     with pytest.raises(MusicSimError, match="not a mask-network separator"):
         open_masknet(folder, backend="onnx")
+
+
+def test_card_says_when_stem_priors_were_fitted_for_an_earlier_version_and_kept():
+    from musicsim_gui.training.separation.model_card import _stem_priors
+
+    figures = {"sdr_before": {"other": 2.5, "mean": 6.04}, "sdr_after": {"other": 2.9, "mean": 6.14}}
+    config = {"stem_priors": {"other": 0.55}, "stem_priors_fit": {"data": "corpus/valid", "songs": 16, **figures}}
+    fitted = _stem_priors(config, ("bass", "drums", "piano", "other"))
+    assert "Fitted on 16 songs of corpus/valid (mean SDR 6.04 → 6.14 dB: other 2.50 → 2.90)." in fitted
+    config["stem_priors_fit"]["kept_from"] = "2.5"
+    kept = _stem_priors(config, ("bass", "drums", "piano", "other"))
+    assert ("Fitted for 2.5 on 16 songs of corpus/valid and kept; with this version's weights there "
+            "(mean SDR 6.04 → 6.14 dB" in " ".join(kept.split()))
