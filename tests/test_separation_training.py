@@ -114,6 +114,7 @@ def test_training_resumes_improves_and_exports(corpus, tmp_path):
     assert manifest.metrics["onnx_parity_max_abs"] < 1e-5
     assert manifest.config["training"]["steps"] == kept  # the exported weights' steps, not the run's
     assert manifest.config["training"]["corpus"].endswith(f"({songs} train songs)")
+    assert manifest.config["training"]["train_songs"] == songs
     saved = json.loads((tmp_path / "model" / "manifest.json").read_text())
     assert set(saved["files"]) == {"model.onnx", "weights.safetensors"}
     assert "## Training" in (tmp_path / "model" / "MODEL_CARD.md").read_text()
@@ -141,9 +142,20 @@ def test_new_run_starts_from_an_exported_model(corpus, tmp_path):
     songs = len(list((corpus / "train").glob("*/mix.flac")))
     assert manifest.config["training"]["corpus"].endswith(  # the songs the starting weights learnt from, too
         f"({songs} train songs; the weights it started from had been trained on {songs})")
+    assert manifest.config["training"]["train_songs"] == songs
     assert manifest.config["history"] == [{"version": "1.0", "text": "The first weights."},
                                           {"version": "1.1", "text": "Ten more steps."}]
     assert card.index("**1.0.** The first weights.") < card.index("**1.1.** Ten more steps.")
+
+
+def test_card_reads_the_starting_song_count_of_a_folder_exported_before_the_field():
+    from musicsim_gui.training.separation.export import _corpus_text
+
+    older = {"corpus": "the project's synthetic multi-stem corpus (1631 train songs)"}
+    assert _corpus_text(517, older).endswith("(517 train songs; the weights it started from had been trained on 1631)")
+    newer = {"corpus": "described in other words", "train_songs": 517}
+    assert _corpus_text(480, newer).endswith("(480 train songs; the weights it started from had been trained on 517)")
+    assert _corpus_text(480, {}).endswith("(480 train songs)")
 
 
 def test_initial_weights_of_another_network_are_a_clear_error(corpus, tmp_path):

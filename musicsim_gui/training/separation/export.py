@@ -120,7 +120,8 @@ def export_run(run_dir: str | Path, out_dir: str | Path, *, weights: str = "best
     run_steps = _weights_step(run_dir / weights) or _run_steps(run_dir, rows)
     train_songs = _train_songs(rows, run_steps, Path(settings["corpus"]))
     parent = _parent_config(settings.get("init_from"))
-    training = {"corpus": _corpus_text(train_songs, parent.get("training", {}).get("corpus", "")),
+    training = {"corpus": _corpus_text(train_songs, parent.get("training", {})),
+                "train_songs": train_songs,
                 "batch": settings["batch"],
                 "segment_seconds": settings.get("segment_seconds", 3.0),
                 "remix": settings.get("augmentation", {}).get("remix", 0.5),
@@ -159,18 +160,21 @@ def _train_songs(rows: list[dict[str, float]], step: int, corpus: Path) -> int:
     return sum(1 for _ in (corpus / "train").glob("*/mix.flac")) if (corpus / "train").is_dir() else 0
 
 
-def _corpus_text(train_songs: int, parent_corpus: str) -> str:
+def _corpus_text(train_songs: int, parent_training: dict[str, Any]) -> str:
     """The card's description of the training data: the run's train songs and, for a run that started from a
-    model folder, how many songs that model's own description names (its last run's), since the weights carry
-    what they learnt there."""
+    model folder, how many songs that model's last run had (its `train_songs`, or for a folder exported before
+    that field existed, the count its description names), since the weights carry what they learnt there."""
     import re
 
     text = "the project's synthetic multi-stem corpus"
     if not train_songs:
         return text
-    earlier = re.search(r"\((\d+) train songs", parent_corpus)
+    earlier = parent_training.get("train_songs")
+    if not earlier:
+        named = re.search(r"\((\d+) train songs", parent_training.get("corpus", ""))
+        earlier = int(named[1]) if named else 0
     if earlier:
-        return f"{text} ({train_songs} train songs; the weights it started from had been trained on {earlier[1]})"
+        return f"{text} ({train_songs} train songs; the weights it started from had been trained on {earlier})"
     return f"{text} ({train_songs} train songs)"
 
 
