@@ -117,10 +117,9 @@ def _stem_priors(config: dict, stems: tuple[str, ...]) -> str:
     edges = config.get("stem_prior_edges_hz") or []
     changes = ", ".join(f"{stem} {before[stem]:.2f} → {after[stem]:.2f}" for stem in priors
                         if stem in before and stem in after)
-    fitted = (f"Fitted for {fit['kept_from']} on {fit.get('songs', '?')} songs of "
-              f"{fit.get('data', 'the validation split')} and kept; with this version's weights there"
-              if fit.get("kept_from") else
-              f"Fitted on {fit.get('songs', '?')} songs of {fit.get('data', 'the validation split')}")
+    songs = f"{fit.get('songs', '?')} songs of {fit.get('data', 'the validation split')}"
+    fitted = (f"Fitted for {fit['kept_from']} on {songs} and kept; with this version's weights there"
+              if fit.get("kept_from") else f"Fitted on {songs}")
     figures = (f" {fitted} (mean SDR {before['mean']:.2f} → {after['mean']:.2f} dB: {changes})."
                if "mean" in before and "mean" in after else "")
     regions = (f" Each stem has a weight per frequency region ({describe_regions(edges)}): the network's "
