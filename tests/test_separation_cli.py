@@ -119,6 +119,17 @@ def test_eval_separation_records_its_figures_in_the_model_folder(tmp_path):
     assert again.returncode == 0, again.stderr  # the folder still verifies and loads
 
 
+def test_a_recorded_card_names_the_model_not_the_path_it_was_scored_from(tmp_path):
+    corpus = write_corpus(tmp_path / "corpus", {"test": 1}, seconds=2.0)
+    model = build_debug_model(tmp_path / "scored-from-here")
+    result = musicsim("eval", "separation", "--model", model, "--data", corpus / "test", "--out", tmp_path / "eval",
+                      "--seconds", 1, "--no-oracle", "--record", model)
+    assert result.returncode == 0, result.stderr
+    assert f"| {model} |" in (tmp_path / "eval" / "separation.md").read_text()  # the run's own report keeps it
+    card = (model / "MODEL_CARD.md").read_text()
+    assert "| separation-debug |" in card and str(tmp_path) not in card
+
+
 def test_eval_separation_refuses_to_record_into_another_models_folder(tmp_path):
     corpus = write_corpus(tmp_path / "corpus", {"test": 1}, seconds=1.0)
     model = build_debug_model(tmp_path / "separation-debug")

@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
         from musicsim_gui.training.separation.model_card import record_test_evaluation
 
         key = names[0]
-        manifest = record_test_evaluation(args.record, result, key, args.seconds or None, table)
+        manifest = record_test_evaluation(args.record, result, key, args.seconds or None)
         print(f"recorded {key}'s figures in {args.record} (test SDR {manifest.metrics['test_sdr_mean_db']} dB mean)")
     return 0
 

@@ -284,15 +284,16 @@ end up in "other".
 """
 
 
-def record_test_evaluation(model_dir: str | Path, evaluation: Evaluation, key: str, excerpt_seconds: float | None,
-                           report: str) -> Manifest:
+def record_test_evaluation(model_dir: str | Path, evaluation: Evaluation, key: str,
+                           excerpt_seconds: float | None) -> Manifest:
     """Write the test-split figures of separator `key` in `evaluation` into the model folder.
 
     The manifest's metrics get `test_sdr_<stem>_db`, the means (SDR, SI-SDR, and those of the `dsp` and
     `oracle-irm` rows when they were scored alongside), the song count and the excerpt length; `MODEL_CARD.md`
-    is regenerated with `report` (the evaluation's Markdown) appended and `eval_sdr.png` is the bar chart.
+    is regenerated with the evaluation's tables appended and `eval_sdr.png` is the bar chart. In both the
+    separator is named by the model's name, not by `key` (which may be a path on the machine that scored it).
     """
-    from musicsim_gui.evaluation.separation import save_bar_chart
+    from musicsim_gui.evaluation.separation import report_markdown, save_bar_chart
     from musicsim_gui.runtime.manifest import load_manifest, write_manifest
 
     model_dir = Path(model_dir)
@@ -309,7 +310,10 @@ def record_test_evaluation(model_dir: str | Path, evaluation: Evaluation, key: s
             metrics[f"test_sdr_mean_{label}_db"] = round(sdr[other]["mean"], 2)
     updated = replace(manifest, metrics=metrics)
     write_manifest(model_dir, updated)
+    named = Evaluation({manifest.name if name == key else name: songs for name, songs in evaluation.scores.items()},
+                       {manifest.name if name == key else name: s for name, s in evaluation.seconds.items()},
+                       evaluation.audio_seconds)
     atomic_write_text(model_dir / "MODEL_CARD.md", model_card(updated) + "\n## Evaluation table\n\n"
-                      + report.split("\n", 1)[1].lstrip("\n"))
-    save_bar_chart(evaluation, model_dir / "eval_sdr.png")
+                      + report_markdown(named).split("\n", 1)[1].lstrip("\n"))
+    save_bar_chart(named, model_dir / "eval_sdr.png")
     return updated
