@@ -141,7 +141,7 @@ def test_new_run_starts_from_an_exported_model(corpus, tmp_path):
     assert "20 in earlier runs" in card
     songs = len(list((corpus / "train").glob("*/mix.flac")))
     assert manifest.config["training"]["corpus"].endswith(  # the songs the starting weights learnt from, too
-        f"({songs} train songs; the weights it started from had been trained on {songs})")
+        f"({songs} train songs; the last run of the weights it started from had {songs})")
     assert manifest.config["training"]["train_songs"] == songs
     assert manifest.config["history"] == [{"version": "1.0", "text": "The first weights."},
                                           {"version": "1.1", "text": "Ten more steps."}]
@@ -152,9 +152,9 @@ def test_card_reads_the_starting_song_count_of_a_folder_exported_before_the_fiel
     from musicsim_gui.training.separation.export import _corpus_text
 
     older = {"corpus": "the project's synthetic multi-stem corpus (1631 train songs)"}
-    assert _corpus_text(517, older).endswith("(517 train songs; the weights it started from had been trained on 1631)")
+    assert _corpus_text(517, older).endswith("(517 train songs; the last run of the weights it started from had 1631)")
     newer = {"corpus": "described in other words", "train_songs": 517}
-    assert _corpus_text(480, newer).endswith("(480 train songs; the weights it started from had been trained on 517)")
+    assert _corpus_text(480, newer).endswith("(480 train songs; the last run of the weights it started from had 517)")
     assert _corpus_text(480, {}).endswith("(480 train songs)")
 
 

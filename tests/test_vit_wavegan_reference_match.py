@@ -312,9 +312,27 @@ def test_evaluation_gives_matching_models_the_separated_mix(matched_folder, tmp_
                       separator="dsp")
     assert given and all(names == ["bass", "drums", "other", "piano"] for names in given)
     assert result["reference_separator"] == "dsp"
+    assert result["reference_separator_used"] == "dsp 1"  # the model and version that split the mixes
     given.clear()
-    evaluate(corpus, {"debug": generator}, songs=2, seconds=2.0, offset=0.0, log=lambda m: None, separator=None)
+    result = evaluate(corpus, {"debug": generator}, songs=2, seconds=2.0, offset=0.0, log=lambda m: None,
+                      separator=None)
     assert given and all(names == [] for names in given)
+    assert result["reference_separator_used"] == ""
+
+
+def test_report_names_the_separator_version_and_a_fallback():
+    from musicsim_gui.evaluation.report import _stems_sentence
+    from musicsim_gui.separation.dsp import DspSeparator
+    from musicsim_gui.training.vit_wavegan.evaluate import _separator_label
+
+    fallback = DspSeparator(fallback_reason="the built-in model is unavailable (missing model.onnx)")
+    used = _separator_label(fallback)
+    assert used.startswith("dsp 1 in place of the requested one (the built-in model is unavailable")
+    sentence = _stems_sentence({"reference_separator": "builtin", "reference_separator_used": used})
+    assert "separated by dsp 1 in place of the requested one (" in sentence
+    assert "asked for as `builtin`, never the true stems" in sentence
+    older = _stems_sentence({"reference_separator": "builtin"})  # results saved before the field existed
+    assert "separated by `builtin`, never the true stems" in older
 
 
 def test_match_tone_command_fits_the_final_tone_and_new_strengths_drop_it(matched_folder, tmp_path):

@@ -57,8 +57,10 @@ def _stems_sentence(result: dict[str, Any]) -> str:
     separator = result["reference_separator"]
     if not separator:
         return "Models that follow the reference's stems got none. "
-    return (f"Models that follow the reference's stems got each mix separated by `{separator}` "
-            "(never the true stems), as the studio gives them the project's separated stems. ")
+    used = result.get("reference_separator_used")
+    who = f"{used}, asked for as `{separator}`," if used else f"`{separator}`,"
+    return (f"Models that follow the reference's stems got each mix separated by {who} never the true stems, "
+            "as the studio gives them the project's separated stems. ")
 
 
 def _systems(result: dict[str, Any]) -> list[str]:

@@ -163,7 +163,8 @@ def _train_songs(rows: list[dict[str, float]], step: int, corpus: Path) -> int:
 def _corpus_text(train_songs: int, parent_training: dict[str, Any]) -> str:
     """The card's description of the training data: the run's train songs and, for a run that started from a
     model folder, how many songs that model's last run had (its `train_songs`, or for a folder exported before
-    that field existed, the count its description names), since the weights carry what they learnt there."""
+    that field existed, the count its description names), since the weights carry what they learnt there. Only
+    the last run is named, and the sentence says so: earlier runs are in the model's version history."""
     import re
 
     text = "the project's synthetic multi-stem corpus"
@@ -174,7 +175,7 @@ def _corpus_text(train_songs: int, parent_training: dict[str, Any]) -> str:
         named = re.search(r"\((\d+) train songs", parent_training.get("corpus", ""))
         earlier = int(named[1]) if named else 0
     if earlier:
-        return f"{text} ({train_songs} train songs; the weights it started from had been trained on {earlier})"
+        return f"{text} ({train_songs} train songs; the last run of the weights it started from had {earlier})"
     return f"{text} ({train_songs} train songs)"
 
 

@@ -38,6 +38,7 @@ from musicsim_gui.evaluation.embedders import Embedder, offline_embedder
 from musicsim_gui.evaluation.fad import fad, fad_infinity
 from musicsim_gui.generation.base import GenerationRequest, Generator
 from musicsim_gui.generation.vit_wavegan.features import to_model_audio
+from musicsim_gui.separation.base import Separator, get_separator
 from musicsim_gui.training.vit_wavegan.dataset import song_folders
 from musicsim_gui.training.vit_wavegan.reference_stems import separate_reference, wants_reference_stems
 
@@ -71,7 +72,7 @@ def _generate(generator: Generator, mix, seed: int, seconds: float,
 def _candidates(folders: list[Path], generators: dict[str, Generator], seconds: float, offset: float,
                 log, seed: int = 0, timings: dict[str, float] | None = None,
                 params: dict[str, Any] | None = None,
-                separator: str | None = "builtin") -> tuple[dict[str, dict[str, list[np.ndarray]]], dict]:
+                separator: Separator | None = None) -> tuple[dict[str, dict[str, list[np.ndarray]]], dict]:
     """system → instrument → one `[seconds * 16000]` clip per song (RMS-matched; "real" first), and the second
     clips of the variety measure in the same layout (each generator's second take, the real stems' next section).
     Generators that match takes to the reference's stems get the mix separated by `separator` (None: none),
@@ -183,6 +184,24 @@ def _variety_scores(embeddings, second_embeddings, songs: int, embedder: Embedde
     return scores
 
 
+def _reference_separator(name: str | None, generators: dict[str, Generator]) -> Separator | None:
+    """The separator that splits each test mix, opened once: None when `name` is None or no generator
+    follows the reference's stems."""
+    if not name or not any(wants_reference_stems(gen) for gen in generators.values()):
+        return None
+    return get_separator(name, cache=False)
+
+
+def _separator_label(separator: Separator | None) -> str:
+    """The model and version that split the mixes, as the report names them (a DSP fallback says so, since the
+    figures then describe the studio without its separation model)."""
+    if separator is None:
+        return ""
+    label = f"{separator.id} {separator.version}"
+    reason = getattr(separator, "fallback_reason", None)
+    return f"{label} in place of the requested one ({reason})" if reason else label
+
+
 def evaluate(corpus: Path, generators: dict[str, Generator], out: Path | None = None, songs: int = 10,
              seconds: float = 20.0, offset: float = 20.0, log=print, embedder: Embedder | None = None,
              seed: int = 0, fad_inf: bool = False, params: dict[str, Any] | None = None,
@@ -200,7 +219,8 @@ def evaluate(corpus: Path, generators: dict[str, Generator], out: Path | None = 
     if len(folders) < 2:
         raise ValueError(f"{corpus}/test: need at least 2 test songs, found {len(folders)}")
     generation_s: dict[str, float] = {}
-    systems, second = _candidates(folders, generators, seconds, offset, log, seed, generation_s, params, separator)
+    splitter = _reference_separator(separator, generators)
+    systems, second = _candidates(folders, generators, seconds, offset, log, seed, generation_s, params, splitter)
     embed_started = time.perf_counter()
     embeddings, second_embeddings = _embed(systems, embedder), _embed(second, embedder)
     embed_s = time.perf_counter() - embed_started
@@ -214,7 +234,7 @@ def evaluate(corpus: Path, generators: dict[str, Generator], out: Path | None = 
         "models": {name: {"id": getattr(g, "id", name), "version": str(getattr(g, "version", ""))}
                    for name, g in generators.items()},
         "baselines": list(BASELINES), "generation_params": dict(params or {}),
-        "reference_separator": separator}
+        "reference_separator": separator, "reference_separator_used": _separator_label(splitter)}
     result.update(_score(systems, embeddings, len(folders), embedder, fad_inf, seed))
     result["variety"] = _variety_scores(embeddings, second_embeddings, len(folders), embedder)
     result["timings_s"] = {"generation": generation_s, "embedding": embed_s,

@@ -8,10 +8,13 @@ separated again); the evaluation separates each test mix, so takes are scored as
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from musicsim_gui.audio.clip import AudioClip
 from musicsim_gui.core.instruments import INSTRUMENTS
+
+if TYPE_CHECKING:
+    from musicsim_gui.separation.base import Separator
 
 
 def wants_reference_stems(generator: Any) -> bool:
@@ -20,10 +23,13 @@ def wants_reference_stems(generator: Any) -> bool:
     return bool(getattr(generator, "follows_stems", False))
 
 
-def separate_reference(reference: AudioClip, separator: str = "builtin", backend: str = "auto",
+def separate_reference(reference: AudioClip, separator: str | Separator = "builtin", backend: str = "auto",
                        device: str = "auto", cache: bool = True) -> dict[str, AudioClip]:
-    """The reference split into its stems by `separator` (cached by content when `cache`)."""
+    """The reference split into its stems by `separator`: a separator's name (opened here, cached by content
+    when `cache`) or one already open, for callers that split many references with the same model."""
     from musicsim_gui.separation.base import get_separator
 
-    stems = get_separator(separator, backend=backend, device=device, cache=cache).separate(reference)
+    if isinstance(separator, str):
+        separator = get_separator(separator, backend=backend, device=device, cache=cache)
+    stems = separator.separate(reference)
     return {name: clip for name, clip in stems.items() if name in INSTRUMENTS}

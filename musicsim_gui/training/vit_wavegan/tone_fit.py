@@ -64,6 +64,7 @@ def fit_match_tone(folder: Path, corpus: Path, songs: int = 30, seconds: float =
         MusicSimError: the model has no reference match, or the corpus has no training songs.
     """
     from musicsim_gui.generation.vit_wavegan.loading import load_folder
+    from musicsim_gui.separation.base import get_separator
     from musicsim_gui.training.vit_wavegan.reference_stems import separate_reference
 
     generator = load_folder(Path(folder), backend="auto", device="cpu")
@@ -72,8 +73,9 @@ def fit_match_tone(folder: Path, corpus: Path, songs: int = 30, seconds: float =
                             "(`musicsim export reference-match` first)")
     generator.finishing = replace(generator.finishing,
                                   reference_match=replace(generator.finishing.reference_match, tone=None))
+    splitter = get_separator(separator, cache=False)  # opened once for every song
     return _fit(generator, corpus, songs, seconds, instruments, _first,
-                lambda mix: separate_reference(mix, separator, cache=False), "reference match tone", log)
+                lambda mix: separate_reference(mix, splitter), "reference match tone", log)
 
 
 def _fit(generator, corpus: Path, songs: int, seconds: float, instruments: tuple[str, ...],
