@@ -310,9 +310,10 @@ def record_test_evaluation(model_dir: str | Path, evaluation: Evaluation, key: s
             metrics[f"test_sdr_mean_{label}_db"] = round(sdr[other]["mean"], 2)
     updated = replace(manifest, metrics=metrics)
     write_manifest(model_dir, updated)
-    named = Evaluation({manifest.name if name == key else name: songs for name, songs in evaluation.scores.items()},
-                       {manifest.name if name == key else name: s for name, s in evaluation.seconds.items()},
-                       evaluation.audio_seconds)
+    def renamed(table: dict) -> dict:
+        return {manifest.name if name == key else name: value for name, value in table.items()}
+
+    named = Evaluation(renamed(evaluation.scores), renamed(evaluation.seconds), evaluation.audio_seconds)
     atomic_write_text(model_dir / "MODEL_CARD.md", model_card(updated) + "\n## Evaluation table\n\n"
                       + report_markdown(named).split("\n", 1)[1].lstrip("\n"))
     save_bar_chart(named, model_dir / "eval_sdr.png")
