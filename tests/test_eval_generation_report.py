@@ -63,6 +63,9 @@ def test_report_has_table_plots_json_and_human_results(corpus, tmp_path):
     assert data["timings_s"]["total"] > 0 and "--fad-inf" in data["command"]
     report = (out / "report.md").read_text()
     assert report.splitlines()[0] == "# Generation evaluation" and "--fad-inf" in report
+    assert "--data CORPUS" in report and str(corpus) not in report  # no path of the machine that scored it
+    assert "CORPUS: a folder made by `musicsim corpus make`" in report
+    assert data["corpus"] == str(corpus.resolve())
     assert "NOT comparable with VGGish" in report and "FAD∞" in report
     row = next(line for line in report.splitlines() if line.startswith("| vit-wavegan-debug | "))
     assert f"{data['fad']['vit-wavegan-debug']['mean']:.2f}" in row
@@ -181,3 +184,11 @@ def test_takes_are_scored_as_the_studio_gets_them(corpus):
     generator.generate = recording
     evaluate(corpus, {"debug": generator}, songs=2, seconds=2.0, offset=0.0, log=lambda m: None)
     assert made and set(made) == {DEFAULT_OUTPUT_RATE}
+
+
+def test_corpus_placeholder_covers_both_spellings_and_nothing_else():
+    from musicsim_gui.cli.cmd_eval_generation import corpus_as_placeholder
+
+    assert corpus_as_placeholder(["eval", "generation", "--data", "/x/c", "--out", "/x/o"]) == [
+        "eval", "generation", "--data", "CORPUS", "--out", "/x/o"]
+    assert corpus_as_placeholder(["--data=/x/c", "--seed", "3"]) == ["--data=CORPUS", "--seed", "3"]

@@ -104,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
     result["model_names"] = dict(zip(labels, names, strict=True))
     _print_tables(result)
     if args.out:
-        command = "musicsim " + shlex.join(sys.argv[1:])
+        command = "musicsim " + shlex.join(corpus_as_placeholder(sys.argv[1:]))
         db = Path(args.ratings) if args.ratings else ratings_db_path()
         report = write_report(result, Path(args.out), command, db, args.report_name)
         print(f"report: {report}")
@@ -123,3 +123,21 @@ def _print_tables(result: dict) -> None:
     print("variety (a second seed's take vs the first, as a share of the distance between songs)")
     for system, row in result.get("variety", {}).items():
         print(f"{system:<24}" + "".join(f"{row[i]:>9.2f}" for i in [*instruments, "mean"]))
+
+
+def corpus_as_placeholder(argv: list[str]) -> list[str]:
+    """The command line with the corpus folder written as CORPUS: a report is read on other machines (a bundled
+    model's EVAL.md), where the folder it was scored from means nothing; `results.json` keeps the real path."""
+    out, skip = [], False
+    for arg in argv:
+        if skip:
+            out.append("CORPUS")
+            skip = False
+        elif arg == "--data":
+            out.append(arg)
+            skip = True
+        elif arg.startswith("--data="):
+            out.append("--data=CORPUS")
+        else:
+            out.append(arg)
+    return out

@@ -107,6 +107,9 @@ def _he_table(result: dict[str, Any], he: dict[str, dict[str, Any]]) -> list[str
     return lines
 
 
+CORPUS_LINE = "CORPUS: a folder made by `musicsim corpus make` (its test split is read)."
+
+
 def render_markdown(result: dict[str, Any], he: dict[str, dict[str, Any]], command: str) -> str:
     """The report as Markdown (the regenerating `command` at the top)."""
     emb = result["embedding"]
@@ -114,6 +117,7 @@ def render_markdown(result: dict[str, Any], he: dict[str, dict[str, Any]], comma
     times = result["timings_s"]
     parts = [
         "# Generation evaluation", "", "Regenerate with:", "", "```", command, "```", "",
+        *([CORPUS_LINE, ""] if "CORPUS" in command else []),
         f"**Embedding: {emb}**" + ("" if result["embedding_name"] == "vggish" else
                                    " — these FAD values are NOT comparable with VGGish-based published FAD."),
         "", f"Models: {models}. Corpus: the synthetic corpus's test split ({result['songs']} songs, "
