@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -323,10 +324,10 @@ def test_evaluation_gives_matching_models_the_separated_mix(matched_folder, tmp_
 def test_report_names_the_separator_version_and_a_fallback():
     from musicsim_gui.evaluation.report import _stems_sentence
     from musicsim_gui.separation.dsp import DspSeparator
-    from musicsim_gui.training.vit_wavegan.evaluate import _separator_label
+    from musicsim_gui.training.vit_wavegan.reference_stems import separator_label
 
     fallback = DspSeparator(fallback_reason="the built-in model is unavailable (missing model.onnx)")
-    used = _separator_label(fallback)
+    used = separator_label(fallback)
     assert used.startswith("dsp 1 in place of the requested one (the built-in model is unavailable")
     sentence = _stems_sentence({"reference_separator": "builtin", "reference_separator_used": used})
     assert "separated by dsp 1 in place of the requested one (" in sentence
@@ -342,14 +343,25 @@ def test_match_tone_command_fits_the_final_tone_and_new_strengths_drop_it(matche
     assert done.returncode == 0, done.stderr
     stored = load_manifest(matched_folder, verify=True).config["reference_match"]
     assert set(stored["tone"]["gains_db"]) == {"bass"}  # the instruments the match follows
-    assert "final equaliser" in (matched_folder / "MODEL_CARD.md").read_text()
+    assert stored["tone_separator"] == "dsp 1"  # the parts it corrects for came from this separator
+    assert "mixes separated by dsp 1 against" in (matched_folder / "MODEL_CARD.md").read_text()
     generator = load_folder(matched_folder, backend="onnx", device="cpu")
     assert generator.finishing.reference_match.tone is not None
     wrong = export_command("match-tone", str(matched_folder), "--corpus", str(corpus), "--instruments", "piano")
     assert wrong.returncode != 0 and "does not follow piano" in wrong.stderr
     again = export_command("reference-match", str(matched_folder), "--strengths", "bass=0.5/0")
     assert again.returncode == 0 and "fit it again" in again.stdout
-    assert "tone" not in load_manifest(matched_folder, verify=True).config["reference_match"]
+    assert not {"tone", "tone_separator"} & set(load_manifest(matched_folder, verify=True).config["reference_match"])
     plain = debug_folder_with_card(tmp_path / "plain", "# plain\n")
     none = export_command("match-tone", str(plain), "--corpus", str(corpus))
     assert none.returncode != 0 and "no reference match" in none.stderr
+
+
+def test_the_bundled_final_tone_was_fitted_on_the_bundled_separators_parts():
+    """The final tone corrects what one separator does to a part, so a new separator needs a refit
+    (`musicsim export match-tone models/vit-wavegan-lofi --corpus CORPUS`)."""
+    models = Path(__file__).resolve().parents[1] / "models"
+    separator = load_manifest(models / "separation-builtin", verify=False)
+    match = load_manifest(models / "vit-wavegan-lofi", verify=False).config["reference_match"]
+    assert match["tone_separator"] == f"{separator.name} {separator.version}", (
+        "the bundled generator's final tone was fitted on another separator's parts: refit it")

@@ -266,7 +266,9 @@ def run_match_tone(args: argparse.Namespace) -> int:
     from musicsim_gui.core.errors import MusicSimError
     from musicsim_gui.generation.vit_wavegan.reference_match import ReferenceMatch
     from musicsim_gui.runtime.manifest import load_manifest
+    from musicsim_gui.separation.base import get_separator
     from musicsim_gui.training.vit_wavegan.reference_match_install import card_line
+    from musicsim_gui.training.vit_wavegan.reference_stems import separator_label
     from musicsim_gui.training.vit_wavegan.tone_fit import fit_match_tone, install_match_tone
 
     folder = Path(args.model)
@@ -281,8 +283,9 @@ def run_match_tone(args: argparse.Namespace) -> int:
     if unknown:
         raise MusicSimError(f"match tone: the reference match does not follow {', '.join(unknown)} "
                             f"(it follows {', '.join(followed) or 'none'})")
+    splitter = get_separator(args.separator, cache=False)
     tone = fit_match_tone(folder, Path(args.corpus), songs=args.songs, instruments=tuple(instruments),
-                          separator=args.separator)
-    manifest = install_match_tone(folder, tone)
+                          separator=splitter)
+    manifest = install_match_tone(folder, tone, separator_label(splitter))
     print(f"{manifest.name} {manifest.version}: {card_line(ReferenceMatch.from_dict(manifest.config['reference_match']))}")
     return 0

@@ -161,11 +161,13 @@ class ReferenceMatch:
     """Strengths `(w_mean, w_std)` in [0, 1] per instrument; an instrument not named passes unchanged.
     `contour`: per instrument, `(strength in [0, 1], smoothing seconds > 0)` of following the reference part's
     rise and fall over the take (step 4 of the module docstring); not named: not followed. `tone`: the final
-    equaliser of matched takes (step 5; None: none)."""
+    equaliser of matched takes (step 5; None: none); `tone_separator`: the separator (model and version) whose
+    parts it was fitted on, since it corrects what that separator does to a part ("" when not recorded)."""
 
     strengths: dict[str, tuple[float, float]]
     contour: dict[str, tuple[float, float]] = field(default_factory=dict)
     tone: ToneMatch | None = None
+    tone_separator: str = ""
 
     def __post_init__(self) -> None:
         wrong = [name for name, pair in self.strengths.items()
@@ -185,6 +187,8 @@ class ReferenceMatch:
             data["contour"] = {name: [round(float(w), 4) for w in pair] for name, pair in self.contour.items()}
         if self.tone is not None:
             data["tone"] = self.tone.to_dict()
+            if self.tone_separator:
+                data["tone_separator"] = self.tone_separator
         return data
 
     @classmethod
@@ -194,7 +198,7 @@ class ReferenceMatch:
             tone = ToneMatch.from_dict(data["tone"]) if data.get("tone") else None
             return cls({str(name): tuple(float(w) for w in pair) for name, pair in data["strengths"].items()},
                        {str(name): tuple(float(w) for w in pair) for name, pair in data.get("contour", {}).items()},
-                       tone)
+                       tone, str(data.get("tone_separator", "")) if tone else "")
         except (AttributeError, TypeError) as error:
             raise ValueError(f"reference match: strengths must map instruments to [mean, std] and contours to "
                              f"[strength, seconds] ({error})") from None

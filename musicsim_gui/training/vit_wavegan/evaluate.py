@@ -40,7 +40,11 @@ from musicsim_gui.generation.base import GenerationRequest, Generator
 from musicsim_gui.generation.vit_wavegan.features import to_model_audio
 from musicsim_gui.separation.base import Separator, get_separator
 from musicsim_gui.training.vit_wavegan.dataset import song_folders
-from musicsim_gui.training.vit_wavegan.reference_stems import separate_reference, wants_reference_stems
+from musicsim_gui.training.vit_wavegan.reference_stems import (
+    separate_reference,
+    separator_label,
+    wants_reference_stems,
+)
 
 BASELINES = ("shuffled real", "white noise", "pink noise")
 VARIETY_SEED_OFFSET = 10_000
@@ -192,16 +196,6 @@ def _reference_separator(name: str | None, generators: dict[str, Generator]) -> 
     return get_separator(name, cache=False)
 
 
-def _separator_label(separator: Separator | None) -> str:
-    """The model and version that split the mixes, as the report names them (a DSP fallback says so, since the
-    figures then describe the studio without its separation model)."""
-    if separator is None:
-        return ""
-    label = f"{separator.id} {separator.version}"
-    reason = getattr(separator, "fallback_reason", None)
-    return f"{label} in place of the requested one ({reason})" if reason else label
-
-
 def evaluate(corpus: Path, generators: dict[str, Generator], out: Path | None = None, songs: int = 10,
              seconds: float = 20.0, offset: float = 20.0, log=print, embedder: Embedder | None = None,
              seed: int = 0, fad_inf: bool = False, params: dict[str, Any] | None = None,
@@ -234,7 +228,7 @@ def evaluate(corpus: Path, generators: dict[str, Generator], out: Path | None = 
         "models": {name: {"id": getattr(g, "id", name), "version": str(getattr(g, "version", ""))}
                    for name, g in generators.items()},
         "baselines": list(BASELINES), "generation_params": dict(params or {}),
-        "reference_separator": separator, "reference_separator_used": _separator_label(splitter)}
+        "reference_separator": separator, "reference_separator_used": separator_label(splitter)}
     result.update(_score(systems, embeddings, len(folders), embedder, fad_inf, seed))
     result["variety"] = _variety_scores(embeddings, second_embeddings, len(folders), embedder)
     result["timings_s"] = {"generation": generation_s, "embedding": embed_s,

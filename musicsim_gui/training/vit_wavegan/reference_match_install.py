@@ -31,8 +31,9 @@ def card_line(match: ReferenceMatch) -> str:
         largest = ", ".join(
             f"{name} {values[k]:+.0f} dB at {match.tone.centres_hz[k] / 1000:.1f} kHz"
             for name, values in match.tone.gains_db.items() for k in [int(np.argmax(np.abs(values)))])
+        by = f" by {match.tone_separator}" if match.tone_separator else ""
         tone = (f"; matched takes then get a final equaliser over {len(match.tone.centres_hz)} mel bands, fitted "
-                f"on takes made as delivered from training songs' separated mixes against their true stems "
+                f"on takes made as delivered from training songs' mixes separated{by} against their true stems "
                 f"(largest moves: {largest})")
     return (f"{CARD_LINE_PREFIX} with the reference's separated stems known, each take's band tone and band "
             f"dynamics are moved towards its instrument's part in the reference (strengths mean/deviation: "

@@ -27,6 +27,7 @@ from musicsim_gui.core.instruments import INSTRUMENTS
 from musicsim_gui.generation.base import GenerationRequest
 from musicsim_gui.generation.vit_wavegan.tone import ToneMatch, fit_tone
 from musicsim_gui.runtime.manifest import Manifest
+from musicsim_gui.separation.base import Separator
 from musicsim_gui.training.vit_wavegan.card_settings import install_setting
 
 CARD_LINE_PREFIX = "- Tone match:"
@@ -56,9 +57,11 @@ def fit_model_tone(folder: Path, corpus: Path, songs: int = 30, seconds: float =
 
 
 def fit_match_tone(folder: Path, corpus: Path, songs: int = 30, seconds: float = 30.0,
-                   instruments: tuple[str, ...] = INSTRUMENTS, separator: str = "builtin", log=print) -> ToneMatch:
+                   instruments: tuple[str, ...] = INSTRUMENTS, separator: str | Separator = "builtin",
+                   log=print) -> ToneMatch:
     """The final tone of the reference match of the model in `folder` for `instruments`, fitted on `corpus`'s
-    train split with each mix separated by `separator` (see module docstring).
+    train split with each mix separated by `separator` (a name, or a separator already open; see module
+    docstring).
 
     Raises:
         MusicSimError: the model has no reference match, or the corpus has no training songs.
@@ -73,7 +76,7 @@ def fit_match_tone(folder: Path, corpus: Path, songs: int = 30, seconds: float =
                             "(`musicsim export reference-match` first)")
     generator.finishing = replace(generator.finishing,
                                   reference_match=replace(generator.finishing.reference_match, tone=None))
-    splitter = get_separator(separator, cache=False)  # opened once for every song
+    splitter = get_separator(separator, cache=False) if isinstance(separator, str) else separator  # once for all
     return _fit(generator, corpus, songs, seconds, instruments, _first,
                 lambda mix: separate_reference(mix, splitter), "reference match tone", log)
 
@@ -125,8 +128,10 @@ def install_tone_match(folder: Path, match: ToneMatch) -> Manifest:
                            after=("- Bandwidth extension:",))
 
 
-def install_match_tone(folder: Path, tone: ToneMatch) -> Manifest:
-    """Store `tone` as the final tone of the folder's reference match (manifest and card line); the manifest.
+def install_match_tone(folder: Path, tone: ToneMatch, separator: str = "") -> Manifest:
+    """Store `tone` as the final tone of the folder's reference match (manifest and card line), with the
+    separator (model and version, `reference_stems.separator_label`) whose parts it was fitted on; the
+    manifest.
 
     Raises:
         MusicSimError: the folder's manifest has no reference match.
@@ -138,4 +143,5 @@ def install_match_tone(folder: Path, tone: ToneMatch) -> Manifest:
     data = load_manifest(Path(folder), verify=True).config.get("reference_match")
     if not data:
         raise MusicSimError(f"{folder}: the model has no reference match to store a final tone in")
-    return install_reference_match(folder, replace(ReferenceMatch.from_dict(data), tone=tone))
+    return install_reference_match(folder, replace(ReferenceMatch.from_dict(data), tone=tone,
+                                                   tone_separator=separator))
