@@ -357,6 +357,24 @@ def test_match_tone_command_fits_the_final_tone_and_new_strengths_drop_it(matche
     assert none.returncode != 0 and "no reference match" in none.stderr
 
 
+def test_match_tone_refuses_to_fit_on_the_fallback_separators_parts(matched_folder, tmp_path, monkeypatch):
+    import argparse
+
+    from musicsim_gui.cli.cmd_export import run_match_tone
+    from musicsim_gui.core.errors import MusicSimError
+    from musicsim_gui.separation import base
+    from musicsim_gui.separation.dsp import DspSeparator
+
+    fallback = DspSeparator(fallback_reason="the built-in model is unavailable (model.onnx missing)")
+    monkeypatch.setattr(base, "get_separator", lambda *args, **kwargs: fallback)  # as get_separator answers then
+    before = (matched_folder / "manifest.json").read_bytes()
+    args = argparse.Namespace(model=str(matched_folder), corpus=str(tmp_path), songs=2, instruments="",
+                              separator="builtin")
+    with pytest.raises(MusicSimError, match="built-in model is unavailable .*nothing fitted"):
+        run_match_tone(args)
+    assert (matched_folder / "manifest.json").read_bytes() == before
+
+
 def test_the_bundled_final_tone_was_fitted_on_the_bundled_separators_parts():
     """The final tone corrects what one separator does to a part, so a new separator needs a refit
     (`musicsim export match-tone models/vit-wavegan-lofi --corpus CORPUS`)."""

@@ -284,6 +284,8 @@ def run_match_tone(args: argparse.Namespace) -> int:
         raise MusicSimError(f"match tone: the reference match does not follow {', '.join(unknown)} "
                             f"(it follows {', '.join(followed) or 'none'})")
     splitter = get_separator(args.separator, cache=False)
+    if getattr(splitter, "fallback_reason", None):  # a tone for another separator's parts would be wrong
+        raise MusicSimError(f"match tone: {splitter.fallback_reason}; nothing fitted")
     tone = fit_match_tone(folder, Path(args.corpus), songs=args.songs, instruments=tuple(instruments),
                           separator=splitter)
     manifest = install_match_tone(folder, tone, separator_label(splitter))
