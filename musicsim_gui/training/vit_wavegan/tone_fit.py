@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -27,8 +28,10 @@ from musicsim_gui.core.instruments import INSTRUMENTS
 from musicsim_gui.generation.base import GenerationRequest
 from musicsim_gui.generation.vit_wavegan.tone import ToneMatch, fit_tone
 from musicsim_gui.runtime.manifest import Manifest
-from musicsim_gui.separation.base import Separator
 from musicsim_gui.training.vit_wavegan.card_settings import install_setting
+
+if TYPE_CHECKING:
+    from musicsim_gui.separation.base import Separator
 
 CARD_LINE_PREFIX = "- Tone match:"
 FIT_SEED = 1000
