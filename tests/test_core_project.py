@@ -25,6 +25,7 @@ def make_project(folder) -> Project:
     bass.pan = 0.25
     project.track("drums").solo = True
     project.track("piano").reference_stem = "stems/piano.flac"
+    project.track("piano").reference_stem_separator = "separation-builtin 2.7"
     project.track("piano").listen_reference = True
     project.master_gain_db = -1.0
     return project
@@ -46,6 +47,14 @@ def test_files_without_a_first_downbeat_count_bars_from_the_start(tmp_path):
     assert data["reference"].pop("first_downbeat_s") == 0.35
     (tmp_path / PROJECT_FILE).write_text(json.dumps(data))
     assert load_project(tmp_path).first_downbeat_seconds == 0.0
+
+
+def test_files_without_a_stems_separator_leave_it_unknown(tmp_path):
+    save_project(make_project(tmp_path))
+    data = json.loads((tmp_path / PROJECT_FILE).read_text())
+    assert data["tracks"]["piano"].pop("reference_stem_separator") == "separation-builtin 2.7"
+    (tmp_path / PROJECT_FILE).write_text(json.dumps(data))
+    assert load_project(tmp_path).track("piano").reference_stem_separator == ""
 
 
 def test_save_keeps_previous_version_as_backup(tmp_path):

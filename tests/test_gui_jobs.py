@@ -117,6 +117,7 @@ def test_separate_sets_reference_stems(qtbot, window):
     tick_until(qtbot, window, lambda: row.finished, timeout=120)
     assert "4 stems ready" in row.status_label.text(), row.status_label.text()
     assert project.track("drums").reference_stem == "stems/drums.flac"
+    assert project.track("drums").reference_stem_separator == "dsp 1"
     assert project.track("drums").listen_reference and not project.track("bass").listen_reference
     wait_loaded(qtbot, window)
     assert window.track_list.rows["drums"].lane.rows[0].label == "stem"

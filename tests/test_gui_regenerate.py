@@ -282,6 +282,7 @@ def test_takes_that_follow_a_stem_the_track_lacks_separate_the_reference_first(q
     assert type(separate).__name__ == "Separate" and separate.model == "dsp"
     assert bass.reference_stem and all(track.reference_stem for track in current.tracks.values())
     assert generate.reference_stems == (("bass", str(current.resolve(bass.reference_stem))),)
+    assert bass.reference_stem_separator == "dsp 1"  # who made that stem
     assert bass.takes[-1].seed == 5 and bass.takes[-1].model_id == "vit-wavegan-debug"
     window.close()
 

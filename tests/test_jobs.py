@@ -231,9 +231,10 @@ def test_separate_job_in_a_worker_writes_stems(tmp_path):
     handle = ProcessRunner().submit(Separate(str(song), model="dsp", out_dir=str(tmp_path / "stems"), device="cpu"))
     events = handle.wait(120.0)
     assert isinstance(terminal(events), Done), handle.error
-    assert sorted(handle.result) == ["bass", "drums", "other", "piano"]
-    for name, path in handle.result.items():
+    assert sorted(handle.result.paths) == ["bass", "drums", "other", "piano"]
+    for name, path in handle.result.paths.items():
         assert path.endswith(f"{name}.flac") and load_audio(path).frames > 0
+    assert handle.result.separator == "dsp 1"  # who made the stems travels with them
     assert any(isinstance(e, Progress) and 0.0 < e.fraction < 1.0 for e in events)
 
 

@@ -323,8 +323,8 @@ def test_evaluation_gives_matching_models_the_separated_mix(matched_folder, tmp_
 
 def test_report_names_the_separator_version_and_a_fallback():
     from musicsim_gui.evaluation.report import _stems_sentence
+    from musicsim_gui.separation.base import separator_label
     from musicsim_gui.separation.dsp import DspSeparator
-    from musicsim_gui.training.vit_wavegan.reference_stems import separator_label
 
     fallback = DspSeparator(fallback_reason="the built-in model is unavailable (missing model.onnx)")
     used = separator_label(fallback)
@@ -347,6 +347,7 @@ def test_match_tone_command_fits_the_final_tone_and_new_strengths_drop_it(matche
     assert "mixes separated by dsp 1 against" in (matched_folder / "MODEL_CARD.md").read_text()
     generator = load_folder(matched_folder, backend="onnx", device="cpu")
     assert generator.finishing.reference_match.tone is not None
+    _final_tone_can_be_left_out(generator)
     wrong = export_command("match-tone", str(matched_folder), "--corpus", str(corpus), "--instruments", "piano")
     assert wrong.returncode != 0 and "does not follow piano" in wrong.stderr
     again = export_command("reference-match", str(matched_folder), "--strengths", "bass=0.5/0")
@@ -355,6 +356,22 @@ def test_match_tone_command_fits_the_final_tone_and_new_strengths_drop_it(matche
     plain = debug_folder_with_card(tmp_path / "plain", "# plain\n")
     none = export_command("match-tone", str(plain), "--corpus", str(corpus))
     assert none.returncode != 0 and "no reference match" in none.stderr
+
+
+def _final_tone_can_be_left_out(generator) -> None:
+    """The final tone applies to matched takes unless the request's `final_tone` parameter says no; each take
+    records which."""
+    reference, stems = _reference(), _stems()
+
+    def take(**params):
+        request = GenerationRequest(reference, ("bass",), (7,), 1, {"seconds": 1.0, **params}, stems)
+        return generator.generate(request)[0]
+
+    toned, plain = take(), take(final_tone=False)
+    assert toned.params["final_tone"] is True and plain.params["final_tone"] is False
+    assert np.abs(toned.clip.samples - plain.clip.samples).max() > 1e-3
+    unmatched = generator.generate(GenerationRequest(reference, ("bass",), (7,), 1, {"seconds": 1.0}))[0]
+    assert "final_tone" not in unmatched.params  # no stem followed: no final tone to speak of
 
 
 def test_match_tone_refuses_to_fit_on_the_fallback_separators_parts(matched_folder, tmp_path, monkeypatch):

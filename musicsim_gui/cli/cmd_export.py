@@ -266,9 +266,8 @@ def run_match_tone(args: argparse.Namespace) -> int:
     from musicsim_gui.core.errors import MusicSimError
     from musicsim_gui.generation.vit_wavegan.reference_match import ReferenceMatch
     from musicsim_gui.runtime.manifest import load_manifest
-    from musicsim_gui.separation.base import get_separator
+    from musicsim_gui.separation.base import get_separator, separator_label
     from musicsim_gui.training.vit_wavegan.reference_match_install import card_line
-    from musicsim_gui.training.vit_wavegan.reference_stems import separator_label
     from musicsim_gui.training.vit_wavegan.tone_fit import fit_match_tone, install_match_tone
 
     folder = Path(args.model)

@@ -128,6 +128,7 @@ def _reference_stems(args: argparse.Namespace, generator, reference, instruments
     from musicsim_gui.audio.io import load_audio
     from musicsim_gui.cli.cmd_project import find_stems
     from musicsim_gui.core.errors import MusicSimError
+    from musicsim_gui.separation.base import get_separator, separator_label
     from musicsim_gui.training.vit_wavegan.reference_stems import separate_reference, wants_reference_stems
 
     if args.no_reference_match or not wants_reference_stems(generator):
@@ -138,8 +139,10 @@ def _reference_stems(args: argparse.Namespace, generator, reference, instruments
             raise MusicSimError(f"{args.stems}: no stems here for {', '.join(instruments)} "
                                 "(audio files named after the instrument, e.g. bass.wav)")
         return {name: load_audio(path) for name, path in found.items()}
-    print(f"separating the reference with {args.separator} (for the reference match; --no-reference-match skips it)")
-    return separate_reference(reference, args.separator, args.backend, args.device)
+    separator = get_separator(args.separator, backend=args.backend, device=args.device)
+    print(f"separating the reference with {separator_label(separator)} "
+          "(for the reference match; --no-reference-match skips it)")
+    return separate_reference(reference, separator)
 
 
 def _keep_best(takes: list, args: argparse.Namespace) -> list:

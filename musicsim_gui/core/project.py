@@ -73,7 +73,9 @@ class Track:
     """One instrument's lane: its takes, the take in the mix, and its channel strip.
 
     `listen_reference` is the A/B switch: when True the track plays its reference stem instead of the
-    chosen take. Gain is in dB, pan in [-1 (left), 1 (right)].
+    chosen take. `reference_stem_separator` names the separator (model and version) that made the reference
+    stem, "" when unknown (imported stems, projects saved before it was recorded): a generator whose
+    finishing was fitted on one separator's parts uses it to tell. Gain is in dB, pan in [-1 (left), 1 (right)].
     """
 
     instrument: str
@@ -85,6 +87,7 @@ class Track:
     solo: bool = False
     reference_stem: str | None = None
     listen_reference: bool = False
+    reference_stem_separator: str = ""
 
     def __post_init__(self) -> None:
         check_instrument(self.instrument)

@@ -55,6 +55,7 @@ _TRACK_SCHEMA = {
         "solo": {"type": "boolean"},
         "reference_stem": {"type": ["string", "null"]},
         "listen_reference": {"type": "boolean"},
+        "reference_stem_separator": {"type": "string"},
     },
 }
 
@@ -102,7 +103,8 @@ def _take_to_dict(take: Take) -> dict[str, Any]:
 def _track_to_dict(track: Track) -> dict[str, Any]:
     return {"takes": [_take_to_dict(take) for take in track.takes], "chosen_take_id": track.chosen_take_id,
             "gain_db": track.gain_db, "pan": track.pan, "mute": track.mute, "solo": track.solo,
-            "reference_stem": track.reference_stem, "listen_reference": track.listen_reference}
+            "reference_stem": track.reference_stem, "listen_reference": track.listen_reference,
+            "reference_stem_separator": track.reference_stem_separator}
 
 
 def project_to_dict(project: Project) -> dict[str, Any]:
@@ -126,7 +128,8 @@ def _track_from_dict(name: str, data: dict[str, Any]) -> Track:
                   gain_db=float(data.get("gain_db", 0.0)), pan=float(data.get("pan", 0.0)),
                   mute=bool(data.get("mute", False)), solo=bool(data.get("solo", False)),
                   reference_stem=data.get("reference_stem"),
-                  listen_reference=bool(data.get("listen_reference", False)))
+                  listen_reference=bool(data.get("listen_reference", False)),
+                  reference_stem_separator=str(data.get("reference_stem_separator", "")))
     if track.chosen_take_id is not None and track.chosen_take_id not in {t.id for t in takes}:
         raise ValueError(f"tracks.{name}.chosen_take_id names a take that does not exist")
     return track

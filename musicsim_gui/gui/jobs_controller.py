@@ -52,6 +52,13 @@ def lookup_generators(preferred: str) -> tuple[str | None, str, dict[str, str], 
     return (*find_generator(preferred, catalogue.descriptions), catalogue.descriptions, catalogue.stem_followers)
 
 
+def stem_inputs(project, instrument: str) -> dict[str, object]:
+    """The `Generate` fields that hand a track's reference stem to models that follow it (none when the track
+    has no stem)."""
+    stem = project.track(instrument).reference_stem
+    return {"reference_stems": ((instrument, str(project.resolve(stem))),)} if stem else {}
+
+
 class JobsController(QObject):
     """See the module docstring."""
 
@@ -228,16 +235,18 @@ class JobsController(QObject):
                         out_dir=str(project.folder / "stems"), device=value(self.settings, "inference/device"))
         return self.submit(spec, lambda stems: self._use_stems(project, stems, then))
 
-    def _use_stems(self, project, stems: dict, then: Callable[[], object] | None = None) -> str:
+    def _use_stems(self, project, stems, then: Callable[[], object] | None = None) -> str:
+        """`stems` (the Separate job's `SavedStems`) become the project's reference stems."""
         from musicsim_gui.core.projectfile import save_project
 
         controller = self.window.project
         paths = []
-        for name in stems:
+        for name in stems.paths:
             if name in project.tracks:
                 path = project.folder / "stems" / f"{name}.flac"
                 track = project.track(name)
                 track.reference_stem = project.relative(path)
+                track.reference_stem_separator = stems.separator
                 if track.chosen_take_id is None:  # nothing else to hear on this track: play the stem
                     track.listen_reference = True
                 paths.append(path)
@@ -279,12 +288,10 @@ class JobsController(QObject):
         instrument = choice.instrument
         if choice.separate_first and not project.track(instrument).reference_stem:
             return self.separate(then=lambda: self.regenerate_with(replace(choice, separate_first=False)))
-        stem = project.track(instrument).reference_stem
-        stems = ((instrument, str(project.resolve(stem))),) if stem else ()
         spec = Generate(str(project.reference_file), str(project.folder / "takes"), model=choice.model,
                         instruments=(instrument,), seeds=(choice.seed,), takes=choice.takes,
                         keep=choice.keep, backend=value(self.settings, "inference/backend"), params=choice.params(),
-                        device=value(self.settings, "inference/device"), reference_stems=stems)
+                        device=value(self.settings, "inference/device"), **stem_inputs(project, instrument))
         return self.submit(spec, lambda takes: self._add_takes(project, instrument, takes))
 
     def _add_takes(self, project, instrument: str, takes: list) -> str:

@@ -98,18 +98,18 @@ class ModelComparison:
 
     def start(self) -> list[int]:
         """Submit both jobs; their keys in the jobs panel."""
+        from musicsim_gui.gui.jobs_controller import stem_inputs
         from musicsim_gui.gui.settings_store import value
         from musicsim_gui.jobs import Generate
 
         jobs, project = self.window.jobs, self.project
-        stem = project.track(self.instrument).reference_stem  # models that follow it do so, as in Regenerate
-        stems = ((self.instrument, str(project.resolve(stem))),) if stem else ()
+        stems = stem_inputs(project, self.instrument)  # models that follow the stem do so, as in Regenerate
         keys = []
         for model in self.models:
             spec = Generate(str(project.reference_file), str(project.folder / "takes"), model=model,
                             instruments=(self.instrument,), seeds=(self.seed,), takes=1,
                             backend=value(jobs.settings, "inference/backend"),
-                            device=value(jobs.settings, "inference/device"), reference_stems=stems)
+                            device=value(jobs.settings, "inference/device"), **stems)
             keys.append(jobs.submit(spec, lambda takes, m=model: self._arrived(m, takes)))
         return keys
 

@@ -42,8 +42,8 @@ def run_load_audio(spec: LoadAudio, context: JobContext):  # noqa: ANN201 - retu
 class Separate(JobSpec):
     """Split the reference song into stems.
 
-    The result is `{stem: AudioClip}`, or with `out_dir` set, `{stem: path}` of the files written there as
-    `<stem>.flac` (minutes of audio then stay out of the pipe from the worker).
+    The result is `{stem: AudioClip}`, or with `out_dir` set, `SavedStems`: the files written there as
+    `<stem>.flac` (minutes of audio then stay out of the pipe from the worker) and the separator that made them.
 
     Attributes:
         reference: the audio file to separate.
@@ -64,10 +64,19 @@ class Separate(JobSpec):
         return f"Separating {Path(self.reference).name}"
 
 
+@dataclass(frozen=True)
+class SavedStems:
+    """A Separate job's stem files: `paths` maps each stem to its file; `separator` names the model and version
+    that split the song (`separation.base.separator_label`; it says so when the DSP fallback stood in)."""
+
+    paths: dict[str, str]
+    separator: str
+
+
 @job_function(Separate)
-def run_separate(spec: Separate, context: JobContext) -> dict[str, Any]:
+def run_separate(spec: Separate, context: JobContext) -> dict[str, Any] | SavedStems:
     from musicsim_gui.audio.io import load_audio, save_audio
-    from musicsim_gui.separation.base import get_separator
+    from musicsim_gui.separation.base import get_separator, separator_label
 
     context.progress(0.0, f"Reading {Path(spec.reference).name}")
     clip = load_audio(spec.reference)
@@ -84,7 +93,7 @@ def run_separate(spec: Separate, context: JobContext) -> dict[str, Any]:
         context.progress(0.95 + 0.05 * index / len(stems), f"Saving the {name} stem")
         paths[name] = str(save_audio(Path(spec.out_dir) / f"{name}.flac", stem))
     context.progress(1.0, "Stems saved")
-    return paths
+    return SavedStems(paths, separator_label(separator))
 
 
 @dataclass(frozen=True)

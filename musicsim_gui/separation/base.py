@@ -132,6 +132,16 @@ def _load_named(name: str, backend: str, device: str, registry: ModelRegistry) -
     return loader(entry, backend, device)
 
 
+def separator_label(separator: Separator | None) -> str:
+    """The model and version of `separator` ("" for none), as stems and reports record who split a song; a
+    DSP fallback says so, since stems and figures made with it are not what the asked-for model makes."""
+    if separator is None:
+        return ""
+    label = f"{separator.id} {separator.version}"
+    reason = getattr(separator, "fallback_reason", None)
+    return f"{label} in place of the requested one ({reason})" if reason else label
+
+
 def get_separator(name: str = "builtin", backend: str = "auto", device: str = "auto", cache: bool = True,
                   registry: ModelRegistry | None = None) -> Separator:
     """The separator called `name` ("builtin", "dsp", an installed model's name, or the path of a model folder).

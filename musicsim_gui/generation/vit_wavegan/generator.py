@@ -188,6 +188,7 @@ class ViTWaveGANGenerator:
         if match is None or not request.params.get("reference_match", True):
             return {}, {}
         loop_functions, take_functions = {}, {}
+        final_tone = bool(request.params.get("final_tone", True))
         for instrument in request.instruments:
             if instrument not in stems or not match.applies_to(instrument):
                 continue
@@ -195,7 +196,7 @@ class ViTWaveGANGenerator:
             if stats is None:  # a silent stem: nothing to follow
                 continue
             loop_functions[instrument] = (lambda loops, name=instrument, reference=stats:
-                                          match.apply(loops, output_rate, name, reference))
+                                          match.apply(loops, output_rate, name, reference, final_tone))
             if match.follows_contour(instrument):
                 power = self.stem_contour(stems[instrument], output_rate, stem_keys[instrument])
                 take_functions[instrument] = (lambda take, name=instrument, reference=power:
@@ -277,6 +278,9 @@ class ViTWaveGANGenerator:
                 params_used = dict(used)
                 if finishing.reference_match is not None:
                     params_used["reference_match"] = instrument in matches
+                    tone = finishing.reference_match.tone
+                    if instrument in matches and tone is not None and instrument in tone.gains_db:
+                        params_used["final_tone"] = bool(params.get("final_tone", True))
                 if finishing.harmony is not None:
                     params_used["harmony"] = instrument in harmonies
                 takes.append(GeneratedTake(instrument, clip, seed, self.id, self.version, params_used))

@@ -232,11 +232,12 @@ class ReferenceMatch:
         spectrum[:, :covered] *= gain
         return spectral.istft(spectrum, hop_length=HOP, length=take.shape[-1]).astype(np.float32)
 
-    def apply(self, loops: np.ndarray, rate: int, instrument: str, reference: BandStats | None) -> np.ndarray:
-        """Loop variations `[V, L]` (mono, at `rate`) moved towards `reference` and given the final tone (steps 2
-        and 5; float32, same shape; unchanged without reference statistics)."""
+    def apply(self, loops: np.ndarray, rate: int, instrument: str, reference: BandStats | None,
+              final_tone: bool = True) -> np.ndarray:
+        """Loop variations `[V, L]` (mono, at `rate`) moved towards `reference` and, with `final_tone`, given the
+        final tone (steps 2 and 5; float32, same shape; unchanged without reference statistics)."""
         loops = self._move(np.asarray(loops, dtype=np.float32), rate, instrument, reference)
-        if reference is None or self.tone is None or instrument not in self.tone.gains_db:
+        if not final_tone or reference is None or self.tone is None or instrument not in self.tone.gains_db:
             return loops
         return np.stack([self.tone.apply(loop, rate, instrument) for loop in loops])
 

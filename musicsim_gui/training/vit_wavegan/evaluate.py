@@ -38,13 +38,9 @@ from musicsim_gui.evaluation.embedders import Embedder, offline_embedder
 from musicsim_gui.evaluation.fad import fad, fad_infinity
 from musicsim_gui.generation.base import GenerationRequest, Generator
 from musicsim_gui.generation.vit_wavegan.features import to_model_audio
-from musicsim_gui.separation.base import Separator, get_separator
+from musicsim_gui.separation.base import Separator, get_separator, separator_label
 from musicsim_gui.training.vit_wavegan.dataset import song_folders
-from musicsim_gui.training.vit_wavegan.reference_stems import (
-    separate_reference,
-    separator_label,
-    wants_reference_stems,
-)
+from musicsim_gui.training.vit_wavegan.reference_stems import separate_reference, wants_reference_stems
 
 BASELINES = ("shuffled real", "white noise", "pink noise")
 VARIETY_SEED_OFFSET = 10_000

@@ -23,16 +23,6 @@ def wants_reference_stems(generator: Any) -> bool:
     return bool(getattr(generator, "follows_stems", False))
 
 
-def separator_label(separator: Separator | None) -> str:
-    """The model and version that split the references ("" for none); a DSP fallback says so, since figures
-    made with it describe the studio without its separation model."""
-    if separator is None:
-        return ""
-    label = f"{separator.id} {separator.version}"
-    reason = getattr(separator, "fallback_reason", None)
-    return f"{label} in place of the requested one ({reason})" if reason else label
-
-
 def separate_reference(reference: AudioClip, separator: str | Separator = "builtin", backend: str = "auto",
                        device: str = "auto", cache: bool = True) -> dict[str, AudioClip]:
     """The reference split into its stems by `separator`: a separator's name (opened here, cached by content

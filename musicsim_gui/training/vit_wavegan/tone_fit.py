@@ -133,7 +133,7 @@ def install_tone_match(folder: Path, match: ToneMatch) -> Manifest:
 
 def install_match_tone(folder: Path, tone: ToneMatch, separator: str = "") -> Manifest:
     """Store `tone` as the final tone of the folder's reference match (manifest and card line), with the
-    separator (model and version, `reference_stems.separator_label`) whose parts it was fitted on; the
+    separator (model and version, `separation.base.separator_label`) whose parts it was fitted on; the
     manifest.
 
     Raises:
