@@ -130,7 +130,7 @@ def test_regenerate_following_a_stem_the_track_lacks_separates_first(qtbot, wind
 
     from musicsim_gui.gui.regenerate_choice import RegenerateChoice
 
-    window.settings.setValue("separation/model", "dsp")
+    window.settings.setValue("separation/model", "builtin")  # the DSP separator's stems would not be followed
     project = window.project.project
     for track in project.tracks.values():
         track.reference_stem = None
@@ -141,6 +141,7 @@ def test_regenerate_following_a_stem_the_track_lacks_separates_first(qtbot, wind
     window.jobs.regenerate_with(RegenerateChoice("bass", "vit-wavegan-lofi", 7, separate_first=True))
     tick_until(qtbot, window, lambda: len(project.track("bass").takes) > before, timeout=180)
     assert project.track("bass").reference_stem == "stems/bass.flac"  # separated, then generated
+    assert project.track("bass").reference_stem_separator.startswith("separation-builtin ")
     assert all(project.track(name).reference_stem for name in ("drums", "piano", "other"))
     take = project.track("bass").takes[-1]
     assert take.seed == 7 and take.params["reference_match"] is True

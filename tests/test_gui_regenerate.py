@@ -145,6 +145,26 @@ def test_loop_generators_follow_the_tracks_stem_unless_told_not_to(qtbot, tmp_pa
     assert not again.reference_match_check.isChecked()
 
 
+def test_a_stem_from_the_rough_separator_is_offered_but_not_followed_by_default(qtbot, tmp_path):
+    from PySide6.QtCore import QSettings
+
+    settings = QSettings(str(tmp_path / "studio.ini"), QSettings.Format.IniFormat)
+    settings.setValue("regenerate/reference_match", True)  # the musician follows stems as a rule
+    stem = str(tmp_path / "stems" / "bass.flac")
+    dialog = RegenerateDialog("bass", GENERATORS, "vit-wavegan-debug", "lofi hip hop bass", 30.0, stem,
+                              settings=settings, stem_followers=FOLLOWERS, stem_rough=True)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    check = dialog.reference_match_check
+    assert check.isVisible() and not check.isChecked() and "rough DSP separator" in check.text()
+    assert "built-in model" in check.toolTip()
+    assert dict(dialog.choice().params())["reference_match"] is False
+    check.setChecked(True)  # asked for anyway: sent as such, since the model would not follow it by itself
+    assert dict(dialog.choice().params())["reference_match"] is True and not dialog.choice().separate_first
+    dialog.accept()
+    assert settings.value("regenerate/reference_match") in (True, "true")  # the rule is left as it was
+
+
 def test_only_generators_that_follow_stems_offer_it(qtbot, tmp_path):
     from musicsim_gui.generation.base import stem_following_generators
 

@@ -217,6 +217,13 @@ def test_installed_match_follows_the_stems_a_request_gives(matched_folder, tmp_p
                                                stems))
     np.testing.assert_allclose(off[0].clip.samples, plain[0].clip.samples, atol=1e-6)
     assert off[0].params["reference_match"] is False
+    # Rough stems (the DSP separator's) are left unless the request asks for them.
+    rough = generator.generate(GenerationRequest(reference, ("bass",), (7,), 1, params, stems, rough_stems=True))
+    assert rough[0].params["reference_match"] is False
+    np.testing.assert_allclose(rough[0].clip.samples, plain[0].clip.samples, atol=1e-6)
+    asked = generator.generate(GenerationRequest(reference, ("bass",), (7,), 1, {**params, "reference_match": True},
+                                                 stems, rough_stems=True))
+    np.testing.assert_allclose(asked[0].clip.samples, matched[0].clip.samples, atol=1e-6)
     # The take is darker, as the reference's bass part is.
     def centroid(clip):
         spectrum = np.abs(np.fft.rfft(clip.samples[0]))
@@ -255,7 +262,8 @@ def test_command_line_reads_or_separates_the_reference_stems(matched_folder, tmp
     stems_dir = tmp_path / "stems"
     stems_dir.mkdir()
     sf.write(stems_dir / "bass.wav", stems["bass"].samples.T, RATE)
-    cases = ((["--stems", str(stems_dir)], True), (["--separator", "dsp"], True), (["--no-reference-match"], False))
+    cases = ((["--stems", str(stems_dir)], True), (["--separator", "dsp"], False),
+             (["--separator", "dsp", "--follow-rough-stems"], True), (["--no-reference-match"], False))
     for flags, expected in cases:
         out = tmp_path / f"takes-{len(flags)}-{expected}"
         made = subprocess.run([sys.executable, "-m", "musicsim_gui", "generate", str(ref), "--model",
@@ -263,6 +271,7 @@ def test_command_line_reads_or_separates_the_reference_stems(matched_folder, tmp
                               capture_output=True, text=True, timeout=300)
         assert made.returncode == 0, made.stderr
         assert json.loads((out / "takes.json").read_text())["takes"][0]["params"]["reference_match"] is expected
+        assert ("not following the reference's stems: dsp 1 would make them" in made.stdout) is (flags == cases[1][0])
     empty = tmp_path / "empty"
     empty.mkdir()
     wrong = subprocess.run([sys.executable, "-m", "musicsim_gui", "generate", str(ref), "--model", str(matched_folder),
@@ -281,15 +290,17 @@ def test_studio_job_passes_the_projects_stems_and_skips_a_missing_one(matched_fo
     sf.write(ref, reference.samples.T, RATE)
     sf.write(tmp_path / "bass.wav", stems["bass"].samples.T, RATE)
     results = []
-    for stem_path in (tmp_path / "bass.wav", tmp_path / "missing.wav"):
+    cases = ((tmp_path / "bass.wav", "separation-builtin 2.7"), (tmp_path / "missing.wav", ""),
+             (tmp_path / "bass.wav", "dsp 1"))  # the DSP separator's stems are rough: not followed
+    for stem_path, separator in cases:
         spec = Generate(str(ref), str(tmp_path / "takes"), model=str(matched_folder), instruments=("bass",),
                         seeds=(7,), params=(("seconds", 1.0),), device="cpu",
-                        reference_stems=(("bass", str(stem_path)),))
+                        reference_stems=(("bass", str(stem_path)),), reference_separator=separator)
         handle = SyncRunner().submit(spec)
         handle.poll()
         assert handle.error is None, handle.error
         results.append(handle.result[0].params["reference_match"])
-    assert results == [True, False]
+    assert results == [True, False, False]
 
 
 def test_evaluation_gives_matching_models_the_separated_mix(matched_folder, tmp_path):
@@ -306,7 +317,10 @@ def test_evaluation_gives_matching_models_the_separated_mix(matched_folder, tmp_
 
     def recording(request, *args, **kwargs):
         given.append(sorted(request.reference_stems or {}))
+        rough.append(request.rough_stems)
         return original(request, *args, **kwargs)
+
+    rough = []
 
     generator.generate = recording
     result = evaluate(corpus, {"debug": generator}, songs=2, seconds=2.0, offset=0.0, log=lambda m: None,
@@ -314,6 +328,7 @@ def test_evaluation_gives_matching_models_the_separated_mix(matched_folder, tmp_
     assert given and all(names == ["bass", "drums", "other", "piano"] for names in given)
     assert result["reference_separator"] == "dsp"
     assert result["reference_separator_used"] == "dsp 1"  # the model and version that split the mixes
+    assert result["reference_stems_rough"] is True and all(rough)  # followed only when asked, as in the studio
     given.clear()
     result = evaluate(corpus, {"debug": generator}, songs=2, seconds=2.0, offset=0.0, log=lambda m: None,
                       separator=None)
@@ -323,15 +338,19 @@ def test_evaluation_gives_matching_models_the_separated_mix(matched_folder, tmp_
 
 def test_report_names_the_separator_version_and_a_fallback():
     from musicsim_gui.evaluation.report import _stems_sentence
-    from musicsim_gui.separation.base import separator_label
+    from musicsim_gui.separation.base import rough_separator, separator_label
     from musicsim_gui.separation.dsp import DspSeparator
 
     fallback = DspSeparator(fallback_reason="the built-in model is unavailable (missing model.onnx)")
     used = separator_label(fallback)
     assert used.startswith("dsp 1 in place of the requested one (the built-in model is unavailable")
-    sentence = _stems_sentence({"reference_separator": "builtin", "reference_separator_used": used})
+    assert rough_separator(used) and rough_separator("dsp 1") and not rough_separator("separation-builtin 2.7")
+    assert not rough_separator("")  # not known: not taken for rough
+    sentence = _stems_sentence({"reference_separator": "builtin", "reference_separator_used": used,
+                                "reference_stems_rough": True})
     assert "separated by dsp 1 in place of the requested one (" in sentence
     assert "asked for as `builtin`, never the true stems" in sentence
+    assert "followed only when a parameter asks for it (`--param reference_match=true`)" in sentence
     older = _stems_sentence({"reference_separator": "builtin"})  # results saved before the field existed
     assert "separated by `builtin`, never the true stems" in older
 

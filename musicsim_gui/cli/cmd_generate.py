@@ -52,7 +52,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              "as `musicsim separate` writes them), matched in tone, dynamics and chords; default: the "
                              "reference is separated (--separator) when the model matches takes to it")
     parser.add_argument("--separator", default="builtin",
-                        help="separator for the reference's stems when --stems is not given (default builtin)")
+                        help="separator for the reference's stems when --stems is not given (default builtin); "
+                             "stems from the rough DSP separator are not followed unless --follow-rough-stems")
+    parser.add_argument("--follow-rough-stems", action="store_true",
+                        help="ViT+WaveGAN takes: follow the reference's stems even when the DSP separator made them "
+                             "(takes come out further from real parts than with no stems at all)")
     parser.add_argument("--no-reference-match", action="store_true",
                         help="ViT+WaveGAN takes: ignore the reference's stems (the model's own tone and key only)")
     parser.add_argument("--backend", choices=("auto", "onnx", "torch"), default="auto", help="model runtime")
@@ -128,7 +132,7 @@ def _reference_stems(args: argparse.Namespace, generator, reference, instruments
     from musicsim_gui.audio.io import load_audio
     from musicsim_gui.cli.cmd_project import find_stems
     from musicsim_gui.core.errors import MusicSimError
-    from musicsim_gui.separation.base import get_separator, separator_label
+    from musicsim_gui.separation.base import get_separator, rough_separator, separator_label
     from musicsim_gui.training.vit_wavegan.reference_stems import separate_reference, wants_reference_stems
 
     if args.no_reference_match or not wants_reference_stems(generator):
@@ -140,6 +144,10 @@ def _reference_stems(args: argparse.Namespace, generator, reference, instruments
                                 "(audio files named after the instrument, e.g. bass.wav)")
         return {name: load_audio(path) for name, path in found.items()}
     separator = get_separator(args.separator, backend=args.backend, device=args.device)
+    if rough_separator(separator_label(separator)) and not args.follow_rough_stems:
+        print(f"not following the reference's stems: {separator_label(separator)} would make them, and takes "
+              "follow rough stems worse than none (--follow-rough-stems follows them anyway)")
+        return None
     print(f"separating the reference with {separator_label(separator)} "
           "(for the reference match; --no-reference-match skips it)")
     return separate_reference(reference, separator)

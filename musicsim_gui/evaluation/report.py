@@ -59,8 +59,10 @@ def _stems_sentence(result: dict[str, Any]) -> str:
         return "Models that follow the reference's stems got none. "
     used = result.get("reference_separator_used")
     who = f"{used}, asked for as `{separator}`," if used else f"`{separator}`,"
+    rough = ("; stems from this rough separator are followed only when a parameter asks for it "
+             "(`--param reference_match=true`), as in the studio" if result.get("reference_stems_rough") else "")
     return (f"Models that follow the reference's stems got each mix separated by {who} never the true stems, "
-            "as the studio gives them the project's separated stems. ")
+            f"as the studio gives them the project's separated stems{rough}. ")
 
 
 def _systems(result: dict[str, Any]) -> list[str]:

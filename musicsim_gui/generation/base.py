@@ -43,6 +43,9 @@ class GenerationRequest:
         params: model-specific options (e.g. `seconds`, `tempo_bpm`, `output_rate`), recorded in each take.
         reference_stems: the reference's own parts by instrument (separated, at the reference's timing), for
             generators that match their takes to them (ViT+WaveGAN's reference match); None when unknown.
+        rough_stems: the stems came from a rough separator (the weight-free DSP one, asked for or standing in
+            for a model): generators follow them only when `params["reference_match"]` is True, since their
+            leakage leads a take further astray than no stem at all (see `separation.base.rough_separator`).
     """
 
     reference: AudioClip
@@ -51,6 +54,7 @@ class GenerationRequest:
     takes_per_instrument: int = 1
     params: dict[str, Any] = field(default_factory=dict)
     reference_stems: dict[str, AudioClip] | None = None
+    rough_stems: bool = False
 
     def __post_init__(self) -> None:
         unknown = [name for name in self.instruments if name not in INSTRUMENTS]
@@ -58,6 +62,12 @@ class GenerationRequest:
             raise ValueError(f"instruments must be a non-empty subset of {INSTRUMENTS}, got {self.instruments}")
         if self.takes_per_instrument < 1:
             raise ValueError("takes_per_instrument must be at least 1")
+
+    def follows_stems(self) -> bool:
+        """Whether a generator that can follow `reference_stems` should: as `params["reference_match"]` says,
+        else unless the stems are rough."""
+        chosen = self.params.get("reference_match")
+        return bool(chosen) if chosen is not None else not self.rough_stems
 
     def take_seeds(self) -> tuple[int, ...]:
         """The seeds of the takes each instrument gets (`takes_per_instrument` of them)."""

@@ -53,10 +53,13 @@ def lookup_generators(preferred: str) -> tuple[str | None, str, dict[str, str], 
 
 
 def stem_inputs(project, instrument: str) -> dict[str, object]:
-    """The `Generate` fields that hand a track's reference stem to models that follow it (none when the track
-    has no stem)."""
-    stem = project.track(instrument).reference_stem
-    return {"reference_stems": ((instrument, str(project.resolve(stem))),)} if stem else {}
+    """The `Generate` fields that hand a track's reference stem to models that follow it: the stem's file and
+    the separator that made it (none when the track has no stem)."""
+    track = project.track(instrument)
+    if not track.reference_stem:
+        return {}
+    return {"reference_stems": ((instrument, str(project.resolve(track.reference_stem))),),
+            "reference_separator": track.reference_stem_separator}
 
 
 class JobsController(QObject):
@@ -260,17 +263,20 @@ class JobsController(QObject):
         """Open the Regenerate dialog for `instrument`; its Generate button starts the job."""
         from musicsim_gui.generation.musicgen.settings import DEFAULT_TEMPLATE, fill_template
         from musicsim_gui.gui.regenerate_dialog import RegenerateDialog
+        from musicsim_gui.separation.base import rough_separator
 
         project = self.window.project.project
         if project is None or self.generator is None:
             return None
-        stem = project.track(instrument).reference_stem
+        track = project.track(instrument)
+        stem = track.reference_stem
         media = self.window.project.reference_media
         seconds = media.lane.clip.duration if media is not None else 0.0
         dialog = RegenerateDialog(instrument, self.generators or {self.generator: ""}, self.generator,
                                   fill_template(DEFAULT_TEMPLATE, instrument, project.tempo_bpm), seconds,
                                   str(project.resolve(stem)) if stem else None, self.window, self.settings,
-                                  stem_followers=self.stem_followers)
+                                  stem_followers=self.stem_followers,
+                                  stem_rough=rough_separator(track.reference_stem_separator))
         dialog.accepted_choice.connect(self.regenerate_with)
         self.regenerate_dialog = dialog
         dialog.open()

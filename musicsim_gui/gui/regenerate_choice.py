@@ -55,7 +55,8 @@ class RegenerateChoice:
     `arrangement` ("phrase" or "loop") lays out a loop-based generator's take; None leaves its default.
     `smoothing` False asks a loop-based generator for its heads' raw texture (no temporal smoothing of the
     sustained instruments); True or None leaves the model's default. `reference_match` False asks it to ignore
-    the track's separated stem (no reference match); True or None leaves the model's default. `separate_first`:
+    the track's separated stem (no reference match); True asks it to follow the stem even where it would not
+    (a rough stem: `GenerationRequest.follows_stems`); None leaves the model's default. `separate_first`:
     the track has no stem yet and the takes should follow one, so the reference is separated before they are made.
     """
 
@@ -78,8 +79,8 @@ class RegenerateChoice:
             loops: list[tuple[str, object]] = [("arrangement", self.arrangement)] if self.arrangement else []
             if self.smoothing is False:
                 loops.append(("smoothing", False))
-            if self.reference_match is False:
-                loops.append(("reference_match", False))
+            if self.reference_match is not None:
+                loops.append(("reference_match", self.reference_match))
             return tuple(loops)
         params: list[tuple[str, object]] = [
             ("mode", settings.mode), ("seconds", float(settings.seconds)),

@@ -69,6 +69,8 @@ class RegenerateDialog(QDialog):
         prompt: the prefilled text prompt.
         song_seconds: the reference's length (the default take length is capped by it).
         stem_path: the track's separated stem file, when there is one.
+        stem_rough: that stem came from the rough DSP separator (`separation.base.rough_separator`): following
+            it is offered but not ticked, and the remembered choice is neither applied nor changed.
         settings: a QSettings to remember the choices in (under "regenerate/"), or None.
         scorer_ready: whether a preference scorer is trained (None: look for `runtime.paths.scorer_path()`).
         stem_followers: the generators whose takes follow the reference's stem of their instrument
@@ -79,12 +81,14 @@ class RegenerateDialog(QDialog):
 
     def __init__(self, instrument: str, generators: dict[str, str], current: str | None, prompt: str,
                  song_seconds: float, stem_path: str | None = None, parent=None, settings=None,
-                 scorer_ready: bool | None = None, stem_followers: Collection[str] = ()) -> None:
+                 scorer_ready: bool | None = None, stem_followers: Collection[str] = (),
+                 stem_rough: bool = False) -> None:
         super().__init__(parent)
         self.scorer_ready = scorer_path().exists() if scorer_ready is None else scorer_ready
         self.setWindowTitle(f"Regenerate {instrument}")
         self.setMinimumWidth(480)  # room for a whole prompt
         self.instrument, self.generators, self.stem_path = instrument, dict(generators), stem_path
+        self.stem_rough = bool(stem_path) and stem_rough
         self.stem_followers = frozenset(stem_followers)
         self.settings = settings
         remembered = settings.value("regenerate/model") if settings is not None else None
@@ -189,12 +193,17 @@ class RegenerateDialog(QDialog):
         self.smoothing_check.setToolTip("Even out the frame-to-frame grain of held bass notes, pads and piano "
                                         "partials and clear the grain between partials, as the model was tuned "
                                         "to sound; off: the heads' raw texture")
+        follow = f"Follow the reference's {self.instrument} stem"
         self.reference_match_check = QCheckBox(
-            f"Follow the reference's {self.instrument} stem" if self.stem_path
-            else f"Follow the reference's {self.instrument} stem (separate the reference first)")
-        self.reference_match_check.setChecked(True)
+            f"{follow} (separate the reference first)" if not self.stem_path
+            else f"{follow} (made by the rough DSP separator)" if self.stem_rough else follow)
+        self.reference_match_check.setChecked(not self.stem_rough)
         follows = (f"Move the take's tone and dynamics towards the reference's own {self.instrument} part, let "
                    "it rise and fall with that part over the song and follow its chords, for models that can")
+        if self.stem_rough:
+            follows += (f". This {self.instrument} stem came from the rough DSP separator: it carries so much of "
+                        "the other instruments that takes following it sound further from a real part than takes "
+                        "following no stem; separate the reference again with the built-in model to follow it")
         self.reference_match_check.setToolTip(
             follows if self.stem_path else f"{follows}. The {self.instrument} track has no stem yet: the reference "
             "is separated first (as Separate stems does, filling every track's stem), then the takes are made")
@@ -239,7 +248,8 @@ class RegenerateDialog(QDialog):
         smoothing = None if musicgen else self.smoothing_check.isChecked()
         follows = musicgen is None and self.follows_stems
         follow = follows and self.reference_match_check.isChecked()
-        reference_match = None if not follows or (self.stem_path is None and follow) else follow
+        reference_match = (None if not follows or (follow and not self.stem_rough)
+                           else True if follow else False)
         return RegenerateChoice(self.instrument, self.model, self.seed_spin.value(), self.takes_spin.value(),
                                 musicgen, keep if keep < self.takes_spin.value() else 0, arrangement, smoothing,
                                 reference_match, separate_first=follow and self.stem_path is None)
@@ -271,7 +281,7 @@ class RegenerateDialog(QDialog):
         if smoothing is not None:
             self.smoothing_check.setChecked(str(smoothing).lower() not in ("false", "0"))
         follow = self.settings.value("regenerate/reference_match")
-        if follow is not None:
+        if follow is not None and not self.stem_rough:
             self.reference_match_check.setChecked(str(follow).lower() not in ("false", "0"))
 
     def _remember(self) -> None:
@@ -282,7 +292,7 @@ class RegenerateDialog(QDialog):
         self.settings.setValue("regenerate/mode", self.mode_combo.currentText())
         self.settings.setValue("regenerate/arrangement", self.arrangement_combo.currentText())
         self.settings.setValue("regenerate/smoothing", self.smoothing_check.isChecked())
-        if self.follows_stems:
+        if self.follows_stems and not self.stem_rough:
             self.settings.setValue("regenerate/reference_match", self.reference_match_check.isChecked())
         self.settings.setValue("regenerate/model", self.model)
 

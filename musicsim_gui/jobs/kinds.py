@@ -115,6 +115,8 @@ class Generate(JobSpec):
         device: "auto" | "cpu" | "cuda" (where the model runs, for generators that can choose).
         reference_stems: `(instrument, path)` of the reference's separated stems, for generators that match
             their takes to them (a missing or unreadable file is skipped: the take is made without it).
+        reference_separator: the separator that made those stems (`separation.base.separator_label`; "" when
+            unknown); stems from a rough one are followed only when `params` asks for the reference match.
     """
 
     reference: str
@@ -128,6 +130,7 @@ class Generate(JobSpec):
     keep: int = 0
     device: str = "auto"
     reference_stems: tuple[tuple[str, str], ...] = ()
+    reference_separator: str = ""
 
     @property
     def title(self) -> str:
@@ -139,13 +142,15 @@ def run_generate(spec: Generate, context: JobContext) -> list[Any]:
     from musicsim_gui.audio.io import load_audio, save_audio
     from musicsim_gui.core.project import Take, new_take_id
     from musicsim_gui.generation.base import GenerationRequest, get_generator
+    from musicsim_gui.separation.base import rough_separator
 
     context.progress(0.0, f"Reading {Path(spec.reference).name}")
     reference = load_audio(spec.reference)
     context.progress(0.05, f"Loading {spec.model}")
     generator = get_generator(spec.model, backend=spec.backend, device=spec.device)
     request = GenerationRequest(reference, tuple(spec.instruments), tuple(spec.seeds), spec.takes,
-                                dict(spec.params), _reference_stems(spec.reference_stems) or None)
+                                dict(spec.params), _reference_stems(spec.reference_stems) or None,
+                                rough_separator(spec.reference_separator))
     generated = generator.generate(request, progress=context.scaled(0.1, 0.95), cancel=context.cancelled)
     if 0 < spec.keep < spec.takes:
         from musicsim_gui.evaluation.preference import default_scorer, keep_best

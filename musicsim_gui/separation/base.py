@@ -142,6 +142,14 @@ def separator_label(separator: Separator | None) -> str:
     return f"{label} in place of the requested one ({reason})" if reason else label
 
 
+def rough_separator(label: str) -> bool:
+    """Whether stems labelled `label` (`separator_label`) came from the weight-free DSP separator, asked for or
+    standing in for a model. Its parts carry so much of the other instruments that a generator following them
+    does worse than one given no stem: vit-wavegan-lofi 2.3 on 16 validation songs scored FAD 151 following
+    the DSP separator's stems, 82 following none and 45 following separation-builtin 2.7's."""
+    return label.partition(" ")[0] == "dsp"
+
+
 def get_separator(name: str = "builtin", backend: str = "auto", device: str = "auto", cache: bool = True,
                   registry: ModelRegistry | None = None) -> Separator:
     """The separator called `name` ("builtin", "dsp", an installed model's name, or the path of a model folder).

@@ -16,7 +16,8 @@ Architecture:
    `smoothing.TemporalSmoothing`, when its manifest has them; `params["smoothing"]` False turns that off),
    stereo. When the request carries the reference's own stems and the model has a `ReferenceMatch`, each
    instrument's loops are moved towards the tone and band dynamics of its stem in the same 30 s chunk
-   (`reference_match.py`; statistics cached per stem and chunk; `params["reference_match"]` False turns it off),
+   (`reference_match.py`; statistics cached per stem and chunk; `params["reference_match"]` False turns it off, and
+   rough stems are not followed unless it is True: `GenerationRequest.follows_stems`),
    and, for the instruments whose match has a contour, the tiled take rises and falls with the stem over the
    song (the stem's band power cached per stem). Before the loops are tiled, the model's
    `spectral_floor.SpectralFloor` clears the floor between the partials of the instruments it names (switched
@@ -167,7 +168,7 @@ class ViTWaveGANGenerator:
         empty where the reference match is turned off. `stem_keys`: each stem's content hash."""
         stems = request.reference_stems or {}
         harmony = self.finishing.harmony
-        if harmony is None or not request.params.get("reference_match", True):
+        if harmony is None or not request.follows_stems():
             return {}
         functions = {}
         for instrument in request.instruments:
@@ -185,7 +186,7 @@ class ViTWaveGANGenerator:
         matches and the request has a stem for; both empty when turned off. `stem_keys`: each stem's content
         hash."""
         match, stems = self.finishing.reference_match, request.reference_stems or {}
-        if match is None or not request.params.get("reference_match", True):
+        if match is None or not request.follows_stems():
             return {}, {}
         loop_functions, take_functions = {}, {}
         final_tone = bool(request.params.get("final_tone", True))
@@ -260,7 +261,7 @@ class ViTWaveGANGenerator:
             used["smoothing"] = clean
         stem_keys = {name: stem.content_hash() for name, stem in (request.reference_stems or {}).items()
                      if name in request.instruments and self.finishing.follows_stems
-                     and params.get("reference_match", True)}                         # hashed once per request
+                     and request.follows_stems()}                                     # hashed once per request
         matches, contours = self._matches(request, conditioning.chunk, output_rate, stem_keys)
         harmonies = self._harmonies(request, output_rate, stem_keys)
         takes = []

@@ -38,7 +38,7 @@ from musicsim_gui.evaluation.embedders import Embedder, offline_embedder
 from musicsim_gui.evaluation.fad import fad, fad_infinity
 from musicsim_gui.generation.base import GenerationRequest, Generator
 from musicsim_gui.generation.vit_wavegan.features import to_model_audio
-from musicsim_gui.separation.base import Separator, get_separator, separator_label
+from musicsim_gui.separation.base import Separator, get_separator, rough_separator, separator_label
 from musicsim_gui.training.vit_wavegan.dataset import song_folders
 from musicsim_gui.training.vit_wavegan.reference_stems import separate_reference, wants_reference_stems
 
@@ -57,15 +57,17 @@ def _segment(audio: np.ndarray, start_s: float, seconds: float) -> np.ndarray:
     return out
 
 
-def _generate(generator: Generator, mix, seed: int, seconds: float,
-              params: dict[str, Any] | None = None, stems: dict | None = None) -> dict[str, np.ndarray]:
+def _generate(generator: Generator, mix, seed: int, seconds: float, params: dict[str, Any] | None = None,
+              stems: dict | None = None, rough: bool = False) -> dict[str, np.ndarray]:
     """instrument → the generator's take for `mix` as mono 16 kHz `[T]` (`params` added to the request's).
 
     The take is made at the rate the generator delivers to the studio and converted to 16 kHz exactly as the
     real stems are, so both lose the same top band to the same anti-alias filter (asking the generator for
     16 kHz directly filled the band up to 8 kHz that the real stems' conversion attenuates). `stems`: the
-    mix's separated stems, for a generator that matches its takes to them."""
-    request = GenerationRequest(mix, INSTRUMENTS, (seed,), 1, {"seconds": seconds, **(params or {})}, stems)
+    mix's separated stems, for a generator that matches its takes to them; `rough`: they came from a rough
+    separator (followed only when `params` asks, as in the studio)."""
+    request = GenerationRequest(mix, INSTRUMENTS, (seed,), 1, {"seconds": seconds, **(params or {})}, stems,
+                                rough)
     return {t.instrument: to_model_audio(t.clip, metrics.RATE) for t in generator.generate(request)}
 
 
@@ -85,6 +87,7 @@ def _candidates(folders: list[Path], generators: dict[str, Generator], seconds: 
         s: {i: [] for i in INSTRUMENTS} for s in ("real", *BASELINES, *generators)}
     second: dict[str, dict[str, list[np.ndarray]]] = {s: {i: [] for i in INSTRUMENTS} for s in (VARIETY_REAL, *generators)}
     frames = int(seconds * metrics.RATE)
+    rough = separator is not None and rough_separator(separator_label(separator))
     for index, folder in enumerate(folders):
         log(f"evaluating on {folder.name}")
         mix = load_audio(folder / "mix.flac")
@@ -95,9 +98,10 @@ def _candidates(folders: list[Path], generators: dict[str, Generator], seconds: 
             if separator and wants_reference_stems(gen):
                 separated = separated or separate_reference(mix, separator, cache=False)
                 given = separated
-            takes[name] = _generate(gen, mix, seed + index, seconds, params, given)
+            takes[name] = _generate(gen, mix, seed + index, seconds, params, given, rough)
             timings[name] = timings.get(name, 0.0) + time.perf_counter() - started
-            second_takes[name] = _generate(gen, mix, seed + index + VARIETY_SEED_OFFSET, seconds, params, given)
+            second_takes[name] = _generate(gen, mix, seed + index + VARIETY_SEED_OFFSET, seconds, params, given,
+                                           rough)
         other = stems[(index + 1) % len(folders)]
         for inst in INSTRUMENTS:
             real = _segment(stems[index][inst], offset, seconds)
@@ -224,7 +228,8 @@ def evaluate(corpus: Path, generators: dict[str, Generator], out: Path | None = 
         "models": {name: {"id": getattr(g, "id", name), "version": str(getattr(g, "version", ""))}
                    for name, g in generators.items()},
         "baselines": list(BASELINES), "generation_params": dict(params or {}),
-        "reference_separator": separator, "reference_separator_used": separator_label(splitter)}
+        "reference_separator": separator, "reference_separator_used": separator_label(splitter),
+        "reference_stems_rough": rough_separator(separator_label(splitter))}
     result.update(_score(systems, embeddings, len(folders), embedder, fad_inf, seed))
     result["variety"] = _variety_scores(embeddings, second_embeddings, len(folders), embedder)
     result["timings_s"] = {"generation": generation_s, "embedding": embed_s,
