@@ -129,9 +129,12 @@ def test_cli_project_new_show_and_mix(tmp_path, song):
     project = load_project(folder)
     for name in INSTRUMENTS:
         project.track(name).listen_reference = True
+    assert project.track("bass").reference_stem_separator == ""  # imported stems: who made them is not known
+    project.track("drums").reference_stem_separator = "separation-builtin 2.7"
     save_project(project)
     shown = run_cli("project", "show", folder)
     assert shown.returncode == 0 and "84 BPM, bar 1 at 0.25 s" in shown.stdout and "stems/bass.wav" in shown.stdout
+    assert "stems/drums.wav (by separation-builtin 2.7)" in shown.stdout and "bass.wav (by" not in shown.stdout
     refused = run_cli("project", "new", reference, "-o", tmp_path / "other", "--first-downbeat", "-1")
     assert refused.returncode == 2 and "--first-downbeat must be 0 or more" in refused.stderr
     out = tmp_path / "mix.flac"

@@ -37,6 +37,11 @@ def find_stems(folder: Path) -> dict[str, Path]:
     return found
 
 
+def _made_by(track) -> str:
+    """" (by SEPARATOR)" for a stem whose separator the project knows, else ""."""
+    return f" (by {track.reference_stem_separator})" if track.reference_stem and track.reference_stem_separator else ""
+
+
 def run_new(args: argparse.Namespace) -> int:
     from musicsim_gui.audio.project_render import new_project
     from musicsim_gui.core.errors import MusicSimError
@@ -67,7 +72,7 @@ def run_show(args: argparse.Namespace) -> int:
     for name, track in project.tracks.items():
         flags = "".join(flag for flag, on in (("M", track.mute), ("S", track.solo), ("R", track.listen_reference)) if on)
         print(f"  {name:6s} {track.gain_db:+5.1f} dB pan {track.pan:+.2f} {flags:3s} "
-              f"stem: {track.reference_stem or '-'}  takes: {len(track.takes)}")
+              f"stem: {track.reference_stem or '-'}{_made_by(track)}  takes: {len(track.takes)}")
         for take in track.takes:
             mark = "*" if take.id == track.chosen_take_id else " "
             stars = "-" if take.rating is None else "★" * take.rating
