@@ -33,8 +33,9 @@ stems are known (separated in the studio, or by the caller), each take is pulled
    takes came out darker above 2 kHz than real bass parts, matched drums brighter). A second
    equaliser of the same kind, fitted on takes made as delivered (the training songs' mixes separated by
    the built-in separator, steps 2-4 applied) against those songs' true stems, removes that systematic
-   offset (`training/vit_wavegan/tone_fit.fit_match_tone`). It applies only to takes that follow a stem,
-   and must be fitted again when the strengths change (`musicsim export reference-match` drops it).
+   offset (`training/vit_wavegan/tone_fit.fit_match_tone`). It applies only to takes that follow a stem
+   (a request's `params["final_tone"]` False leaves it out; each take records which), and must be fitted
+   again when the strengths change (`musicsim export reference-match` drops it).
 
 The strengths are chosen per instrument on the valid split's FAD and stored in the model's manifest
 (`config.reference_match`); the separated stems of real songs leak, and a strength of 1 would copy that leakage's
