@@ -144,12 +144,12 @@ def _reference_stems(args: argparse.Namespace, generator, reference, instruments
                                 "(audio files named after the instrument, e.g. bass.wav)")
         return {name: load_audio(path) for name, path in found.items()}
     separator = get_separator(args.separator, backend=args.backend, device=args.device)
-    if rough_separator(separator_label(separator)) and not args.follow_rough_stems:
-        print(f"not following the reference's stems: {separator_label(separator)} would make them, and takes "
+    label = separator_label(separator)
+    if rough_separator(label) and not args.follow_rough_stems:
+        print(f"not following the reference's stems: {label} would make them, and takes "
               "follow rough stems worse than none (--follow-rough-stems follows them anyway)")
         return None
-    print(f"separating the reference with {separator_label(separator)} "
-          "(for the reference match; --no-reference-match skips it)")
+    print(f"separating the reference with {label} (for the reference match; --no-reference-match skips it)")
     return separate_reference(reference, separator)
 
 

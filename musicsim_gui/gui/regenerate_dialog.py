@@ -248,8 +248,7 @@ class RegenerateDialog(QDialog):
         smoothing = None if musicgen else self.smoothing_check.isChecked()
         follows = musicgen is None and self.follows_stems
         follow = follows and self.reference_match_check.isChecked()
-        reference_match = (None if not follows or (follow and not self.stem_rough)
-                           else True if follow else False)
+        reference_match = None if not follows or (follow and not self.stem_rough) else follow
         return RegenerateChoice(self.instrument, self.model, self.seed_spin.value(), self.takes_spin.value(),
                                 musicgen, keep if keep < self.takes_spin.value() else 0, arrangement, smoothing,
                                 reference_match, separate_first=follow and self.stem_path is None)

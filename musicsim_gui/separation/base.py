@@ -147,7 +147,9 @@ def rough_separator(label: str) -> bool:
     standing in for a model. Its parts carry so much of the other instruments that a generator following them
     does worse than one given no stem: vit-wavegan-lofi 2.3 on 16 validation songs scored FAD 151 following
     the DSP separator's stems, 82 following none and 45 following separation-builtin 2.7's."""
-    return label.partition(" ")[0] == "dsp"
+    from musicsim_gui.separation.dsp import DspSeparator
+
+    return label.partition(" ")[0] == DspSeparator.id
 
 
 def get_separator(name: str = "builtin", backend: str = "auto", device: str = "auto", cache: bool = True,
