@@ -145,3 +145,33 @@ def test_regenerate_following_a_stem_the_track_lacks_separates_first(qtbot, wind
     assert all(project.track(name).reference_stem for name in ("drums", "piano", "other"))
     take = project.track("bass").takes[-1]
     assert take.seed == 7 and take.params["reference_match"] is True
+
+
+def test_following_a_stem_the_rough_separator_would_make_is_asked_for_by_hand(qtbot, window):
+    """With the DSP separator picked, the dialog offers separating first unticked (its stem would not be
+    followed by default); ticked, the reference is separated with it and the take follows that stem."""
+    from gui_helpers import wait_regenerate_ready
+
+    window.settings.setValue("separation/model", "dsp")
+    window.settings.setValue("regenerate/reference_match", True)  # the musician follows stems as a rule
+    project = window.project.project
+    for track in project.tracks.values():
+        track.reference_stem = None
+    window.refresh_tracks()
+    wait_regenerate_ready(qtbot, window, "bass")
+    dialog = window.jobs.regenerate("bass")
+    dialog.generator_combo.setCurrentIndex(list(dialog.generators).index("vit-wavegan-lofi"))
+    check = dialog.reference_match_check
+    assert check.isVisible() and not check.isChecked() and "rough DSP separator" in check.text()
+    assert "pick the built-in model" in check.toolTip()
+    assert not dialog.choice().separate_first and dict(dialog.choice().params())["reference_match"] is False
+    check.setChecked(True)
+    choice = dialog.choice()
+    assert choice.separate_first and dict(choice.params())["reference_match"] is True
+    dialog.close()
+    before = len(project.track("bass").takes)
+    window.jobs.regenerate_with(choice)
+    tick_until(qtbot, window, lambda: len(project.track("bass").takes) > before, timeout=180)
+    assert project.track("bass").reference_stem_separator == "dsp 1"
+    assert project.track("bass").takes[-1].params["reference_match"] is True
+    assert window.settings.value("regenerate/reference_match") in (True, "true")

@@ -165,6 +165,25 @@ def test_a_stem_from_the_rough_separator_is_offered_but_not_followed_by_default(
     assert settings.value("regenerate/reference_match") in (True, "true")  # the rule is left as it was
 
 
+def test_separating_first_with_the_rough_separator_is_offered_but_not_ticked(qtbot, tmp_path):
+    from PySide6.QtCore import QSettings
+
+    settings = QSettings(str(tmp_path / "studio.ini"), QSettings.Format.IniFormat)
+    settings.setValue("regenerate/reference_match", True)
+    dialog = RegenerateDialog("piano", GENERATORS, "vit-wavegan-debug", "lofi hip hop piano", 30.0,
+                              settings=settings, stem_followers=FOLLOWERS, stem_rough=True)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    check = dialog.reference_match_check
+    assert not check.isChecked() and "separated first by the rough DSP separator" in check.text()
+    assert "no stem yet" in check.toolTip() and "pick the built-in model" in check.toolTip()
+    assert not dialog.choice().separate_first and dict(dialog.choice().params())["reference_match"] is False
+    check.setChecked(True)
+    assert dialog.choice().separate_first and dict(dialog.choice().params())["reference_match"] is True
+    dialog.accept()
+    assert settings.value("regenerate/reference_match") in (True, "true")
+
+
 def test_only_generators_that_follow_stems_offer_it(qtbot, tmp_path):
     from musicsim_gui.generation.base import stem_following_generators
 

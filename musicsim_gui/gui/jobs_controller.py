@@ -24,6 +24,7 @@ from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QDockWidget
 
 from musicsim_gui.gui.jobs_panel import JobsPanel
+from musicsim_gui.gui.separator_picker import SETTING as SEPARATOR_SETTING
 from musicsim_gui.gui.separator_picker import separator_choices
 from musicsim_gui.gui.settings_store import value
 
@@ -233,7 +234,7 @@ class JobsController(QObject):
         project = self.window.project.project
         if project is None:
             return None
-        spec = Separate(str(project.reference_file), model=str(self.settings.value("separation/model", "builtin")),
+        spec = Separate(str(project.reference_file), model=str(self.settings.value(SEPARATOR_SETTING, "builtin")),
                         backend=value(self.settings, "inference/backend"),
                         out_dir=str(project.folder / "stems"), device=value(self.settings, "inference/device"))
         return self.submit(spec, lambda stems: self._use_stems(project, stems, then))
@@ -276,7 +277,9 @@ class JobsController(QObject):
                                   fill_template(DEFAULT_TEMPLATE, instrument, project.tempo_bpm), seconds,
                                   str(project.resolve(stem)) if stem else None, self.window, self.settings,
                                   stem_followers=self.stem_followers,
-                                  stem_rough=rough_separator(track.reference_stem_separator))
+                                  stem_rough=rough_separator(track.reference_stem_separator if stem
+                                                             else str(self.settings.value(SEPARATOR_SETTING,
+                                                                                          "builtin"))))
         dialog.accepted_choice.connect(self.regenerate_with)
         self.regenerate_dialog = dialog
         dialog.open()

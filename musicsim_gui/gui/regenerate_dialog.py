@@ -69,8 +69,10 @@ class RegenerateDialog(QDialog):
         prompt: the prefilled text prompt.
         song_seconds: the reference's length (the default take length is capped by it).
         stem_path: the track's separated stem file, when there is one.
-        stem_rough: that stem came from the rough DSP separator (`separation.base.rough_separator`): following
-            it is offered but not ticked, and the remembered choice is neither applied nor changed.
+        stem_rough: that stem came from the rough DSP separator (`separation.base.rough_separator`), or, on a
+            track without a stem, the separation started first would use it (the separator picked beside
+            "Separate stems"): following it is offered but not ticked, and the remembered choice is neither
+            applied nor changed.
         settings: a QSettings to remember the choices in (under "regenerate/"), or None.
         scorer_ready: whether a preference scorer is trained (None: look for `runtime.paths.scorer_path()`).
         stem_followers: the generators whose takes follow the reference's stem of their instrument
@@ -88,7 +90,7 @@ class RegenerateDialog(QDialog):
         self.setWindowTitle(f"Regenerate {instrument}")
         self.setMinimumWidth(480)  # room for a whole prompt
         self.instrument, self.generators, self.stem_path = instrument, dict(generators), stem_path
-        self.stem_rough = bool(stem_path) and stem_rough
+        self.stem_rough = bool(stem_rough)
         self.stem_followers = frozenset(stem_followers)
         self.settings = settings
         remembered = settings.value("regenerate/model") if settings is not None else None
@@ -194,19 +196,27 @@ class RegenerateDialog(QDialog):
                                         "partials and clear the grain between partials, as the model was tuned "
                                         "to sound; off: the heads' raw texture")
         follow = f"Follow the reference's {self.instrument} stem"
-        self.reference_match_check = QCheckBox(
-            f"{follow} (separate the reference first)" if not self.stem_path
-            else f"{follow} (made by the rough DSP separator)" if self.stem_rough else follow)
+        if not self.stem_path:
+            follow += (" (separated first by the rough DSP separator)" if self.stem_rough
+                       else " (separate the reference first)")
+        elif self.stem_rough:
+            follow += " (made by the rough DSP separator)"
+        self.reference_match_check = QCheckBox(follow)
         self.reference_match_check.setChecked(not self.stem_rough)
         follows = (f"Move the take's tone and dynamics towards the reference's own {self.instrument} part, let "
                    "it rise and fall with that part over the song and follow its chords, for models that can")
-        if self.stem_rough:
-            follows += (f". This {self.instrument} stem came from the rough DSP separator: it carries so much of "
-                        "the other instruments that takes following it sound further from a real part than takes "
-                        "following no stem; separate the reference again with the built-in model to follow it")
-        self.reference_match_check.setToolTip(
-            follows if self.stem_path else f"{follows}. The {self.instrument} track has no stem yet: the reference "
-            "is separated first (as Separate stems does, filling every track's stem), then the takes are made")
+        rough = ("carries so much of the other instruments that takes following it sound further from a real part "
+                 "than takes following no stem")
+        if self.stem_path and self.stem_rough:
+            follows += (f". This {self.instrument} stem came from the rough DSP separator: it {rough}; separate the "
+                        "reference again with the built-in model to follow it")
+        elif not self.stem_path:
+            follows += (f". The {self.instrument} track has no stem yet: the reference is separated first (as "
+                        "Separate stems does, filling every track's stem), then the takes are made")
+            if self.stem_rough:
+                follows += (". The separator picked beside Separate stems is the rough DSP one: its stem "
+                            f"{rough}; pick the built-in model there to follow a better one")
+        self.reference_match_check.setToolTip(follows)
         form = QFormLayout(self.loops_box)
         form.addRow("Arrangement", self.arrangement_combo)
         form.addRow(self.smoothing_check)
@@ -251,7 +261,7 @@ class RegenerateDialog(QDialog):
         reference_match = None if not follows or (follow and not self.stem_rough) else follow
         return RegenerateChoice(self.instrument, self.model, self.seed_spin.value(), self.takes_spin.value(),
                                 musicgen, keep if keep < self.takes_spin.value() else 0, arrangement, smoothing,
-                                reference_match, separate_first=follow and self.stem_path is None)
+                                reference_match, separate_first=follow and not self.stem_path)
 
     def _remembered(self) -> dict:
         """Setting key → the widget holding that value."""
