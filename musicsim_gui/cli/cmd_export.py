@@ -7,7 +7,8 @@ MODEL_DIR --ratios bass=1.3 [--from-hz bass=1600]`: store how far its loops' ban
 --shifts bass=6,piano=6`: store how far its loop copies follow the reference part's chords;
 `musicsim export reference-match MODEL_DIR --strengths bass=0.3/0,drums=0.75/0.75 [--contour piano=0.75/0.5]`:
 store its reference match; `musicsim export match-tone MODEL_DIR --corpus C`: fit and store the reference
-match's final tone (again after every change of the strengths, which drops it).
+match's final tone (again after every change of the strengths, which drops it); `musicsim export rests
+MODEL_DIR --rests drums=40/1`: store where its takes fall silent because the reference's part rests.
 
 The folder gets `encoder.onnx`, `heads.onnx`, `weights.safetensors` (unless `--no-weights`), `MODEL_CARD.md`
 and `manifest.json`; the torch-vs-ONNX Runtime parity error is printed and recorded in the manifest.
@@ -103,6 +104,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                        help="per instrument, how strongly (0-1) the take rises and falls with the reference's part "
                             "over the song, and over how many seconds that part's band levels are averaged, e.g. "
                             "piano=0.75/0.5 (instruments not named do not follow it)")
+    _setting_parser(group, "rests", "store where a ViT+WaveGAN model folder's takes fall silent because the "
+                                    "reference's part rests", run_rests, "--rests", "INST=BELOW_DB/SECONDS,...",
+                    "per instrument, how far (dB) under its typical level the reference's part must stay, and for how "
+                    "many seconds at least, for the take to rest there too, e.g. drums=40/1 (the list replaces the "
+                    "model's: instruments not named play throughout; an empty string removes the step)")
     final = group.add_parser("match-tone", help="fit the final tone of a ViT+WaveGAN model folder's reference "
                                                 "match on a corpus and store it")
     _model_folder_argument(final)
@@ -241,6 +247,14 @@ def run_harmony(args: argparse.Namespace) -> int:
 
     return _store_setting(args.model, args.shifts, lambda text: parse_harmony(text, args.change_cost),
                           lambda setting: setting.shifts, "harmony", install_harmony, card_line)
+
+
+def run_rests(args: argparse.Namespace) -> int:
+    from musicsim_gui.generation.vit_wavegan.rests import parse_rests
+    from musicsim_gui.training.vit_wavegan.rests_install import card_line, install_rests
+
+    return _store_setting(args.model, args.rests, parse_rests, lambda setting: setting.settings, "rests",
+                          install_rests, card_line)
 
 
 def run_reference_match(args: argparse.Namespace) -> int:

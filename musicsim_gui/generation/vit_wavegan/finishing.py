@@ -3,8 +3,8 @@
 The heads make short model-rate windows; a model folder's manifest may add, under `config`, the steps that
 make them into a stem: the bandwidth extension (`bandwidth_extension`), the tone match (`tone_match`), the
 temporal smoothing (`temporal_smoothing`), the reference match (`reference_match`), the spectral floor
-(`spectral_floor`), the low cut (`low_cut`), the band dynamics (`band_dynamics`) and the harmony following
-(`harmony`). They are read together
+(`spectral_floor`), the low cut (`low_cut`), the band dynamics (`band_dynamics`), the harmony following
+(`harmony`) and the rests (`rests`). They are read together
 here, so loading, the generator and the fitting commands pass one value; a missing key leaves its step out.
 """
 
@@ -18,6 +18,7 @@ from musicsim_gui.generation.vit_wavegan.bandwidth import BandwidthExtension
 from musicsim_gui.generation.vit_wavegan.harmony import HarmonyFollow
 from musicsim_gui.generation.vit_wavegan.low_cut import LowCut
 from musicsim_gui.generation.vit_wavegan.reference_match import ReferenceMatch
+from musicsim_gui.generation.vit_wavegan.rests import PartRests
 from musicsim_gui.generation.vit_wavegan.smoothing import TemporalSmoothing
 from musicsim_gui.generation.vit_wavegan.spectral_floor import SpectralFloor
 from musicsim_gui.generation.vit_wavegan.tone import ToneMatch
@@ -25,7 +26,8 @@ from musicsim_gui.generation.vit_wavegan.tone import ToneMatch
 _STEPS = {"bandwidth": ("bandwidth_extension", BandwidthExtension), "tone": ("tone_match", ToneMatch),
           "smoothing": ("temporal_smoothing", TemporalSmoothing), "reference_match": ("reference_match", ReferenceMatch),
           "spectral_floor": ("spectral_floor", SpectralFloor), "low_cut": ("low_cut", LowCut),
-          "band_dynamics": ("band_dynamics", BandDynamics), "harmony": ("harmony", HarmonyFollow)}
+          "band_dynamics": ("band_dynamics", BandDynamics), "harmony": ("harmony", HarmonyFollow),
+          "rests": ("rests", PartRests)}
 """Field → (its manifest `config` key, the step's class, read with `from_dict`)."""
 
 
@@ -41,6 +43,7 @@ class Finishing:
     low_cut: the infrasonic rumble of the heads removed.
     band_dynamics: how far each band's level moves about its mean, widened or narrowed per instrument.
     harmony: how far the loop copies follow the chords of the reference's part.
+    rests: where takes fall silent because the reference's part rests.
     """
 
     bandwidth: BandwidthExtension | None = None
@@ -51,6 +54,7 @@ class Finishing:
     low_cut: LowCut | None = None
     band_dynamics: BandDynamics | None = None
     harmony: HarmonyFollow | None = None
+    rests: PartRests | None = None
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Finishing:
@@ -59,5 +63,5 @@ class Finishing:
 
     @property
     def follows_stems(self) -> bool:
-        """Whether takes use the reference's separated stems (a reference match or a harmony)."""
-        return self.reference_match is not None or self.harmony is not None
+        """Whether takes use the reference's separated stems (a reference match, a harmony or rests)."""
+        return self.reference_match is not None or self.harmony is not None or bool(self.rests and self.rests.settings)

@@ -19,7 +19,8 @@ Architecture:
    (`reference_match.py`; statistics cached per stem and chunk; `params["reference_match"]` False turns it off, and
    rough stems are not followed unless it is True: `GenerationRequest.follows_stems`),
    and, for the instruments whose match has a contour, the tiled take rises and falls with the stem over the
-   song (the stem's band power cached per stem). Before the loops are tiled, the model's
+   song (the stem's band power cached per stem); with the model's `rests.PartRests`, the tiled take of the
+   instruments it names falls silent where their stem rests (from the same cached band power). Before the loops are tiled, the model's
    `spectral_floor.SpectralFloor` clears the floor between the partials of the instruments it names (switched
    with the smoothing), its `low_cut.LowCut` takes their infrasonic rumble away and its
    `band_dynamics.BandDynamics` widens or narrows how far their bands move. With the reference's stems
@@ -185,23 +186,31 @@ class ViTWaveGANGenerator:
         the function that makes its tiled take follow that stem's contour), for the instruments the model
         matches and the request has a stem for; both empty when turned off. `stem_keys`: each stem's content
         hash."""
-        match, stems = self.finishing.reference_match, request.reference_stems or {}
-        if match is None or not request.follows_stems():
+        match, rests = self.finishing.reference_match, self.finishing.rests
+        stems = request.reference_stems or {}
+        if (match is None and rests is None) or not request.follows_stems():
             return {}, {}
         loop_functions, take_functions = {}, {}
         final_tone = bool(request.params.get("final_tone", True))
         for instrument in request.instruments:
-            if instrument not in stems or not match.applies_to(instrument):
+            if instrument not in stems:
                 continue
-            stats = self.stem_stats(stems[instrument], chunk, stem_keys[instrument])
-            if stats is None:  # a silent stem: nothing to follow
-                continue
-            loop_functions[instrument] = (lambda loops, name=instrument, reference=stats:
-                                          match.apply(loops, output_rate, name, reference, final_tone))
-            if match.follows_contour(instrument):
-                power = self.stem_contour(stems[instrument], output_rate, stem_keys[instrument])
-                take_functions[instrument] = (lambda take, name=instrument, reference=power:
-                                              match.follow_contour(take, output_rate, name, reference))
+            key = stem_keys[instrument]
+            steps = []
+            stats = self.stem_stats(stems[instrument], chunk, key) if match and match.applies_to(instrument) else None
+            if stats is not None:  # None: no match for the instrument, or a silent stem (nothing to follow)
+                loop_functions[instrument] = (lambda loops, name=instrument, reference=stats:
+                                              match.apply(loops, output_rate, name, reference, final_tone))
+                if match.follows_contour(instrument):
+                    power = self.stem_contour(stems[instrument], output_rate, key)
+                    steps.append(lambda take, name=instrument, reference=power:
+                                 match.follow_contour(take, output_rate, name, reference))
+            if rests is not None and rests.applies_to(instrument):
+                power = self.stem_contour(stems[instrument], output_rate, key)
+                steps.append(lambda take, name=instrument, reference=power:
+                             rests.apply(take, output_rate, name, reference))
+            if steps:
+                take_functions[instrument] = (lambda take, chain=tuple(steps): _chain(take, chain))
         return loop_functions, take_functions
 
     def windows(self, conditioning: Conditioning, seeds: tuple[int, ...]) -> np.ndarray:
@@ -284,9 +293,18 @@ class ViTWaveGANGenerator:
                         params_used["final_tone"] = bool(params.get("final_tone", True))
                 if finishing.harmony is not None:
                     params_used["harmony"] = instrument in harmonies
+                if finishing.rests is not None and finishing.rests.applies_to(instrument):
+                    params_used["rests"] = instrument in contours
                 takes.append(GeneratedTake(instrument, clip, seed, self.id, self.version, params_used))
             report(progress, 0.3 + 0.7 * len(takes) / (len(seeds) * len(request.instruments)), f"Rendered {instrument}")
         return takes
+
+
+def _chain(take: np.ndarray, steps: tuple) -> np.ndarray:
+    """`take` through each of `steps` in turn (the tiled take's steps: the contour, then the rests)."""
+    for step in steps:
+        take = step(take)
+    return take
 
 
 def _remember(cache: OrderedDict, key: Any, limit: int, compute: Any) -> Any:

@@ -1,0 +1,142 @@
+"""Rests: a take falls silent where the reference's own part for its instrument rests.
+
+A take is tiled from loops from the song's first second to its last, so a drum take plays through an intro
+the reference's drums sit out, through a break and past the last hit. The contour of the reference match
+(`reference_match.py`, step 4) moves the sustained instruments' level with their part, but a contour moves
+every second of a take and the drums lose by it (validation FAD worse at every strength and window tried);
+what a drummer does is simpler: stop when the part stops. On the 16 validation songs the true drum stems
+rest (more than 40 dB below their typical level over 0.5 s) for 1 to 13 s of each song, mostly intros and
+endings; the built-in separator's drum stems lie 41-57 dB (median per song) below their own typical level
+there and above −40 dB in 99 % of the half-seconds where the drums play, so a rest can be read off the
+separated stem.
+
+1. The part's level per STFT frame (the reference match's `contour_power`, summed over its bands: frames of
+   `reference_match.N_FFT` points, hop `reference_match.HOP`, at the take's rate), in dB relative to its
+   typical level: the `TYPICAL_PERCENTILE`th percentile of the frames within `reference_match.ACTIVE_DB` of
+   the loudest.
+2. A rest is a run of at least `min_seconds` of frames all more than `below_db` under that level (shorter
+   gaps, between the hits of a sparse groove, are not rests). Each frame spans `N_FFT` samples around its
+   centre, so a run of quiet frames means no hit from half a frame before the first centre to half a frame
+   after the last. A sounding stretch shorter than half of `min_seconds` between two rests (or before the
+   first, or after the last) joins them: in a separated part that is another instrument's attack leaking
+   in (on the demo song, the piano's chords in the intro the drums sit out), and a take playing a fragment
+   of its loop there sounds like a mistake.
+3. The take is muted from the run's first frame centre to its last, with `FADE_SECONDS` raised-cosine fades
+   inside the run (out after its start, in before its end), so the take stops after the part's last sound and
+   is back at full level about `N_FFT / 2` samples before the part's next one; a rest from the song's start
+   is silent from the take's first sample, and one that lasts to the reference's end stays silent to the
+   take's end when the take ends there too. The take runs on the reference's timeline from 0 s; past the
+   reference's end it is left as it is (as the contour leaves it). A silent stem (a song without the part)
+   gives no rests: the musician asked for a part the song lacks.
+
+Per instrument the settings (`below_db`, `min_seconds`) are stored in the manifest (`config.rests`; `musicsim
+export rests`). Like the reference match they apply only when the takes follow the reference's stems
+(`GenerationRequest.follows_stems`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from musicsim_gui.generation.vit_wavegan.reference_match import ACTIVE_DB, HOP
+from musicsim_gui.generation.vit_wavegan.setting_text import instrument_numbers
+
+BELOW_DB_RANGE = (10.0, 80.0)
+MIN_SECONDS_RANGE = (0.1, 30.0)
+TYPICAL_PERCENTILE = 75.0
+FADE_SECONDS = 0.02
+
+
+@dataclass(frozen=True)
+class PartRests:
+    """Per instrument `(below_db, min_seconds)`: how far under the part's typical level a rest lies, and how long
+    it lasts at least (steps 1-2 of the module docstring); instruments not named play throughout."""
+
+    settings: dict[str, tuple[float, float]]
+
+    def __post_init__(self) -> None:
+        wrong = [name for name, pair in self.settings.items()
+                 if len(pair) != 2 or not BELOW_DB_RANGE[0] <= float(pair[0]) <= BELOW_DB_RANGE[1]
+                 or not MIN_SECONDS_RANGE[0] <= float(pair[1]) <= MIN_SECONDS_RANGE[1]]
+        if wrong:
+            raise ValueError(f"rests: each is a depth of {BELOW_DB_RANGE[0]:g}-{BELOW_DB_RANGE[1]:g} dB and a "
+                             f"length of {MIN_SECONDS_RANGE[0]:g}-{MIN_SECONDS_RANGE[1]:g} s "
+                             f"({', '.join(wrong)} are not)")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"settings": {name: [round(float(value), 4) for value in pair] for name, pair in self.settings.items()}}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PartRests:
+        """Raises ValueError (KeyError for a missing field) for settings that are not pairs in range."""
+        try:
+            return cls({str(name): tuple(float(value) for value in pair) for name, pair in data["settings"].items()})
+        except (AttributeError, TypeError) as error:
+            raise ValueError(f"rests: settings must map instruments to [below_db, min_seconds] ({error})") from None
+
+    def applies_to(self, instrument: str) -> bool:
+        return instrument in self.settings
+
+    def rest_mask(self, reference_power: np.ndarray, instrument: str, rate: int) -> np.ndarray:
+        """Per frame of `reference_power` (`[bands, frames]`, the reference match's `contour_power` at `rate`),
+        whether the part rests there (steps 1-2; all False for a silent part or an instrument not named)."""
+        level = 10.0 * np.log10(np.asarray(reference_power, dtype=np.float64).sum(axis=0) + 1e-20)
+        rests = np.zeros(level.shape[0], dtype=bool)
+        if instrument not in self.settings or not level.size or level.max() <= -190.0:
+            return rests
+        below_db, min_seconds = self.settings[instrument]
+        sounding = level[level > level.max() - ACTIVE_DB]
+        quiet = level < np.percentile(sounding, TYPICAL_PERCENTILE) - below_db
+        shortest = max(1, int(np.ceil(min_seconds * rate / HOP)))
+        for start, stop in _runs(quiet):
+            if stop - start >= shortest:
+                rests[start:stop] = True
+        if rests.any():     # a blip shorter than half a rest amid rests (or before the first, after the last)
+            for start, stop in _runs(~rests):
+                if stop - start < shortest / 2:
+                    rests[start:stop] = True
+        return rests
+
+    def apply(self, take: np.ndarray, rate: int, instrument: str, reference_power: np.ndarray | None) -> np.ndarray:
+        """Mono take `[n]` at `rate`, on the reference's timeline from 0 s, muted where the part whose
+        `contour_power` (at the same rate) is `reference_power` rests (step 3; float32, unchanged without
+        rests)."""
+        take = np.asarray(take, dtype=np.float32)
+        if reference_power is None or instrument not in self.settings:
+            return take
+        gain = self.gain(self.rest_mask(reference_power, instrument, rate), rate, take.shape[-1])
+        return take if gain is None else (take * gain).astype(np.float32)
+
+    @staticmethod
+    def gain(rests: np.ndarray, rate: int, length: int) -> np.ndarray | None:
+        """Per-sample gain `[length]` float32 muting the frames `rests` marks (step 3), or None when none is."""
+        if not np.any(rests):
+            return None
+        gain = np.ones(length, dtype=np.float32)
+        fade = max(1, int(round(FADE_SECONDS * rate)))
+        ramp = (0.5 + 0.5 * np.cos(np.linspace(0.0, np.pi, fade))).astype(np.float32)  # 1 → 0
+        for start, stop in _runs(rests):
+            to_end = stop == rests.shape[0]                   # lasts to the reference's last frame
+            first, last = start * HOP, min((stop if to_end else stop - 1) * HOP, length)
+            if last - first < 2 * fade:
+                continue
+            gain[first:last] = 0.0
+            if start > 0:                 # a rest from the song's first frame is silent from the first sample
+                gain[first:first + fade] = ramp
+            if last < length:             # one to the reference's end stays silent to the take's end, if there
+                gain[last - fade:last] = ramp[::-1]
+        return gain
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """`[start, stop)` of every run of True in the boolean `mask`."""
+    edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
+    return list(zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist(), strict=True))
+
+
+def parse_rests(text: str) -> PartRests:
+    """`"drums=40/1"` (INSTRUMENT=BELOW_DB/MIN_SECONDS) → `PartRests`; ValueError names a bad item."""
+    return PartRests(instrument_numbers(text, 2, "rests", "INSTRUMENT=BELOW_DB/MIN_SECONDS"))
