@@ -186,6 +186,40 @@ def test_takes_are_scored_as_the_studio_gets_them(corpus):
     assert made and set(made) == {DEFAULT_OUTPUT_RATE}
 
 
+def test_takes_are_scored_over_the_real_stems_span_of_the_song(corpus):
+    """A take runs on the song's timeline from 0 s: it is made `offset + seconds` long and scored from `offset`,
+    where the real stems are taken; the older protocol scored its first `seconds`."""
+    from musicsim_gui.evaluation import generation as metrics
+    from musicsim_gui.evaluation.report import _takes_sentence
+    from musicsim_gui.generation.base import get_generator
+    from musicsim_gui.generation.vit_wavegan.features import to_model_audio
+    from musicsim_gui.training.vit_wavegan.dataset import song_folders
+    from musicsim_gui.training.vit_wavegan.evaluate import _candidates, evaluate
+
+    generator = get_generator("vit-wavegan-debug")
+    made = []
+    original = generator.generate
+
+    def recording(request, *args, **kwargs):
+        takes = original(request, *args, **kwargs)
+        made.append((request.params["seconds"], {t.instrument: to_model_audio(t.clip, metrics.RATE) for t in takes}))
+        return takes
+
+    generator.generate = recording
+    folders = song_folders(corpus, "test")[:2]
+    for aligned, length, start in ((True, 3.0, 1.0), (False, 2.0, 0.0)):
+        made.clear()
+        systems, _ = _candidates(folders, {"debug": generator}, 2.0, 1.0, lambda m: None, aligned=aligned)
+        assert made[0][0] == length and len(made) == 4              # two songs, a second take each for variety
+        first = made[0][1]["bass"][int(start * metrics.RATE): int((start + 2.0) * metrics.RATE)]
+        real = systems["real"]["bass"][0]
+        np.testing.assert_allclose(systems["debug"]["bass"][0], metrics.match_rms(first, real), atol=1e-6)
+    result = evaluate(corpus, {"debug": generator}, songs=2, seconds=2.0, offset=1.0, log=lambda m: None)
+    assert result["takes_aligned"] is True
+    assert "scored over the same span as the real stems (1-3 s)" in _takes_sentence(result)
+    assert "first 2 s" in _takes_sentence({**result, "takes_aligned": False})
+
+
 def test_corpus_placeholder_covers_both_spellings_and_nothing_else():
     from musicsim_gui.cli.cmd_eval_generation import corpus_as_placeholder
 

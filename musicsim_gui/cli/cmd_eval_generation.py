@@ -26,7 +26,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--label", action="append", default=None, help="a display name per model")
     parser.add_argument("--songs", type=int, default=10, help="test songs to use (default 10)")
     parser.add_argument("--seconds", type=float, default=20.0, help="seconds per song and system (default 20)")
-    parser.add_argument("--offset", type=float, default=20.0, help="where the real stems start, in s (default 20)")
+    parser.add_argument("--offset", type=float, default=20.0,
+                        help="where the scored span of each song starts, in s (default 20): the real stems from "
+                             "there, and each take, made on the song's timeline from 0 s, from there too")
+    parser.add_argument("--takes-from-start", action="store_true",
+                        help="score each take's first --seconds instead of the real stems' span (the protocol "
+                             "before vit-wavegan-lofi 2.4, to compare with its figures)")
     parser.add_argument("--seed", type=int, default=0, help="base seed: noise, and generation seed + song index")
     parser.add_argument("--embedding", choices=("offline", "vggish"), default="offline")
     parser.add_argument("--vggish-weights", default=None, help="released VGGish weights file (local)")
@@ -98,7 +103,8 @@ def run(args: argparse.Namespace) -> int:
         result = evaluate(_corpus_root(Path(args.data)), generators, Path(args.output) if args.output else None,
                           songs=args.songs, seconds=args.seconds, offset=args.offset, log=lambda m: None,
                           embedder=embedder, seed=args.seed, fad_inf=args.fad_inf, params=parse_params(args.param),
-                          separator=None if args.reference_separator == "none" else args.reference_separator)
+                          separator=None if args.reference_separator == "none" else args.reference_separator,
+                          aligned=not args.takes_from_start)
     except ValueError as error:
         raise MusicSimError(str(error)) from error
     result["model_names"] = dict(zip(labels, names, strict=True))

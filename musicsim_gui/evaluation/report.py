@@ -112,6 +112,15 @@ def _he_table(result: dict[str, Any], he: dict[str, dict[str, Any]]) -> list[str
 CORPUS_LINE = "CORPUS: a folder made by `musicsim corpus make` (its test split is read)."
 
 
+def _takes_sentence(result: dict[str, Any]) -> str:
+    """Which span of each take was scored (results from before the choice existed scored the first seconds)."""
+    if result.get("takes_aligned", False):
+        return (f"Takes are made on each song's timeline from 0 s and scored over the same span as the real stems "
+                f"({result['offset_s']:g}-{result['offset_s'] + result['seconds_per_song']:g} s). ")
+    return (f"Takes are scored over their first {result['seconds_per_song']:g} s (from the song's 0 s), not the "
+            "real stems' span. ")
+
+
 def render_markdown(result: dict[str, Any], he: dict[str, dict[str, Any]], command: str) -> str:
     """The report as Markdown (the regenerating `command` at the top)."""
     emb = result["embedding"]
@@ -124,7 +133,8 @@ def render_markdown(result: dict[str, Any], he: dict[str, dict[str, Any]], comma
                                    " — these FAD values are NOT comparable with VGGish-based published FAD."),
         "", f"Models: {models}. Corpus: the synthetic corpus's test split ({result['songs']} songs, "
         f"{result['seconds_per_song']:g} s each from {result['offset_s']:g} s, mono {result['sample_rate']} Hz; "
-        f"{result['segments_per_set']} embedding segments per set and instrument). Seed {result['seed']} "
+        f"{result['segments_per_set']} embedding segments per set and instrument). {_takes_sentence(result)}"
+        f"Seed {result['seed']} "
         f"(generation seed = seed + song index; extra generation parameters: "
         f"{json.dumps(result.get('generation_params') or {})}). {_stems_sentence(result)}"
         f"Run time {times['total']:.0f} s.", "",

@@ -9,7 +9,13 @@ Protocol (all audio mono 16 kHz, `seconds` long, every candidate RMS-matched to 
 - white / pink noise: the floor (drawn from a generator seeded with `seed`).
 - each generator: one take per (song, instrument) from the song's mix, generation seed = `seed` + song index;
   a generator that matches its takes to the reference's stems gets the mix separated (the built-in separator
-  by default, never the true stems), as the studio gives it the project's separated stems.
+  by default, never the true stems), as the studio gives it the project's separated stems. A take runs on the
+  reference's timeline from 0 s, as in the studio, so it is made `offset + seconds` long and scored from
+  `offset` s on: the same span of the song as the real stems, where a take that follows its reference part
+  (rises and falls with it, rests where it rests) is heard against the part it follows. (`aligned` False
+  scores a `seconds` take's first `seconds` instead, the protocol before vit-wavegan-lofi 2.4, kept to compare
+  with its figures: there a take followed the song's first seconds and was scored against the part from
+  `offset` on.)
 FAD uses the chosen embedding (default `evaluation.generation.EMBEDDING`, standardised by the real set per
 instrument; see `evaluation.embedders`); MSE is the paper's waveform MSE between a candidate and the real stem
 of the same song. "Match" measures conditioning: the share of songs whose candidate's mean embedding is nearer
@@ -73,12 +79,13 @@ def _generate(generator: Generator, mix, seed: int, seconds: float, params: dict
 
 def _candidates(folders: list[Path], generators: dict[str, Generator], seconds: float, offset: float,
                 log, seed: int = 0, timings: dict[str, float] | None = None,
-                params: dict[str, Any] | None = None,
-                separator: Separator | None = None) -> tuple[dict[str, dict[str, list[np.ndarray]]], dict]:
+                params: dict[str, Any] | None = None, separator: Separator | None = None,
+                aligned: bool = True) -> tuple[dict[str, dict[str, list[np.ndarray]]], dict]:
     """system → instrument → one `[seconds * 16000]` clip per song (RMS-matched; "real" first), and the second
     clips of the variety measure in the same layout (each generator's second take, the real stems' next section).
     Generators that match takes to the reference's stems get the mix separated by `separator` (None: none),
-    as the studio gives them its separated stems; the separation's time counts in theirs."""
+    as the studio gives them its separated stems; the separation's time counts in theirs. `aligned`: takes are
+    scored over the real stems' span of the song (see the module docstring)."""
     stems = [{name: to_model_audio(load_audio(f / f"{name}.flac"), metrics.RATE) for name in INSTRUMENTS}
              for f in folders]
     rng = np.random.default_rng(seed)
@@ -87,6 +94,7 @@ def _candidates(folders: list[Path], generators: dict[str, Generator], seconds: 
         s: {i: [] for i in INSTRUMENTS} for s in ("real", *BASELINES, *generators)}
     second: dict[str, dict[str, list[np.ndarray]]] = {s: {i: [] for i in INSTRUMENTS} for s in (VARIETY_REAL, *generators)}
     frames = int(seconds * metrics.RATE)
+    span, skip = (offset + seconds, int(round(offset * metrics.RATE))) if aligned else (seconds, 0)
     rough = separator is not None and rough_separator(separator_label(separator))
     for index, folder in enumerate(folders):
         log(f"evaluating on {folder.name}")
@@ -98,9 +106,9 @@ def _candidates(folders: list[Path], generators: dict[str, Generator], seconds: 
             if separator and wants_reference_stems(gen):
                 separated = separated or separate_reference(mix, separator, cache=False)
                 given = separated
-            takes[name] = _generate(gen, mix, seed + index, seconds, params, given, rough)
+            takes[name] = _generate(gen, mix, seed + index, span, params, given, rough)
             timings[name] = timings.get(name, 0.0) + time.perf_counter() - started
-            second_takes[name] = _generate(gen, mix, seed + index + VARIETY_SEED_OFFSET, seconds, params, given,
+            second_takes[name] = _generate(gen, mix, seed + index + VARIETY_SEED_OFFSET, span, params, given,
                                            rough)
         other = stems[(index + 1) % len(folders)]
         for inst in INSTRUMENTS:
@@ -112,8 +120,8 @@ def _candidates(folders: list[Path], generators: dict[str, Generator], seconds: 
             systems["pink noise"][inst].append(metrics.match_rms(metrics.pink_noise(frames, rng), real))
             second[VARIETY_REAL][inst].append(_segment(stems[index][inst], offset + seconds, seconds))
             for name in generators:
-                systems[name][inst].append(metrics.match_rms(_fit(takes[name][inst], frames), real))
-                second[name][inst].append(metrics.match_rms(_fit(second_takes[name][inst], frames), real))
+                systems[name][inst].append(metrics.match_rms(_fit(takes[name][inst][skip:], frames), real))
+                second[name][inst].append(metrics.match_rms(_fit(second_takes[name][inst][skip:], frames), real))
     return systems, second
 
 
@@ -199,13 +207,14 @@ def _reference_separator(name: str | None, generators: dict[str, Generator]) -> 
 def evaluate(corpus: Path, generators: dict[str, Generator], out: Path | None = None, songs: int = 10,
              seconds: float = 20.0, offset: float = 20.0, log=print, embedder: Embedder | None = None,
              seed: int = 0, fad_inf: bool = False, params: dict[str, Any] | None = None,
-             separator: str | None = "builtin") -> dict[str, Any]:
+             separator: str | None = "builtin", aligned: bool = True) -> dict[str, Any]:
     """FAD (per instrument and mean), paper MSE and match rate for each generator and baseline.
 
     Returns a JSON-ready dict (also written to `out` when given) with the scores, the settings, the models'
     ids and versions, sample counts and timings in seconds. `params` go into every generation request
     (e.g. MusicGen's `mode`, `prompt_seconds`); `separator` splits each mix for generators that match takes
-    to the reference's stems (None: they get none).
+    to the reference's stems (None: they get none); `aligned` False scores each take's first `seconds` (the
+    protocol before vit-wavegan-lofi 2.4; see the module docstring).
     """
     embedder = embedder or offline_embedder()
     started = time.perf_counter()
@@ -214,7 +223,8 @@ def evaluate(corpus: Path, generators: dict[str, Generator], out: Path | None = 
         raise ValueError(f"{corpus}/test: need at least 2 test songs, found {len(folders)}")
     generation_s: dict[str, float] = {}
     splitter = _reference_separator(separator, generators)
-    systems, second = _candidates(folders, generators, seconds, offset, log, seed, generation_s, params, splitter)
+    systems, second = _candidates(folders, generators, seconds, offset, log, seed, generation_s, params, splitter,
+                                  aligned)
     embed_started = time.perf_counter()
     embeddings, second_embeddings = _embed(systems, embedder), _embed(second, embedder)
     embed_s = time.perf_counter() - embed_started
@@ -222,7 +232,7 @@ def evaluate(corpus: Path, generators: dict[str, Generator], out: Path | None = 
     result: dict[str, Any] = {
         "embedding": embedder.description, "embedding_name": embedder.name, "standardised": embedder.standardise,
         "songs": len(folders), "song_names": [f.name for f in folders], "corpus": str(Path(corpus).resolve()),
-        "seconds_per_song": seconds, "offset_s": offset, "seed": seed,
+        "seconds_per_song": seconds, "offset_s": offset, "takes_aligned": aligned, "seed": seed,
         "generation_seeds": [seed + i for i in range(len(folders))], "sample_rate": metrics.RATE,
         "segments_per_set": int(min(counts.values())), "segments_per_instrument": counts,
         "models": {name: {"id": getattr(g, "id", name), "version": str(getattr(g, "version", ""))}
