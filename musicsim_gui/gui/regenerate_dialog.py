@@ -204,8 +204,8 @@ class RegenerateDialog(QDialog):
         self.reference_match_check = QCheckBox(follow)
         self.reference_match_check.setChecked(not self.stem_rough)
         follows = (f"Move the take's tone and dynamics towards the reference's own {self.instrument} part, let "
-                   "it rise and fall with that part over the song, follow its chords and rest where it rests, for models "
-                   "that can")
+                   "it rise and fall with that part over the song, follow its chords and rest where it rests, "
+                   "for models that can")
         rough = ("carries so much of the other instruments that takes following it sound further from a real part "
                  "than takes following no stem")
         if self.stem_path and self.stem_rough:

@@ -20,9 +20,10 @@ Architecture:
    rough stems are not followed unless it is True: `GenerationRequest.follows_stems`),
    and, for the instruments whose match has a contour, the tiled take rises and falls with the stem over the
    song (the stem's band power cached per stem); with the model's `rests.PartRests`, the tiled take of the
-   instruments it names falls silent where their stem rests (from the same cached band power). Before the loops are tiled, the model's
-   `spectral_floor.SpectralFloor` clears the floor between the partials of the instruments it names (switched
-   with the smoothing), its `low_cut.LowCut` takes their infrasonic rumble away and its
+   instruments it names falls silent where their stem rests (from the same cached band power). Before the
+   loops are tiled, the model's `spectral_floor.SpectralFloor` clears the floor between the partials of the
+   instruments it names (switched with the smoothing), its `low_cut.LowCut` takes their infrasonic rumble
+   away and its
    `band_dynamics.BandDynamics` widens or narrows how far their bands move. With the reference's stems
    and a `harmony.HarmonyFollow`, every copy of a pitched instrument's loop is then transposed to the chords
    its stem plays under that copy (the stem's pitch-class profile cached per stem; off with the match). With
@@ -183,9 +184,9 @@ class ViTWaveGANGenerator:
     def _matches(self, request: GenerationRequest, chunk: int, output_rate: int,
                  stem_keys: dict[str, str]) -> tuple[dict[str, Any], dict[str, Any]]:
         """(instrument → the function that moves its loop variations towards the reference's stem, instrument →
-        the function that makes its tiled take follow that stem's contour), for the instruments the model
-        matches and the request has a stem for; both empty when turned off. `stem_keys`: each stem's content
-        hash."""
+        the function that makes its tiled take follow that stem's contour and rests), for the instruments the
+        model matches or rests and the request has a stem for; both empty when turned off. `stem_keys`: each
+        stem's content hash."""
         match, rests = self.finishing.reference_match, self.finishing.rests
         stems = request.reference_stems or {}
         if (match is None and rests is None) or not request.follows_stems():
@@ -271,7 +272,7 @@ class ViTWaveGANGenerator:
         stem_keys = {name: stem.content_hash() for name, stem in (request.reference_stems or {}).items()
                      if name in request.instruments and self.finishing.follows_stems
                      and request.follows_stems()}                                     # hashed once per request
-        matches, contours = self._matches(request, conditioning.chunk, output_rate, stem_keys)
+        matches, over_song = self._matches(request, conditioning.chunk, output_rate, stem_keys)
         harmonies = self._harmonies(request, output_rate, stem_keys)
         takes = []
         for instrument in request.instruments:
@@ -281,7 +282,7 @@ class ViTWaveGANGenerator:
                                        conditioning.tempo_bpm, seconds, output_rate,
                                        f"{self.id} {instrument} seed {seed}", finishing.bandwidth, instrument,
                                        pattern, finishing.tone, smoothing, first_downbeat, matches.get(instrument),
-                                       contours.get(instrument),
+                                       over_song.get(instrument),
                                        _loop_finish((floor, finishing.low_cut, finishing.band_dynamics),
                                                     instrument, output_rate),
                                        harmonies.get(instrument))
@@ -294,7 +295,7 @@ class ViTWaveGANGenerator:
                 if finishing.harmony is not None:
                     params_used["harmony"] = instrument in harmonies
                 if finishing.rests is not None and finishing.rests.applies_to(instrument):
-                    params_used["rests"] = instrument in contours
+                    params_used["rests"] = instrument in over_song
                 takes.append(GeneratedTake(instrument, clip, seed, self.id, self.version, params_used))
             report(progress, 0.3 + 0.7 * len(takes) / (len(seeds) * len(request.instruments)), f"Rendered {instrument}")
         return takes
