@@ -273,13 +273,12 @@ class JobsController(QObject):
         stem = track.reference_stem
         media = self.window.project.reference_media
         seconds = media.lane.clip.duration if media is not None else 0.0
+        # who made the stem, or, on a track without one, who would make it if the dialog separates first
+        made_by = track.reference_stem_separator if stem else str(self.settings.value(SEPARATOR_SETTING, "builtin"))
         dialog = RegenerateDialog(instrument, self.generators or {self.generator: ""}, self.generator,
                                   fill_template(DEFAULT_TEMPLATE, instrument, project.tempo_bpm), seconds,
                                   str(project.resolve(stem)) if stem else None, self.window, self.settings,
-                                  stem_followers=self.stem_followers,
-                                  stem_rough=rough_separator(track.reference_stem_separator if stem
-                                                             else str(self.settings.value(SEPARATOR_SETTING,
-                                                                                          "builtin"))))
+                                  stem_followers=self.stem_followers, stem_rough=rough_separator(made_by))
         dialog.accepted_choice.connect(self.regenerate_with)
         self.regenerate_dialog = dialog
         dialog.open()
