@@ -75,6 +75,12 @@ def test_report_has_table_plots_json_and_human_results(corpus, tmp_path):
     assert set(data["variety"]) == {"vit-wavegan-debug", "real, another section"}
     assert all(value >= 0 for row in data["variety"].values() for value in row.values())
     assert "## Variety per instrument" in report
+    parts = data["fad_parts"]["vit-wavegan-debug"]
+    assert set(parts["mean"]) == {"offset", "log-mel mean", "log-mel std", "MFCC mean", "MFCC std", "contrast", "flux"}
+    assert all(0 <= parts[i]["offset"] <= data["fad"]["vit-wavegan-debug"][i] + 1e-9 for i in parts)
+    assert "## Where the FAD comes from" in report
+    parts_row = next(line for line in report.splitlines() if line.startswith("| vit-wavegan-debug | mean | "))
+    assert f"{parts['mean']['contrast']:.2f}" in parts_row
 
 
 def test_same_seed_gives_same_numbers(corpus):

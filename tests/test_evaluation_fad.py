@@ -8,6 +8,7 @@ import scipy.linalg
 
 from musicsim_gui.evaluation.fad import (
     GaussianStats,
+    distance_parts,
     fad,
     fad_infinity,
     frechet_distance,
@@ -81,3 +82,19 @@ def test_bad_inputs_are_refused():
         gaussian_stats(np.array([[0.0, np.nan], [1.0, 2.0]]))
     with pytest.raises(ValueError, match="sizes differ"):
         fad(np.zeros((3, 2)), np.zeros((3, 4)))
+
+
+def test_distance_parts_find_the_shifted_group_and_the_offset():
+    rng = np.random.default_rng(4)
+    reference = rng.normal(size=(4000, 6))
+    shifted = rng.normal(size=(4000, 6))
+    shifted[:, 4:] += 2.0                               # only the last group moves, by 2 in each of two dims
+    groups = {"first": slice(0, 2), "middle": slice(2, 4), "last": slice(4, 6)}
+    parts = distance_parts(reference, shifted, groups)
+    assert parts["offset"] == pytest.approx(8.0, rel=0.05)
+    assert parts["last"] == pytest.approx(8.0, rel=0.05)
+    assert parts["first"] < 0.05 and parts["middle"] < 0.05
+    assert parts["last"] + parts["first"] + parts["middle"] == pytest.approx(fad(reference, shifted), rel=0.05)
+    narrow = reference * np.array([1, 1, 0.3, 0.3, 1, 1])   # a group with too little spread: no offset, a FAD
+    spread = distance_parts(reference, narrow, groups)
+    assert spread["offset"] < 0.05 and spread["middle"] == pytest.approx(2 * 0.7**2, rel=0.1)

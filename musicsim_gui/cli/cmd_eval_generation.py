@@ -129,6 +129,13 @@ def _print_tables(result: dict) -> None:
     print("variety (a second seed's take vs the first, as a share of the distance between songs)")
     for system, row in result.get("variety", {}).items():
         print(f"{system:<24}" + "".join(f"{row[i]:>9.2f}" for i in [*instruments, "mean"]))
+    parts = result.get("fad_parts", {})
+    for system in (s for s in (*result["models"], "shuffled real") if s in parts):
+        print(f"where {system}'s FAD comes from (offset of the means; FAD of each feature group alone)")
+        names = list(parts[system]["mean"])
+        print(f"{'':<24}" + "".join(f"{n:>13}" for n in names))
+        for inst in [*instruments, "mean"]:
+            print(f"{inst:<24}" + "".join(f"{parts[system][inst][n]:>13.2f}" for n in names))
 
 
 def corpus_as_placeholder(argv: list[str]) -> list[str]:

@@ -20,17 +20,19 @@ from musicsim_gui.evaluation import generation as metrics
 
 @dataclass(frozen=True)
 class Embedder:
-    """`embed(audio [T] mono 16 kHz) -> [segments, D]`; `standardise`: z-score by the real set before FAD."""
+    """`embed(audio [T] mono 16 kHz) -> [segments, D]`; `standardise`: z-score by the real set before FAD;
+    `groups`: named groups of dimensions (what each measures), for embeddings whose dimensions have meanings."""
 
     name: str
     description: str
     embed: Callable[[np.ndarray], np.ndarray]
     standardise: bool
+    groups: dict[str, slice] | None = None
 
 
 def offline_embedder() -> Embedder:
     """The weight-free hand-crafted embedding (1 s segments, D = 115)."""
-    return Embedder("offline", "offline " + metrics.EMBEDDING, metrics.embed, True)
+    return Embedder("offline", "offline " + metrics.EMBEDDING, metrics.embed, True, metrics.FEATURE_GROUPS)
 
 
 def vggish_embedder(weights: str | Path, pca: str | Path | None = None) -> Embedder:

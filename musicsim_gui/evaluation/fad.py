@@ -10,6 +10,8 @@ Architecture:
 3. FAD is biased upward for small N (the bias falls like 1/N). `fad_infinity` estimates the N → ∞ value by
    computing FAD on random subsets of several sizes and extrapolating the line FAD(1/N) to 1/N = 0,
    as proposed for FAD∞ by Gui et al. (2024, "Adapting Frechet Audio Distance for generative music evaluation").
+4. `distance_parts` says where a FAD comes from: the mean offset's share, and the FAD of each group of
+   dimensions alone (for an embedding whose dimensions fall into named groups).
 """
 
 from __future__ import annotations
@@ -65,6 +67,17 @@ def frechet_distance(a: GaussianStats, b: GaussianStats) -> float:
 def fad(reference: np.ndarray, candidate: np.ndarray) -> float:
     """FAD between two embedding sets `[N, D]` and `[M, D]`."""
     return frechet_distance(gaussian_stats(reference), gaussian_stats(candidate))
+
+
+def distance_parts(reference: np.ndarray, candidate: np.ndarray, groups: dict[str, slice]) -> dict[str, float]:
+    """Where a FAD comes from: `"offset"`, the squared distance between the two sets' means (the part of the FAD
+    a shift of the whole set makes; the rest is spread and correlation), and per named group of dimensions the
+    FAD of those dimensions alone (groups that co-vary do not add up to the whole)."""
+    reference, candidate = np.asarray(reference, np.float64), np.asarray(candidate, np.float64)
+    difference = reference.mean(axis=0) - candidate.mean(axis=0)
+    parts = {"offset": float(difference @ difference)}
+    parts.update({name: fad(reference[:, dims], candidate[:, dims]) for name, dims in groups.items()})
+    return parts
 
 
 def fad_infinity(reference: np.ndarray, candidate: np.ndarray, sizes: tuple[int, ...] | None = None,

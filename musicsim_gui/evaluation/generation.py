@@ -22,6 +22,9 @@ EMBEDDING = "handcrafted-v1 (1 s segments at 16 kHz: log-mel 40 mean/std, MFCC 1
 RATE = 16000
 N_FFT, HOP, MELS, MFCCS = 1024, 256, 40, 13
 CONTRAST_EDGES = (0, 200, 400, 800, 1600, 3200, 6400, 8000)
+FEATURE_GROUPS = {"log-mel mean": slice(0, 40), "log-mel std": slice(40, 80), "MFCC mean": slice(80, 93),
+                  "MFCC std": slice(93, 106), "contrast": slice(106, 113), "flux": slice(113, 115)}
+"""The embedding's dimensions by what they measure, in the order `segment_features` writes them."""
 
 
 def _dct_matrix(n_in: int, n_out: int) -> np.ndarray:

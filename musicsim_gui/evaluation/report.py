@@ -102,6 +102,31 @@ def _variety_section(result: dict[str, Any]) -> list[str]:
             *_instrument_table(result, "variety", ".2f", list(result["variety"])), ""]
 
 
+def _parts_section(result: dict[str, Any]) -> list[str]:
+    """Where each model's FAD comes from (results made with an ungrouped embedding, or before, have no parts)."""
+    if "fad_parts" not in result:
+        return []
+    systems = [s for s in (*result["models"], "shuffled real") if s in result["fad_parts"]]
+    groups = [part for part in next(iter(result["fad_parts"].values()))["mean"] if part != "offset"]
+    lines = [f"## Where the FAD comes from (embedding: {result['embedding_name']})", "",
+             "Per system and instrument: the FAD, the part of it a shift of the whole set of embeddings makes "
+             "(*offset*: the squared distance between the two sets' means; the rest is a difference in spread "
+             "and correlation), and the FAD of each group of the embedding's dimensions alone (groups that "
+             "co-vary do not add up to the whole). The largest group says what kind of difference to lose "
+             "next: *log-mel mean* tone, *log-mel std* how the bands move within a second, *MFCC* the spectral "
+             "envelope and its movement, *contrast* how tonal the spectrum is (partials over the floor between "
+             "them), *flux* onsets.", "",
+             "| system | instrument | FAD | offset | " + " | ".join(groups) + " |",
+             "|" + "---|" * (4 + len(groups))]
+    for system in systems:
+        for inst in (*INSTRUMENTS, "mean"):
+            parts = result["fad_parts"][system][inst]
+            total = result["fad"][system][inst]
+            lines.append(f"| {system} | {inst} | {total:.2f} | {parts['offset']:.2f} | "
+                         + " | ".join(f"{parts[g]:.2f}" for g in groups) + " |")
+    return [*lines, ""]
+
+
 def _he_table(result: dict[str, Any], he: dict[str, dict[str, Any]]) -> list[str]:
     lines = ["| model | " + " | ".join(INSTRUMENTS) + " | all |", "|" + "---|" * (len(INSTRUMENTS) + 2)]
     for label in result["models"]:
@@ -155,7 +180,7 @@ def render_markdown(result: dict[str, Any], he: dict[str, dict[str, Any]], comma
                   *_instrument_table(result, "fad_inf", ".2f"), ""]
     parts += ["## MSE per instrument", "", *_instrument_table(result, "mse", ".2e"), "",
               f"## Match rate per instrument (embedding: {result['embedding_name']})", "",
-              *_instrument_table(result, "match", ".2f"), "", *_variety_section(result),
+              *_instrument_table(result, "match", ".2f"), "", *_variety_section(result), *_parts_section(result),
               "## Human evaluation (HE) per instrument", "",
               *_he_table(result, he), "", f"![FAD and match rate per instrument]({PLOT_NAME})", ""]
     return "\n".join(parts)

@@ -25,6 +25,9 @@ take belongs to its reference). With `fad_inf`, FAD∞ (extrapolated to infinite
 another seed (`VARIETY_SEED_OFFSET` added), and the mean distance between the two takes' mean embeddings is
 divided by the mean distance between different songs' real stems (0 = every seed gives the same take, 1 = as
 different as another song's part). The real stems' own figure compares two sections of the same song.
+"Parts" (for the hand-crafted embedding, whose dimensions have meanings) say where each FAD comes from: the
+share a shift of the whole set makes, and the FAD of each feature group alone (timbre, its movement, envelope,
+tonality, onsets), so a report shows which kind of difference a model should lose next.
 """
 
 from __future__ import annotations
@@ -41,7 +44,7 @@ from musicsim_gui.core.atomic import atomic_write_text
 from musicsim_gui.core.instruments import INSTRUMENTS
 from musicsim_gui.evaluation import generation as metrics
 from musicsim_gui.evaluation.embedders import Embedder, offline_embedder
-from musicsim_gui.evaluation.fad import fad, fad_infinity
+from musicsim_gui.evaluation.fad import distance_parts, fad, fad_infinity
 from musicsim_gui.generation.base import GenerationRequest, Generator
 from musicsim_gui.generation.vit_wavegan.features import to_model_audio
 from musicsim_gui.separation.base import Separator, get_separator, rough_separator, separator_label
@@ -150,10 +153,13 @@ def _match_rate(real: np.ndarray, candidate: np.ndarray, songs: int) -> float:
 
 
 def _score(systems, embeddings, songs: int, embedder: Embedder, fad_inf: bool, seed: int) -> dict[str, Any]:
-    """FAD, (FAD∞,) MSE and match rate per system (baselines and models) and instrument, plus their means."""
+    """FAD, (FAD∞,) MSE and match rate per system (baselines and models) and instrument, plus their means; with an
+    embedding whose dimensions are grouped, where each FAD comes from (`fad_parts`, see `fad.distance_parts`)."""
     scores: dict[str, Any] = {"fad": {}, "mse": {}, "match": {}}
     if fad_inf:
         scores["fad_inf"] = {}
+    if embedder.groups:
+        scores["fad_parts"] = {}
     for system in systems:
         if system == "real":
             continue
@@ -165,13 +171,23 @@ def _score(systems, embeddings, songs: int, embedder: Embedder, fad_inf: bool, s
             rows["fad"][inst] = fad(real, candidate)
             if fad_inf:
                 rows["fad_inf"][inst] = fad_infinity(real, candidate, seed=seed)[0]
+            if embedder.groups:
+                rows["fad_parts"][inst] = distance_parts(real, candidate, embedder.groups)
             rows["match"][inst] = _match_rate(real, candidate, songs)
             rows["mse"][inst] = float(np.mean([metrics.paper_mse(c, r) for c, r in
                                                zip(systems[system][inst], systems["real"][inst], strict=True)]))
         for key, row in rows.items():
-            row["mean"] = float(np.mean([row[i] for i in INSTRUMENTS]))
+            row["mean"] = _instrument_mean(row)
             scores[key][system] = row
     return scores
+
+
+def _instrument_mean(row: dict[str, Any]) -> Any:
+    """The mean over instruments of a row of numbers, or part by part of a row of `{part: number}`."""
+    first = row[INSTRUMENTS[0]]
+    if isinstance(first, dict):
+        return {part: float(np.mean([row[i][part] for i in INSTRUMENTS])) for part in first}
+    return float(np.mean([row[i] for i in INSTRUMENTS]))
 
 
 def _embed(systems: dict[str, dict[str, list[np.ndarray]]], embedder: Embedder) -> dict[str, dict[str, np.ndarray]]:
