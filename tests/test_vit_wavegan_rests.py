@@ -60,10 +60,31 @@ def test_a_rest_to_the_references_end_lasts_to_the_takes_end_and_a_silent_part_h
     rests = PartRests({"drums": (40.0, 1.0)})
     done = rests.apply(take, RATE, "drums", contour_power(part, RATE))
     assert _level(done, 4.2, 6.0) < -150.0
-    assert np.array_equal(done[: int(3.8 * RATE)], take[: int(3.8 * RATE)])
+    assert np.array_equal(done[: int(3.7 * RATE)], take[: int(3.7 * RATE)])   # faded from the last hit on
     silent = contour_power(np.zeros(6 * RATE, dtype=np.float32), RATE)
     np.testing.assert_array_equal(rests.apply(take, RATE, "drums", silent), take)  # a song without the part
     np.testing.assert_array_equal(rests.apply(take, RATE, "bass", contour_power(part, RATE)), take)  # not named
+
+
+def test_a_take_fades_with_the_ring_of_the_parts_last_hit_and_not_where_the_reference_stops_mid_groove():
+    groove = _hits(8.0)
+    seconds = np.arange(int(5.5 * RATE)) / RATE
+    ring = (np.random.default_rng(6).standard_normal(seconds.shape[0]) * 0.3
+            * 10.0 ** (-10.0 * seconds / 20.0)).astype(np.float32)        # a crash falling 10 dB a second
+    part = np.concatenate([groove, ring])                                  # the song ends at 13.5 s
+    take = np.random.default_rng(7).standard_normal(int(14.5 * RATE)).astype(np.float32) * 0.2
+    rests = PartRests({"drums": (40.0, 1.0)})
+    done = rests.apply(take, RATE, "drums", contour_power(part, RATE))
+    np.testing.assert_array_equal(done[: int(8.0 * RATE)], take[: int(8.0 * RATE)])  # the groove as it was
+    loss = [_level(done, t, t + 0.5) - _level(take, t, t + 0.5) for t in (9.0, 10.0, 11.0, 12.0)]
+    assert loss[0] > -12.0 and all(np.diff(loss) < -5.0)  # fading with the ring
+    assert -35.0 < loss[2] < -10.0
+    assert _level(done, 13.6, 14.5) < -150.0                 # silent past the reference's end, under 40 dB
+    envelope = rests.apply(np.ones(take.shape[0], dtype=np.float32), RATE, "drums", contour_power(part, RATE))
+    assert np.all(np.diff(envelope[int(8.0 * RATE):]) <= 1e-6)            # the fade never rises again
+    cut = _hits(6.0)                                          # a reference cut off mid-groove: no ending
+    np.testing.assert_array_equal(rests.apply(take, RATE, "drums", contour_power(cut, RATE)), take)
+    assert rests.ending_db(contour_power(part, RATE), "bass", RATE) is None  # an instrument not named
 
 
 def test_settings_round_trip_and_bad_ones_are_named():

@@ -28,6 +28,16 @@ separated stem.
    take's end when the take ends there too. The take runs on the reference's timeline from 0 s; past the
    reference's end it is left as it is (as the contour leaves it). A silent stem (a song without the part)
    gives no rests: the musician asked for a part the song lacks.
+4. The ending (`ending_db`): a song ends on a last hit that rings out (a crash, a held bass note) over a few
+   seconds; the part stays above −40 dB nearly to the end, so step 2 finds no rest there and a take went on
+   playing its loop at full level under the ring. Where at least `ENDING_MIN_SECONDS` pass after the part's
+   last frame at its typical level, and the part has fallen `ENDING_DROP_DB` under it by the reference's
+   last `ENDING_TAIL_SECONDS`, the take fades with it: its gain is the part's level relative to the typical
+   level (never a boost), read as the loudest the part is from each frame to the end, so the fade starts
+   where the ring falls under the typical level and falls steadily (where a groove fades out, the level dips
+   between hits and rises again; the take does not pump with it). Where the fade lies `below_db` under, the
+   take is silent, to its end. A reference cut off mid-groove has no such tail and keeps its take at full
+   level to the end.
 
 Per instrument the settings (`below_db`, `min_seconds`) are stored in the manifest (`config.rests`; `musicsim
 export rests`). Like the reference match they apply only when the takes follow the reference's stems
@@ -48,6 +58,11 @@ BELOW_DB_RANGE = (10.0, 80.0)
 MIN_SECONDS_RANGE = (0.1, 30.0)
 TYPICAL_PERCENTILE = 75.0
 FADE_SECONDS = 0.02
+ENDING_MIN_SECONDS = 2.0
+ENDING_DROP_DB = 20.0
+"""An ending: after the part's last frame at its typical level at least `ENDING_MIN_SECONDS` pass, and by the
+reference's last `ENDING_TAIL_SECONDS` the part has fallen this far under that level."""
+ENDING_TAIL_SECONDS = 0.25
 
 
 @dataclass(frozen=True)
@@ -100,14 +115,47 @@ class PartRests:
                     rests[start:stop] = True
         return rests
 
+    def ending_db(self, reference_power: np.ndarray, instrument: str, rate: int) -> np.ndarray | None:
+        """Per frame of `reference_power` (at `rate`), the take's gain in dB through the part's ending (step 4):
+        0 up to the part's last frame at its typical level, then the fade (−inf where it lies `below_db`
+        under); None where the part has no ending (it does not ring out, a silent part, an instrument not
+        named)."""
+        level = 10.0 * np.log10(np.asarray(reference_power, dtype=np.float64).sum(axis=0) + 1e-20)
+        if instrument not in self.settings or not level.size or level.max() <= -190.0:
+            return None
+        below_db, _ = self.settings[instrument]
+        typical = np.percentile(level[level > level.max() - ACTIVE_DB], TYPICAL_PERCENTILE)
+        last_typical = int(np.flatnonzero(level >= typical)[-1])
+        end_frames = max(1, int(round(ENDING_TAIL_SECONDS * rate / HOP)))
+        if ((level.shape[0] - 1 - last_typical) * HOP < ENDING_MIN_SECONDS * rate
+                or level[-end_frames:].max() > typical - ENDING_DROP_DB):
+            return None
+        envelope = np.maximum.accumulate(level[::-1])[::-1]            # the loudest from each frame to the end
+        gain_db = np.minimum(envelope - typical, 0.0)
+        gain_db[gain_db < -below_db] = -np.inf
+        return gain_db
+
+    @staticmethod
+    def ending_gain(ending_db: np.ndarray | None, length: int) -> np.ndarray | None:
+        """Per-sample gain `[length]` float32 of `ending_db` (frames `HOP` samples apart, linear in between; past
+        the reference's last frame, its last value), or None for no ending."""
+        if ending_db is None:
+            return None
+        amplitude = np.power(10.0, ending_db / 20.0)                   # −inf dB → 0
+        centres = np.arange(amplitude.shape[0]) * HOP
+        return np.interp(np.arange(length), centres, amplitude).astype(np.float32)
+
     def apply(self, take: np.ndarray, rate: int, instrument: str, reference_power: np.ndarray | None) -> np.ndarray:
         """Mono take `[n]` at `rate`, on the reference's timeline from 0 s, muted where the part whose
-        `contour_power` (at the same rate) is `reference_power` rests (step 3; float32, unchanged without
-        rests)."""
+        `contour_power` (at the same rate) is `reference_power` rests (step 3) and faded with its ending (step
+        4; float32, unchanged without either)."""
         take = np.asarray(take, dtype=np.float32)
         if reference_power is None or instrument not in self.settings:
             return take
         gain = self.gain(self.rest_mask(reference_power, instrument, rate), rate, take.shape[-1])
+        ending = self.ending_gain(self.ending_db(reference_power, instrument, rate), take.shape[-1])
+        if ending is not None:
+            gain = ending if gain is None else gain * ending
         return take if gain is None else (take * gain).astype(np.float32)
 
     @staticmethod

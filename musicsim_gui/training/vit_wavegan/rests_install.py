@@ -21,8 +21,9 @@ def card_line(rests: PartRests) -> str:
     named = ", ".join(f"{name} {below:g} dB for {seconds:g} s" for name, (below, seconds) in rests.settings.items())
     return (f"{CARD_LINE_PREFIX} with the reference's separated part known, the take falls silent wherever that "
             f"part stays far below its typical level for long enough ({named or 'none'}; depth under the part's "
-            "75th-percentile frame level / shortest rest), with 20 ms fades inside the rest; see "
-            "`generation/vit_wavegan/rests.py`. Off with the reference match (`--no-reference-match`).")
+            "75th-percentile frame level / shortest rest), with 20 ms fades inside the rest; where the song ends on a "
+            "last hit that rings out, the take fades with the ring from where it falls under the part's typical "
+            "level; see `generation/vit_wavegan/rests.py`. Off with the reference match (`--no-reference-match`).")
 
 
 def install_rests(folder: Path, rests: PartRests) -> Manifest:
