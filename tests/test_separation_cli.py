@@ -6,11 +6,14 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import replace
 
 import numpy as np
 import pytest
 import soundfile as sf
 from separation_support import build_debug_model, synthetic_stems, write_corpus
+
+from musicsim_gui.runtime.manifest import file_sha256, load_manifest, write_manifest
 
 
 def musicsim(*args, env=None, timeout=120):
@@ -102,6 +105,10 @@ def test_eval_separation_records_its_figures_in_the_model_folder(tmp_path):
     corpus = write_corpus(tmp_path / "corpus", {"test": 2}, seconds=2.0)
     data = tmp_path / "data"
     model = build_debug_model(data / "models" / "separation-debug")
+    exported = load_manifest(model, verify=False)         # hashed with its card, as an exported folder is
+    (model / "MODEL_CARD.md").write_text("# separation-debug\n")
+    write_manifest(model, replace(exported, files={**exported.files,
+                                                  "MODEL_CARD.md": file_sha256(model / "MODEL_CARD.md")}))
     result = musicsim("eval", "separation", "--model", "separation-debug", "--model", "dsp", "--data", corpus / "test",
                       "--out", tmp_path / "eval", "--seconds", 1, "--record", model, env={"MUSICSIM_DATA_DIR": str(data)})
     assert result.returncode == 0, result.stderr
@@ -114,6 +121,7 @@ def test_eval_separation_records_its_figures_in_the_model_folder(tmp_path):
     assert "## Evaluation table" in card and "| separation-debug |" in card and "| oracle-irm |" in card
     assert "**debug.** Random weights, for tests." in card  # the version notes survive the regenerated card
     assert (model / "eval_sdr.png").stat().st_size > 5000
+    assert load_manifest(model, verify=True).files["MODEL_CARD.md"] == file_sha256(model / "MODEL_CARD.md")
     again = musicsim("separate", corpus / "test" / "song000" / "mix.flac", "-o", tmp_path / "stems", "--model",
                      "separation-debug", env={"MUSICSIM_DATA_DIR": str(data)})
     assert again.returncode == 0, again.stderr  # the folder still verifies and loads

@@ -294,7 +294,7 @@ def record_test_evaluation(model_dir: str | Path, evaluation: Evaluation, key: s
     separator is named by the model's name, not by `key` (which may be a path on the machine that scored it).
     """
     from musicsim_gui.evaluation.separation import report_markdown, save_bar_chart
-    from musicsim_gui.runtime.manifest import load_manifest, write_manifest
+    from musicsim_gui.runtime.manifest import file_sha256, load_manifest, write_manifest
 
     model_dir = Path(model_dir)
     manifest = load_manifest(model_dir, verify=True)
@@ -309,12 +309,16 @@ def record_test_evaluation(model_dir: str | Path, evaluation: Evaluation, key: s
         if other in sdr and other != key:
             metrics[f"test_sdr_mean_{label}_db"] = round(sdr[other]["mean"], 2)
     updated = replace(manifest, metrics=metrics)
-    write_manifest(model_dir, updated)
+
     def renamed(table: dict) -> dict:
         return {manifest.name if name == key else name: value for name, value in table.items()}
 
     named = Evaluation(renamed(evaluation.scores), renamed(evaluation.seconds), evaluation.audio_seconds)
-    atomic_write_text(model_dir / "MODEL_CARD.md", model_card(updated) + "\n## Evaluation table\n\n"
+    card = model_dir / "MODEL_CARD.md"
+    atomic_write_text(card, model_card(updated) + "\n## Evaluation table\n\n"
                       + report_markdown(named).split("\n", 1)[1].lstrip("\n"))
+    if card.name in updated.files:          # an exported folder hashes its card: the new card's hash, or the
+        updated = replace(updated, files={**updated.files, card.name: file_sha256(card)})  # folder is "corrupt"
+    write_manifest(model_dir, updated)
     save_bar_chart(named, model_dir / "eval_sdr.png")
     return updated
