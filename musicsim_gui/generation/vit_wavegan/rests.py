@@ -98,13 +98,13 @@ class PartRests:
     def rest_mask(self, reference_power: np.ndarray, instrument: str, rate: int) -> np.ndarray:
         """Per frame of `reference_power` (`[bands, frames]`, the reference match's `contour_power` at `rate`),
         whether the part rests there (steps 1-2; all False for a silent part or an instrument not named)."""
-        level = 10.0 * np.log10(np.asarray(reference_power, dtype=np.float64).sum(axis=0) + 1e-20)
-        rests = np.zeros(level.shape[0], dtype=bool)
-        if instrument not in self.settings or not level.size or level.max() <= -190.0:
+        rests = np.zeros(np.shape(reference_power)[-1], dtype=bool)
+        measured = _level_and_typical(reference_power)
+        if instrument not in self.settings or measured is None:
             return rests
+        level, typical = measured
         below_db, min_seconds = self.settings[instrument]
-        sounding = level[level > level.max() - ACTIVE_DB]
-        quiet = level < np.percentile(sounding, TYPICAL_PERCENTILE) - below_db
+        quiet = level < typical - below_db
         shortest = max(1, int(np.ceil(min_seconds * rate / HOP)))
         for start, stop in _runs(quiet):
             if stop - start >= shortest:
@@ -120,11 +120,11 @@ class PartRests:
         0 up to the part's last frame at its typical level, then the fade (−inf where it lies `below_db`
         under); None where the part has no ending (it does not ring out, a silent part, an instrument not
         named)."""
-        level = 10.0 * np.log10(np.asarray(reference_power, dtype=np.float64).sum(axis=0) + 1e-20)
-        if instrument not in self.settings or not level.size or level.max() <= -190.0:
+        measured = _level_and_typical(reference_power)
+        if instrument not in self.settings or measured is None:
             return None
+        level, typical = measured
         below_db, _ = self.settings[instrument]
-        typical = np.percentile(level[level > level.max() - ACTIVE_DB], TYPICAL_PERCENTILE)
         last_typical = int(np.flatnonzero(level >= typical)[-1])
         end_frames = max(1, int(round(ENDING_TAIL_SECONDS * rate / HOP)))
         if ((level.shape[0] - 1 - last_typical) * HOP < ENDING_MIN_SECONDS * rate
@@ -177,6 +177,15 @@ class PartRests:
             if last < length:             # one to the reference's end stays silent to the take's end, if there
                 gain[last - fade:last] = ramp[::-1]
         return gain
+
+
+def _level_and_typical(reference_power: np.ndarray) -> tuple[np.ndarray, float] | None:
+    """The part's level per frame in dB (its `contour_power` summed over bands) and its typical level (step 1),
+    or None for a silent part."""
+    level = 10.0 * np.log10(np.asarray(reference_power, dtype=np.float64).sum(axis=0) + 1e-20)
+    if not level.size or level.max() <= -190.0:
+        return None
+    return level, float(np.percentile(level[level > level.max() - ACTIVE_DB], TYPICAL_PERCENTILE))
 
 
 def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
