@@ -83,14 +83,19 @@ def test_eval_and_train_separator(tmp_path):
                          "--segment-seconds", 0.02, "--no-progress")
     assert too_short.returncode == 2 and "--segment-seconds 0.02: an example must span" in too_short.stderr
     assert not (tmp_path / "run3").exists()
+    short_chunk = musicsim("train", "separator", "--corpus", corpus, "--run-dir", tmp_path / "run4", "--tiny",
+                           "--export", tmp_path / "model4", "--chunk-seconds", 2, "--no-progress")
+    assert short_chunk.returncode == 2 and "chunk_seconds 2.0: need a number of seconds, at least 4" in short_chunk.stderr
+    assert not (tmp_path / "run4").exists()
     exported = musicsim("train", "separator", "--corpus", corpus, "--run-dir", tmp_path / "run", "--steps", 6,
                         "--val-every", 2, "--tiny", "--no-progress", "--export", tmp_path / "model",
-                        "--stem-priors")
+                        "--stem-priors", "--chunk-seconds", 30)
     assert exported.returncode == 0, exported.stderr
     assert "stem priors (below 250 Hz, 250-1000 Hz, 1000-4000 Hz, above 4000 Hz) bass 1/1/1/1," in exported.stdout and "validation SDR" in exported.stdout
     stored = json.loads((tmp_path / "model" / "manifest.json").read_text())["config"]
     assert set(stored["stem_priors"]) == {"bass", "drums", "piano", "other"}
     assert stored["stem_priors_fit"] == {**stored["stem_priors_fit"], "data": "corpus/valid", "songs": 1}
+    assert stored["chunk_seconds"] == 30.0 and "chunking (30 s chunks" in (tmp_path / "model" / "MODEL_CARD.md").read_text()
     result = musicsim("eval", "separation", "--model", "dsp", "--data", corpus / "test", "--out",
                       tmp_path / "eval", "--seconds", 2)
     assert result.returncode == 0, result.stderr

@@ -71,6 +71,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--no-wiener", action="store_true",
                         help="the exported model applies the masks only, without the multichannel Wiener filter "
                              "over stereo input")
+    parser.add_argument("--chunk-seconds", type=float, default=None, metavar="S",
+                        help="seconds of a song the exported model separates at once (default "
+                             "separation.builtin.CHUNK_SECONDS; a song-context network hears more of the song "
+                             "in a longer chunk)")
     parser.add_argument("--stereo-cue", action="store_true",
                         help="the network also reads the other channel and uses the level difference between them "
                              "(mono --init-from weights start it as the mono network)")
@@ -94,15 +98,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from musicsim_gui.separation.builtin import manifest_chunk_seconds
     from musicsim_gui.separation.masknet import debug_config
     from musicsim_gui.separation.masknet_config import MaskNetConfig
     from musicsim_gui.training.separation.dataset import Augmentation
     from musicsim_gui.training.separation.export import export_run
     from musicsim_gui.training.separation.train import TrainConfig, train
 
-    if not args.export and (args.note or args.version != "1.0" or args.stem_priors):
-        raise MusicSimError("--version, --note and --stem-priors describe the exported model: add --export DIR (or "
-                            "export the run later), so they are not lost after training")
+    if not args.export and (args.note or args.version != "1.0" or args.stem_priors or args.chunk_seconds):
+        raise MusicSimError("--version, --note, --stem-priors and --chunk-seconds describe the exported model: add "
+                            "--export DIR (or export the run later), so they are not lost after training")
+    if args.chunk_seconds is not None:
+        manifest_chunk_seconds({"chunk_seconds": args.chunk_seconds})  # refused before training, not after
     config = TrainConfig(corpus=args.corpus, run_dir=args.run_dir, steps=args.steps, minutes=args.minutes,
                          batch=args.batch, threads=args.threads, workers=args.workers, lr=args.lr, val_every=args.val_every,
                          ckpt_every=min(100, args.val_every), warmup=args.warmup, init_from=args.init_from,
@@ -123,7 +130,8 @@ def run(args: argparse.Namespace) -> int:
           f"(validation SDR {state['best_sdr']:.2f} dB there); run: {args.run_dir}")
     if args.export:
         manifest = export_run(args.run_dir, args.export, mask_power=args.mask_power,
-                              wiener=not args.no_wiener, version=args.version, note=args.note)
+                              wiener=not args.no_wiener, version=args.version, note=args.note,
+                              **({} if args.chunk_seconds is None else {"chunk_seconds": args.chunk_seconds}))
         print(f"exported {manifest.name} {manifest.version} to {args.export} "
               f"(ONNX parity {manifest.metrics['onnx_parity_max_abs']:.2e})")
         if args.stem_priors:

@@ -16,7 +16,7 @@ import numpy as np
 from musicsim_gui.core.atomic import atomic_path, atomic_write_text
 from musicsim_gui.runtime.manifest import Manifest, file_sha256, write_manifest
 from musicsim_gui.runtime.onnx_files import finish_onnx_file
-from musicsim_gui.separation.builtin import ONNX_FILE, WEIGHTS_FILE
+from musicsim_gui.separation.builtin import CHUNK_SECONDS, ONNX_FILE, WEIGHTS_FILE
 from musicsim_gui.separation.masknet_config import MaskNetConfig, input_names
 from musicsim_gui.training.separation.checkpoint import save_weights
 from musicsim_gui.training.separation.metrics import read_rows
@@ -63,11 +63,13 @@ def onnx_parity(model: Any, onnx_path: Path, config: MaskNetConfig, frames: int 
 def export_model(model: Any, config: MaskNetConfig, out_dir: str | Path, *, name: str = "separation-builtin",
                  version: str = "1.0", metrics: dict[str, Any] | None = None, provenance: str = "",
                  training: dict[str, Any] | None = None, mask_power: float = 1.0,
-                 wiener: bool = True, torch_weights: bool = True, history: list[dict[str, str]] | None = None) -> Manifest:
+                 wiener: bool = True, torch_weights: bool = True, history: list[dict[str, str]] | None = None,
+                 chunk_seconds: float = CHUNK_SECONDS) -> Manifest:
     """Write `model.onnx`, `weights.safetensors` (unless not `torch_weights`: the torch backend then reads the
     weights back from the graph), `manifest.json` and `MODEL_CARD.md` into `out_dir`. `mask_power` and
-    `wiener` are the post-filters the separator applies (see `separation.builtin`); `history` is the list of
-    version notes (`{"version", "text"}`, oldest first) the card shows and later exports carry on."""
+    `wiener` are the post-filters the separator applies and `chunk_seconds` how much of a song it separates at
+    once (see `separation.builtin`); `history` is the list of version notes (`{"version", "text"}`, oldest
+    first) the card shows and later exports carry on."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     identity = {"family": FAMILY, "name": name, "version": version, "sample_rate": config.sample_rate,
@@ -91,7 +93,8 @@ def export_model(model: Any, config: MaskNetConfig, out_dir: str | Path, *, name
         license=LICENSE,
         provenance=provenance or f"exported {datetime.date.today().isoformat()} by musicsim train separator",
         metrics=metrics, config=dict(config.to_dict(), parameters=params, training=training or {}, mask_power=mask_power,
-                    wiener=wiener, **({"history": list(history)} if history else {})))
+                    wiener=wiener, chunk_seconds=float(chunk_seconds),
+                    **({"history": list(history)} if history else {})))
     write_manifest(out_dir, manifest)
     atomic_write_text(out_dir / "MODEL_CARD.md", model_card(manifest))
     return manifest
@@ -99,7 +102,8 @@ def export_model(model: Any, config: MaskNetConfig, out_dir: str | Path, *, name
 
 def export_run(run_dir: str | Path, out_dir: str | Path, *, weights: str = "best.safetensors",
                metrics: dict[str, Any] | None = None, version: str = "1.0", mask_power: float = 1.0,
-               wiener: bool = True, torch_weights: bool = True, note: str | None = None) -> Manifest:
+               wiener: bool = True, torch_weights: bool = True, note: str | None = None,
+               chunk_seconds: float = CHUNK_SECONDS) -> Manifest:
     """Export the best (or named) weights of a training run folder into a model folder.
 
     The version notes (`history`) of the model folder the run started from (`init_from`) are carried on, and
@@ -137,6 +141,7 @@ def export_run(run_dir: str | Path, out_dir: str | Path, *, weights: str = "best
     history = list(parent.get("history") or []) + ([{"version": version, "text": note}] if note else [])
     return export_model(model, config, out_dir, version=version, metrics=metrics, training=training,
                         mask_power=mask_power, wiener=wiener, torch_weights=torch_weights, history=history,
+                        chunk_seconds=chunk_seconds,
                         provenance=f"trained by `musicsim train separator` (run {run_dir.name})")
 
 

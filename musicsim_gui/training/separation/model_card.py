@@ -11,6 +11,7 @@ from musicsim_gui.core.atomic import atomic_write_text
 from musicsim_gui.core.errors import MusicSimError
 from musicsim_gui.evaluation.separation import Evaluation
 from musicsim_gui.runtime.manifest import Manifest
+from musicsim_gui.separation.builtin import CHUNK_SECONDS
 
 _DESIGN = """\
 ## Design
@@ -33,7 +34,7 @@ per-frame normalisation at a high learning rate, and export to plain ONNX operat
 a 2-D U-Net at full resolution costs roughly ten times more per frame, and recurrent layers train and run
 more slowly on a CPU for the same context. The full 44.1 kHz band is kept (no 22.05 kHz shortcut) so
 cymbals and the top of the "other" stem are separated rather than lost.
-STFT, iSTFT, chunking (20 s chunks, 1 s raised-cosine cross-fades) and resampling live outside the graph.
+STFT, iSTFT, chunking ({chunk:g} s chunks, 1 s raised-cosine cross-fades) and resampling live outside the graph.
 {post_filter}
 """
 
@@ -66,7 +67,7 @@ exactly where those weights were.
 """
 
 _SONG_CONTEXT = """
-Song context: the decoder's inputs averaged over the whole input (a 20 s chunk of the song) are mapped to
+Song context: the decoder's inputs averaged over the whole input (a {chunk:g} s chunk of the song) are mapped to
 one logit offset per stem and band, added at every frame, so what the rest of the chunk sounds like (which
 piano-like or string-like voices play, and where) shifts each frame's decision, as a prior fitted to that
 song would. The map started at zero on weights without it.
@@ -235,8 +236,9 @@ def model_card(manifest: Manifest) -> str:
     config = manifest.config
     training = config.get("training", {})
     shown = {k: v for k, v in config.items() if k not in ("parameters", "mask_power", "wiener", "history",
-                                                           "stem_priors")}
-    design = _DESIGN.format(post_filter=_post_filter(config), parameters=config.get("parameters", 0),
+                                                           "stem_priors", "chunk_seconds")}
+    chunk = float(config.get("chunk_seconds", CHUNK_SECONDS))
+    design = _DESIGN.format(post_filter=_post_filter(config), parameters=config.get("parameters", 0), chunk=chunk,
                             full_hz=config["full_bins"] * config["sample_rate"] / config["n_fft"], **shown)
     if config.get("stereo_cue"):
         design += _STEREO
@@ -248,7 +250,7 @@ def model_card(manifest: Manifest) -> str:
             design += _LOCAL_LAYERS.format(layers=config["local_layers"],
                                            frames=", ".join(str(16 * 2 ** i + 1) for i in range(config["local_layers"])))
     if config.get("song_context"):
-        design += _SONG_CONTEXT
+        design += _SONG_CONTEXT.format(chunk=chunk)
     design += _stem_priors(config, tuple(manifest.instruments))
     design += _history(config)
     data = training.get("corpus", "the project's synthetic multi-stem corpus")
