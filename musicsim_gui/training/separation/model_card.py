@@ -11,7 +11,7 @@ from musicsim_gui.core.atomic import atomic_write_text
 from musicsim_gui.core.errors import MusicSimError
 from musicsim_gui.evaluation.separation import Evaluation
 from musicsim_gui.runtime.manifest import Manifest
-from musicsim_gui.separation.builtin import CHUNK_SECONDS
+from musicsim_gui.separation.builtin import manifest_chunk_seconds
 
 _DESIGN = """\
 ## Design
@@ -237,7 +237,7 @@ def model_card(manifest: Manifest) -> str:
     training = config.get("training", {})
     shown = {k: v for k, v in config.items() if k not in ("parameters", "mask_power", "wiener", "history",
                                                            "stem_priors", "chunk_seconds")}
-    chunk = float(config.get("chunk_seconds", CHUNK_SECONDS))
+    chunk = manifest_chunk_seconds(config)
     design = _DESIGN.format(post_filter=_post_filter(config), parameters=config.get("parameters", 0), chunk=chunk,
                             full_hz=config["full_bins"] * config["sample_rate"] / config["n_fft"], **shown)
     if config.get("stereo_cue"):
