@@ -124,17 +124,20 @@ def state_from_graph(path: Path, expected: dict[str, Any]) -> dict[str, np.ndarr
 
 
 def check_parity(module: Any, path: Path, inputs: dict[str, np.ndarray]) -> float:
-    """Max abs difference between `module(*inputs in graph order)` and the graph at `path`; ModelError above
-    `PARITY_TOLERANCE`."""
+    """Max abs difference between `module(*inputs in graph order)` (a tensor, or a tuple of them in the graph's
+    output order) and the graph at `path`, over all outputs; ModelError above `PARITY_TOLERANCE`."""
     import onnxruntime as ort
     import torch
 
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     names = [item.name for item in session.get_inputs()]
-    expected = session.run(None, {name: inputs[name] for name in names})[0]
+    expected = session.run(None, {name: inputs[name] for name in names})
     with torch.no_grad():
-        actual = module(*(torch.from_numpy(inputs[name]) for name in names)).numpy()
-    error = float(np.max(np.abs(actual - expected)))
+        actual = module(*(torch.from_numpy(inputs[name]) for name in names))
+    actual = actual if isinstance(actual, tuple) else (actual,)
+    if len(actual) != len(expected):
+        raise ModelError(f"{path}: the graph has {len(expected)} outputs, the network {len(actual)}")
+    error = max(float(np.max(np.abs(ours.numpy() - theirs))) for ours, theirs in zip(actual, expected, strict=True))
     if not error <= PARITY_TOLERANCE:
         raise ModelError(f"{path}: the recovered torch weights do not reproduce the graph "
                          f"(max abs error {error:.2e} > {PARITY_TOLERANCE:g})")

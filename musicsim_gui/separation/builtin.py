@@ -1,7 +1,9 @@
 """The built-in separator: the mask network (`masknet.py`) run through ONNX Runtime or torch.
 
 A model folder holds `model.onnx` (the network only: magnitude `[B, F, T]` → masks `[B, S, F, T]`; a
-stereo-cue network also takes `partner`, the other channel's magnitude),
+stereo-cue network also takes `partner`, the other channel's magnitude; a song-wide graph, named by the
+manifest's outputs `band_logits` and `song_offsets`, leaves the song context to the separator, which runs
+the network over every chunk first and gives each chunk the whole song's context, `SongContext`),
 optionally `weights.safetensors` (the same weights for the torch backend; without it the torch backend reads
 them back from the graph) and `manifest.json` whose
 `config` is a `MaskNetConfig` (plus the post-filters: `mask_power`, `stem_priors` — one weight per stem, or per
@@ -26,11 +28,13 @@ from musicsim_gui.runtime.backend import Backend, OnnxBackend, TorchBackend, cho
 from musicsim_gui.runtime.manifest import Manifest, load_manifest
 from musicsim_gui.runtime.registry import ModelEntry
 from musicsim_gui.separation.chunking import CancelFn, ProgressFn
-from musicsim_gui.separation.masking import MaskSettings, separate_with_masks
-from musicsim_gui.separation.masknet_config import MaskNetConfig, partner_channels
+from musicsim_gui.separation.masking import MaskFn, MaskSettings, SongPassFn, separate_with_masks
+from musicsim_gui.separation.masknet_config import MaskNetConfig, band_index, partner_channels
 
 ONNX_FILE = "model.onnx"
 WEIGHTS_FILE = "weights.safetensors"
+SONG_WIDE_OUTPUTS = ("band_logits", "song_offsets")
+"""Outputs of a song-wide graph (`masknet.SongWideMaskNet`), in order; a chunk graph's only output is "masks"."""
 POST_FILTER_KEYS = ("mask_power", "wiener", "stem_priors")
 """Manifest config keys that change the stems without changing the weights (part of the cache key, with the
 chunk length and, where the priors are per frequency region, `stem_prior_edges_hz`)."""
@@ -111,16 +115,22 @@ def reweight_masks(masks: np.ndarray, weights: np.ndarray) -> np.ndarray:
     return weighted / (weighted.sum(axis=1, keepdims=True) + 1e-12)
 
 
-def masknet_from_onnx(graph: Path, config: MaskNetConfig) -> Any:
-    """A `MaskNet` with the weights read back from its exported graph (checked against it): the torch backend
-    of a model folder that ships only `model.onnx`."""
+def is_song_wide(manifest: Manifest) -> bool:
+    """Whether the manifest's graph is song-wide (outputs `SONG_WIDE_OUTPUTS`) rather than a chunk graph."""
+    return SONG_WIDE_OUTPUTS[0] in manifest.outputs
+
+
+def masknet_from_onnx(graph: Path, config: MaskNetConfig, song_wide: bool = False) -> Any:
+    """A `MaskNet` (with `song_wide`, its `SongWideMaskNet` form, as the graph is) with the weights read back
+    from its exported graph (checked against it): the torch backend of a model folder that ships only
+    `model.onnx`."""
     import torch
 
     from musicsim_gui.runtime.onnx_weights import check_parity, state_from_graph
     from musicsim_gui.separation.masknet import build_masknet
     from musicsim_gui.separation.masknet_config import input_names
 
-    model = build_masknet(config).eval()
+    model = build_masknet(config, song_wide=song_wide).eval()
     state = state_from_graph(graph, model.state_dict())
     model.load_state_dict({name: torch.from_numpy(np.ascontiguousarray(value)) for name, value in state.items()})
     rng = np.random.default_rng(0)
@@ -129,13 +139,14 @@ def masknet_from_onnx(graph: Path, config: MaskNetConfig) -> Any:
     return model
 
 
-def load_torch_masknet(weights: Path, config: MaskNetConfig) -> Any:
-    """A `MaskNet` with the weights from a safetensors file (safe: tensors only, no pickle)."""
+def load_torch_masknet(weights: Path, config: MaskNetConfig, song_wide: bool = False) -> Any:
+    """A `MaskNet` (with `song_wide`, its `SongWideMaskNet` form) with the weights from a safetensors file
+    (safe: tensors only, no pickle)."""
     from safetensors.torch import load_file
 
     from musicsim_gui.separation.masknet import build_masknet
 
-    model = build_masknet(config)
+    model = build_masknet(config, song_wide=song_wide)
     try:
         state = load_file(str(weights))
         model.load_state_dict(state)
@@ -165,6 +176,13 @@ class MaskNetSeparator:
         if chunk_seconds is None:
             chunk_seconds = manifest_chunk_seconds(manifest.config)
         post_filters["chunk_seconds"] = chunk_seconds
+        self.song_wide = is_song_wide(manifest)
+        if self.song_wide:
+            if not self.config.song_context:
+                raise ModelError(f"outputs {', '.join(SONG_WIDE_OUTPUTS)} need a song-context network "
+                                 "(config song_context)")
+            post_filters["song_wide"] = True
+            self.expand_index = band_index(self.config)
         self.settings_tag = hashlib.sha256(json.dumps(post_filters, sort_keys=True).encode()).hexdigest()[:12]
         """Digest of the post-filters, which change the stems without a new weights version (cache key)."""
         self.wiener = bool(manifest.config.get("wiener", False))
@@ -173,16 +191,36 @@ class MaskNetSeparator:
                                      wiener=self.wiener)
 
     def masks(self, magnitude: np.ndarray) -> np.ndarray:
-        """Masks float32 `[C, S, F, T]` for magnitude `[C, F, T]`.
+        """Masks float32 `[C, S, F, T]` for magnitude `[C, F, T]` (from a song-wide graph, with the song context
+        of this magnitude alone; `mask_passes` gives a whole song's).
 
         With `mask_power` p ≠ 1 (manifest config), masks are sharpened as m^p / Σ m^p: p = 2 is the
         Wiener gain when each mask times the mix magnitude estimates a stem's magnitude. With `stem_priors`
         w, they are then reweighted as m_s w_s / Σ_k m_k w_k (log w_s added to each stem's logits).
         """
+        outputs = self.run_network(magnitude)
+        if self.song_wide:  # this chunk's own context
+            return self.song_masks(outputs["band_logits"], outputs["song_offsets"])
+        return self.post_filter(outputs["masks"])
+
+    def run_network(self, magnitude: np.ndarray) -> dict[str, np.ndarray]:
+        """The graph's outputs for magnitude `[C, F, T]` (and, for a stereo-cue network, its partner)."""
         inputs = {"magnitude": magnitude.astype(np.float32, copy=False)}
         if self.config.stereo_cue:
             inputs["partner"] = partner_channels(inputs["magnitude"])
-        masks = self.backend.run(inputs)["masks"]
+        return self.backend.run(inputs)
+
+    def song_masks(self, band_logits: np.ndarray, song_offsets: np.ndarray) -> np.ndarray:
+        """Masks `[C, S, F, T]` of a song-wide graph: softmax over S of `band_logits` `[C, S, K, T]` plus
+        `song_offsets` `[C, S, K]`, expanded from bands to bins, then the post-filters (`post_filter`)."""
+        logits = band_logits + song_offsets[..., None]
+        logits -= logits.max(axis=1, keepdims=True)
+        np.exp(logits, out=logits)
+        logits /= logits.sum(axis=1, keepdims=True)
+        return self.post_filter(np.take(logits, self.expand_index, axis=2))
+
+    def post_filter(self, masks: np.ndarray) -> np.ndarray:
+        """The manifest's `mask_power` and `stem_priors` applied to network masks `[C, S, F, T]`."""
         if self.mask_power != 1.0:
             masks = masks**self.mask_power
             masks /= masks.sum(axis=1, keepdims=True) + 1e-12
@@ -190,9 +228,51 @@ class MaskNetSeparator:
             masks = reweight_masks(masks, self.stem_priors)
         return masks
 
+    def mask_passes(self) -> tuple[MaskFn, SongPassFn | None]:
+        """(`mask_fn`, `song_pass`) for separating one song with `separate_with_masks`: a song-wide graph
+        hears every chunk first (a fresh `SongContext` per song); a chunk graph needs no song pass."""
+        if not self.song_wide:
+            return self.masks, None
+        context = SongContext(self)
+        return context.masks, context.hear
+
     def separate(self, clip: AudioClip, progress: ProgressFn | None = None,
                  cancel: CancelFn | None = None) -> dict[str, AudioClip]:
-        return separate_with_masks(clip, self.masks, self.settings, progress, cancel)
+        mask_fn, song_pass = self.mask_passes()
+        return separate_with_masks(clip, mask_fn, self.settings, progress, cancel, song_pass)
+
+
+class SongContext:
+    """One song through a song-wide graph (`masknet.py` item 9). `hear` runs the network on each chunk's
+    magnitude in turn, keeping its band logits and adding its song-context offsets, weighted by its frames,
+    to the song's; `masks` then gives the chunks' masks in the same order, each with the whole song's
+    offsets. It keeps the band logits until their chunk's masks are made (`[C, S, K, T]` float32: ~340 MB for
+    10 minutes of stereo, a fifth of the masks it stands for)."""
+
+    def __init__(self, separator: MaskNetSeparator) -> None:
+        self.separator = separator
+        self.band_logits: list[np.ndarray | None] = []
+        self.offset_sum: np.ndarray | None = None
+        self.frames = 0
+        self.next_chunk = 0
+
+    def hear(self, magnitude: np.ndarray) -> None:
+        outputs = self.separator.run_network(magnitude)
+        frames = magnitude.shape[-1]
+        weighted = outputs["song_offsets"].astype(np.float64) * frames
+        self.offset_sum = weighted if self.offset_sum is None else self.offset_sum + weighted
+        self.frames += frames
+        self.band_logits.append(outputs["band_logits"])
+
+    def masks(self, magnitude: np.ndarray) -> np.ndarray:
+        if self.next_chunk >= len(self.band_logits):
+            raise RuntimeError("masks asked for a chunk the song pass did not hear")
+        logits = self.band_logits[self.next_chunk]
+        if logits is None or logits.shape[-1] != magnitude.shape[-1]:
+            raise RuntimeError("masks asked for chunks in another order than the song pass heard them")
+        self.band_logits[self.next_chunk] = None  # each chunk's logits are needed once
+        self.next_chunk += 1
+        return self.separator.song_masks(logits, (self.offset_sum / self.frames).astype(np.float32))
 
 
 def open_masknet(model_dir: Path, backend: str = "auto", device: str = "auto") -> MaskNetSeparator:
@@ -205,11 +285,12 @@ def open_masknet(model_dir: Path, backend: str = "auto", device: str = "auto") -
         runner: Backend = OnnxBackend(model_dir / ONNX_FILE, device=choice.device)
     else:
         config = MaskNetConfig.from_dict(manifest.config)
+        song_wide = is_song_wide(manifest) and config.song_context
         if WEIGHTS_FILE in manifest.files:
-            network = load_torch_masknet(model_dir / WEIGHTS_FILE, config)
+            network = load_torch_masknet(model_dir / WEIGHTS_FILE, config, song_wide)
         else:  # a folder that ships only its graph: the same weights, read back from it
-            network = masknet_from_onnx(model_dir / ONNX_FILE, config)
-        runner = TorchBackend(network, choice.device, output_names=("masks",))
+            network = masknet_from_onnx(model_dir / ONNX_FILE, config, song_wide)
+        runner = TorchBackend(network, choice.device, output_names=SONG_WIDE_OUTPUTS if song_wide else ("masks",))
     try:
         return MaskNetSeparator(manifest, runner)
     except ModelError as error:  # its post-filter settings are wrong: name the file they came from

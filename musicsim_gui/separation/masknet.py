@@ -35,7 +35,12 @@ Architecture (input magnitude `[B, F, T]` of one channel, output masks `[B, S, F
    frame. The temporal stack sees a few seconds either side; which piano-like or string-like voice a song
    uses is clearer over the whole chunk, and fitting one prior weight per stem and frequency region to each
    song separately was worth far more than one set for all songs. The map starts at zero.
-STFT and iSTFT stay outside (see `stft.py`); the exported ONNX graph is exactly this module.
+9. The summary enters the logits through an affine map, so the offset of a song's average is the
+   frame-weighted average of its chunks' offsets. `SongWideMaskNet` (same parameters) returns the logits
+   without the offset and the chunk's offset instead of masks: the separator adds the whole song's offset
+   to every chunk and takes the softmax itself, so the network hears the whole song in one pass over its
+   chunks, with the memory of one chunk (`separation.builtin`).
+STFT and iSTFT stay outside (see `stft.py`); the exported ONNX graph is exactly one of these two modules.
 """
 
 from __future__ import annotations
@@ -211,6 +216,15 @@ def _classes() -> Any:
         def band_masks(self, pooled: torch.Tensor, partner: torch.Tensor | None = None) -> torch.Tensor:
             """Masks per band `[B, S, K, T]` (softmax over S) from band means `[B, K, T]` (and the other
             channel's, `partner`, for a stereo-cue network; None reads as a centred, mono source)."""
+            logits, song_offsets = self.band_logits(pooled, partner)
+            if song_offsets is not None:
+                logits = logits + song_offsets.unsqueeze(-1)
+            return torch.softmax(logits, dim=1)
+
+        def band_logits(self, pooled: torch.Tensor,
+                        partner: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+            """Logits per band `[B, S, K, T]` without the song context, and the song context's offsets
+            `[B, S, K]` for this input (None without `song_context`); see `band_masks`."""
             batch, frames = pooled.shape[0], pooled.shape[2]
             own = torch.log(pooled.transpose(1, 2) + 1e-5)                                  # [B, T, K]
             feats = self.in_norm(own)
@@ -225,14 +239,15 @@ def _classes() -> Any:
             logits = self.decoder(decoder_input)                                           # [B, T, S*K]
             if self.config.decoder_hidden:
                 logits = logits + self.refine_out(self.act(self.refine_in(decoder_input)))
-            logits = logits.reshape(batch, frames, len(self.config.stems), -1)
+            logits = logits.reshape(batch, frames, len(self.config.stems), -1).permute(0, 2, 3, 1)  # [B, S, K, T]
+            song_offsets = None
             if self.config.song_context:
                 summary = decoder_input.mean(dim=1)                                         # [B, H+K]
-                logits = logits + self.song_offsets(summary).reshape(batch, 1, len(self.config.stems), -1)
+                song_offsets = self.song_offsets(summary).reshape(batch, len(self.config.stems), -1)
             if self.config.local_channels:
                 image = torch.stack([feats, torch.zeros_like(feats) if ild is None else ild / ILD_LIMIT], dim=1)
-                logits = logits + self.local_path(image.transpose(2, 3), hidden).permute(0, 3, 1, 2)
-            return torch.softmax(logits, dim=2).permute(0, 2, 3, 1)                        # [B, S, K, T]
+                logits = logits + self.local_path(image.transpose(2, 3), hidden)
+            return logits, song_offsets
 
         def expand(self, masks: torch.Tensor) -> torch.Tensor:
             """Band masks `[B, S, K, T]` → bin masks `[B, S, F, T]`."""
@@ -242,12 +257,30 @@ def _classes() -> Any:
             pooled_partner = None if partner is None else self.pool_bands(partner)
             return self.expand(self.band_masks(self.pool_bands(magnitude), pooled_partner))
 
-    return MaskNet
+    class SongWideMaskNet(MaskNet):
+        """A song-context `MaskNet` whose output leaves the song context to the caller (item 9): magnitude
+        `[B, F, T]` → (`band_logits` `[B, S, K, T]` without the context, `song_offsets` `[B, S, K]` of this
+        input). The masks are `softmax(band_logits + offsets)` over S, expanded to the bins (`expand_index`),
+        with the offsets of this input or the frame-weighted average over a whole song."""
+
+        def __init__(self, config: MaskNetConfig) -> None:
+            if not config.song_context:
+                raise ValueError("a song-wide mask network needs song_context")
+            super().__init__(config)
+
+        def forward(self, magnitude: torch.Tensor,
+                    partner: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+            pooled_partner = None if partner is None else self.pool_bands(partner)
+            return self.band_logits(self.pool_bands(magnitude), pooled_partner)
+
+    return MaskNet, SongWideMaskNet
 
 
-def build_masknet(config: MaskNetConfig | None = None) -> Any:
-    """A freshly initialised `MaskNet` (torch `nn.Module`) for `config` (default sizes if None)."""
-    return _classes()(config or MaskNetConfig())
+def build_masknet(config: MaskNetConfig | None = None, song_wide: bool = False) -> Any:
+    """A freshly initialised `MaskNet` (torch `nn.Module`) for `config` (default sizes if None); with
+    `song_wide`, its `SongWideMaskNet` form (item 9), which needs `song_context`."""
+    masknet, song_wide_masknet = _classes()
+    return (song_wide_masknet if song_wide else masknet)(config or MaskNetConfig())
 
 
 def debug_config() -> MaskNetConfig:

@@ -1,8 +1,11 @@
 """Export a trained separator to a model folder: ONNX graph, safetensors weights, manifest and model card.
 
 The ONNX graph is the network only (magnitude `[B, F, T]`, and `partner` alike for a stereo-cue network →
-masks `[B, S, F, T]`, batch and frames dynamic); its `metadata_props` repeat the manifest's identity and STFT settings. `onnx_parity` runs the
-exported file and the torch module on the same input and returns the max abs difference of the masks.
+masks `[B, S, F, T]`, batch and frames dynamic; a song-context network is exported song-wide, → band logits
+`[B, S, K, T]` and song offsets `[B, S, K]`, so the separator can give every chunk the whole song's context,
+`masknet.py` item 9); its `metadata_props` repeat the manifest's identity and STFT settings. `onnx_parity`
+runs the exported file and the torch module on the same input and returns the max abs difference of the
+outputs. `reexport_folder` writes a model folder's network again in the current graph form, keeping the rest.
 """
 
 from __future__ import annotations
@@ -16,8 +19,8 @@ import numpy as np
 from musicsim_gui.core.atomic import atomic_path, atomic_write_text
 from musicsim_gui.runtime.manifest import Manifest, file_sha256, write_manifest
 from musicsim_gui.runtime.onnx_files import finish_onnx_file
-from musicsim_gui.separation.builtin import CHUNK_SECONDS, ONNX_FILE, WEIGHTS_FILE
-from musicsim_gui.separation.masknet_config import MaskNetConfig, input_names
+from musicsim_gui.separation.builtin import CHUNK_SECONDS, ONNX_FILE, SONG_WIDE_OUTPUTS, WEIGHTS_FILE
+from musicsim_gui.separation.masknet_config import MaskNetConfig, band_index, input_names
 from musicsim_gui.training.separation.checkpoint import save_weights
 from musicsim_gui.training.separation.metrics import read_rows
 from musicsim_gui.training.separation.model_card import loss_schedule, merge_losses, model_card
@@ -26,7 +29,17 @@ FAMILY = "masknet"
 LICENSE = "MIT (weights trained by the project on its own synthetic corpus)"
 
 
-def export_onnx(model: Any, config: MaskNetConfig, path: Path, metadata: dict[str, str]) -> Path:
+def graph_outputs(config: MaskNetConfig, song_wide: bool) -> dict[str, dict[str, Any]]:
+    """The manifest's `outputs` of the graph of a network with `config`, song-wide or not."""
+    stems, bands = len(config.stems), int(band_index(config).max()) + 1
+    if song_wide:
+        return {SONG_WIDE_OUTPUTS[0]: {"shape": ["batch", stems, bands, "frames"], "dtype": "float32"},
+                SONG_WIDE_OUTPUTS[1]: {"shape": ["batch", stems, bands], "dtype": "float32"}}
+    return {"masks": {"shape": ["batch", stems, config.bins, "frames"], "dtype": "float32"}}
+
+
+def export_onnx(model: Any, config: MaskNetConfig, path: Path, metadata: dict[str, str],
+                output_names: tuple[str, ...] = ("masks",)) -> Path:
     """Write `model` as ONNX (opset 18, torch.export exporter) to `path` atomically, plus `metadata` props."""
     import logging
 
@@ -39,7 +52,7 @@ def export_onnx(model: Any, config: MaskNetConfig, path: Path, metadata: dict[st
     batch, frames = torch.export.Dim("batch", min=1, max=256), torch.export.Dim("frames", min=16, max=1 << 20)
     dynamic = {name: {0: batch, 2: frames} for name in names}
     with atomic_path(path) as tmp:
-        torch.onnx.export(model, examples, str(tmp), input_names=list(names), output_names=["masks"],
+        torch.onnx.export(model, examples, str(tmp), input_names=list(names), output_names=list(output_names),
                           dynamic_shapes=dynamic, opset_version=18, dynamo=True, external_data=False,
                           verbose=False)
         finish_onnx_file(tmp, metadata)
@@ -47,34 +60,44 @@ def export_onnx(model: Any, config: MaskNetConfig, path: Path, metadata: dict[st
 
 
 def onnx_parity(model: Any, onnx_path: Path, config: MaskNetConfig, frames: int = 300, seed: int = 0) -> float:
-    """Max abs difference between ONNX Runtime and torch masks on a random magnitude `[2, F, frames]`."""
+    """Max abs difference between ONNX Runtime and torch outputs (masks, or a song-wide graph's band logits
+    and song offsets) on a random magnitude `[2, F, frames]`."""
     import onnxruntime as ort
     import torch
 
     rng = np.random.default_rng(seed)
     inputs = {name: (rng.random((2, config.bins, frames)) ** 4 * 10).astype(np.float32) for name in input_names(config)}
     session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
-    ours = session.run(["masks"], inputs)[0]
+    ours = session.run(None, inputs)
     with torch.inference_mode():
-        reference = model.eval()(*(torch.from_numpy(a) for a in inputs.values())).numpy()
-    return float(np.abs(ours - reference).max())
+        reference = model.eval()(*(torch.from_numpy(a) for a in inputs.values()))
+    reference = reference if isinstance(reference, tuple) else (reference,)
+    return max(float(np.abs(a - b.numpy()).max()) for a, b in zip(ours, reference, strict=True))
 
 
 def export_model(model: Any, config: MaskNetConfig, out_dir: str | Path, *, name: str = "separation-builtin",
                  version: str = "1.0", metrics: dict[str, Any] | None = None, provenance: str = "",
                  training: dict[str, Any] | None = None, mask_power: float = 1.0,
                  wiener: bool = True, torch_weights: bool = True, history: list[dict[str, str]] | None = None,
-                 chunk_seconds: float = CHUNK_SECONDS) -> Manifest:
+                 chunk_seconds: float = CHUNK_SECONDS, extra_config: dict[str, Any] | None = None) -> Manifest:
     """Write `model.onnx`, `weights.safetensors` (unless not `torch_weights`: the torch backend then reads the
     weights back from the graph), `manifest.json` and `MODEL_CARD.md` into `out_dir`. `mask_power` and
     `wiener` are the post-filters the separator applies and `chunk_seconds` how much of a song it separates at
     once (see `separation.builtin`); `history` is the list of version notes (`{"version", "text"}`, oldest
-    first) the card shows and later exports carry on."""
+    first) the card shows and later exports carry on; `extra_config` (e.g. stem priors) joins the manifest's
+    config. A song-context network is exported song-wide (module docstring)."""
+    from musicsim_gui.separation.masknet import build_masknet
+
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     identity = {"family": FAMILY, "name": name, "version": version, "sample_rate": config.sample_rate,
                 "n_fft": config.n_fft, "hop": config.hop, "stems": ",".join(config.stems)}
-    export_onnx(model, config, out_dir / ONNX_FILE, identity)
+    if config.song_context:  # the same parameters in the song-wide form
+        song_wide_model = build_masknet(config, song_wide=True)
+        song_wide_model.load_state_dict(model.state_dict())
+        model = song_wide_model
+    outputs = graph_outputs(config, config.song_context)
+    export_onnx(model, config, out_dir / ONNX_FILE, identity, tuple(outputs))
     files = [ONNX_FILE]
     if torch_weights:
         save_weights(out_dir / WEIGHTS_FILE, model, {k: str(v) for k, v in identity.items()})
@@ -88,12 +111,12 @@ def export_model(model: Any, config: MaskNetConfig, out_dir: str | Path, *, name
         family=FAMILY, task="separation", name=name, version=version, sample_rate=config.sample_rate,
         channels=1, instruments=config.stems,
         inputs={name: {"shape": ["batch", config.bins, "frames"], "dtype": "float32"} for name in input_names(config)},
-        outputs={"masks": {"shape": ["batch", len(config.stems), config.bins, "frames"], "dtype": "float32"}},
+        outputs=outputs,
         files={f: file_sha256(out_dir / f) for f in files},
         license=LICENSE,
         provenance=provenance or f"exported {datetime.date.today().isoformat()} by musicsim train separator",
         metrics=metrics, config=dict(config.to_dict(), parameters=params, training=training or {}, mask_power=mask_power,
-                    wiener=wiener, chunk_seconds=float(chunk_seconds),
+                    wiener=wiener, chunk_seconds=float(chunk_seconds), **(extra_config or {}),
                     **({"history": list(history)} if history else {})))
     write_manifest(out_dir, manifest)
     atomic_write_text(out_dir / "MODEL_CARD.md", model_card(manifest))
@@ -201,3 +224,35 @@ def _parent_config(init_from: str | None) -> dict[str, Any]:
     from musicsim_gui.runtime.manifest import load_manifest
 
     return dict(load_manifest(Path(init_from)).config)
+
+
+def reexport_folder(model_dir: str | Path, out_dir: str | Path | None = None, *, version: str | None = None,
+                    note: str | None = None) -> Manifest:
+    """Write the network of the built-in separator folder `model_dir` again, in the graph form `export_model`
+    writes now (song-wide for a song-context network), into `out_dir` (default: in place). The weights (from
+    `weights.safetensors`, or read back from the graph), post-filters, stem priors, training record and history
+    stay; with `version`, it becomes that version and `note` joins its history. Test figures are dropped (the
+    stems of songs longer than a chunk change: re-run `musicsim eval separation --record`)."""
+    from musicsim_gui.core.errors import ModelError
+    from musicsim_gui.runtime.manifest import load_manifest
+    from musicsim_gui.separation.builtin import is_song_wide, load_torch_masknet, masknet_from_onnx
+
+    model_dir = Path(model_dir)
+    manifest = load_manifest(model_dir, verify=True)
+    if manifest.family != FAMILY:
+        raise ModelError(f"{model_dir}: a {manifest.family!r} model, not a built-in separator")
+    config = MaskNetConfig.from_dict(manifest.config)
+    if WEIGHTS_FILE in manifest.files:
+        model = load_torch_masknet(model_dir / WEIGHTS_FILE, config)
+    else:
+        model = masknet_from_onnx(model_dir / ONNX_FILE, config, is_song_wide(manifest) and config.song_context)
+    stored = dict(manifest.config)
+    written = set(config.to_dict()) | {"parameters", "training", "mask_power", "wiener", "chunk_seconds", "history"}
+    history = list(stored.get("history") or []) + ([{"version": version, "text": note}] if note and version else [])
+    metrics = {k: v for k, v in manifest.metrics.items() if not k.startswith("test_") and k != "onnx_parity_max_abs"}
+    return export_model(model, config, out_dir or model_dir, name=manifest.name, version=version or manifest.version,
+                        metrics=metrics, provenance=manifest.provenance, training=stored.get("training"),
+                        mask_power=float(stored.get("mask_power", 1.0)), wiener=bool(stored.get("wiener", True)),
+                        torch_weights=WEIGHTS_FILE in manifest.files, history=history,
+                        chunk_seconds=float(stored.get("chunk_seconds", CHUNK_SECONDS)),
+                        extra_config={k: v for k, v in stored.items() if k not in written})

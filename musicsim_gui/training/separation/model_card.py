@@ -11,7 +11,7 @@ from musicsim_gui.core.atomic import atomic_write_text
 from musicsim_gui.core.errors import MusicSimError
 from musicsim_gui.evaluation.separation import Evaluation
 from musicsim_gui.runtime.manifest import Manifest
-from musicsim_gui.separation.builtin import manifest_chunk_seconds
+from musicsim_gui.separation.builtin import is_song_wide, manifest_chunk_seconds
 
 _DESIGN = """\
 ## Design
@@ -67,11 +67,15 @@ exactly where those weights were.
 """
 
 _SONG_CONTEXT = """
-Song context: the decoder's inputs averaged over the whole input (a {chunk:g} s chunk of the song) are mapped to
-one logit offset per stem and band, added at every frame, so what the rest of the chunk sounds like (which
-piano-like or string-like voices play, and where) shifts each frame's decision, as a prior fitted to that
-song would. The map started at zero on weights without it.
+Song context: the decoder's inputs averaged over {scope} are mapped to one logit offset per stem and band, added
+at every frame, so what the rest of the {rest} sounds like (which piano-like or string-like voices play, and
+where) shifts each frame's decision, as a prior fitted to that song would. The map started at zero on weights
+without it.{song_wide}
 """
+_SONG_WIDE = """ The map is affine, so a song's offsets are the frame-weighted average of its chunks' offsets: the
+graph returns each chunk's logits and offsets, and the separator runs it over every chunk before it gives each
+chunk the whole song's offsets (a second pass filters and inverts; the network runs once), with the memory of
+one chunk. Training examples average over themselves."""
 
 _LOCAL_LAYERS = """
 Inside that path, residual convolution layers ({layers}; 3 bands × 5 frames, dilated in time to span
@@ -250,7 +254,11 @@ def model_card(manifest: Manifest) -> str:
             design += _LOCAL_LAYERS.format(layers=config["local_layers"],
                                            frames=", ".join(str(16 * 2 ** i + 1) for i in range(config["local_layers"])))
     if config.get("song_context"):
-        design += _SONG_CONTEXT.format(chunk=chunk)
+        if is_song_wide(manifest):
+            design += _SONG_CONTEXT.format(scope="the whole song", rest="song", song_wide=_SONG_WIDE)
+        else:
+            design += _SONG_CONTEXT.format(scope=f"the whole input (a {chunk:g} s chunk of the song)", rest="chunk",
+                                           song_wide="")
     design += _stem_priors(config, tuple(manifest.instruments))
     design += _history(config)
     data = training.get("corpus", "the project's synthetic multi-stem corpus")

@@ -84,8 +84,9 @@ def fit_stem_priors(model_dir: str | Path, songs: list[Path], seconds: float | N
     network_masks: list[list[np.ndarray]] = []
     for excerpt in excerpts:  # run the network once per excerpt; chunks are separated in order
         chunks: list[np.ndarray] = []
-        separate_with_masks(excerpt.mix, lambda magnitude, kept=chunks: _keep(kept, separator.masks(magnitude)),
-                            separator.settings)
+        mask_fn, song_pass = separator.mask_passes()
+        separate_with_masks(excerpt.mix, lambda magnitude, kept=chunks, masks=mask_fn: _keep(kept, masks(magnitude)),
+                            separator.settings, song_pass=song_pass)
         network_masks.append(chunks)
 
     def mean_sdr(log_weights: np.ndarray) -> dict[str, float]:
