@@ -252,6 +252,7 @@ def test_song_context_starts_at_zero_reads_the_whole_input_and_trains_alone(corp
     import torch
     from safetensors.torch import load_file
 
+    from musicsim_gui.runtime.manifest import load_manifest, write_manifest
     from musicsim_gui.separation.builtin import open_masknet
     from musicsim_gui.separation.masknet import build_masknet
     from musicsim_gui.training.separation.train import initial_weights
@@ -292,6 +293,13 @@ def test_song_context_starts_at_zero_reads_the_whole_input_and_trains_alone(corp
     spectrum = np.random.default_rng(4).random((2, 257, 30)).astype(np.float32)
     np.testing.assert_allclose(open_masknet(tmp_path / "context-model", backend="torch").masks(spectrum),
                                open_masknet(tmp_path / "context-model", backend="onnx").masks(spectrum), atol=1e-5)
+    assert "band_logits" in load_manifest(tmp_path / "context-model").outputs  # exported song-wide
+    shipped = load_manifest(tmp_path / "context-model")
+    (tmp_path / "context-model" / "weights.safetensors").unlink()  # a run may start from the song-wide graph alone
+    write_manifest(tmp_path / "context-model", replace(shipped, files={"model.onnx": shipped.files["model.onnx"]}))
+    again = build_masknet(context_config)
+    initial_weights(tmp_path / "context-model", again)
+    assert all(torch.allclose(again.state_dict()[name], value, atol=1e-6) for name, value in trained.items())
 
     from musicsim_gui.core.errors import ModelError
 
