@@ -98,3 +98,24 @@ def test_chunked_separation_with_the_filter_has_no_step_at_chunk_boundaries():
     for stem in stems.values():
         steps = np.abs(np.diff(stem.samples, axis=-1))
         assert steps.max() < 1.5 * np.abs(np.diff(samples, axis=-1)).max()
+
+
+def test_spatial_images_summed_over_chunks_are_those_of_the_whole():
+    from musicsim_gui.separation.wiener import SpatialImages
+
+    rng = np.random.default_rng(5)
+    mix = (rng.standard_normal((2, 300, 80)) + 1j * rng.standard_normal((2, 300, 80))).astype(np.complex64)
+    masks = rng.random((4, 2, 300, 80)).astype(np.float32)
+    masks /= masks.sum(axis=0, keepdims=True)
+    whole, parts = SpatialImages(), SpatialImages()
+    assert whole.images() is None
+    whole.add(mix, masks)
+    for frames in (slice(0, 30), slice(30, 80)):
+        parts.add(mix[:, :, frames], masks[:, :, :, frames])
+    for ours, theirs in zip(parts.images(), whole.images(), strict=True):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-5)
+    np.testing.assert_allclose(wiener_refine(mix, masks, images=whole.images()), wiener_refine(mix, masks),
+                               rtol=1e-4, atol=1e-5)
+    first = wiener_refine(mix[:, :, :30], masks[:, :, :, :30], images=whole.images())
+    np.testing.assert_allclose(first.sum(axis=0), mix[:, :, :30], atol=1e-4)  # still adds up to the mix
+    assert np.abs(first - wiener_refine(mix[:, :, :30], masks[:, :, :, :30])).max() > 1e-3

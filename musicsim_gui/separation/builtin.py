@@ -28,7 +28,7 @@ from musicsim_gui.runtime.backend import Backend, OnnxBackend, TorchBackend, cho
 from musicsim_gui.runtime.manifest import Manifest, load_manifest
 from musicsim_gui.runtime.registry import ModelEntry
 from musicsim_gui.separation.chunking import CancelFn, ProgressFn
-from musicsim_gui.separation.masking import MaskFn, MaskSettings, SongPassFn, separate_with_masks
+from musicsim_gui.separation.masking import MaskSettings, separate_song, separate_with_masks
 from musicsim_gui.separation.masknet_config import MaskNetConfig, band_index, partner_channels
 
 ONNX_FILE = "model.onnx"
@@ -45,7 +45,8 @@ chunk tells it more of the song. Measured with 2.8's weights: on 30 s excerpts o
 one 30 s chunk scored 0.064 dB above 20 s chunks (better on 39 songs; 12 s chunks: 0.045 dB below); on the
 16 validation songs whole (~100 s), 30 s chunks +0.013 dB, 60 s +0.028, the whole song in one chunk +0.095.
 Memory grows with the chunk, not the song: separating 4 minutes peaked at 1.8 GB with 20 s chunks, 2.5 GB
-with 30 s and 4.4 GB with 60 s (ONNX Runtime's working memory for the chunk), so chunks stay at 30 s."""
+with 30 s and 4.4 GB with 60 s (ONNX Runtime's working memory for the chunk), so chunks stay at 30 s.
+A song-wide graph (`SongContext`) hears the whole song whatever the chunk length."""
 MIN_CHUNK_SECONDS = 4.0
 """Shortest chunk a manifest may ask for (four times the crossfade)."""
 
@@ -192,7 +193,7 @@ class MaskNetSeparator:
 
     def masks(self, magnitude: np.ndarray) -> np.ndarray:
         """Masks float32 `[C, S, F, T]` for magnitude `[C, F, T]` (from a song-wide graph, with the song context
-        of this magnitude alone; `mask_passes` gives a whole song's).
+        of this magnitude alone; `SongContext` gives a whole song's).
 
         With `mask_power` p ≠ 1 (manifest config), masks are sharpened as m^p / Σ m^p: p = 2 is the
         Wiener gain when each mask times the mix magnitude estimates a stem's magnitude. With `stem_priors`
@@ -228,33 +229,25 @@ class MaskNetSeparator:
             masks = reweight_masks(masks, self.stem_priors)
         return masks
 
-    def mask_passes(self) -> tuple[MaskFn, SongPassFn | None]:
-        """(`mask_fn`, `song_pass`) for separating one song with `separate_with_masks`: a song-wide graph
-        hears every chunk first (a fresh `SongContext` per song); a chunk graph needs no song pass."""
-        if not self.song_wide:
-            return self.masks, None
-        context = SongContext(self)
-        return context.masks, context.hear
-
     def separate(self, clip: AudioClip, progress: ProgressFn | None = None,
                  cancel: CancelFn | None = None) -> dict[str, AudioClip]:
-        mask_fn, song_pass = self.mask_passes()
-        return separate_with_masks(clip, mask_fn, self.settings, progress, cancel, song_pass)
+        if self.song_wide:
+            return separate_song(clip, SongContext(self), self.settings, progress, cancel)
+        return separate_with_masks(clip, self.masks, self.settings, progress, cancel)
 
 
 class SongContext:
-    """One song through a song-wide graph (`masknet.py` item 9). `hear` runs the network on each chunk's
-    magnitude in turn, keeping its band logits and adding its song-context offsets, weighted by its frames,
-    to the song's; `masks` then gives the chunks' masks in the same order, each with the whole song's
-    offsets. It keeps the band logits until their chunk's masks are made (`[C, S, K, T]` float32: ~340 MB for
-    10 minutes of stereo, a fifth of the masks it stands for)."""
+    """One song through a song-wide graph (`masknet.py` item 9; a `masking.SongMasks`). `hear` runs the network
+    on each chunk's magnitude in turn, keeping its band logits and adding its song-context offsets, weighted by
+    its frames, to the song's; `masks(index)` then gives a chunk's masks with the whole song's offsets. The
+    band logits are kept for the song (`[C, S, K, T]` float32: ~340 MB for 10 minutes of stereo, a fifth of
+    the masks they stand for), as the masks are asked for once per pass."""
 
     def __init__(self, separator: MaskNetSeparator) -> None:
         self.separator = separator
-        self.band_logits: list[np.ndarray | None] = []
+        self.band_logits: list[np.ndarray] = []
         self.offset_sum: np.ndarray | None = None
         self.frames = 0
-        self.next_chunk = 0
 
     def hear(self, magnitude: np.ndarray) -> None:
         outputs = self.separator.run_network(magnitude)
@@ -264,15 +257,15 @@ class SongContext:
         self.frames += frames
         self.band_logits.append(outputs["band_logits"])
 
-    def masks(self, magnitude: np.ndarray) -> np.ndarray:
-        if self.next_chunk >= len(self.band_logits):
-            raise RuntimeError("masks asked for a chunk the song pass did not hear")
-        logits = self.band_logits[self.next_chunk]
-        if logits is None or logits.shape[-1] != magnitude.shape[-1]:
-            raise RuntimeError("masks asked for chunks in another order than the song pass heard them")
-        self.band_logits[self.next_chunk] = None  # each chunk's logits are needed once
-        self.next_chunk += 1
-        return self.separator.song_masks(logits, (self.offset_sum / self.frames).astype(np.float32))
+    def song_offsets(self) -> np.ndarray:
+        """The frame-weighted average of the chunks' song-context offsets `[C, S, K]` heard so far."""
+        if self.offset_sum is None:
+            raise RuntimeError("no chunk of the song was heard")
+        return (self.offset_sum / self.frames).astype(np.float32)
+
+    def masks(self, index: int) -> np.ndarray:
+        offsets = self.song_offsets()
+        return self.separator.song_masks(self.band_logits[index], offsets)
 
 
 def open_masknet(model_dir: Path, backend: str = "auto", device: str = "auto") -> MaskNetSeparator:

@@ -21,6 +21,11 @@ masks directly (`|y_j| = m_j |x|`: no complex magnitudes, one cross-spectrum sha
 The gains sum to the identity up to the regulariser, whose share goes to the last stem, so the stems still
 add up to the mix. Input that is not stereo keeps the masked estimates (the masks are already the
 single-channel form of this filter). Everything is closed-form elementwise arithmetic on the 2×2 matrices.
+
+`R_j` is fitted to one chunk unless the caller has the masks of the whole song first (a song-wide separator,
+`masking.separate_song`): then `SpatialImages` sums the fit's numerators and denominators over every chunk and
+each chunk is filtered with the song's images. A stem's place in the stereo field rarely moves within a
+song, and the longer sums estimate it better.
 """
 
 from __future__ import annotations
@@ -38,57 +43,125 @@ EPS = 1e-10
 never below 1e-15, so digital silence stays finite)."""
 
 
-def wiener_refine(mix: np.ndarray, masks: np.ndarray, workers: int | None = None) -> np.ndarray:
+class SpatialImages:
+    """Each stem's spatial image `R_j` fitted over many chunks: `add` each chunk's stereo mix `[2, F, T]` and
+    masks `[S, 2, F, T]`, then `images()` gives `(r00, r11, r01)`, `[S, F]` each, for `wiener_refine`."""
+
+    def __init__(self) -> None:
+        self.sums: np.ndarray | None = None
+        """`[4, S, F]` complex128: Σ_t v_j, Σ_t m0² |x0|², Σ_t m1² |x1|², Σ_t m0 m1 x0 x1* per stem and bin."""
+
+    def add(self, mix: np.ndarray, masks: np.ndarray, workers: int | None = None) -> None:
+        if mix.shape[0] != 2:
+            return
+        mix, masks = np.asarray(mix, dtype=np.complex64), np.asarray(masks, dtype=np.float32)
+        floor = _floor(mix)
+        sums = np.zeros((4, masks.shape[0], mix.shape[1]), dtype=np.complex128)
+
+        def run(block: tuple[int, int]) -> None:
+            low, high = block
+            part = mix[:, low:high]
+            powers = _channel_powers(part)
+            for j, (m0, m1) in enumerate(masks[:, :, low:high]):
+                sums[:, j, low:high] = _image_sums(m0, m1, _stem_power(m0, m1, powers, floor), powers)
+
+        _over_blocks(mix.shape[1], run, workers)
+        self.sums = sums if self.sums is None else self.sums + sums
+
+    def images(self) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """`(r00, r11, r01)` `[S, F]` (float32, float32, complex64), or None before any stereo chunk."""
+        if self.sums is None:
+            return None
+        power, s00, s11, s01 = self.sums
+        return ((s00.real / power.real).astype(np.float32), (s11.real / power.real).astype(np.float32),
+                (s01 / power.real).astype(np.complex64))
+
+
+def wiener_refine(mix: np.ndarray, masks: np.ndarray, workers: int | None = None,
+                  images: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """Stems `[S, C, F, T]` (complex64) from `mix [C, F, T]` and per-channel `masks [S, C, F, T]` (≥ 0).
 
-    A mix that is not stereo gets the masked estimates `masks · mix` unchanged. Frequencies are independent
-    of each other, so blocks of `BLOCK_BINS` of them are filtered on `workers` threads (default: one per CPU
-    core, at most `MAX_WORKERS`; numpy releases the interpreter lock inside each operation).
+    The stems' spatial images are fitted to this mix and these masks, or taken from `images` (`[S, F]` each,
+    from `SpatialImages`). A mix that is not stereo gets the masked estimates `masks · mix` unchanged.
+    Frequencies are independent of each other, so blocks of `BLOCK_BINS` of them are filtered on `workers`
+    threads (default: one per CPU core, at most `MAX_WORKERS`; numpy releases the interpreter lock inside
+    each operation).
     """
     masks = np.asarray(masks, dtype=np.float32)
     if mix.shape[0] != 2:
         return (masks * mix[np.newaxis]).astype(np.complex64, copy=False)
     mix = np.asarray(mix, dtype=np.complex64)
-    floor = np.float32(max(EPS * float(np.mean(mix.real ** 2 + mix.imag ** 2)) * 2.0, 1e-15))
+    floor = _floor(mix)
     refined = np.empty(masks.shape, dtype=np.complex64)
-    bins = mix.shape[1]
-    workers = max(1, min(workers or os.cpu_count() or 1, MAX_WORKERS, bins))
-    blocks = [(low, min(low + BLOCK_BINS, bins)) for low in range(0, bins, BLOCK_BINS)]
 
     def run(block: tuple[int, int]) -> None:
         low, high = block
-        refined[:, :, low:high] = _refine_block(mix[:, low:high], masks[:, :, low:high], floor)
+        given = None if images is None else tuple(image[:, low:high] for image in images)
+        refined[:, :, low:high] = _refine_block(mix[:, low:high], masks[:, :, low:high], floor, given)
 
+    _over_blocks(mix.shape[1], run, workers)
+    return refined
+
+
+def _floor(mix: np.ndarray) -> np.float32:
+    """The power floor and regulariser of a stereo chunk (see `EPS`)."""
+    return np.float32(max(EPS * float(np.mean(mix.real ** 2 + mix.imag ** 2)) * 2.0, 1e-15))
+
+
+def _over_blocks(bins: int, run, workers: int | None) -> None:
+    """`run((low, high))` for every block of `BLOCK_BINS` frequencies, on up to `workers` threads."""
+    workers = max(1, min(workers or os.cpu_count() or 1, MAX_WORKERS, bins))
+    blocks = [(low, min(low + BLOCK_BINS, bins)) for low in range(0, bins, BLOCK_BINS)]
     if workers == 1:
         for block in blocks:
             run(block)
     else:
         with ThreadPoolExecutor(max_workers=workers) as pool:
             list(pool.map(run, blocks))
-    return refined
 
 
-def _refine_block(mix: np.ndarray, masks: np.ndarray, floor: np.float32) -> np.ndarray:
-    """`wiener_refine` for one block of frequencies (stereo `mix [2, F, T]`, `masks [S, 2, F, T]`)."""
+def _channel_powers(mix: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """|x0|², |x1|² and x0 x1* (the cross-spectrum shared by every stem's image) of a stereo block."""
     x0, x1 = mix[0], mix[1]
-    power0 = x0.real ** 2 + x0.imag ** 2
-    power1 = x1.real ** 2 + x1.imag ** 2
-    cross = x0 * x1.conj()                                     # x0 x1*, shared by every stem's image
+    return x0.real ** 2 + x0.imag ** 2, x1.real ** 2 + x1.imag ** 2, x0 * x1.conj()
+
+
+def _stem_power(m0: np.ndarray, m1: np.ndarray, powers, floor: np.float32) -> np.ndarray:
+    """v_j = mean over channels of m |x|², floored  `[F, T]`."""
+    power = m0 * powers[0]
+    power += m1 * powers[1]
+    power *= 0.5
+    return np.maximum(power, floor, out=power)
+
+
+def _image_sums(m0: np.ndarray, m1: np.ndarray, power: np.ndarray, powers) -> np.ndarray:
+    """`[4, F]` complex128: Σ_t v_j, Σ_t m0² |x0|², Σ_t m1² |x1|², Σ_t m0 m1 x0 x1* (R_j's fit)."""
+    both = m0 * m1
+    cross = powers[2]
+    return np.stack([power.sum(axis=1, dtype=np.float64),
+                     np.einsum("ft,ft->f", m0 * m0, powers[0]),
+                     np.einsum("ft,ft->f", m1 * m1, powers[1]),
+                     np.einsum("ft,ft->f", both, cross.real) + 1j * np.einsum("ft,ft->f", both, cross.imag)])
+
+
+def _refine_block(mix: np.ndarray, masks: np.ndarray, floor: np.float32, images=None) -> np.ndarray:
+    """`wiener_refine` for one block of frequencies (stereo `mix [2, F, T]`, `masks [S, 2, F, T]`, and the
+    block's slice of `images` when given)."""
+    x0, x1 = mix[0], mix[1]
+    powers = _channel_powers(mix)
     s00 = np.full(x0.shape, floor, dtype=np.float32)
     s11 = np.full(x0.shape, floor, dtype=np.float32)
     s01 = np.zeros(x0.shape, dtype=np.complex64)
     models = []
-    for m0, m1 in masks:
-        power = m0 * power0
-        power += m1 * power1
-        power *= 0.5
-        np.maximum(power, floor, out=power)                    # v_j = mean over channels of m |x|²  [F, T]
-        norm = 1.0 / power.sum(axis=1, keepdims=True)          # [F, 1]
-        both = m0 * m1
-        r00 = np.einsum("ft,ft->f", m0 * m0, power0)[:, None] * norm     # R_j = Σ_t y yᴴ / Σ_t v_j
-        r11 = np.einsum("ft,ft->f", m1 * m1, power1)[:, None] * norm
-        r01 = (np.einsum("ft,ft->f", both, cross.real) + 1j * np.einsum("ft,ft->f", both, cross.imag))
-        r01 = (r01[:, None] * norm).astype(np.complex64)
+    for j, (m0, m1) in enumerate(masks):
+        power = _stem_power(m0, m1, powers, floor)
+        if images is None:                                     # R_j = Σ_t y yᴴ / Σ_t v_j over this chunk
+            sums = _image_sums(m0, m1, power, powers)
+            r00 = (sums[1].real / sums[0].real).astype(np.float32)[:, None]
+            r11 = (sums[2].real / sums[0].real).astype(np.float32)[:, None]
+            r01 = (sums[3] / sums[0].real).astype(np.complex64)[:, None]
+        else:
+            r00, r11, r01 = (image[j][:, None] for image in images)
         models.append((power, r00, r11, r01))
         s00 += power * r00
         s11 += power * r11

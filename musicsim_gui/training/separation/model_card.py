@@ -74,8 +74,9 @@ without it.{song_wide}
 """
 _SONG_WIDE = """ The map is affine, so a song's offsets are the frame-weighted average of its chunks' offsets: the
 graph returns each chunk's logits and offsets, and the separator runs it over every chunk before it gives each
-chunk the whole song's offsets (a second pass filters and inverts; the network runs once), with the memory of
-one chunk. Training examples average over themselves."""
+chunk the whole song's offsets (the network runs once), with the memory of one chunk. The Wiener filter then
+fits each stem's stereo image to the whole song's masks as well (a second pass), before a last pass filters
+and inverts every chunk. Training examples average over themselves."""
 
 _LOCAL_LAYERS = """
 Inside that path, residual convolution layers ({layers}; 3 bands × 5 frames, dilated in time to span

@@ -67,7 +67,6 @@ def fit_stem_priors(model_dir: str | Path, songs: list[Path], seconds: float | N
         reweight_masks,
         stem_prior_weights,
     )
-    from musicsim_gui.separation.masking import separate_with_masks
 
     if not songs:
         raise MusicSimError("no validation songs to fit the stem priors on")
@@ -83,20 +82,13 @@ def fit_stem_priors(model_dir: str | Path, songs: list[Path], seconds: float | N
                 for stem in stems} for excerpt in excerpts]
     network_masks: list[list[np.ndarray]] = []
     for excerpt in excerpts:  # run the network once per excerpt; chunks are separated in order
-        chunks: list[np.ndarray] = []
-        mask_fn, song_pass = separator.mask_passes()
-        separate_with_masks(excerpt.mix, lambda magnitude, kept=chunks, masks=mask_fn: _keep(kept, masks(magnitude)),
-                            separator.settings, song_pass=song_pass)
-        network_masks.append(chunks)
+        network_masks.append(_network_masks(separator, excerpt.mix))
 
     def mean_sdr(log_weights: np.ndarray) -> dict[str, float]:
         weights = stem_prior_weights(_stored_weights(stems, log_weights), stems, edges, frequencies)  # as stored
         totals: dict[str, list[float]] = {stem: [] for stem in stems}
         for excerpt, chunks, scorer in zip(excerpts, network_masks, scorers, strict=True):
-            replay = iter(chunks)
-            out = separate_with_masks(excerpt.mix,
-                                      lambda _magnitude, kept=replay: reweight_masks(next(kept), weights),
-                                      separator.settings)
+            out = _replay(separator, excerpt.mix, [reweight_masks(masks, weights) for masks in chunks])
             for stem in stems:
                 totals[stem].append(float("nan") if scorer[stem] is None
                                     else scorer[stem](out[stem].samples.mean(axis=0)))
@@ -178,9 +170,45 @@ def _stored_weights(stems: tuple[str, ...], log_weights: np.ndarray) -> dict[str
     return {stem: [float(w) for w in row] for stem, row in zip(stems, rounded, strict=True)}
 
 
-def _keep(chunks: list[np.ndarray], masks: np.ndarray) -> np.ndarray:
-    chunks.append(masks)
-    return masks
+def _network_masks(separator, mix) -> list[np.ndarray]:
+    """The masks `separator` gives each chunk of `mix`, in order (a song-wide one's with the song's context)."""
+    from musicsim_gui.separation.builtin import SongContext
+    from musicsim_gui.separation.masking import hear_song, separate_with_masks
+
+    if separator.song_wide:
+        context = SongContext(separator)
+        return [context.masks(index) for index in range(hear_song(mix, context, separator.settings))]
+    chunks: list[np.ndarray] = []
+
+    def keep(magnitude: np.ndarray) -> np.ndarray:
+        chunks.append(separator.masks(magnitude))
+        return chunks[-1]
+
+    separate_with_masks(mix, keep, separator.settings)
+    return chunks
+
+
+class _GivenMasks:
+    """A `masking.SongMasks` whose masks are already known (the network is not run again)."""
+
+    def __init__(self, chunks: list[np.ndarray]) -> None:
+        self.chunks = chunks
+
+    def hear(self, magnitude: np.ndarray) -> None:
+        pass
+
+    def masks(self, index: int) -> np.ndarray:
+        return self.chunks[index]
+
+
+def _replay(separator, mix, chunks: list[np.ndarray]):
+    """Stems of `mix` from these masks of its chunks, through `separator`'s filters (as it separates)."""
+    from musicsim_gui.separation.masking import separate_song, separate_with_masks
+
+    if separator.song_wide:
+        return separate_song(mix, _GivenMasks(chunks), separator.settings)
+    replay = iter(chunks)
+    return separate_with_masks(mix, lambda _magnitude: next(replay), separator.settings)
 
 
 def install_stem_priors(model_dir: str | Path, fit: PriorFit, data: str | Path, version: str | None = None,
