@@ -207,3 +207,19 @@ def test_re_exporting_from_the_graph_alone_keeps_the_weights(model, song, tmp_pa
     assert json.loads((tmp_path / "copy" / "manifest.json").read_text())["version"] == "1.0"
     after = open_masknet(tmp_path / "copy", backend="torch").separate(song)
     assert max(np.abs(after[name].samples - before[name].samples).max() for name in before) < 1e-4
+
+
+def test_stem_priors_fitted_on_a_song_wide_separator_score_as_it_separates(model, tmp_path):
+    from separation_support import write_corpus
+
+    from musicsim_gui.evaluation.separation import corpus_songs, evaluate
+    from musicsim_gui.training.separation.stem_priors import fit_stem_priors, install_stem_priors
+
+    songs = corpus_songs(write_corpus(tmp_path / "corpus", {"valid": 2}, seconds=9.0) / "valid")  # 3 chunks each
+    fit = fit_stem_priors(model, songs, seconds=None, log=lambda _line: None)
+    assert fit.after["mean"] >= fit.before["mean"] and fit.trials > 6
+    install_stem_priors(model, fit, "corpus/valid")
+    separator = open_masknet(model, backend="onnx")
+    assert separator.song_wide
+    scored = evaluate({"builtin": separator}, songs, seconds=None, oracle=False, log=lambda _line: None)
+    assert scored.summary("sdr")["builtin"]["mean"] == pytest.approx(fit.after["mean"], abs=1e-3)
