@@ -10,7 +10,11 @@ Audio: the middle `--seconds` of `--song`, by default the bundled demo song (a s
 neither can be read). The network is `models/separation-builtin` if installed, else the same architecture with random
 weights (identical cost), exported to a temporary folder.
 
-Run: `.venv/bin/python bench/bench_separation.py [--seconds 60] [--repeats 3] [--threads 2]`
+`--model DIR` times another separator folder instead; `--compare-model DIR` also times that folder through
+ONNX Runtime in the same run (e.g. an earlier version, or the same weights with a chunk graph rather than a
+song-wide one) and prints the ratio.
+
+Run: `.venv/bin/python bench/bench_separation.py [--seconds 60] [--repeats 3] [--threads 2] [--compare-model DIR]`
 """
 
 from __future__ import annotations
@@ -50,7 +54,9 @@ def test_audio(song: Path | None, seconds: float) -> AudioClip:
     return AudioClip(np.stack([tone, np.roll(tone, 100)]).astype(np.float32), 44100, "synthetic")
 
 
-def model_dir(tmp: Path) -> tuple[Path, str]:
+def model_dir(tmp: Path, chosen: Path | None = None) -> tuple[Path, str]:
+    if chosen is not None:
+        return chosen, "given folder"
     bundled = bundled_models_dir() / "separation-builtin"
     if (bundled / "manifest.json").is_file():
         return bundled, "trained weights"
@@ -84,6 +90,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2, help="torch threads (ONNX Runtime uses its default)")
     parser.add_argument("--song", type=Path, default=None)
+    parser.add_argument("--model", type=Path, default=None, help="separator folder (default: the bundled one)")
+    parser.add_argument("--compare-model", type=Path, default=None,
+                        help="also time this separator folder through ONNX Runtime, same audio, same run")
     args = parser.parse_args()
     import torch
 
@@ -92,14 +101,21 @@ def main() -> None:
     print(f"audio: {clip.duration:.1f} s, {clip.channels} ch, {clip.sample_rate} Hz ({clip.source}); "
           f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
     with tempfile.TemporaryDirectory() as tmp:
-        folder, weights = model_dir(Path(tmp))
+        folder, weights = model_dir(Path(tmp), args.model)
         rows = []
         for backend in ("onnx", "torch"):
             started = time.perf_counter()
             separator = open_masknet(folder, backend, "cpu")
             load = time.perf_counter() - started
-            rows.append((f"builtin ({separator.backend_name})", load, *timed(separator, clip, args.repeats)))
+            rows.append((f"builtin {separator.version} ({separator.backend_name})", load,
+                         *timed(separator, clip, args.repeats)))
         rows.append(("dsp (numpy/scipy)", 0.0, *timed(DspSeparator(), clip, args.repeats)))
+        if args.compare_model is not None:
+            started = time.perf_counter()
+            other = open_masknet(args.compare_model, "onnx", "cpu")
+            load = time.perf_counter() - started
+            rows.append((f"{args.compare_model.name} {other.version} ({other.backend_name})", load,
+                         *timed(other, clip, args.repeats)))
         cached = CachedSeparator(open_masknet(folder, "onnx", "cpu"), root=Path(tmp) / "cache")
         cached.separate(clip)
         hit = time.perf_counter()
@@ -112,6 +128,8 @@ def main() -> None:
               f"{clip.duration / cpu:11.1f}")
     onnx_wall, torch_wall, dsp_wall = rows[0][2], rows[1][2], rows[2][2]
     print(f"ONNX Runtime vs torch: {torch_wall / onnx_wall:.2f}x faster; vs dsp: {dsp_wall / onnx_wall:.2f}x faster")
+    if args.compare_model is not None:
+        print(f"{rows[0][0]} vs {rows[3][0]}: {rows[3][2] / onnx_wall:.2f}x the speed")
     print(f"cache hit: {hit * 1000:.0f} ms")
 
 
