@@ -223,3 +223,33 @@ def test_stem_priors_fitted_on_a_song_wide_separator_score_as_it_separates(model
     assert separator.song_wide
     scored = evaluate({"builtin": separator}, songs, seconds=None, oracle=False, log=lambda _line: None)
     assert scored.summary("sdr")["builtin"]["mean"] == pytest.approx(fit.after["mean"], abs=1e-3)
+
+
+def test_power_and_priors_fold_into_the_band_logits_only_where_every_band_shares_its_weight(built):
+    from musicsim_gui.separation.builtin import band_log_weights
+
+    separator = open_masknet(built, backend="onnx")
+    separator.mask_power = 2.0
+    bins = CONFIG.bins
+    per_bin = np.ones((4, bins), dtype=np.float32)
+    per_bin[1, :CONFIG.full_bins // 2] = 0.5          # a region edge among the individual bins: foldable
+    per_bin[3, CONFIG.full_bins:] = 2.0
+    rng = np.random.default_rng(2)
+    logits = rng.standard_normal((2, 4, int(separator.expand_index.max()) + 1, 30)).astype(np.float32)
+    offsets = rng.standard_normal(logits.shape[:3]).astype(np.float32)
+    separator.stem_priors = per_bin
+    assert separator.band_log_priors is not None
+    folded = separator.song_masks(logits, offsets)
+    unfolded = separator.post_filter(np.take(softmax(logits + offsets[..., None]), separator.expand_index, axis=2))
+    np.testing.assert_allclose(folded, unfolded, atol=1e-6)
+    straddled = per_bin.copy()
+    straddled[2, -1] = 3.0                               # the top band's bins no longer agree
+    assert band_log_weights(straddled, separator.expand_index) is None
+    separator.stem_priors = straddled
+    unfolded = separator.post_filter(np.take(softmax(logits + offsets[..., None]), separator.expand_index, axis=2))
+    np.testing.assert_allclose(separator.song_masks(logits, offsets), unfolded, atol=1e-6)
+
+
+def softmax(logits):
+    exp = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return exp / exp.sum(axis=1, keepdims=True)

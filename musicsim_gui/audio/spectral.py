@@ -260,23 +260,23 @@ def istft(stft_matrix: np.ndarray, hop_length: int = 512, win_length: int | None
     """
     matrix = np.asarray(stft_matrix)
     n_fft = 2 * (matrix.shape[-2] - 1) if n_fft is None else int(n_fft)
-    window = hann_window(n_fft, win_length)
-    rows = matrix.reshape(-1, *matrix.shape[-2:])
-    count = rows.shape[-1]
+    window = hann_window(n_fft, win_length).astype(np.float32)
+    leading = matrix.shape[:-2]
+    count = matrix.shape[-1]
     norm = _overlap_add(np.broadcast_to(window * window, (count, n_fft)), hop_length)
     norm = np.where(norm > np.finfo(np.float32).tiny, norm, 1.0).astype(np.float32)
-    signals = []
-    for row in rows:
-        frames = scipy.fft.irfft(row.T, n=n_fft, axis=-1, workers=-1).astype(np.float32) * window
-        signals.append(_overlap_add(frames, hop_length) / norm)
-    out = np.stack(signals)
+    out = np.empty((int(np.prod(leading, dtype=np.int64)), norm.shape[0]), dtype=np.float32)
+    for row, index in enumerate(np.ndindex(*leading)):  # row by row: no copy of the whole (often strided) input
+        frames = scipy.fft.irfft(matrix[index].T, n=n_fft, axis=-1, workers=-1).astype(np.float32, copy=False)
+        frames *= window
+        np.divide(_overlap_add(frames, hop_length), norm, out=out[row])
     if center:
         out = out[:, n_fft // 2:]
     if length is not None:
         out = _fit(out, int(length))
     elif center:
         out = out[:, :out.shape[-1] - n_fft // 2]
-    return out.reshape(*matrix.shape[:-2], out.shape[-1])
+    return out.reshape(*leading, out.shape[-1])
 
 
 def _fit(signals: np.ndarray, length: int) -> np.ndarray:

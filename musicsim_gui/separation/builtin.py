@@ -98,6 +98,21 @@ def stem_prior_weights(priors: dict[str, Any] | None, stems: tuple[str, ...],
     return np.ascontiguousarray(weights[:, region])
 
 
+def band_log_weights(weights: np.ndarray | None, expand_index: np.ndarray) -> np.ndarray | None:
+    """log of per-stem prior `weights` (`[S]`, or `[S, F]` per bin) as `[S, K]` per band (`expand_index`: each
+    bin's band), or None without weights or where some band's bins differ in weight."""
+    if weights is None:
+        return None
+    bands = int(expand_index.max()) + 1
+    if weights.ndim == 1:
+        return np.repeat(np.log(weights)[:, None], bands, axis=1).astype(np.float32)
+    first_bin = np.searchsorted(expand_index, np.arange(bands))
+    per_band = weights[:, first_bin]
+    if not np.array_equal(per_band[:, expand_index], weights):
+        return None
+    return np.log(per_band).astype(np.float32)
+
+
 def manifest_chunk_seconds(config: dict[str, Any]) -> float:
     """The chunk length a manifest's `config` asks for (`CHUNK_SECONDS` when it names none); ModelError for
     one that is not a number of at least `MIN_CHUNK_SECONDS`."""
@@ -168,6 +183,8 @@ class MaskNetSeparator:
         self.backend_name = backend.name
         self.fallback_reason: str | None = None
         self.mask_power = float(manifest.config.get("mask_power", 1.0))
+        self.song_wide = is_song_wide(manifest)
+        self.expand_index = band_index(self.config)
         self.stem_priors = stem_prior_weights(manifest.config.get("stem_priors"), self.config.stems,
                                               manifest.config.get("stem_prior_edges_hz"),
                                               bin_frequencies(self.config))
@@ -177,19 +194,28 @@ class MaskNetSeparator:
         if chunk_seconds is None:
             chunk_seconds = manifest_chunk_seconds(manifest.config)
         post_filters["chunk_seconds"] = chunk_seconds
-        self.song_wide = is_song_wide(manifest)
         if self.song_wide:
             if not self.config.song_context:
                 raise ModelError(f"outputs {', '.join(SONG_WIDE_OUTPUTS)} need a song-context network "
                                  "(config song_context)")
             post_filters["song_wide"] = True
-            self.expand_index = band_index(self.config)
         self.settings_tag = hashlib.sha256(json.dumps(post_filters, sort_keys=True).encode()).hexdigest()[:12]
         """Digest of the post-filters, which change the stems without a new weights version (cache key)."""
         self.wiener = bool(manifest.config.get("wiener", False))
         self.settings = MaskSettings(self.config.sample_rate, self.config.n_fft, self.config.hop,
                                      self.config.stems, chunk_seconds=chunk_seconds,
                                      wiener=self.wiener)
+
+    @property
+    def stem_priors(self) -> np.ndarray | None:
+        """Prior weights per stem (`[S]`) or per stem and bin (`[S, F]`), or None; setting them (a refit starts
+        from none) also sets their per-band logarithms, `band_log_priors`, which song-wide masks fold in."""
+        return self._stem_priors
+
+    @stem_priors.setter
+    def stem_priors(self, weights: np.ndarray | None) -> None:
+        self._stem_priors = weights
+        self.band_log_priors = band_log_weights(weights, self.expand_index)
 
     def masks(self, magnitude: np.ndarray) -> np.ndarray:
         """Masks float32 `[C, S, F, T]` for magnitude `[C, F, T]` (from a song-wide graph, with the song context
@@ -213,12 +239,21 @@ class MaskNetSeparator:
 
     def song_masks(self, band_logits: np.ndarray, song_offsets: np.ndarray) -> np.ndarray:
         """Masks `[C, S, F, T]` of a song-wide graph: softmax over S of `band_logits` `[C, S, K, T]` plus
-        `song_offsets` `[C, S, K]`, expanded from bands to bins, then the post-filters (`post_filter`)."""
+        `song_offsets` `[C, S, K]`, expanded from bands to bins, with the post-filters (`post_filter`). Where
+        every band's bins share their prior weights (region edges inside the individual bins), the post-filters
+        are folded into the band logits first — softmax(p l + log w) is m^p w renormalised — so they cost
+        nothing at the bins."""
         logits = band_logits + song_offsets[..., None]
+        folded = self.band_log_priors is not None or self.stem_priors is None
+        if folded and self.mask_power != 1.0:
+            logits *= np.float32(self.mask_power)
+        if self.band_log_priors is not None:
+            logits += self.band_log_priors[:, :, None]
         logits -= logits.max(axis=1, keepdims=True)
         np.exp(logits, out=logits)
         logits /= logits.sum(axis=1, keepdims=True)
-        return self.post_filter(np.take(logits, self.expand_index, axis=2))
+        masks = np.take(logits, self.expand_index, axis=2)
+        return masks if folded else self.post_filter(masks)
 
     def post_filter(self, masks: np.ndarray) -> np.ndarray:
         """The manifest's `mask_power` and `stem_priors` applied to network masks `[C, S, F, T]`."""
