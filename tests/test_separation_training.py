@@ -13,6 +13,7 @@ from separation_support import write_corpus
 
 from musicsim_gui.core.errors import MusicSimError
 from musicsim_gui.separation.masknet import debug_config
+from musicsim_gui.separation.masknet_config import MaskNetConfig
 from musicsim_gui.training.separation.dataset import Augmentation, ExampleSampler, SongIndex, validation_batch
 from musicsim_gui.training.separation.export import export_run
 from musicsim_gui.training.separation.metrics import read_rows
@@ -728,3 +729,26 @@ def test_a_run_trains_in_bfloat16_on_the_gpu_and_resumes_on_the_cpu(corpus, tmp_
     rows = read_rows(tmp_path / "run")
     assert [r["step"] for r in rows] == [2, 4, 6] and all(np.isfinite(r["val_loss"]) for r in rows)
     assert export_run(tmp_path / "run", tmp_path / "model").metrics["onnx_parity_max_abs"] < 1e-5
+
+
+def test_a_run_started_from_a_model_folder_takes_its_network_shape_and_flags_only_grow_it(corpus, tmp_path):
+    from musicsim_gui.cli.main import main
+    from musicsim_gui.core.errors import ModelError
+    from musicsim_gui.separation.masknet import build_masknet
+    from musicsim_gui.training.separation.export import export_model
+    from musicsim_gui.training.separation.train import network_config
+
+    shape = replace(debug_config(), stereo_cue=True, song_context=True, decoder_hidden=24, local_channels=6,
+                    local_layers=1, blocks=debug_config().blocks + 1)
+    export_model(build_masknet(shape).eval(), shape, tmp_path / "grown-model", name="separation-grown", version="1.0")
+    common = ["train", "separator", "--corpus", str(corpus), "--tiny", "--steps", "2", "--batch", "2",
+              "--val-every", "2", "--no-progress", "--init-from", str(tmp_path / "grown-model")]
+    assert main([*common, "--run-dir", str(tmp_path / "same")]) == 0  # no flags restating the shape
+    stored = json.loads((tmp_path / "same" / "config.json").read_text())["model"]
+    assert MaskNetConfig.from_dict(stored) == shape
+    assert main([*common, "--run-dir", str(tmp_path / "deeper"), "--blocks", str(shape.blocks + 1)]) == 0
+    deeper = MaskNetConfig.from_dict(json.loads((tmp_path / "deeper" / "config.json").read_text())["model"])
+    assert deeper == replace(shape, blocks=shape.blocks + 1)
+    assert network_config(None, debug_config()) == debug_config()  # from scratch: what the flags ask for
+    with pytest.raises(ModelError, match="not a built-in separator to start from"):
+        network_config(Path(__file__).resolve().parents[1] / "models" / "vit-wavegan-lofi", debug_config())

@@ -29,8 +29,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--warmup", type=int, default=200, help="learning-rate warm-up steps (default 200)")
     parser.add_argument("--remix", type=float, default=0.5,
                         help="share of examples whose stems come from different songs (default 0.5)")
-    parser.add_argument("--init-from", metavar="MODEL", help="start a new run from these weights (a model folder "
-                                                            "such as models/separation-builtin, or a .safetensors file)")
+    parser.add_argument("--init-from", metavar="MODEL",
+                        help="start a new run from these weights (a model folder such as models/separation-builtin, "
+                             "whose network shape the run takes and the flags below can only grow, or a "
+                             ".safetensors file)")
     parser.add_argument("--fresh-lr-scale", type=float, default=1.0, metavar="K",
                         help="learning-rate factor for the parts of the network the --init-from weights lack "
                              "(added blocks, branches, paths; default 1)")
@@ -103,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
     from musicsim_gui.separation.masknet_config import MaskNetConfig
     from musicsim_gui.training.separation.dataset import Augmentation
     from musicsim_gui.training.separation.export import export_run
-    from musicsim_gui.training.separation.train import TrainConfig, train
+    from musicsim_gui.training.separation.train import TrainConfig, network_config, train
 
     if not args.export and (args.note or args.version != "1.0" or args.stem_priors or args.chunk_seconds):
         raise MusicSimError("--version, --note, --stem-priors and --chunk-seconds describe the exported model: add "
@@ -121,6 +123,7 @@ def run(args: argparse.Namespace) -> int:
                                        local_layers=args.local_layers, song_context=args.song_context))
     if args.blocks:
         config.model = replace(config.model, blocks=args.blocks)
+    config.model = network_config(config.init_from, config.model)  # a resumed run gets the same shape again
     if args.tiny:
         config.segment_seconds, config.val_count, config.warmup = 1.0, 4, 5
     if args.segment_seconds is not None:

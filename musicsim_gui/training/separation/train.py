@@ -30,6 +30,7 @@ Architecture:
    branches, the band-resolved path or channels added to it) may learn `fresh_lr_scale` times faster than the
    trained ones, or alone (`train_added_only`: the trained ones stay as they are, and a part that sits at the
    end of the network, such as the song-context offsets, then costs no backward pass through the rest).
+   A model folder also gives the network its shape (`network_config`): what the run asks for only grows it.
 5. A stereo-cue network trains on both channels of each example (half as many examples per batch, so a step
    costs the same): each channel is separated with the other as `partner`.
 6. With `precision` "bf16" the network's forward pass runs under bfloat16 autocast (matrix products and
@@ -118,6 +119,29 @@ def load_initial_weights(source: Path, model: Any) -> int:
     """Load weights from a model folder or a safetensors file (see `initial_weights`); returns the number of
     training steps behind them."""
     return initial_weights(source, model)[0]
+
+
+def network_config(init_from: str | Path | None, requested: MaskNetConfig) -> MaskNetConfig:
+    """The network a new run trains. Starting from a model folder, it is that folder's network, grown where
+    `requested` asks for more (a stereo cue, a song context, more temporal blocks, decoder units, band-resolved
+    channels or layers), so continuing the bundled separator needs no flags restating its shape; from a
+    safetensors file or from scratch it is `requested`."""
+    if init_from is None or not (Path(init_from) / "manifest.json").is_file():
+        return requested
+    from dataclasses import replace
+
+    from musicsim_gui.runtime.manifest import load_manifest
+
+    manifest = load_manifest(Path(init_from), verify=False)
+    if manifest.family != "masknet":
+        raise ModelError(f"{init_from}: a {manifest.family!r} model, not a built-in separator to start from")
+    stored = MaskNetConfig.from_dict(manifest.config)
+    return replace(stored, stereo_cue=stored.stereo_cue or requested.stereo_cue,
+                   song_context=stored.song_context or requested.song_context,
+                   blocks=max(stored.blocks, requested.blocks),
+                   decoder_hidden=max(stored.decoder_hidden, requested.decoder_hidden),
+                   local_channels=max(stored.local_channels, requested.local_channels),
+                   local_layers=max(stored.local_layers, requested.local_layers))
 
 
 def initial_weights(source: Path, model: Any) -> tuple[int, list[str]]:
