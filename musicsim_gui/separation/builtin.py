@@ -138,6 +138,22 @@ def is_song_wide(manifest: Manifest) -> bool:
     return SONG_WIDE_OUTPUTS[0] in manifest.outputs
 
 
+def song_wide_network(manifest: Manifest) -> bool:
+    """Whether the folder's network runs in its song-wide form: a song-wide graph of a song-context network
+    (a manifest claiming song-wide outputs without a song context is refused by `MaskNetSeparator`)."""
+    return is_song_wide(manifest) and MaskNetConfig.from_dict(manifest.config).song_context
+
+
+def folder_network(model_dir: Path, manifest: Manifest) -> Any:
+    """The torch network of the built-in separator folder `model_dir`, in its graph's form (song-wide when the
+    graph is and the network has a song context): from `weights.safetensors` when the folder ships it, else
+    read back from `model.onnx`."""
+    config, song_wide = MaskNetConfig.from_dict(manifest.config), song_wide_network(manifest)
+    if WEIGHTS_FILE in manifest.files:
+        return load_torch_masknet(model_dir / WEIGHTS_FILE, config, song_wide)
+    return masknet_from_onnx(model_dir / ONNX_FILE, config, song_wide)
+
+
 def masknet_from_onnx(graph: Path, config: MaskNetConfig, song_wide: bool = False) -> Any:
     """A `MaskNet` (with `song_wide`, its `SongWideMaskNet` form, as the graph is) with the weights read back
     from its exported graph (checked against it): the torch backend of a model folder that ships only
@@ -322,13 +338,8 @@ def open_masknet(model_dir: Path, backend: str = "auto", device: str = "auto") -
     if choice.kind == "onnx":
         runner: Backend = OnnxBackend(model_dir / ONNX_FILE, device=choice.device)
     else:
-        config = MaskNetConfig.from_dict(manifest.config)
-        song_wide = is_song_wide(manifest) and config.song_context
-        if WEIGHTS_FILE in manifest.files:
-            network = load_torch_masknet(model_dir / WEIGHTS_FILE, config, song_wide)
-        else:  # a folder that ships only its graph: the same weights, read back from it
-            network = masknet_from_onnx(model_dir / ONNX_FILE, config, song_wide)
-        runner = TorchBackend(network, choice.device, output_names=SONG_WIDE_OUTPUTS if song_wide else ("masks",))
+        runner = TorchBackend(folder_network(model_dir, manifest), choice.device,
+                              output_names=SONG_WIDE_OUTPUTS if song_wide_network(manifest) else ("masks",))
     try:
         return MaskNetSeparator(manifest, runner)
     except ModelError as error:  # its post-filter settings are wrong: name the file they came from

@@ -235,17 +235,14 @@ def reexport_folder(model_dir: str | Path, out_dir: str | Path | None = None, *,
     stems of songs longer than a chunk change: re-run `musicsim eval separation --record`)."""
     from musicsim_gui.core.errors import ModelError
     from musicsim_gui.runtime.manifest import load_manifest
-    from musicsim_gui.separation.builtin import is_song_wide, load_torch_masknet, masknet_from_onnx
+    from musicsim_gui.separation.builtin import folder_network
 
     model_dir = Path(model_dir)
     manifest = load_manifest(model_dir, verify=True)
     if manifest.family != FAMILY:
         raise ModelError(f"{model_dir}: a {manifest.family!r} model, not a built-in separator")
     config = MaskNetConfig.from_dict(manifest.config)
-    if WEIGHTS_FILE in manifest.files:
-        model = load_torch_masknet(model_dir / WEIGHTS_FILE, config)
-    else:
-        model = masknet_from_onnx(model_dir / ONNX_FILE, config, is_song_wide(manifest) and config.song_context)
+    model = folder_network(model_dir, manifest)
     stored = dict(manifest.config)
     written = set(config.to_dict()) | {"parameters", "training", "mask_power", "wiener", "chunk_seconds", "history"}
     history = list(stored.get("history") or []) + ([{"version": version, "text": note}] if note and version else [])

@@ -164,14 +164,12 @@ def initial_weights(source: Path, model: Any) -> tuple[int, list[str]]:
         manifest = load_manifest(source)
         prior_steps = int(manifest.config.get("training", {}).get("steps", 0))
         if not weights.exists() and (source / "model.onnx").exists():  # a folder that ships only its graph
-            from musicsim_gui.separation.builtin import is_song_wide, masknet_from_onnx
-            from musicsim_gui.separation.masknet_config import MaskNetConfig
-
             weights = source / "model.onnx"
     try:
         if weights.suffix == ".onnx":
-            config = MaskNetConfig.from_dict(manifest.config)
-            state = masknet_from_onnx(weights, config, is_song_wide(manifest) and config.song_context).state_dict()
+            from musicsim_gui.separation.builtin import folder_network
+
+            state = folder_network(source, manifest).state_dict()
         else:
             state = load_file(str(weights))
     except ModelError:
