@@ -10,12 +10,7 @@ Architecture:
    the caller passes `threads`. Job workers set that variable to their cap, the same one torch and BLAS
    read when they start; ONNX Runtime itself ignores it and would otherwise start one thread per core.
 4. `TorchBackend` wraps an `nn.Module` whose forward takes the inputs as keyword tensors.
-5. Working memory: ONNX Runtime keeps what a run allocated in its arena for the next run, so a session that
-   separated a song would hold over a gigabyte while the studio sits idle. A caller ends a job with
-   `run(..., release_memory=True)` (the separators run a few silent frames so): the arena gives back what
-   that run no longer holds. Shrinking after every run instead would page the memory in again for each
-   chunk (about 15 % slower). Torch's equivalent empties its CUDA cache.
-6. `choose_backend` resolves "auto" preferences into a concrete (kind, device) with a reason. A device
+5. `choose_backend` resolves "auto" preferences into a concrete (kind, device) with a reason. A device
    that cannot run (device "cuda" without a usable GPU) is a ModelError naming the problem; nothing
    falls back to the CPU behind the user's back.
 """
@@ -48,10 +43,7 @@ class Backend(Protocol):
 
     name: str
 
-    def run(self, inputs: dict[str, np.ndarray], release_memory: bool = False) -> dict[str, np.ndarray]:
-        """Outputs for `inputs`; with `release_memory`, working memory cached for later runs is given back
-        after this one (see the module docstring, item 5)."""
-        ...
+    def run(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]: ...
 
 
 def session_threads(threads: int | None = None) -> int:
@@ -152,19 +144,10 @@ class OnnxBackend:
         """The model's ONNX `metadata_props` as a dict."""
         return dict(self.session.get_modelmeta().custom_metadata_map)
 
-    def run(self, inputs: dict[str, np.ndarray], release_memory: bool = False) -> dict[str, np.ndarray]:
+    def run(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         feeds = {name: np.ascontiguousarray(inputs[name]) for name in self.input_names}
-        results = self.session.run(self.output_names, feeds, self._shrink_arenas() if release_memory else None)
+        results = self.session.run(self.output_names, feeds)
         return dict(zip(self.output_names, results, strict=True))
-
-    def _shrink_arenas(self) -> Any:
-        """Run options that return the arenas' free memory (CPU, and the GPU's when it runs there) after a run."""
-        import onnxruntime as ort
-
-        options = ort.RunOptions()
-        arenas = "cpu:0;gpu:0" if self.device == "cuda" else "cpu:0"
-        options.add_run_config_entry("memory.enable_memory_arena_shrinkage", arenas)
-        return options
 
 
 class TorchBackend:
@@ -178,7 +161,7 @@ class TorchBackend:
         self.output_names = output_names
         self.name = f"torch:{self.device.type}"
 
-    def run(self, inputs: dict[str, np.ndarray], release_memory: bool = False) -> dict[str, np.ndarray]:
+    def run(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         import torch
 
         with torch.inference_mode():
@@ -186,10 +169,7 @@ class TorchBackend:
             out = self.module(**tensors)
         if not isinstance(out, dict):
             out = dict(zip(self.output_names, out if isinstance(out, tuple) else (out,), strict=True))
-        results = {k: v.detach().cpu().numpy() for k, v in out.items()}
-        if release_memory and self.device.type == "cuda":
-            torch.cuda.empty_cache()
-        return results
+        return {k: v.detach().cpu().numpy() for k, v in out.items()}
 
 
 def torch_device(device: str) -> str:

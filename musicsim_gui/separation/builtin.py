@@ -47,8 +47,6 @@ one 30 s chunk scored 0.064 dB above 20 s chunks (better on 39 songs; 12 s chunk
 Memory grows with the chunk, not the song: separating 4 minutes peaked at 1.8 GB with 20 s chunks, 2.5 GB
 with 30 s and 4.4 GB with 60 s (ONNX Runtime's working memory for the chunk), so chunks stay at 30 s.
 A song-wide graph (`SongContext`) hears the whole song whatever the chunk length."""
-RELEASE_FRAMES = 16
-"""Frames of the silent run that ends a separation (`MaskNetSeparator.release_memory`; the graph's minimum)."""
 MIN_CHUNK_SECONDS = 4.0
 """Shortest chunk a manifest may ask for (four times the crossfade)."""
 
@@ -248,17 +246,12 @@ class MaskNetSeparator:
             return self.song_masks(outputs["band_logits"], outputs["song_offsets"])
         return self.post_filter(outputs["masks"])
 
-    def run_network(self, magnitude: np.ndarray, release_memory: bool = False) -> dict[str, np.ndarray]:
+    def run_network(self, magnitude: np.ndarray) -> dict[str, np.ndarray]:
         """The graph's outputs for magnitude `[C, F, T]` (and, for a stereo-cue network, its partner)."""
         inputs = {"magnitude": magnitude.astype(np.float32, copy=False)}
         if self.config.stereo_cue:
             inputs["partner"] = partner_channels(inputs["magnitude"])
-        return self.backend.run(inputs, release_memory=release_memory)
-
-    def release_memory(self) -> None:
-        """Give back the working memory the backend keeps from the last separation's runs: one run on a few
-        silent frames that returns what it does not hold (`runtime.backend`, item 5), about a millisecond."""
-        self.run_network(np.zeros((1, self.config.bins, RELEASE_FRAMES), np.float32), release_memory=True)
+        return self.backend.run(inputs)
 
     def song_masks(self, band_logits: np.ndarray, song_offsets: np.ndarray) -> np.ndarray:
         """Masks `[C, S, F, T]` of a song-wide graph: softmax over S of `band_logits` `[C, S, K, T]` plus
@@ -289,12 +282,9 @@ class MaskNetSeparator:
 
     def separate(self, clip: AudioClip, progress: ProgressFn | None = None,
                  cancel: CancelFn | None = None) -> dict[str, AudioClip]:
-        try:
-            if self.song_wide:
-                return separate_song(clip, SongContext(self), self.settings, progress, cancel)
-            return separate_with_masks(clip, self.masks, self.settings, progress, cancel)
-        finally:  # finished, cancelled or failed: the studio does not hold a song's worth of memory while idle
-            self.release_memory()
+        if self.song_wide:
+            return separate_song(clip, SongContext(self), self.settings, progress, cancel)
+        return separate_with_masks(clip, self.masks, self.settings, progress, cancel)
 
 
 class SongContext:
