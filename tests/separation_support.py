@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -37,7 +38,7 @@ def write_corpus(root: Path, songs: dict[str, int], seconds: float = 6.0, sample
         for index in range(count):
             folder = root / split / f"song{index:03d}"
             folder.mkdir(parents=True, exist_ok=True)
-            stems = synthetic_stems(seconds, sample_rate, seed=hash((split, index)) % 10_000)
+            stems = synthetic_stems(seconds, sample_rate, seed=zlib.crc32(f"{split}/{index}".encode()) % 10_000)  # the same songs in every process
             for name, audio in stems.items():
                 sf.write(folder / f"{name}.flac", audio.T, sample_rate, subtype="PCM_24")
             sf.write(folder / "mix.flac", sum(stems.values()).T, sample_rate, subtype="PCM_24")

@@ -222,7 +222,10 @@ def test_stem_priors_fitted_on_a_song_wide_separator_score_as_it_separates(model
     separator = open_masknet(model, backend="onnx")
     assert separator.song_wide
     scored = evaluate({"builtin": separator}, songs, seconds=None, oracle=False, log=lambda _line: None)
-    assert scored.summary("sdr")["builtin"]["mean"] == pytest.approx(fit.after["mean"], abs=1e-3)
+    # The priors fold into the logits here and multiply the masks in the fit: equal up to float32 rounding,
+    # which the SDR's Toeplitz solve magnifies on these near-pure-tone references (up to ~1e-3 dB measured).
+    assert fit.after["mean"] - fit.before["mean"] > 0.1
+    assert scored.summary("sdr")["builtin"]["mean"] == pytest.approx(fit.after["mean"], abs=5e-3)
 
 
 def test_power_and_priors_fold_into_the_band_logits_only_where_every_band_shares_its_weight(built):
