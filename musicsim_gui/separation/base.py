@@ -28,6 +28,7 @@ from musicsim_gui.core.instruments import INSTRUMENTS
 from musicsim_gui.runtime.backend import choose_backend
 from musicsim_gui.runtime.manifest import MANIFEST_FILE, load_manifest
 from musicsim_gui.runtime.registry import ModelEntry, ModelRegistry
+from musicsim_gui.separation.masknet_config import FAMILY as MASKNET_FAMILY
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +55,7 @@ FAMILY_LOADERS: dict[str, SeparatorLoader] = {}
 """Loaders registered at run time with `register_family` (take precedence over `FAMILY_MODULES`)."""
 
 FAMILY_MODULES: dict[str, str] = {
-    "masknet": "musicsim_gui.separation.builtin:load_masknet_separator",
+    MASKNET_FAMILY: "musicsim_gui.separation.builtin:load_masknet_separator",
     "spleeter": "musicsim_gui.separation.spleeter.separator:load_spleeter_separator",
     "demucs": "musicsim_gui.separation.demucs.separator:load_demucs_separator",
 }

@@ -29,7 +29,7 @@ from musicsim_gui.runtime.manifest import Manifest, load_manifest
 from musicsim_gui.runtime.registry import ModelEntry
 from musicsim_gui.separation.chunking import CancelFn, ProgressFn
 from musicsim_gui.separation.masking import MaskSettings, separate_song, separate_with_masks
-from musicsim_gui.separation.masknet_config import MaskNetConfig, band_index, partner_channels
+from musicsim_gui.separation.masknet_config import FAMILY, MaskNetConfig, band_index, partner_channels
 
 ONNX_FILE = "model.onnx"
 WEIGHTS_FILE = "weights.safetensors"
@@ -322,7 +322,7 @@ class SongContext:
 def open_masknet(model_dir: Path, backend: str = "auto", device: str = "auto") -> MaskNetSeparator:
     """Load the mask network in `model_dir` (hashes verified) on the chosen backend."""
     manifest = load_manifest(model_dir, verify=True)
-    if manifest.family != "masknet":
+    if manifest.family != FAMILY:
         raise ModelError(f"{model_dir}: a {manifest.family!r} {manifest.task} model, not a mask-network separator")
     choice = choose_backend(backend, device)
     if choice.kind == "onnx":
@@ -349,7 +349,7 @@ def debug_separator(device: str = "cpu") -> MaskNetSeparator:
 
     config = debug_config()
     torch.manual_seed(0)
-    manifest = Manifest(family="masknet", task="separation", name="debug", version="debug",
+    manifest = Manifest(family=FAMILY, task="separation", name="debug", version="debug",
                         sample_rate=config.sample_rate, files={}, instruments=config.stems, config=config.to_dict())
     backend = TorchBackend(build_masknet(config), device if device != "auto" else "cpu", output_names=("masks",))
     return MaskNetSeparator(manifest, backend, chunk_seconds=10.0)

@@ -253,9 +253,13 @@ def _classes() -> Any:
             """Band masks `[B, S, K, T]` → bin masks `[B, S, F, T]`."""
             return torch.index_select(masks, 2, self.expand_index)
 
+        def pool_inputs(self, magnitude: torch.Tensor,
+                        partner: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor | None]:
+            """Band means of the forward inputs: `magnitude` and, where given, its `partner`."""
+            return self.pool_bands(magnitude), None if partner is None else self.pool_bands(partner)
+
         def forward(self, magnitude: torch.Tensor, partner: torch.Tensor | None = None) -> torch.Tensor:
-            pooled_partner = None if partner is None else self.pool_bands(partner)
-            return self.expand(self.band_masks(self.pool_bands(magnitude), pooled_partner))
+            return self.expand(self.band_masks(*self.pool_inputs(magnitude, partner)))
 
     class SongWideMaskNet(MaskNet):
         """A song-context `MaskNet` whose output leaves the song context to the caller (item 9): magnitude
@@ -270,8 +274,7 @@ def _classes() -> Any:
 
         def forward(self, magnitude: torch.Tensor,
                     partner: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-            pooled_partner = None if partner is None else self.pool_bands(partner)
-            return self.band_logits(self.pool_bands(magnitude), pooled_partner)
+            return self.band_logits(*self.pool_inputs(magnitude, partner))
 
     return MaskNet, SongWideMaskNet
 

@@ -12,6 +12,9 @@ import numpy as np
 
 from musicsim_gui.core.instruments import INSTRUMENTS
 
+FAMILY = "masknet"
+"""The manifest family of this network's model folders."""
+
 
 @dataclass(frozen=True)
 class MaskNetConfig:

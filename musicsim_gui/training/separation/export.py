@@ -20,12 +20,11 @@ from musicsim_gui.core.atomic import atomic_path, atomic_write_text
 from musicsim_gui.runtime.manifest import Manifest, file_sha256, write_manifest
 from musicsim_gui.runtime.onnx_files import finish_onnx_file
 from musicsim_gui.separation.builtin import CHUNK_SECONDS, ONNX_FILE, SONG_WIDE_OUTPUTS, WEIGHTS_FILE
-from musicsim_gui.separation.masknet_config import MaskNetConfig, band_index, input_names
+from musicsim_gui.separation.masknet_config import FAMILY, MaskNetConfig, band_index, input_names
 from musicsim_gui.training.separation.checkpoint import save_weights
 from musicsim_gui.training.separation.metrics import read_rows
 from musicsim_gui.training.separation.model_card import loss_schedule, merge_losses, model_card
 
-FAMILY = "masknet"
 LICENSE = "MIT (weights trained by the project on its own synthetic corpus)"
 
 

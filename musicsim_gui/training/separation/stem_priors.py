@@ -30,6 +30,7 @@ import numpy as np
 from musicsim_gui.core.atomic import atomic_write_text
 from musicsim_gui.core.errors import MusicSimError
 from musicsim_gui.runtime.manifest import Manifest
+from musicsim_gui.separation.masknet_config import FAMILY
 
 DEFAULT_EDGES_HZ = (250.0, 1000.0, 4000.0)
 """Frequency regions the commands fit by default: bass fundamentals, low mids, mids, highs."""
@@ -221,7 +222,7 @@ def install_stem_priors(model_dir: str | Path, fit: PriorFit, data: str | Path, 
 
     model_dir = Path(model_dir)
     manifest = load_manifest(model_dir, verify=True)
-    if manifest.family != "masknet":
+    if manifest.family != FAMILY:
         raise MusicSimError(f"{model_dir}: stem priors apply to the built-in mask network, not {manifest.family!r}")
     data = Path(data)
     data_name = f"{data.parent.name}/{data.name}" if data.parent.name else data.name

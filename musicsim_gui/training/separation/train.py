@@ -62,7 +62,7 @@ import numpy as np
 
 from musicsim_gui.core.atomic import atomic_write_text
 from musicsim_gui.core.errors import ModelError
-from musicsim_gui.separation.masknet_config import MaskNetConfig
+from musicsim_gui.separation.masknet_config import FAMILY, MaskNetConfig
 from musicsim_gui.training.separation.averaging import WeightAverage
 from musicsim_gui.training.separation.batches import ProcessBatches, ThreadBatches, batch_parts
 from musicsim_gui.training.separation.checkpoint import (
@@ -133,7 +133,7 @@ def network_config(init_from: str | Path | None, requested: MaskNetConfig) -> Ma
     from musicsim_gui.runtime.manifest import load_manifest
 
     manifest = load_manifest(Path(init_from), verify=False)
-    if manifest.family != "masknet":
+    if manifest.family != FAMILY:
         raise ModelError(f"{init_from}: a {manifest.family!r} model, not a built-in separator to start from")
     stored = MaskNetConfig.from_dict(manifest.config)
     return replace(stored, stereo_cue=stored.stereo_cue or requested.stereo_cue,
