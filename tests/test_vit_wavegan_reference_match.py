@@ -377,6 +377,37 @@ def test_match_tone_command_fits_the_final_tone_and_new_strengths_drop_it(matche
     assert none.returncode != 0 and "no reference match" in none.stderr
 
 
+def test_a_final_tone_fitted_for_some_instruments_keeps_the_others_stored_gains(tmp_path):
+    from musicsim_gui.core.errors import MusicSimError
+    from musicsim_gui.training.vit_wavegan.tone_fit import install_match_tone
+
+    folder = debug_folder_with_card(tmp_path / "vit-debug", "# vit-debug\n- Weights: random.\n")
+    done = export_command("reference-match", str(folder), "--strengths", "bass=0.8/0.8,drums=0.5/0.5")
+    assert done.returncode == 0, done.stderr
+    centres = tuple(float(c) for c in band_centres(RATE))
+
+    def tone(**gains):
+        return ToneMatch(centres, {name: tuple(np.full(len(centres), value)) for name, value in gains.items()})
+
+    def stored():
+        data = load_manifest(folder, verify=True).config["reference_match"]
+        return data["tone"]["gains_db"], data["tone_separator"]
+
+    install_match_tone(folder, tone(drums=-2.0, bass=1.0), "sep 1")
+    gains, separator = stored()
+    assert list(gains) == ["bass", "drums"] and separator == "sep 1"
+    install_match_tone(folder, tone(bass=3.0), "sep 1")          # bass refitted on more songs, say
+    gains, _ = stored()
+    assert list(gains) == ["bass", "drums"] and set(gains["bass"]) == {3.0} and set(gains["drums"]) == {-2.0}
+    before = (folder / "manifest.json").read_bytes()
+    with pytest.raises(MusicSimError, match="final tone of bass was fitted on sep 1's parts.*fit every instrument"):
+        install_match_tone(folder, tone(drums=0.5), "sep 2")      # one origin per stored tone
+    assert (folder / "manifest.json").read_bytes() == before
+    install_match_tone(folder, tone(bass=0.0, drums=0.5), "sep 2")
+    gains, separator = stored()
+    assert set(gains["bass"]) == {0.0} and set(gains["drums"]) == {0.5} and separator == "sep 2"
+
+
 def _final_tone_can_be_left_out(generator) -> None:
     """The final tone applies to matched takes unless the request's `final_tone` parameter says no; each take
     records which."""

@@ -115,7 +115,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     final.add_argument("--corpus", required=True, help="the corpus whose train split the takes are matched to")
     final.add_argument("--songs", type=int, default=30, help="training songs to fit on (default 30)")
     final.add_argument("--instruments", default="", metavar="INST,...",
-                       help="the instruments that get it (default: every instrument the match follows)")
+                       help="the instruments to fit (default: every instrument the match follows); the "
+                            "others keep their stored final tone")
     final.add_argument("--separator", default="builtin", help="the separator that splits the mixes (default builtin)")
     final.set_defaults(handler=run_match_tone)
 

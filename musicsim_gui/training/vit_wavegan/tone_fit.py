@@ -134,10 +134,11 @@ def install_tone_match(folder: Path, match: ToneMatch) -> Manifest:
 def install_match_tone(folder: Path, tone: ToneMatch, separator: str = "") -> Manifest:
     """Store `tone` as the final tone of the folder's reference match (manifest and card line), with the
     separator (model and version, `separation.base.separator_label`) whose parts it was fitted on; the
-    manifest.
+    manifest. A fit for some of the instruments the match follows keeps the stored gains of the others.
 
     Raises:
-        MusicSimError: the folder's manifest has no reference match.
+        MusicSimError: the folder's manifest has no reference match, or `tone` covers only some instruments
+            and the others' stored gains were fitted over other bands or on another separator's parts.
     """
     from musicsim_gui.generation.vit_wavegan.reference_match import ReferenceMatch
     from musicsim_gui.runtime.manifest import load_manifest
@@ -146,5 +147,26 @@ def install_match_tone(folder: Path, tone: ToneMatch, separator: str = "") -> Ma
     data = load_manifest(Path(folder), verify=True).config.get("reference_match")
     if not data:
         raise MusicSimError(f"{folder}: the model has no reference match to store a final tone in")
-    return install_reference_match(folder, replace(ReferenceMatch.from_dict(data), tone=tone,
+    match = ReferenceMatch.from_dict(data)
+    return install_reference_match(folder, replace(match, tone=_with_kept_gains(folder, match, tone, separator),
                                                    tone_separator=separator))
+
+
+def _with_kept_gains(folder: Path, match, tone: ToneMatch, separator: str) -> ToneMatch:
+    """`tone` plus the stored final-tone gains of the instruments the match follows that `tone` leaves out."""
+    stored = match.tone
+    kept = {} if stored is None else {name: gains for name, gains in stored.gains_db.items()
+                                      if name not in tone.gains_db and match.applies_to(name)}
+    if not kept:
+        return tone
+    same_bands = len(stored.centres_hz) == len(tone.centres_hz) and np.allclose(stored.centres_hz, tone.centres_hz,
+                                                                                   rtol=0.0, atol=0.01)  # as stored
+    if not same_bands or match.tone_separator != separator:
+        fitted_on = f"{match.tone_separator or 'an unnamed separator'}'s parts"
+        raise MusicSimError(f"{folder}: the final tone of {', '.join(kept)} was fitted on {fitted_on} over "
+                            f"{len(stored.centres_hz)} bands, this fit on {separator or 'an unnamed separator'}'s "
+                            f"over {len(tone.centres_hz)}; fit every instrument together (leave out "
+                            "--instruments) so the stored tone has one origin")
+    gains = {**kept, **tone.gains_db}
+    order = sorted(gains, key=lambda name: INSTRUMENTS.index(name) if name in INSTRUMENTS else len(INSTRUMENTS))
+    return ToneMatch(tone.centres_hz, {name: gains[name] for name in order})
