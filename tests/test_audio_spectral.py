@@ -93,6 +93,16 @@ def test_istft_reconstructs(n_fft, hop, win):
     assert default_length.shape[-1] == librosa.istft(matrix, hop_length=hop, win_length=win, n_fft=n_fft).shape[-1]
 
 
+def test_istft_of_several_long_signals_splits_rows_over_the_cores_and_matches_librosa():
+    y = np.stack([_signal(16000, 12.0, seed) for seed in (5, 6, 7)])                  # 3 rows, 1501 frames each
+    matrix = spectral.stft(y, n_fft=512, hop_length=128)
+    assert matrix.shape[-1] >= spectral._PARALLEL_MIN_FRAMES
+    strided = np.ascontiguousarray(matrix.transpose(2, 0, 1)).transpose(1, 2, 0)      # as a stems' view arrives
+    back = spectral.istft(strided, hop_length=128, n_fft=512, length=y.shape[-1])
+    np.testing.assert_allclose(back, y, atol=1e-5)
+    np.testing.assert_allclose(back, librosa.istft(matrix, hop_length=128, n_fft=512, length=y.shape[-1]), atol=1e-5)
+
+
 def test_frame_count_and_short_input():
     assert spectral.frame_count(44100, 2048, 512) == 1 + 44100 // 512
     with pytest.raises(ValueError):

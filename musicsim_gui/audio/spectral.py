@@ -266,10 +266,22 @@ def istft(stft_matrix: np.ndarray, hop_length: int = 512, win_length: int | None
     norm = _overlap_add(np.broadcast_to(window * window, (count, n_fft)), hop_length)
     norm = np.where(norm > np.finfo(np.float32).tiny, norm, 1.0).astype(np.float32)
     out = np.empty((int(np.prod(leading, dtype=np.int64)), norm.shape[0]), dtype=np.float32)
-    for row, index in enumerate(np.ndindex(*leading)):  # row by row: no copy of the whole (often strided) input
-        frames = scipy.fft.irfft(matrix[index].T, n=n_fft, axis=-1, workers=-1).astype(np.float32, copy=False)
-        frames *= window
-        np.divide(_overlap_add(frames, hop_length), norm, out=out[row])
+    indices = list(np.ndindex(*leading))
+    spans = min(cores(), len(indices)) if count >= _PARALLEL_MIN_FRAMES else 1
+
+    def work(first: int, last: int) -> None:  # row by row: no copy of the whole (often strided) input
+        for row in range(first, last):
+            frames = scipy.fft.irfft(matrix[indices[row]].T, n=n_fft, axis=-1,
+                                     workers=-1 if spans == 1 else 1).astype(np.float32, copy=False)
+            frames *= window
+            np.divide(_overlap_add(frames, hop_length), norm, out=out[row])
+
+    if spans == 1:  # one signal, or a short one: the FFTs alone use the cores
+        work(0, len(indices))
+    else:  # several: whole rows per core, so the windowing and overlap-add run in parallel too
+        edges = [round(len(indices) * part / spans) for part in range(spans + 1)]
+        for future in [thread_pool().submit(work, a, b) for a, b in zip(edges[:-1], edges[1:], strict=True)]:
+            future.result()
     if center:
         out = out[:, n_fft // 2:]
     if length is not None:
