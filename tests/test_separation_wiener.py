@@ -119,3 +119,52 @@ def test_spatial_images_summed_over_chunks_are_those_of_the_whole():
     first = wiener_refine(mix[:, :, :30], masks[:, :, :, :30], images=whole.images())
     np.testing.assert_allclose(first.sum(axis=0), mix[:, :, :30], atol=1e-4)  # still adds up to the mix
     assert np.abs(first - wiener_refine(mix[:, :, :30], masks[:, :, :, :30])).max() > 1e-3
+
+
+def test_a_power_exponent_below_one_lends_a_stem_more_where_its_masks_are_low():
+    from musicsim_gui.separation.wiener import SpatialImages
+
+    rng = np.random.default_rng(6)
+    mix = (rng.standard_normal((2, 300, 80)) + 1j * rng.standard_normal((2, 300, 80))).astype(np.complex64)
+    masks = rng.random((4, 2, 300, 80)).astype(np.float32) ** 3
+    masks /= masks.sum(axis=0, keepdims=True)
+    plain = wiener_refine(mix, masks)
+    np.testing.assert_array_equal(wiener_refine(mix, masks, exponents=(1.0, 1.0, 1.0, 1.0)), plain)
+    exponents = (1.0, 1.0, 1.0, 0.6)
+    lent = wiener_refine(mix, masks, exponents=exponents)
+    np.testing.assert_allclose(lent.sum(axis=0), mix, atol=1e-4)          # the stems still add up to the mix
+    low, high = masks[3].mean(axis=0) < 0.05, masks[3].mean(axis=0) > 0.5
+    for where, more in ((low, True), (high, False)):   # its image's scale follows, so the share moves in time
+        energy = [np.sum(np.abs(stems[3][:, where]) ** 2) for stems in (plain, lent)]
+        assert (energy[1] > 1.05 * energy[0]) if more else (energy[1] < energy[0] / 1.05)
+    images = SpatialImages(exponents)                                     # the song-wide images agree
+    images.add(mix, masks)
+    np.testing.assert_allclose(wiener_refine(mix, masks, images=images.images(), exponents=exponents), lent,
+                               rtol=1e-4, atol=1e-5)
+
+
+def test_separator_reads_its_power_exponents_from_the_manifest(tmp_path):
+    import pytest
+
+    from musicsim_gui.core.errors import ModelError
+
+    clip = AudioClip(sum(synthetic_stems(3.0, RATE, seed=5).values()), RATE, "synthetic")
+    folder = build_debug_model(tmp_path / "separation-debug")
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["config"]["wiener"] = True
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    plain = open_masknet(folder, "onnx", "cpu")
+    assert plain.settings.power_exponents is None
+    manifest["config"]["wiener_exponents"] = {"other": 0.7, "bass": 1.15}
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    shaped = open_masknet(folder, "onnx", "cpu")
+    assert shaped.settings.power_exponents == (1.15, 1.0, 1.0, 0.7)
+    assert shaped.settings_tag != plain.settings_tag                      # cached stems of the old filter miss
+    before, after = plain.separate(clip), shaped.separate(clip)
+    assert max(np.abs(before[n].samples - after[n].samples).max() for n in before) > 1e-4
+    assert np.abs(sum(s.samples for s in after.values()) - clip.samples).max() < 1e-3
+    for wrong in ({"vocals": 0.5}, {"other": -1.0}):
+        manifest["config"]["wiener_exponents"] = wrong
+        (folder / "manifest.json").write_text(json.dumps(manifest))
+        with pytest.raises(ModelError, match="wiener_exponents"):
+            open_masknet(folder, "onnx", "cpu")

@@ -9,7 +9,8 @@ them back from the graph) and `manifest.json` whose
 `config` is a `MaskNetConfig` (plus the post-filters: `mask_power`, `stem_priors` — one weight per stem, or per
 stem and frequency region split at `stem_prior_edges_hz`, fitted on validation songs by
 `training.separation.stem_priors` — and with `wiener` the multichannel Wiener filter over
-stereo input, `wiener.py`; and `chunk_seconds`, how much of a song the network sees at once). Hashes are
+stereo input, `wiener.py`, with `wiener_exponents`, each stem's exponent of its power estimate there; and
+`chunk_seconds`, how much of a song the network sees at once). Hashes are
 verified on load; STFT, chunking and resampling happen here, outside the graph.
 """
 
@@ -35,7 +36,7 @@ ONNX_FILE = "model.onnx"
 WEIGHTS_FILE = "weights.safetensors"
 SONG_WIDE_OUTPUTS = ("band_logits", "song_offsets")
 """Outputs of a song-wide graph (`masknet.SongWideMaskNet`), in order; a chunk graph's only output is "masks"."""
-POST_FILTER_KEYS = ("mask_power", "wiener", "stem_priors")
+POST_FILTER_KEYS = ("mask_power", "wiener", "stem_priors", "wiener_exponents")
 """Manifest config keys that change the stems without changing the weights (part of the cache key, with the
 chunk length and, where the priors are per frequency region, `stem_prior_edges_hz`)."""
 CHUNK_SECONDS = 30.0
@@ -60,6 +61,19 @@ def ascending_positive(edges_hz) -> bool:
     """Whether `edges_hz` are finite positive frequencies in ascending order (region edges of stem priors)."""
     return all(np.isfinite(edge) and edge > 0 for edge in edges_hz) and all(
         b > a for a, b in zip(edges_hz, edges_hz[1:], strict=False))
+
+
+def wiener_exponents(exponents: dict[str, Any] | None, stems: tuple[str, ...]) -> tuple[float, ...] | None:
+    """The manifest's `wiener_exponents` (stem → exponent of its Wiener power estimate; stems not named: 1) in
+    stem order, or None without any."""
+    if not exponents:
+        return None
+    unknown = sorted(set(exponents) - set(stems))
+    values = [exponents.get(stem, 1.0) for stem in stems]
+    if unknown or not all(isinstance(e, int | float) and np.isfinite(e) and 0.0 < e <= 4.0 for e in values):
+        raise ModelError(f"wiener_exponents {exponents}: need an exponent in (0, 4] for stems of this model "
+                         f"({', '.join(stems)})")
+    return tuple(float(e) for e in values)
 
 
 def stem_prior_weights(priors: dict[str, Any] | None, stems: tuple[str, ...],
@@ -219,8 +233,9 @@ class MaskNetSeparator:
         """Digest of the post-filters, which change the stems without a new weights version (cache key)."""
         self.wiener = bool(manifest.config.get("wiener", False))
         self.settings = MaskSettings(self.config.sample_rate, self.config.n_fft, self.config.hop,
-                                     self.config.stems, chunk_seconds=chunk_seconds,
-                                     wiener=self.wiener)
+                                     self.config.stems, chunk_seconds=chunk_seconds, wiener=self.wiener,
+                                     power_exponents=wiener_exponents(manifest.config.get("wiener_exponents"),
+                                                                      self.config.stems))
 
     @property
     def stem_priors(self) -> np.ndarray | None:

@@ -56,6 +56,8 @@ class MaskSettings:
     chunk_seconds: float = 20.0
     overlap_seconds: float = 1.0
     wiener: bool = False
+    power_exponents: tuple[float, ...] | None = None
+    """With `wiener`: each stem's exponent of its power estimate (`wiener.wiener_refine`); None: all 1."""
 
 
 def apply_masks(samples: np.ndarray, mask_fn: MaskFn, settings: MaskSettings) -> dict[str, np.ndarray]:
@@ -69,7 +71,8 @@ def _masked_stems(length: int, spec: np.ndarray, masks: np.ndarray, settings: Ma
     """Stems `{stem: [C, length]}` of one chunk's spectrum `[C, F, T]` and masks `[C, S, F, T]` (Wiener-filtered
     with the song's spatial `images` when given, else with the chunk's own)."""
     if settings.wiener:
-        estimates = wiener_refine(spec, masks.transpose(1, 0, 2, 3), images=images).transpose(1, 0, 2, 3)
+        estimates = wiener_refine(spec, masks.transpose(1, 0, 2, 3), images=images,
+                                  exponents=settings.power_exponents).transpose(1, 0, 2, 3)
     else:
         estimates = masks * spec[:, None]                                  # [C, S, F, T]
     stems = istft(estimates, length, settings.n_fft, settings.hop)         # [C, S, n]
@@ -96,7 +99,7 @@ def separate_song(clip: AudioClip, song: SongMasks, settings: MaskSettings, prog
     done = PASS_SHARES["listening"]
     images = None
     if settings.wiener and samples.shape[0] == 2:
-        spatial = SpatialImages()
+        spatial = SpatialImages(settings.power_exponents)
         for index, spec in _chunk_spectra(samples, spans, settings, "stereo images", done, progress, cancel):
             spatial.add(spec, song.masks(index).transpose(1, 0, 2, 3))
         images = spatial.images()

@@ -8,7 +8,9 @@ frame of the chunk), and re-estimates every stem from the mix `x` as
     y_j(f, t) = v_j R_j (Σ_k v_k R_k)^-1 x(f, t).
 
 The model is fitted to the masked estimates `m_j x`:
-- `v_j = mean over channels of m_j |x|²`: the share of the mix power the masks give the stem;
+- `v_j = mean over channels of m_j |x|²`: the share of the mix power the masks give the stem (or of
+  `m_j^e_j |x|²`, with an exponent per stem from the model's manifest: below 1 it flattens the stem's power,
+  more where its masks are low and less where they are high, above 1 sharpens it);
 - `R_j = Σ_t y_j y_jᴴ / Σ_t v_j`: the stem's stereo image. Besides its direction (a stem panned left has a
   different `R_j` from one in the middle, even where their spectra overlap), its scale is the stem's mean
   mask where it plays at that frequency, so a stem the network isolates confidently gains weight over one
@@ -45,9 +47,11 @@ never below 1e-15, so digital silence stays finite)."""
 
 class SpatialImages:
     """Each stem's spatial image `R_j` fitted over many chunks: `add` each chunk's stereo mix `[2, F, T]` and
-    masks `[S, 2, F, T]`, then `images()` gives `(r00, r11, r01)`, `[S, F]` each, for `wiener_refine`."""
+    masks `[S, 2, F, T]`, then `images()` gives `(r00, r11, r01)`, `[S, F]` each, for `wiener_refine` (given
+    the same power `exponents`)."""
 
-    def __init__(self) -> None:
+    def __init__(self, exponents: tuple[float, ...] | None = None) -> None:
+        self.exponents = exponents
         self.sums: np.ndarray | None = None
         """`[4, S, F]` complex128: Σ_t v_j, Σ_t m0² |x0|², Σ_t m1² |x1|², Σ_t m0 m1 x0 x1* per stem and bin."""
 
@@ -63,7 +67,8 @@ class SpatialImages:
             part = mix[:, low:high]
             powers = _channel_powers(part)
             for j, (m0, m1) in enumerate(masks[:, :, low:high]):
-                sums[:, j, low:high] = _image_sums(m0, m1, _stem_power(m0, m1, powers, floor), powers)
+                power = _stem_power(m0, m1, powers, floor, _exponent(self.exponents, j))
+                sums[:, j, low:high] = _image_sums(m0, m1, power, powers)
 
         _over_blocks(mix.shape[1], run, workers)
         self.sums = sums if self.sums is None else self.sums + sums
@@ -78,11 +83,14 @@ class SpatialImages:
 
 
 def wiener_refine(mix: np.ndarray, masks: np.ndarray, workers: int | None = None,
-                  images: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+                  images: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+                  exponents: tuple[float, ...] | None = None) -> np.ndarray:
     """Stems `[S, C, F, T]` (complex64) from `mix [C, F, T]` and per-channel `masks [S, C, F, T]` (≥ 0).
 
     The stems' spatial images are fitted to this mix and these masks, or taken from `images` (`[S, F]` each,
-    from `SpatialImages`). A mix that is not stereo gets the masked estimates `masks · mix` unchanged.
+    from `SpatialImages`). `exponents` (one per stem; None: all 1) shape each stem's power estimate,
+    `v_j = mean over channels of m_j^e_j |x|²`. A mix that is not stereo gets the masked estimates `masks · mix`
+    unchanged.
     Frequencies are independent of each other, so blocks of `BLOCK_BINS` of them are filtered on `workers`
     threads (default: one per CPU core, at most `MAX_WORKERS`; numpy releases the interpreter lock inside
     each operation).
@@ -97,7 +105,7 @@ def wiener_refine(mix: np.ndarray, masks: np.ndarray, workers: int | None = None
     def run(block: tuple[int, int]) -> None:
         low, high = block
         given = None if images is None else tuple(image[:, low:high] for image in images)
-        refined[:, :, low:high] = _refine_block(mix[:, low:high], masks[:, :, low:high], floor, given)
+        refined[:, :, low:high] = _refine_block(mix[:, low:high], masks[:, :, low:high], floor, given, exponents)
 
     _over_blocks(mix.shape[1], run, workers)
     return refined
@@ -126,8 +134,14 @@ def _channel_powers(mix: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray
     return x0.real ** 2 + x0.imag ** 2, x1.real ** 2 + x1.imag ** 2, x0 * x1.conj()
 
 
-def _stem_power(m0: np.ndarray, m1: np.ndarray, powers, floor: np.float32) -> np.ndarray:
-    """v_j = mean over channels of m |x|², floored  `[F, T]`."""
+def _exponent(exponents: tuple[float, ...] | None, stem: int) -> float:
+    return 1.0 if exponents is None else exponents[stem]
+
+
+def _stem_power(m0: np.ndarray, m1: np.ndarray, powers, floor: np.float32, exponent: float = 1.0) -> np.ndarray:
+    """v_j = mean over channels of m^e |x|², floored  `[F, T]`."""
+    if exponent != 1.0:
+        m0, m1 = np.power(m0, np.float32(exponent)), np.power(m1, np.float32(exponent))
     power = m0 * powers[0]
     power += m1 * powers[1]
     power *= 0.5
@@ -144,7 +158,8 @@ def _image_sums(m0: np.ndarray, m1: np.ndarray, power: np.ndarray, powers) -> np
                      np.einsum("ft,ft->f", both, cross.real) + 1j * np.einsum("ft,ft->f", both, cross.imag)])
 
 
-def _refine_block(mix: np.ndarray, masks: np.ndarray, floor: np.float32, images=None) -> np.ndarray:
+def _refine_block(mix: np.ndarray, masks: np.ndarray, floor: np.float32, images=None,
+                  exponents: tuple[float, ...] | None = None) -> np.ndarray:
     """`wiener_refine` for one block of frequencies (stereo `mix [2, F, T]`, `masks [S, 2, F, T]`, and the
     block's slice of `images` when given)."""
     x0, x1 = mix[0], mix[1]
@@ -154,7 +169,7 @@ def _refine_block(mix: np.ndarray, masks: np.ndarray, floor: np.float32, images=
     s01 = np.zeros(x0.shape, dtype=np.complex64)
     models = []
     for j, (m0, m1) in enumerate(masks):
-        power = _stem_power(m0, m1, powers, floor)
+        power = _stem_power(m0, m1, powers, floor, _exponent(exponents, j))
         if images is None:                                     # R_j = Σ_t y yᴴ / Σ_t v_j over this chunk
             sums = _image_sums(m0, m1, power, powers)
             r00 = (sums[1].real / sums[0].real).astype(np.float32)[:, None]

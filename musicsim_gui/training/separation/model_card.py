@@ -106,7 +106,17 @@ def _post_filter(config: dict) -> str:
     return (sharpening + "Post-filter: stereo input gets a multichannel Wiener filter "
             "(`separation/wiener.py`): each stem's power and stereo image are fitted to the masked estimates "
             "and every stem is re-estimated from the mix, so stems panned apart are told apart where their "
-            "spectra overlap; the stems still sum to the mix.")
+            "spectra overlap; the stems still sum to the mix." + _power_exponents(config))
+
+
+def _power_exponents(config: dict) -> str:
+    """The Wiener filter's per-stem power exponents, when any differs from 1."""
+    exponents = {stem: e for stem, e in (config.get("wiener_exponents") or {}).items() if e != 1}
+    if not exponents:
+        return ""
+    listed = ", ".join(f"{stem} {e:g}" for stem, e in exponents.items())
+    return (f" Each stem's power there is the mean over channels of m^e |x|², with e = 1 except {listed}: below 1 a "
+            "stem's power is flattened (more where its masks are low, less where they are high), above 1 sharpened.")
 
 
 def _stem_priors(config: dict, stems: tuple[str, ...]) -> str:
@@ -241,7 +251,7 @@ def model_card(manifest: Manifest) -> str:
     config = manifest.config
     training = config.get("training", {})
     shown = {k: v for k, v in config.items() if k not in ("parameters", "mask_power", "wiener", "history",
-                                                           "stem_priors", "chunk_seconds")}
+                                                           "stem_priors", "chunk_seconds", "wiener_exponents")}
     chunk = manifest_chunk_seconds(config)
     design = _DESIGN.format(post_filter=_post_filter(config), parameters=config.get("parameters", 0), chunk=chunk,
                             full_hz=config["full_bins"] * config["sample_rate"] / config["n_fft"], **shown)
