@@ -75,3 +75,23 @@ def build_debug_model(out_dir: Path, name: str = "separation-debug") -> Path:
         _BUILT[name] = folder
     shutil.copytree(_BUILT[name], out_dir)
     return out_dir
+
+
+def trained_debug_model(root: Path, corpus: Path) -> Path:
+    """`root/model`: a stereo-cue debug network trained 10 steps on `corpus`, exported with the Wiener filter,
+    its metrics holding a made-up test figure (which a change of its post-filters must remove)."""
+    from dataclasses import replace
+
+    from musicsim_gui.runtime.manifest import load_manifest, write_manifest
+    from musicsim_gui.separation.masknet import debug_config
+    from musicsim_gui.training.separation.export import export_run
+    from musicsim_gui.training.separation.train import TrainConfig, train
+
+    config = TrainConfig(corpus=str(corpus), run_dir=str(root / "run"), steps=10, batch=4, segment_seconds=1.0,
+                         val_every=10, ckpt_every=10, val_count=2, warmup=2, lr=3e-3,
+                         model=replace(debug_config(), stereo_cue=True))
+    train(config, progress=False)
+    export_run(root / "run", root / "model")
+    manifest = load_manifest(root / "model")
+    write_manifest(root / "model", replace(manifest, metrics=dict(manifest.metrics, test_sdr_mean_db=1.0)))
+    return root / "model"

@@ -8,17 +8,14 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from separation_support import write_corpus
+from separation_support import trained_debug_model, write_corpus
 
 from musicsim_gui.cli.main import main
 from musicsim_gui.core.errors import ModelError, MusicSimError
 from musicsim_gui.evaluation.separation import corpus_songs, evaluate
 from musicsim_gui.runtime.manifest import load_manifest, write_manifest
 from musicsim_gui.separation.builtin import open_masknet, reweight_masks, stem_prior_weights
-from musicsim_gui.separation.masknet import debug_config
-from musicsim_gui.training.separation.export import export_run
 from musicsim_gui.training.separation.stem_priors import fit_stem_priors, install_stem_priors
-from musicsim_gui.training.separation.train import TrainConfig, train
 
 
 @pytest.fixture(scope="module")
@@ -28,15 +25,7 @@ def corpus(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def model(corpus, tmp_path_factory):
-    root = tmp_path_factory.mktemp("priors")
-    config = TrainConfig(corpus=str(corpus), run_dir=str(root / "run"), steps=10, batch=4, segment_seconds=1.0,
-                         val_every=10, ckpt_every=10, val_count=2, warmup=2, lr=3e-3,
-                         model=replace(debug_config(), stereo_cue=True))
-    train(config, progress=False)
-    export_run(root / "run", root / "model")
-    manifest = load_manifest(root / "model")
-    write_manifest(root / "model", replace(manifest, metrics=dict(manifest.metrics, test_sdr_mean_db=1.0)))
-    return root / "model"
+    return trained_debug_model(tmp_path_factory.mktemp("priors"), corpus)
 
 
 def test_reweighting_keeps_masks_summing_to_one_and_moves_them_toward_heavier_stems():

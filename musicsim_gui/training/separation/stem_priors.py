@@ -60,7 +60,6 @@ def fit_stem_priors(model_dir: str | Path, songs: list[Path], seconds: float | N
     """Fit the separator in `model_dir`'s stem priors on the middle `seconds` of each of `songs` (corpus song
     folders), one weight per stem or, with `edges_hz`, per stem and frequency region; the model's own stored
     priors are ignored, so a refit starts from equal weights."""
-    from musicsim_gui.evaluation.separation import ReferenceSdr, is_silent_stem, load_excerpt
     from musicsim_gui.separation.builtin import (
         ascending_positive,
         bin_frequencies,
@@ -78,24 +77,11 @@ def fit_stem_priors(model_dir: str | Path, songs: list[Path], seconds: float | N
     separator.stem_priors = None
     stems = separator.config.stems
     frequencies = bin_frequencies(separator.config)
-    excerpts = [load_excerpt(song, seconds) for song in songs]
-    scorers = [{stem: None if is_silent_stem(excerpt.stems, stem) else ReferenceSdr(excerpt.stems[stem].mean(axis=0))
-                for stem in stems} for excerpt in excerpts]
-    network_masks: list[list[np.ndarray]] = []
-    for excerpt in excerpts:  # run the network once per excerpt; chunks are separated in order
-        network_masks.append(_network_masks(separator, excerpt.mix))
+    replays = ValidationReplays(separator, songs, seconds)
 
     def mean_sdr(log_weights: np.ndarray) -> dict[str, float]:
         weights = stem_prior_weights(_stored_weights(stems, log_weights), stems, edges, frequencies)  # as stored
-        totals: dict[str, list[float]] = {stem: [] for stem in stems}
-        for excerpt, chunks, scorer in zip(excerpts, network_masks, scorers, strict=True):
-            out = _replay(separator, excerpt.mix, [reweight_masks(masks, weights) for masks in chunks])
-            for stem in stems:
-                totals[stem].append(float("nan") if scorer[stem] is None
-                                    else scorer[stem](out[stem].samples.mean(axis=0)))
-        row = {stem: float(np.nanmean(values)) for stem, values in totals.items()}
-        row["mean"] = float(np.mean([row[stem] for stem in stems]))
-        return row
+        return replays.mean_sdr(lambda chunks: [reweight_masks(masks, weights) for masks in chunks])
 
     regions = len(edges) + 1
     current = np.zeros((len(stems), regions))
@@ -121,7 +107,7 @@ def fit_stem_priors(model_dir: str | Path, songs: list[Path], seconds: float | N
                             break
                 if not moved:
                     break
-    return PriorFit(weights=_stored_weights(stems, current), before=before, after=best, songs=len(excerpts),
+    return PriorFit(weights=_stored_weights(stems, current), before=before, after=best, songs=len(songs),
                     trials=trials, edges_hz=edges)
 
 
@@ -169,6 +155,36 @@ def _stored_weights(stems: tuple[str, ...], log_weights: np.ndarray) -> dict[str
     if log_weights.shape[1] == 1:
         return {stem: float(row[0]) for stem, row in zip(stems, rounded, strict=True)}
     return {stem: [float(w) for w in row] for stem, row in zip(stems, rounded, strict=True)}
+
+
+class ValidationReplays:
+    """Validation excerpts with the network's masks of each kept, scored again after a change to the masks or
+    to the separator's filters without running the network again (what the fits here search over)."""
+
+    def __init__(self, separator, songs: list[Path], seconds: float | None) -> None:
+        from musicsim_gui.evaluation.separation import ReferenceSdr, is_silent_stem, load_excerpt
+
+        self.separator = separator
+        self.stems = separator.config.stems
+        self.excerpts = [load_excerpt(song, seconds) for song in songs]
+        self.scorers = [{stem: None if is_silent_stem(excerpt.stems, stem)
+                         else ReferenceSdr(excerpt.stems[stem].mean(axis=0)) for stem in self.stems}
+                        for excerpt in self.excerpts]
+        # The network runs once per excerpt; chunks are separated in order.
+        self.network_masks = [_network_masks(separator, excerpt.mix) for excerpt in self.excerpts]
+
+    def mean_sdr(self, masks_of: Callable[[list[np.ndarray]], list[np.ndarray]] = list) -> dict[str, float]:
+        """Mean SDR per stem and overall ("mean") of the excerpts separated through the separator's filters
+        as they are now, with each excerpt's chunk masks passed through `masks_of`."""
+        totals: dict[str, list[float]] = {stem: [] for stem in self.stems}
+        for excerpt, chunks, scorer in zip(self.excerpts, self.network_masks, self.scorers, strict=True):
+            out = _replay(self.separator, excerpt.mix, masks_of(chunks))
+            for stem in self.stems:
+                totals[stem].append(float("nan") if scorer[stem] is None
+                                    else scorer[stem](out[stem].samples.mean(axis=0)))
+        row = {stem: float(np.nanmean(values)) for stem, values in totals.items()}
+        row["mean"] = float(np.mean([row[stem] for stem in self.stems]))
+        return row
 
 
 def _network_masks(separator, mix) -> list[np.ndarray]:
