@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from musicsim_gui.cli.cmd_export_stem_priors import validation_fit_arguments
 from musicsim_gui.cli.groups import command_group
 
 
@@ -13,16 +14,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     group = command_group(subparsers, "export", "export a trained model")
     parser = group.add_parser("wiener-exponents", help="fit a separator model folder's per-stem exponents of its "
                                                        "Wiener filter's power estimate on validation songs and store them")
-    parser.add_argument("model", help="the separator model folder (e.g. models/separation-builtin)")
-    parser.add_argument("--data", required=True, help="a corpus split folder not used in training, e.g. CORPUS/valid")
-    parser.add_argument("--seconds", type=float, default=30.0,
-                        help="middle excerpt of each song in seconds, as in eval separation (default 30; 0 = whole)")
-    parser.add_argument("--songs", type=int, default=None, help="fit on the first N songs only")
-    parser.add_argument("--min-gain", type=float, default=0.005,
-                        help="keep a move of the search only if it raises the mean SDR by more than this (dB)")
-    parser.add_argument("--version", default=None, help="the model's new version (default: unchanged)")
-    parser.add_argument("--note", default=None, help="what changed in this version, for the model card's history")
-    parser.add_argument("--dry-run", action="store_true", help="print the fit without storing it")
+    validation_fit_arguments(parser, min_gain=0.005)
     parser.set_defaults(handler=run)
 
 

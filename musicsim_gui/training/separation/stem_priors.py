@@ -233,8 +233,7 @@ def install_stem_priors(model_dir: str | Path, fit: PriorFit, data: str | Path, 
     """Store `fit` (made on the split folder `data`) in `model_dir`'s manifest (config `stem_priors` and
     `stem_priors_fit`, which names the split as `corpus/split`) and model card; with `version`, the model becomes
     that version, and `note` (what changed) joins its history."""
-    from musicsim_gui.runtime.manifest import load_manifest, write_manifest
-    from musicsim_gui.training.separation.model_card import model_card
+    from musicsim_gui.runtime.manifest import load_manifest
 
     model_dir = Path(model_dir)
     manifest = load_manifest(model_dir, verify=True)
@@ -249,6 +248,17 @@ def install_stem_priors(model_dir: str | Path, fit: PriorFit, data: str | Path, 
     config.pop("stem_prior_edges_hz", None)
     if fit.edges_hz:
         config["stem_prior_edges_hz"] = list(fit.edges_hz)
+    return store_post_filters(model_dir, manifest, config, version, note)
+
+
+def store_post_filters(model_dir: Path, manifest: Manifest, config: dict, version: str | None,
+                       note: str | None) -> Manifest:
+    """Write `config` (the manifest's with changed post-filters) into `model_dir`'s manifest and card; the
+    test figures, measured without the change, are removed; with `version` the model becomes that version and
+    `note` joins its history."""
+    from musicsim_gui.runtime.manifest import write_manifest
+    from musicsim_gui.training.separation.model_card import model_card
+
     if note:
         config["history"] = [*config.get("history", []), {"version": version or manifest.version, "text": note}]
     metrics = {k: v for k, v in manifest.metrics.items() if not k.startswith("test_")}

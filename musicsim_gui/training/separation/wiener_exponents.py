@@ -19,7 +19,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from musicsim_gui.core.atomic import atomic_write_text
 from musicsim_gui.core.errors import MusicSimError
 from musicsim_gui.runtime.manifest import Manifest
 from musicsim_gui.separation.masknet_config import FAMILY
@@ -95,8 +94,8 @@ def install_wiener_exponents(model_dir: str | Path, fit: ExponentFit, data: str 
     """Store `fit` (made on the split folder `data`) in `model_dir`'s manifest (config `wiener_exponents` and
     `wiener_exponents_fit`) and model card; with `version`, the model becomes that version, and `note` joins its
     history."""
-    from musicsim_gui.runtime.manifest import load_manifest, write_manifest
-    from musicsim_gui.training.separation.model_card import model_card
+    from musicsim_gui.runtime.manifest import load_manifest
+    from musicsim_gui.training.separation.stem_priors import store_post_filters
 
     model_dir = Path(model_dir)
     manifest = load_manifest(model_dir, verify=True)
@@ -109,10 +108,4 @@ def install_wiener_exponents(model_dir: str | Path, fit: ExponentFit, data: str 
                                         "songs": fit.songs,
                                         "sdr_before": {k: round(v, 3) for k, v in fit.before.items()},
                                         "sdr_after": {k: round(v, 3) for k, v in fit.after.items()}})
-    if note:
-        config["history"] = [*config.get("history", []), {"version": version or manifest.version, "text": note}]
-    metrics = {k: v for k, v in manifest.metrics.items() if not k.startswith("test_")}
-    updated = replace(manifest, config=config, metrics=metrics, version=version or manifest.version)
-    write_manifest(model_dir, updated)
-    atomic_write_text(model_dir / "MODEL_CARD.md", model_card(updated))
-    return updated
+    return store_post_filters(model_dir, manifest, config, version, note)
